@@ -1,0 +1,55 @@
+// Template substitution for the instance scripts.
+#include "InstanceScripts.h"
+
+#include <map>
+
+#include "ScriptTemplates.h"  // generated from ha/*.in
+#include "TextFile.h"
+
+namespace openoserv {
+
+std::string shell_quote(const std::string& text) {
+  std::string out = "'";
+  for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+namespace {
+
+std::string render(std::string text, const std::map<std::string, std::string>& values) {
+  for (const auto& [key, value] : values) {
+    const std::string marker = "%" + key + "%";
+    for (size_t pos = text.find(marker); pos != std::string::npos;
+         pos = text.find(marker, pos + value.size()))
+      text.replace(pos, marker.size(), value);
+  }
+  return text;
+}
+
+}  // namespace
+
+void write_instance_scripts(const ScriptValues& v) {
+  // Every instance script sets or clears WLOCALHOST: one shell may source the scripts of several
+  // instances in turn, and a logical host left over from another instance would start this one
+  // under the wrong name.
+  const std::string wl_sh = v.wlocalhost
+                                ? "WLOCALHOST=" + shell_quote(*v.wlocalhost) + "; export WLOCALHOST"
+                                : "unset WLOCALHOST";
+  const std::string wl_csh =
+      v.wlocalhost ? "setenv WLOCALHOST " + shell_quote(*v.wlocalhost) : "unsetenv WLOCALHOST";
+  const std::map<std::string, std::string> values = {
+      {"ID", v.id},
+      {"ETC_ROOT", shell_quote(v.etc_root)},
+      {"ETCDIR", shell_quote(v.etcdir)},
+      {"DBDIR", shell_quote(v.dbdir)},
+      {"BINDIR", shell_quote(v.bindir)},
+      {"WLOCALHOST_SH", wl_sh},
+      {"WLOCALHOST_CSH", wl_csh},
+  };
+  make_directories(v.etcdir);
+  write_file_atomically(v.etcdir + "/setup_env.sh", render(kSetupEnvShTemplate, values), 0644);
+  write_file_atomically(v.etcdir + "/setup_env.csh", render(kSetupEnvCshTemplate, values), 0644);
+  write_file_atomically(v.etcdir + "/oserv.rc", render(kOservRcTemplate, values), 0755);
+}
+
+}  // namespace openoserv

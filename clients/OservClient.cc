@@ -1,0 +1,110 @@
+// Client connection set-up and error translation.
+#include "OservClient.h"
+
+#include <fmt/core.h>
+
+namespace po = boost::program_options;
+
+namespace openoserv {
+
+void ClientOptions::add_to(po::options_description& opts) {
+  opts.add_options()
+      ("id", po::value(&id), "instance ID (default: $OSERV, else oserv)")
+      ("etc-root", po::value(&etc_root),
+       "configuration root (default: $OSERV_ETC_ROOT, else /etc/Tivoli)")
+      ("registry", po::value(&registry), "read instances from this registry export (.reg)")
+      ("host", po::value(&host),
+       "talk to the oserv at HOST[:PORT] over IIOP instead of the local socket")
+      ("timeout", po::value(&timeout_seconds)->default_value(30),
+       "seconds to wait for an answer");
+}
+
+InstanceFlags ClientOptions::flags(const po::variables_map& vm) const {
+  InstanceFlags f;
+  if (vm.count("id")) f.id = id;
+  if (vm.count("etc-root")) f.etc_root = etc_root;
+  if (vm.count("registry")) f.registry = registry;
+  return f;
+}
+
+OservClient::OservClient(const ClientOptions& options, const po::variables_map& vm) {
+  if (options.timeout_seconds < 1) throw ClientError("--timeout must be at least 1 second");
+  try {
+    where_ = select_instance(options.flags(vm), InstanceEnvironment::from_process());
+  } catch (const ConfigError& e) {
+    throw ClientError(e.what());
+  }
+  // The etc directory is only needed for the "how to start it" hint; a broken instances file
+  // must not hide the real answer, so fall back to the default.
+  etcdir_ = where_.default_etcdir();
+  try {
+    auto table = InstanceTable::load(where_.table_path, where_.table_format);
+    if (auto* e = table.find(where_.id); e && e->etcdir) etcdir_ = *e->etcdir;
+  } catch (const ConfigError&) {
+  }
+
+  std::string corbaloc;
+  if (!options.host.empty()) {
+    remote_ = true;
+    std::string host = options.host, port = std::to_string(kDefaultPort);
+    if (auto colon = host.rfind(':'); colon != std::string::npos) {
+      port = host.substr(colon + 1);
+      host = host.substr(0, colon);
+    }
+    target_ = fmt::format("{}:{}", host, port);
+    corbaloc = fmt::format("corbaloc::{}/Dispatcher", target_);
+  } else {
+    target_ = "socket " + where_.socket_path();
+    corbaloc = fmt::format("corbaloc:omniunix:{}:/Dispatcher", where_.socket_path());
+  }
+
+  const std::string timeout_ms = std::to_string(options.timeout_seconds * 1000);
+  const char* orb_options[][2] = {{"traceLevel", "0"},
+                                  {"clientCallTimeOutPeriod", timeout_ms.c_str()},
+                                  {"clientConnectTimeOutPeriod", timeout_ms.c_str()},
+                                  {nullptr, nullptr}};
+  int argc = 1;
+  char arg0[] = "openoserv-client";
+  char* argv[] = {arg0, nullptr};
+  orb_ = CORBA::ORB_init(argc, argv, "omniORB4", orb_options);
+  try {
+    CORBA::Object_var obj = orb_->string_to_object(corbaloc.c_str());
+    dispatcher_ = OServ::Dispatcher::_unchecked_narrow(obj);
+  } catch (const CORBA::Exception& e) {
+    throw ClientError(fmt::format("cannot make a reference from {}: {}", corbaloc, e._name()));
+  }
+}
+
+OservClient::~OservClient() {
+  dispatcher_ = OServ::Dispatcher::_nil();
+  try {
+    orb_->destroy();
+  } catch (...) {
+  }
+}
+
+bool OservClient::is_unreachable(const CORBA::Exception& e) {
+  const std::string name = e._name();
+  return name == "TRANSIENT" || name == "COMM_FAILURE" || name == "OBJECT_NOT_EXIST" ||
+         name == "TIMEOUT";
+}
+
+std::string OservClient::explain(const CORBA::Exception& e) const {
+  if (auto* failed = OServ::Failed::_downcast(&e)) return failed->reason.in();
+  const std::string name = e._name();
+  if (name == "TRANSIENT" || name == "COMM_FAILURE" || name == "OBJECT_NOT_EXIST") {
+    if (remote_)
+      return fmt::format("no oserv answers at {} ({}); check that it runs and that the host and "
+                         "port are right",
+                         target_, name);
+    return fmt::format("oserv instance {} is not running (no answer on {}). Start it with: {}/"
+                       "oserv.rc start",
+                       where_.id, target_, etcdir_);
+  }
+  if (name == "TIMEOUT")
+    return fmt::format("oserv instance {} did not answer on {} within the timeout", where_.id,
+                       target_);
+  return fmt::format("call to oserv instance {} on {} failed: CORBA {}", where_.id, target_, name);
+}
+
+}  // namespace openoserv

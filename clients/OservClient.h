@@ -1,0 +1,73 @@
+// How every openoserv command reaches an oserv: over the instance's Unix socket (chosen by
+// --id / $OSERV and --etc-root / $OSERV_ETC_ROOT), or over IIOP with --host HOST[:PORT].
+//
+// CORBA system exceptions are turned into ClientError sentences that name the instance, its
+// socket or host and port, and how to start it, because "TRANSIENT" tells an operator nothing.
+#pragma once
+
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include <boost/program_options.hpp>
+
+#include "Instance.h"
+#include "oserv.hh"
+
+namespace openoserv {
+
+class ClientError : public std::runtime_error {
+ public:
+  explicit ClientError(const std::string& message, bool unreachable = false)
+      : std::runtime_error(message), unreachable_(unreachable) {}
+  // The oserv did not answer at all (as opposed to refusing or failing the request).
+  bool unreachable() const { return unreachable_; }
+
+ private:
+  bool unreachable_;
+};
+
+struct ClientOptions {
+  std::string id, etc_root, registry, host;
+  int timeout_seconds = 30;
+
+  // Adds --id, --etc-root, --registry, --host and --timeout to `opts`.
+  void add_to(boost::program_options::options_description& opts);
+  // After parsing: the flags that were given.
+  InstanceFlags flags(const boost::program_options::variables_map& vm) const;
+};
+
+class OservClient {
+ public:
+  OservClient(const ClientOptions& options, const boost::program_options::variables_map& vm);
+  ~OservClient();
+  OservClient(const OservClient&) = delete;
+  OservClient& operator=(const OservClient&) = delete;
+
+  // The Dispatcher reference; calls on it may throw CORBA exceptions, see explain().
+  OServ::Dispatcher_ptr dispatcher() { return dispatcher_.in(); }
+  // A sentence for the operator about a failed call.
+  std::string explain(const CORBA::Exception& e) const;
+  static bool is_unreachable(const CORBA::Exception& e);
+  const InstanceSelection& where() const { return where_; }
+
+  // Runs `f` (a call on dispatcher()), converting CORBA exceptions to ClientError.
+  template <typename F>
+  auto call(F&& f) -> decltype(f()) {
+    try {
+      return f();
+    } catch (const CORBA::Exception& e) {
+      throw ClientError(explain(e), is_unreachable(e));
+    }
+  }
+
+ private:
+  InstanceSelection where_;
+  std::string etcdir_;
+  std::string target_;  // "socket /x/run/oserv.sock" or "host:port"
+  bool remote_ = false;
+  CORBA::ORB_var orb_;
+  OServ::Dispatcher_var dispatcher_;
+};
+
+}  // namespace openoserv

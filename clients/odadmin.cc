@@ -1,0 +1,195 @@
+// odadmin: administer an oserv (status block, odlist, force bind, shutdown, db_sync, ior).
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <boost/program_options.hpp>
+#include <fmt/core.h>
+
+#include "OservClient.h"
+
+namespace po = boost::program_options;
+using namespace openoserv;
+
+namespace {
+
+const char* kUsageText = R"(Usage: odadmin [options] [COMMAND [ARGS...]]
+
+Administers the oserv of one instance (--id, else $OSERV, else oserv), reached over its Unix
+socket <etc-root>/run/<ID>.sock, or over IIOP with --host HOST[:PORT].
+
+Commands:
+  (none)                          print the dispatcher's status block
+  odlist                          print the region's dispatchers: Region Disp Flags Port IPaddr
+                                  Hostname(s). Flags: c = connected (answers), t = trusted,
+                                  f = force bind set, - = not set
+  set_force_bind TRUE|FALSE OD|all
+                                  bind dispatcher OD (or every dispatcher) to its own address
+                                  only; takes effect when that oserv restarts
+  shutdown OD|all                 stop dispatcher OD (or every dispatcher)
+  db_sync                         make the database durable now
+  ior                             print the dispatcher's IOR (stable across restarts; decode it
+                                  with omniORB's catior)
+  ping                            exit 0 when the dispatcher answers
+
+Exit codes: 0 success, 1 the oserv refused or failed the request, 2 usage error,
+3 the oserv does not answer.
+)";
+
+enum Exit : int { kOk = 0, kFailed = 1, kBadUsage = 2, kDown = 3 };
+
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+const char* yes_no(bool b) { return b ? "TRUE" : "FALSE"; }
+
+void print_status(const OServ::StatusBlock& s) {
+  std::string force = yes_no(s.force_bind);
+  if (s.force_bind != s.force_bind_active)
+    force += fmt::format(" (running with {} until restarted)", yes_no(s.force_bind_active));
+  fmt::print(
+      "Region = {}\n"
+      "Dispatcher = {}\n"
+      "Interpreter type = {}\n"
+      "Database directory = {}\n"
+      "Install directory = {}\n"
+      "Inter-dispatcher encryption level = {}\n"
+      "Kerberos in use = {}\n"
+      "Remote client login allowed = {}\n"
+      "Install library path = {}\n"
+      "Force socket bind to a single address = {}\n"
+      "Perform local hostname lookup for IOM connections = {}\n"
+      "{}\n{}\n\n"
+      "Port range = {}\n"
+      "State flags in use = {}\n"
+      "State checking in use = {}\n"
+      "State checking every {} seconds\n"
+      "Dynamic IP addressing allowed = {}\n"
+      "Instance ID = {}\n"
+      "Logical host = {}\n"
+      "Listening on = {}\n"
+      "Process id = {}\n"
+      "Started = {}\n",
+      s.region, s.dispatcher, s.interpreter_type.in(), s.database_dir.in(), s.install_dir.in(),
+      s.encryption_level.in(), yes_no(s.kerberos), yes_no(s.remote_client_login),
+      s.install_library_path.in(), force, yes_no(s.hostname_lookup), s.version_line.in(),
+      s.copyright_line.in(), s.port_range.in(), yes_no(s.state_flags), yes_no(s.state_checking),
+      s.state_check_interval, yes_no(s.dynamic_ip), s.instance_id.in(), s.logical_host.in(),
+      s.bound_address.in(), s.pid, s.started.in());
+}
+
+void print_odlist(CORBA::ULong region, const OServ::OdEntries& list) {
+  fmt::print("{:<12}{:<6}{:<7}{:<14}{:<16}{}\n", "Region", "Disp", "Flags", "Port", "IPaddr",
+             "Hostname(s)");
+  for (CORBA::ULong i = 0; i < list.length(); ++i) {
+    const auto& e = list[i];
+    std::string hosts;
+    for (CORBA::ULong h = 0; h < e.hostnames.length(); ++h)
+      hosts += (h ? "," : "") + std::string(e.hostnames[h].in());
+    std::string flags = fmt::format("{}t{}", e.connected ? 'c' : '-', e.force_bind ? 'f' : '-');
+    std::string first = i == 0 ? std::to_string(region) : "";
+    fmt::print("{:<12}{:>4}  {:<7}{:<14}{:<16}{}\n", first, e.od, flags, e.port, e.ipaddr.in(),
+               hosts);
+  }
+}
+
+CORBA::ULong parse_od(const std::string& text) {
+  if (text == "all") return 0;
+  try {
+    size_t used = 0;
+    unsigned long od = std::stoul(text, &used);
+    if (used == text.size() && od >= 1 && od <= 0xffffffffUL) return static_cast<CORBA::ULong>(od);
+  } catch (const std::exception&) {
+  }
+  throw UsageError(fmt::format("'{}' is not a dispatcher number or 'all'", text));
+}
+
+bool parse_bool(const std::string& text) {
+  if (text == "TRUE" || text == "true") return true;
+  if (text == "FALSE" || text == "false") return false;
+  throw UsageError(fmt::format("'{}' is neither TRUE nor FALSE", text));
+}
+
+void expect_args(const std::vector<std::string>& args, size_t n, const char* synopsis) {
+  if (args.size() != n + 1) throw UsageError(fmt::format("usage: odadmin {}", synopsis));
+}
+
+int run(OservClient& client, const std::vector<std::string>& args) {
+  auto d = client.dispatcher();
+  const std::string cmd = args.empty() ? "" : args[0];
+  if (cmd.empty()) {
+    OServ::StatusBlock_var s = client.call([&] { return d->status(); });
+    print_status(s.in());
+  } else if (cmd == "odlist") {
+    expect_args(args, 0, "odlist");
+    OServ::StatusBlock_var s = client.call([&] { return d->status(); });
+    OServ::OdEntries_var list = client.call([&] { return d->odlist(); });
+    print_odlist(s->region, list.in());
+  } else if (cmd == "set_force_bind") {
+    expect_args(args, 2, "set_force_bind TRUE|FALSE OD|all");
+    bool on = parse_bool(args[1]);
+    CORBA::ULong od = parse_od(args[2]);
+    CORBA::String_var msg = client.call([&] { return d->set_force_bind(on, od); });
+    fmt::print("{}\n", msg.in());
+  } else if (cmd == "shutdown") {
+    expect_args(args, 1, "shutdown OD|all");
+    CORBA::ULong od = parse_od(args[1]);
+    CORBA::String_var msg = client.call([&] { return d->shutdown(od); });
+    fmt::print("{}\n", msg.in());
+  } else if (cmd == "db_sync") {
+    expect_args(args, 0, "db_sync");
+    CORBA::String_var msg = client.call([&] { return d->db_sync(); });
+    fmt::print("{}\n", msg.in());
+  } else if (cmd == "ior") {
+    expect_args(args, 0, "ior");
+    CORBA::String_var ior = client.call([&] { return d->ior(); });
+    fmt::print("{}\n", ior.in());
+  } else if (cmd == "ping") {
+    expect_args(args, 0, "ping");
+    client.call([&] { d->ping(); });
+    fmt::print("oserv instance {} is alive\n", client.where().id);
+  } else {
+    throw UsageError(fmt::format("unknown command '{}' (see odadmin --help)", cmd));
+  }
+  return kOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  ClientOptions client_options;
+  std::vector<std::string> args;
+  po::options_description opts("Options");
+  opts.add_options()("help,h", "print this help and exit");
+  client_options.add_to(opts);
+  po::options_description hidden;
+  hidden.add_options()("args", po::value(&args));
+  po::options_description all;
+  all.add(opts).add(hidden);
+  po::positional_options_description positional;
+  positional.add("args", -1);
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    std::fprintf(stderr, "odadmin: %s (see odadmin --help)\n", e.what());
+    return kBadUsage;
+  }
+  if (vm.count("help")) {
+    std::cout << kUsageText << "\n" << opts;
+    return kOk;
+  }
+  try {
+    OservClient client(client_options, vm);
+    return run(client, args);
+  } catch (const UsageError& e) {
+    std::fprintf(stderr, "odadmin: %s\n", e.what());
+    return kBadUsage;
+  } catch (const ClientError& e) {
+    std::fprintf(stderr, "odadmin: %s\n", e.what());
+    return e.unreachable() ? kDown : kFailed;
+  }
+}

@@ -1,0 +1,198 @@
+// oinstall: create an oserv instance (TMR server): database, etc directory scripts, instances
+// entry. The instances entry is written last, so an interrupted install leaves no half-registered
+// instance behind.
+#include <unistd.h>
+
+#include <filesystem>
+#include <iostream>
+#include <random>
+
+#include <boost/program_options.hpp>
+#include <fmt/core.h>
+
+#include "Database.h"
+#include "Instance.h"
+#include "InstanceScripts.h"
+#include "LogicalHost.h"
+#include "TextFile.h"
+
+namespace po = boost::program_options;
+namespace fs = std::filesystem;
+using namespace openoserv;
+
+namespace {
+
+const char* kUsage = R"(Usage: oinstall --dbdir DIR [options]
+
+Creates an oserv instance: a TMR server (dispatcher 1) of a new region with a random 10-digit
+region number. It
+  - initialises the object database in DBDIR (which must not hold one already),
+  - writes setup_env.sh, setup_env.csh and oserv.rc into ETCDIR (default <etc-root>/<ID>),
+  - adds the line ID:DBDIR:ETCDIR:PORT:HOSTNAME to <etc-root>/instances (or, with --registry,
+    the key ...\Services\<ID>\Parameters to the registry export).
+The ID is --id, else $OSERV, else the first free one of oserv, oserv1, oserv2, ...
+The logical host is --hostname, else $WLOCALHOST, else <etc-root>/../wlocalhost, else this
+machine's name; it must resolve to an address of this machine.
+
+Then: . ETCDIR/setup_env.sh; oserv.rc start; odadmin; odadmin odlist
+
+Exit codes: 0 created, 1 failure (nothing registered), 2 usage or configuration error.
+)";
+
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+std::string absolute(const std::string& path) {
+  return fs::absolute(path).lexically_normal().string();
+}
+
+std::uint32_t new_region_number() {
+  // Ten digits, as Tivoli's: 1000000000 .. 4294967295 (fits the 32-bit wire type).
+  std::random_device rd;
+  std::uniform_int_distribution<std::uint32_t> dist(1000000000u, 4294967295u);
+  return dist(rd);
+}
+
+std::string bindir() {
+  std::error_code ec;
+  auto exe = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) throw std::runtime_error("cannot find this program's directory (/proc/self/exe)");
+  return exe.parent_path().string();
+}
+
+int run(int argc, char** argv) {
+  std::string id, etc_root, registry, dbdir, etcdir, hostname;
+  int port = kDefaultPort;
+  bool force_bind = false, nosync = false;
+  po::options_description opts("Options");
+  opts.add_options()
+      ("help,h", "print this help and exit")
+      ("id", po::value(&id), "instance ID (default: $OSERV, else the next free one)")
+      ("etc-root", po::value(&etc_root),
+       "configuration root (default: $OSERV_ETC_ROOT, else /etc/Tivoli)")
+      ("registry", po::value(&registry), "register in this registry export (.reg) instead")
+      ("dbdir", po::value(&dbdir), "database directory to create (required)")
+      ("etcdir", po::value(&etcdir), "directory for the instance scripts (default <etc-root>/<ID>)")
+      ("port", po::value(&port)->default_value(kDefaultPort), "TCP port")
+      ("hostname", po::value(&hostname), "logical host name or address")
+      ("force-bind", po::bool_switch(&force_bind),
+       "bind only the logical host's address (odadmin set_force_bind TRUE 1)")
+      ("nosync", po::bool_switch(&nosync), "do not fsync while creating (tests only)");
+  po::variables_map vm;
+  try {
+    po::store(po::parse_command_line(argc, argv, opts), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw UsageError(e.what());
+  }
+  if (vm.count("help")) {
+    std::cout << kUsage << "\n" << opts;
+    return 0;
+  }
+  if (!vm.count("dbdir")) throw UsageError("--dbdir is required");
+  if (port < 1 || port > 65535) throw UsageError(fmt::format("--port {} is not a TCP port", port));
+
+  const auto env = InstanceEnvironment::from_process();
+  InstanceFlags flags;
+  if (vm.count("etc-root")) flags.etc_root = etc_root;
+  if (vm.count("registry")) flags.registry = registry;
+  InstanceSelection where = select_instance(flags, env);
+  auto table = InstanceTable::load(where.table_path, where.table_format);
+  if (vm.count("id")) {
+    where.id = id;
+  } else if (env.oserv) {
+    where.id = *env.oserv;
+  } else {
+    where.id = table.next_free_id();
+  }
+  if (!is_valid_instance_id(where.id))
+    throw UsageError(fmt::format("'{}' is not a valid instance ID", where.id));
+  if (auto* existing = table.find(where.id))
+    throw UsageError(fmt::format("instance {} already exists ({}); choose another --id",
+                                 where.id, existing->origin));
+
+  dbdir = absolute(dbdir);
+  etcdir = vm.count("etcdir") ? absolute(etcdir) : where.default_etcdir();
+  if (fs::exists(dbdir + "/data.mdb"))
+    throw UsageError(fmt::format("{} already holds a database; choose an empty --dbdir", dbdir));
+
+  // The logical host: recorded in the instances entry only when chosen explicitly, so that an
+  // instance installed under the machine's own name keeps following it.
+  std::optional<std::string> explicit_host =
+      vm.count("hostname") ? std::optional(hostname) : env.wlocalhost;
+  std::string host = explicit_host.value_or("");
+  std::string host_source = vm.count("hostname") ? "--hostname" : "$WLOCALHOST";
+  if (!explicit_host) {
+    auto file = read_text_file(where.wlocalhost_path());
+    if (auto name = file ? parse_wlocalhost(*file) : std::nullopt) {
+      host = *name;
+      host_source = where.wlocalhost_path();
+    } else {
+      char buf[256] = {};
+      ::gethostname(buf, sizeof buf - 1);
+      host = buf;
+      host_source = "hostname";
+    }
+  }
+  HostAddress address = resolve_logical_host(host, host_source);
+  if (!address.local)
+    throw UsageError(fmt::format("logical host {} (from {}) is {}, not an address of this machine",
+                                 host, host_source, address.ip));
+
+  const std::uint32_t region = new_region_number();
+  {
+    auto db = db::Database::open(dbdir, {.create = true, .sync = !nosync, .owner_id = where.id});
+    db->put_meta(db::kMetaRegion, std::to_string(region));
+    db->put_meta(db::kMetaDispatcher, "1");
+    db->put_meta(db::kMetaInstanceId, where.id);
+    db->put_meta(db::kMetaCreated, std::to_string(::time(nullptr)));
+    db->put_od({.od = 1,
+                .port = static_cast<std::uint16_t>(port),
+                .ip = address.ip,
+                .hostnames = {host},
+                .force_bind = force_bind});
+    db->sync();
+  }
+
+  write_instance_scripts({.id = where.id,
+                          .etc_root = where.etc_root,
+                          .etcdir = etcdir,
+                          .dbdir = dbdir,
+                          .bindir = bindir(),
+                          .wlocalhost = env.wlocalhost});
+  make_directories(where.run_dir());
+
+  InstanceEntry entry;
+  entry.id = where.id;
+  entry.dbdir = dbdir;
+  entry.etcdir = etcdir;
+  if (port != kDefaultPort) entry.port = static_cast<std::uint16_t>(port);
+  if (explicit_host) entry.hostname = host;
+  table.add_and_save(entry);
+
+  fmt::print(
+      "Created instance {}: region {}, dispatcher 1 (TMR server) {}:{} ({}){}.\n"
+      "  Database directory: {}\n  Etc directory:      {}\n  Registered in:      {}\n"
+      "Start it with: . {}/setup_env.sh; oserv.rc start\n",
+      where.id, region, host, port, address.ip, force_bind ? ", force bind" : "", dbdir, etcdir,
+      where.table_path, etcdir);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const UsageError& e) {
+    std::cerr << "oinstall: " << e.what() << " (see oinstall --help)\n";
+    return 2;
+  } catch (const ConfigError& e) {
+    std::cerr << "oinstall: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "oinstall: " << e.what() << "\n";
+    return 1;
+  }
+}

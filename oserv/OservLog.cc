@@ -1,0 +1,53 @@
+// Log file writing with the Tivoli timestamp format.
+#include "OservLog.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <stdexcept>
+
+namespace openoserv {
+
+std::string OservLog::timestamp() {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  ::localtime_r(&now, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%Y/%m/%d %H:%M:%S", &tm);
+  long off = tm.tm_gmtoff;
+  char sign = off < 0 ? '-' : '+';
+  off = off < 0 ? -off : off;
+  if (off % 3600 == 0) return fmt::format("{} {}{:02}", buf, sign, off / 3600);
+  return fmt::format("{} {}{:02}{:02}", buf, sign, off / 3600, (off % 3600) / 60);
+}
+
+void OservLog::open(const std::string& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0)
+    throw std::runtime_error(fmt::format("cannot open log {}: {}", path, std::strerror(errno)));
+  std::lock_guard lock(mu_);
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = fd;
+  path_ = path;
+}
+
+void OservLog::reopen() {
+  if (!path_.empty()) open(path_);
+}
+
+void OservLog::raw(const std::string& text) {
+  std::lock_guard lock(mu_);
+  // One write() per record keeps concurrent lines whole in an O_APPEND file.
+  if (fd_ >= 0 && ::write(fd_, text.data(), text.size()) < 0) {
+    // Nowhere better to report a failing log; stderr still gets the line below.
+  }
+  if (mirror_ && ::write(STDERR_FILENO, text.data(), text.size()) < 0) {
+  }
+}
+
+void OservLog::line(const std::string& message) { raw(timestamp() + ": " + message + "\n"); }
+
+}  // namespace openoserv

@@ -1,0 +1,38 @@
+// The oserv log: `YYYY/MM/DD HH:MM:SS +ZZ: message` lines appended to $DBDIR/oservlog and, while
+// the process has a terminal or runs in the foreground, mirrored to stderr.
+#pragma once
+
+#include <mutex>
+#include <string>
+
+#include <fmt/core.h>
+
+namespace openoserv {
+
+class OservLog {
+ public:
+  // Opens (appends to) `path`; throws std::runtime_error naming it on failure.
+  void open(const std::string& path);
+  void reopen();  // after log rotation (SIGHUP)
+  void set_mirror_stderr(bool on) { mirror_ = on; }
+
+  // One timestamped line.
+  void line(const std::string& message);
+  template <typename... Args>
+  void operator()(fmt::format_string<Args...> f, Args&&... args) {
+    line(fmt::format(f, std::forward<Args>(args)...));
+  }
+  // Text written as is (the banner's continuation lines carry no timestamp, as in Tivoli).
+  void raw(const std::string& text);
+
+  // The timestamp prefix for now, e.g. "2026/11/24 22:31:46 +00".
+  static std::string timestamp();
+
+ private:
+  std::mutex mu_;
+  std::string path_;
+  int fd_ = -1;
+  bool mirror_ = true;
+};
+
+}  // namespace openoserv

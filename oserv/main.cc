@@ -1,0 +1,385 @@
+// oserv: the openoserv object dispatcher daemon.
+//
+// Start-up, in order (each step's failure has its own exit code, see usage()):
+//   resolve the instance -> detach (unless --foreground) -> take the pid-file lock -> open the
+//   database -> log the banner -> check the logical host and the odlist -> wait for the port ->
+//   start the ORB on fixed endpoints -> activate the Dispatcher -> report ready.
+// Then the main thread waits for signals: TERM/INT stop the oserv, HUP reopens the log.
+#include <signal.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include <boost/program_options.hpp>
+#include <fmt/core.h>
+
+#include "Daemon.h"
+#include "Database.h"
+#include "DispatcherServant.h"
+#include "Instance.h"
+#include "LogicalHost.h"
+#include "OservLog.h"
+#include "PidFile.h"
+#include "PortWait.h"
+#include "TextFile.h"
+#include "Version.h"
+
+namespace po = boost::program_options;
+using namespace openoserv;
+
+namespace {
+
+enum Exit : int {
+  kOk = 0,
+  kRuntime = 1,
+  kConfig = 2,
+  kAlreadyRunning = 3,
+  kAddressUnavailable = 4,
+};
+
+// Expected start-up failures: the message for the operator and the exit code.
+struct StartError {
+  int code;
+  std::string message;
+};
+
+struct Settings {
+  InstanceFlags flags;
+  bool foreground = false;
+  bool force_bind = false;
+  bool nosync = false;
+  int bind_wait_interval = 20;
+  int bind_timeout = 300;
+  int stop_timeout = 10;
+};
+
+const char* kUsage = R"(Usage: oserv [--id ID] [--etc-root DIR] [--foreground] [options]
+
+Runs the openoserv object dispatcher of one instance. The instance is chosen by --id, else
+$OSERV, else "oserv"; its parameters come from the instances file <etc-root>/instances
+(lines ID:DBDIR:ETCDIR:PORT:HOSTNAME) or, with --registry / $OSERV_REGISTRY, from a registry
+export (HKEY_LOCAL_MACHINE\SYSTEM\CurrentControlSet\Services\<ID>\Parameters). Flags override
+the environment ($OSERV, $WLOCALHOST, $OSERV_ETC_ROOT), which overrides the file.
+
+Without --foreground the oserv detaches and the command returns once the dispatcher answers
+(exit 0) or start-up failed (its exit code). The log is $DBDIR/oservlog.
+
+Exit codes:
+  0  started (or, in the foreground, stopped cleanly by SIGTERM/SIGINT or odadmin shutdown)
+  1  runtime failure (database, ORB, log file)
+  2  configuration or usage error (unknown ID, bad instances file, odlist mismatch)
+  3  the instance is already running, or its database is owned by another oserv
+  4  the port or the logical host's address is not available (port still in use after
+     --bind-timeout, address not on this machine, permission denied)
+
+Signals: TERM, INT stop gracefully (within --stop-timeout); HUP reopens the log file.
+)";
+
+Settings parse_command_line(int argc, char** argv) {
+  Settings s;
+  std::string id, etc_root, registry, dbdir, etcdir, hostname;
+  int port = 0;
+  po::options_description opts("Options");
+  opts.add_options()
+      ("help,h", "print this help and exit")
+      ("version", "print the version and exit")
+      ("id", po::value(&id), "instance ID (default: $OSERV, else oserv)")
+      ("etc-root", po::value(&etc_root),
+       "configuration root (default: $OSERV_ETC_ROOT, else /etc/Tivoli)")
+      ("registry", po::value(&registry), "read parameters from this registry export (.reg)")
+      ("dbdir", po::value(&dbdir), "database directory (overrides the instances file)")
+      ("etcdir", po::value(&etcdir), "instance etc directory (default <etc-root>/<ID>)")
+      ("port", po::value(&port), "TCP port (default 94)")
+      ("hostname", po::value(&hostname),
+       "logical host (default: $WLOCALHOST, instances file, <etc-root>/../wlocalhost, hostname)")
+      ("foreground", po::bool_switch(&s.foreground), "do not detach; log to stderr too")
+      ("force-bind", po::bool_switch(&s.force_bind),
+       "bind the logical host's address only, whatever the database says")
+      ("nosync", po::bool_switch(&s.nosync), "do not fsync commits (tests and benchmarks only)")
+      ("bind-wait-interval", po::value(&s.bind_wait_interval)->default_value(20),
+       "seconds between checks of a port in use")
+      ("bind-timeout", po::value(&s.bind_timeout)->default_value(300),
+       "seconds to wait for a port in use before giving up")
+      ("stop-timeout", po::value(&s.stop_timeout)->default_value(10),
+       "seconds a graceful stop may take before the process exits anyway");
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(opts).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw StartError{kConfig, fmt::format("{} (see oserv --help)", e.what())};
+  }
+  if (vm.count("help")) {
+    std::cout << kUsage << "\n" << opts;
+    std::exit(kOk);
+  }
+  if (vm.count("version")) {
+    std::cout << fmt::format("openoserv oserv {} ({}, built {})\n", OPENOSERV_VERSION,
+                             OPENOSERV_GIT, OPENOSERV_BUILD_DATE);
+    std::exit(kOk);
+  }
+  if (vm.count("port") && (port < 1 || port > 65535))
+    throw StartError{kConfig, fmt::format("--port {} is not a TCP port (1-65535)", port)};
+  if (s.bind_wait_interval < 1 || s.bind_timeout < 0 || s.stop_timeout < 1)
+    throw StartError{kConfig, "--bind-wait-interval and --stop-timeout must be at least 1 second, "
+                              "--bind-timeout at least 0"};
+  auto opt = [&](const char* name, const std::string& v) {
+    return vm.count(name) ? std::optional<std::string>(v) : std::nullopt;
+  };
+  s.flags.id = opt("id", id);
+  s.flags.etc_root = opt("etc-root", etc_root);
+  s.flags.registry = opt("registry", registry);
+  s.flags.dbdir = opt("dbdir", dbdir);
+  s.flags.etcdir = opt("etcdir", etcdir);
+  s.flags.hostname = opt("hostname", hostname);
+  if (vm.count("port")) s.flags.port = static_cast<std::uint16_t>(port);
+  return s;
+}
+
+std::string install_dir() {
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string("unknown") : exe.parent_path().string();
+}
+
+// Checks the logical host against this dispatcher's odlist entry. A different address means the
+// database belongs to another host (or WLOCALHOST is not set as at install time): starting would
+// publish this dispatcher under the wrong address, so refuse, as Tivoli did.
+void check_odlist(db::Database& db, std::uint32_t od, const ResolvedInstance& inst,
+                  const std::string& ip, OservLog& log, const char* argv0) {
+  auto rec = db.od(od);
+  if (!rec) {
+    log.line(fmt::format("!{}: odlist init failed. requested resource not found. (30)", argv0));
+    throw StartError{kConfig, fmt::format("dispatcher {} has no odlist entry in {}", od, inst.dbdir)};
+  }
+  if (rec->ip != ip) {
+    log.line(fmt::format("$Database mismatch (from {}/{})", inst.logical_host, ip));
+    log.line(fmt::format("!{}: odlist init failed. internal resource corrupted. (54)", argv0));
+    throw StartError{
+        kConfig,
+        fmt::format("dispatcher {} is recorded in the odlist as {} ({}), but this start uses "
+                    "logical host {} ({}, from {}). Set WLOCALHOST (or --hostname) to {} as at "
+                    "install time, or change the odlist entry with 'odadmin odlist change_ip'.",
+                    od, rec->hostnames.empty() ? rec->ip : rec->hostnames.front(), rec->ip,
+                    inst.logical_host, ip, inst.logical_host_source,
+                    rec->hostnames.empty() ? rec->ip : rec->hostnames.front())};
+  }
+  if (rec->port != inst.port) {
+    log.line(fmt::format("odlist: dispatcher {} port changed from {} to {}", od, rec->port,
+                         inst.port));
+    rec->port = inst.port;
+    db.put_od(*rec);
+  }
+}
+
+// A stop that hangs (a stuck servant call) must not keep a supervisor waiting forever.
+void arm_stop_watchdog(int seconds, OservLog& log) {
+  std::thread([seconds, &log] {
+    std::this_thread::sleep_for(std::chrono::seconds(seconds));
+    log.line(fmt::format("^graceful stop did not finish within {} s; exiting now", seconds));
+    std::_Exit(kRuntime);
+  }).detach();
+}
+
+int run(int argc, char** argv) {
+  Settings settings = parse_command_line(argc, argv);
+  ResolvedInstance inst;
+  try {
+    inst = load_instance(settings.flags);
+  } catch (const ConfigError& e) {
+    throw StartError{kConfig, e.what()};
+  }
+  const std::string& id = inst.where.id;
+
+  // Everything that can fail from here on is reported on the terminal of the command that
+  // started us: the parent of detach() waits for ready() or our exit code.
+  Daemon daemon;
+  if (!settings.foreground) daemon.detach();
+
+  const std::string socket_path = inst.where.socket_path();
+  if (socket_path.size() >= sizeof(sockaddr_un::sun_path))
+    throw StartError{kConfig, fmt::format("socket path {} is longer than the {} bytes a Unix "
+                                          "socket name may have; use a shorter --etc-root",
+                                          socket_path, sizeof(sockaddr_un::sun_path) - 1)};
+  make_directories(inst.where.run_dir());
+  PidFile pid_file(inst.where.pid_path());
+  if (pid_file.acquire() == PidFile::Acquire::kHeld) {
+    auto pid = PidFile::read_pid(pid_file.path());
+    throw StartError{kAlreadyRunning,
+                     fmt::format("oserv instance {} is already running (pid {}, pid file {})", id,
+                                 pid ? std::to_string(*pid) : "unknown", pid_file.path())};
+  }
+  pid_file.write_pid();
+
+  std::unique_ptr<db::Database> db;
+  try {
+    db = db::Database::open(inst.dbdir, {.sync = !settings.nosync, .owner_id = id});
+  } catch (const db::DbInUse& e) {
+    throw StartError{kAlreadyRunning, e.what()};
+  }
+  const std::uint32_t region = db->region();
+  const std::uint32_t od = db->dispatcher();
+
+  OservLog log;
+  log.open(inst.dbdir + "/oservlog");
+  log.set_mirror_stderr(true);
+  const std::string started = OservLog::timestamp();
+  log.raw(fmt::format("{}: openoserv ({}-{}) #1 {}\nCopyright openoserv contributors, 2026. MIT "
+                      "License.\nTMR {}. ORB {}. TMR server {}:{}. Port {}.\npid {}\n",
+                      started, OPENOSERV_VERSION, OPENOSERV_GIT, OPENOSERV_BUILD_DATE, region, od,
+                      inst.logical_host, inst.port, inst.port, ::getpid()));
+
+  HostAddress host;
+  try {
+    host = resolve_logical_host(inst.logical_host, inst.logical_host_source);
+  } catch (const ConfigError& e) {
+    log.line(fmt::format("!{}", e.what()));
+    throw StartError{kAddressUnavailable, e.what()};
+  }
+  if (!host.local) {
+    std::string msg = fmt::format(
+        "logical host {} (from {}) is {}, which is not an address of this machine; bring the "
+        "service address up here first or set WLOCALHOST to a local name",
+        inst.logical_host, inst.logical_host_source, host.ip);
+    log.line("!" + msg);
+    throw StartError{kAddressUnavailable, msg};
+  }
+  check_odlist(*db, od, inst, host.ip, log, argv[0]);
+
+  const auto rec = db->od(od);
+  const bool force_bind = settings.force_bind || (rec && rec->force_bind);
+  const std::string listen_ip = force_bind ? host.ip : std::string();
+  auto waited = wait_for_port(
+      listen_ip, inst.port, std::chrono::seconds(settings.bind_wait_interval),
+      std::chrono::seconds(settings.bind_timeout),
+      [&] { log.line(fmt::format("^port {}: In use. Waiting...", inst.port)); });
+  const std::string where = fmt::format("{}:{}", listen_ip.empty() ? "*" : listen_ip, inst.port);
+  switch (waited.outcome) {
+    case BindProbe::kFree:
+      break;
+    case BindProbe::kInUse:
+      log.line(fmt::format("!port {}: still in use after {} s; giving up", inst.port,
+                           waited.waited_seconds));
+      throw StartError{kAddressUnavailable,
+                       fmt::format("port {} ({}) is still in use after {} s (--bind-timeout). "
+                                   "Stop the other listener, or give each oserv its own address "
+                                   "with 'odadmin set_force_bind TRUE <od>'",
+                                   inst.port, where, waited.waited_seconds)};
+    case BindProbe::kDenied:
+      log.line(fmt::format("!port {}: permission denied", inst.port));
+      throw StartError{kAddressUnavailable,
+                       fmt::format("binding {} was denied: ports below 1024 need root or "
+                                   "CAP_NET_BIND_SERVICE; choose another port with --port",
+                                   where)};
+    case BindProbe::kAddressNotLocal:
+    case BindProbe::kOtherError:
+      log.line(fmt::format("!cannot bind {}", where));
+      throw StartError{kAddressUnavailable, fmt::format("cannot bind {}", where)};
+  }
+
+  // Signals are handled by sigwait() in this thread only; ORB threads inherit the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&signals, sig);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  ::unlink(socket_path.c_str());  // a stale socket of a killed oserv; we hold the instance lock
+  const std::string tcp = fmt::format("giop:tcp:{}:{}", listen_ip, inst.port);
+  const std::string unix_ep = "giop:unix:" + socket_path;
+  const std::string publish = fmt::format("giop:tcp:{}:{}", host.ip, inst.port);
+  const char* orb_options[][2] = {{"endPoint", tcp.c_str()},
+                                  {"endPoint", unix_ep.c_str()},
+                                  {"endPointPublish", publish.c_str()},
+                                  {"unixTransportPermission", "600"},
+                                  {nullptr, nullptr}};
+  int orb_argc = 1;
+  char* orb_argv[] = {argv[0], nullptr};
+  CORBA::ORB_var orb;
+  try {
+    orb = CORBA::ORB_init(orb_argc, orb_argv, "omniORB4", orb_options);
+  } catch (const CORBA::INITIALIZE&) {
+    log.line(fmt::format("!cannot open endpoints {} and {}", where, socket_path));
+    throw StartError{kAddressUnavailable,
+                     fmt::format("the ORB could not open its endpoints ({} and {})", where,
+                                 socket_path)};
+  }
+
+  DispatcherState state;
+  state.instance = inst;
+  state.db = db.get();
+  state.log = &log;
+  state.region = region;
+  state.od = od;
+  state.listen_ip = listen_ip;
+  state.published_ip = host.ip;
+  state.force_bind_active = force_bind;
+  state.started = started;
+  state.install_dir = install_dir();
+
+  CORBA::Object_var ins_obj = orb->resolve_initial_references("omniINSPOA");
+  PortableServer::POA_var ins_poa = PortableServer::POA::_narrow(ins_obj);
+  DispatcherServant servant(state);
+  PortableServer::ObjectId_var key = PortableServer::string_to_ObjectId("Dispatcher");
+  ins_poa->activate_object_with_id(key, &servant);
+  CORBA::Object_var ref = ins_poa->id_to_reference(key);
+  CORBA::String_var ior = orb->object_to_string(ref);
+  state.ior = ior.in();
+  write_file_atomically(inst.dbdir + "/oserv.ior", state.ior + "\n");
+  PortableServer::POAManager_var manager = ins_poa->the_POAManager();
+  manager->activate();
+
+  log.line(fmt::format("oserv {} ready: dispatcher {} of region {} on {} ({}), socket {}", id, od,
+                       region, where, force_bind ? "force bind" : "all addresses", socket_path));
+  if (!settings.foreground) log.set_mirror_stderr(false);
+  daemon.ready();
+  sd_notify_state("READY=1");
+
+  for (;;) {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    if (sig == SIGHUP) {
+      log.reopen();
+      log.line("log reopened (SIGHUP)");
+      continue;
+    }
+    log.line(fmt::format("oserv {} stopping ({})", id, sig == SIGTERM ? "SIGTERM" : "SIGINT"));
+    break;
+  }
+  sd_notify_state("STOPPING=1");
+  arm_stop_watchdog(settings.stop_timeout, log);
+  orb->shutdown(true);
+  orb->destroy();
+  db->sync();
+  db.reset();
+  ::unlink(socket_path.c_str());
+  log.line(fmt::format("oserv {} stopped", id));
+  pid_file.remove();
+  return kOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const StartError& e) {
+    std::fprintf(stderr, "oserv: %s\n", e.message.c_str());
+    return e.code;
+  } catch (const db::DbError& e) {
+    std::fprintf(stderr, "oserv: %s\n", e.what());
+    return kRuntime;
+  } catch (const CORBA::Exception& e) {
+    std::fprintf(stderr, "oserv: CORBA exception %s\n", e._name());
+    return kRuntime;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "oserv: %s\n", e.what());
+    return kRuntime;
+  }
+}
