@@ -1,0 +1,138 @@
+// Instances file and registry export parsing: good input, and malformed input naming file:line.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "InstanceTable.h"
+
+namespace openoserv {
+namespace {
+
+// Expects parsing to fail with a message containing every one of `parts`.
+template <typename Parse>
+void expect_error(Parse parse, std::initializer_list<std::string> parts) {
+  try {
+    parse();
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    for (const auto& p : parts) EXPECT_NE(std::string(e.what()).find(p), std::string::npos)
+        << "message '" << e.what() << "' lacks '" << p << "'";
+  }
+}
+
+TEST(InstancesFile, ParsesAllFieldsAndEmptyOnes) {
+  auto t = InstanceTable::parse_instances_file(
+      "# comment\n"
+      "\n"
+      "oserv:/var/db/a.db:/etc/Tivoli/oserv:94:black\n"
+      "oserv1:/var/db/b.db:::\n",
+      "instances");
+  ASSERT_EQ(t.entries().size(), 2u);
+  const auto* a = t.find("oserv");
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(*a->dbdir, "/var/db/a.db");
+  EXPECT_EQ(*a->etcdir, "/etc/Tivoli/oserv");
+  EXPECT_EQ(*a->port, 94);
+  EXPECT_EQ(*a->hostname, "black");
+  EXPECT_EQ(a->origin, "instances:3");
+  const auto* b = t.find("oserv1");
+  ASSERT_NE(b, nullptr);
+  EXPECT_FALSE(b->etcdir);
+  EXPECT_FALSE(b->port);
+  EXPECT_FALSE(b->hostname);
+  EXPECT_EQ(t.find("oserv2"), nullptr);
+}
+
+TEST(InstancesFile, EmptyDbdirIsAllowedUntilResolution) {
+  auto t = InstanceTable::parse_instances_file("oserv::::\n", "f");
+  ASSERT_NE(t.find("oserv"), nullptr);
+  EXPECT_FALSE(t.find("oserv")->dbdir);
+}
+
+TEST(InstancesFile, MalformedLinesNameFileAndLine) {
+  auto parse = [](const std::string& text) {
+    return [text] { InstanceTable::parse_instances_file(text, "/etc/Tivoli/instances"); };
+  };
+  expect_error(parse("# ok\noserv:/db:/etc:94\n"), {"/etc/Tivoli/instances:2"});
+  expect_error(parse("oserv:/db:/etc:94:h:extra\n"), {"instances:1"});
+  expect_error(parse("oserv:/db:/etc:99999:h\n"), {"instances:1", "99999"});
+  expect_error(parse("oserv:/db:/etc:0:h\n"), {"instances:1"});
+  expect_error(parse("oserv:/db:/etc:9x4:h\n"), {"instances:1"});
+  expect_error(parse("oserv:relative/db:::\n"), {"instances:1"});
+  expect_error(parse("bad id:/db:::\n"), {"instances:1"});
+  expect_error(parse(":/db:::\n"), {"instances:1"});
+  expect_error(parse("oserv:/a:::\noserv:/b:::\n"), {"instances:2", "line 1"});
+}
+
+TEST(InstancesFile, NextFreeIdFollowsTheSequence) {
+  EXPECT_EQ(InstanceTable::parse_instances_file("", "f").next_free_id(), "oserv");
+  EXPECT_EQ(InstanceTable::parse_instances_file("oserv:/a:::\n", "f").next_free_id(), "oserv1");
+  EXPECT_EQ(
+      InstanceTable::parse_instances_file("oserv:/a:::\noserv1:/b:::\noserv3:/c:::\n", "f")
+          .next_free_id(),
+      "oserv2");
+}
+
+TEST(InstancesFile, FormatRoundTrips) {
+  InstanceEntry e;
+  e.id = "oserv2";
+  e.dbdir = "/db";
+  e.port = 9494;
+  std::string line = InstanceTable::format_instances_line(e);
+  EXPECT_EQ(line, "oserv2:/db::9494:\n");
+  auto t = InstanceTable::parse_instances_file(line, "f");
+  EXPECT_EQ(*t.find("oserv2")->port, 9494);
+}
+
+const char* kRegistry =
+    "Windows Registry Editor Version 5.00\r\n"
+    "\r\n"
+    "; exported\r\n"
+    "[HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\oserv\\Parameters]\r\n"
+    "\"dbdir\"=\"/var/db/a.db\"\r\n"
+    "\"hostname\"=\"black\"\r\n"
+    "\"port\"=dword:0000005e\r\n"
+    "\r\n"
+    "[HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\Other\\Enum]\r\n"
+    "\"x\"=\"y\"\r\n"
+    "[HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\oserv1\\Parameters]\r\n"
+    "\"dbdir\"=\"/var/db/b.db\"\r\n"
+    "\"etcdir\"=\"/etc/Tivoli/b\"\r\n";
+
+TEST(Registry, ParsesParametersKeys) {
+  auto t = InstanceTable::parse_registry(kRegistry, "inst.reg");
+  ASSERT_EQ(t.entries().size(), 2u);
+  EXPECT_EQ(*t.find("oserv")->port, 94);
+  EXPECT_EQ(*t.find("oserv")->hostname, "black");
+  EXPECT_EQ(*t.find("oserv1")->etcdir, "/etc/Tivoli/b");
+  EXPECT_EQ(t.find("Other"), nullptr);
+}
+
+TEST(Registry, AcceptsUtf16WithBom) {
+  std::string utf8 = kRegistry;
+  std::string utf16 = "\xff\xfe";
+  for (char c : utf8) {
+    utf16 += c;
+    utf16 += '\0';
+  }
+  auto t = InstanceTable::parse_registry(utf16, "inst.reg");
+  EXPECT_EQ(*t.find("oserv")->dbdir, "/var/db/a.db");
+}
+
+TEST(Registry, MalformedValuesNameFileAndLine) {
+  const std::string head =
+      "Windows Registry Editor Version 5.00\n"
+      "[HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\oserv\\Parameters]\n";
+  auto parse = [](const std::string& text) {
+    return [text] { InstanceTable::parse_registry(text, "inst.reg"); };
+  };
+  expect_error(parse(head + "\"port\"=dword:00000000\n"), {"inst.reg:3", "port"});
+  expect_error(parse(head + "\"port\"=dword:zz\n"), {"inst.reg:3"});
+  expect_error(parse(head + "\"dbdir\"=dword:00000001\n"), {"inst.reg:3", "dbdir"});
+  expect_error(parse(head + "\"dbdir\"=\"/unterminated\n"), {"inst.reg:3"});
+  expect_error(parse(head + "garbage\n"), {"inst.reg:3"});
+  expect_error(parse("not a registry file\n"), {"inst.reg:1"});
+}
+
+}  // namespace
+}  // namespace openoserv
