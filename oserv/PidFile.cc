@@ -16,9 +16,8 @@
 
 namespace openoserv {
 
-PidFile::~PidFile() {
-  if (fd_ >= 0) ::close(fd_);
-}
+// An oserv that fails to start, or stops, leaves no pid file: only a crash does (status 1).
+PidFile::~PidFile() { remove(); }
 
 PidFile::Acquire PidFile::acquire() {
   // A stopping oserv unlinks the file before it unlocks; if we locked a file that was unlinked

@@ -17,7 +17,7 @@ class PidFile {
   enum class Acquire { kAcquired, kHeld };
 
   explicit PidFile(std::string path) : path_(std::move(path)) {}
-  ~PidFile();
+  ~PidFile();  // removes the file if we hold it
   PidFile(const PidFile&) = delete;
   PidFile& operator=(const PidFile&) = delete;
 

@@ -1,0 +1,83 @@
+# Shared helpers for the integration tests: each test gets its own etc root and databases in a
+# temp directory (short, for Unix socket names), random free ports, and a cleanup that kills
+# every oserv it started.
+set -u
+BIN=${OPENOSERV_BIN:?OPENOSERV_BIN must name the bin directory of the build}
+export PATH=$BIN:$PATH
+TEST_NAME=$(basename "$0" .sh)
+WORK=$(mktemp -d "/tmp/oo-${TEST_NAME%_test}.XXXXXX")
+export OSERV_ETC_ROOT=$WORK/etc
+unset OSERV WLOCALHOST OSERV_REGISTRY NOTIFY_SOCKET
+BG_PIDS=""
+
+cleanup() {
+  for pidfile in "$WORK"/etc/run/*.pid; do
+    [ -e "$pidfile" ] || continue
+    pid=$(head -n1 "$pidfile" 2>/dev/null)
+    [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
+  done
+  for pid in $BG_PIDS; do kill -KILL "$pid" 2>/dev/null; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+fail() {
+  echo "FAIL ($TEST_NAME): $*" >&2
+  for log in "$WORK"/db/*/oservlog; do
+    [ -e "$log" ] && { echo "--- $log" >&2; tail -n 20 "$log" >&2; }
+  done
+  exit 1
+}
+step() { echo "--- $*"; }
+
+expect_eq() {  # expect_eq WHAT EXPECTED ACTUAL
+  [ "$2" = "$3" ] || fail "$1: expected '$2', got '$3'"
+}
+expect_contains() {  # expect_contains WHAT NEEDLE HAYSTACK
+  case "$3" in *"$2"*) ;; *) fail "$1: '$2' not found in: $3" ;; esac
+}
+# expect_code WHAT EXPECTED COMMAND...: runs COMMAND, keeps its output in $OUT.
+expect_code() {
+  what=$1 expected=$2; shift 2
+  OUT=$("$@" 2>&1); code=$?
+  [ "$code" = "$expected" ] || fail "$what: exit $code (expected $expected): $OUT"
+}
+
+# A port nobody listens on at 127.0.0.1-3 (bash connects to see).
+free_port() {
+  while :; do
+    port=$((20000 + RANDOM % 40000))
+    busy=0
+    for ip in 127.0.0.1 127.0.0.2 127.0.0.3; do
+      (exec 3<>"/dev/tcp/$ip/$port") 2>/dev/null && busy=1
+    done
+    [ $busy = 0 ] && { echo "$port"; return; }
+  done
+}
+
+# install_instance ID HOST PORT [oinstall flags...]: prints oinstall's output.
+install_instance() {
+  id=$1 host=$2 port=$3; shift 3
+  oinstall --id "$id" --dbdir "$WORK/db/$id" --hostname "$host" --port "$port" --nosync "$@" ||
+    fail "oinstall $id failed"
+}
+
+rc() { "$OSERV_ETC_ROOT/$1/oserv.rc" "${@:2}"; }
+
+# wait_until SECONDS COMMAND...: polls every 0.1 s.
+wait_until() {
+  ticks=$(($1 * 10)); shift
+  while [ "$ticks" -gt 0 ]; do
+    "$@" >/dev/null 2>&1 && return 0
+    sleep 0.1
+    ticks=$((ticks - 1))
+  done
+  return 1
+}
+
+pid_of() { head -n1 "$OSERV_ETC_ROOT/run/$1.pid"; }
+# True when process $1 no longer exists (a zombie nobody has reaped counts as gone).
+gone() {
+  [ -r "/proc/$1/stat" ] || return 0
+  [ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)" = Z ]
+}

@@ -1,0 +1,53 @@
+# oserv.rc start/status/stop/restart and their LSB exit codes, kill -9 recovery, one stop always
+# enough (even for an oserv that ignores SIGTERM because it is stopped).
+. "$(dirname "$0")/lib.sh"
+PORT=$(free_port)
+install_instance oserv 127.0.0.2 "$PORT" >/dev/null
+
+step "status of a never-started instance is 3"
+expect_code "status" 3 rc oserv status
+expect_code "stop when stopped" 0 rc oserv stop
+
+step "start returns 0 and the instance answers"
+expect_code "start" 0 rc oserv start
+expect_code "status" 0 rc oserv status
+expect_code "ping" 0 odadmin --id oserv ping
+expect_code "second start" 0 rc oserv start
+expect_contains "second start" "already running" "$OUT"
+
+step "setup_env.sh puts oserv.rc and odadmin on PATH"
+OUT=$(sh -c ". '$OSERV_ETC_ROOT/oserv/setup_env.sh' && oserv.rc status && odadmin ping" 2>&1) ||
+  fail "setup_env.sh: $OUT"
+expect_contains "setup_env.sh" "is alive" "$OUT"
+
+step "kill -9: status 1, then start works"
+pid=$(pid_of oserv)
+kill -KILL "$pid"
+wait_until 10 gone "$pid" || fail "oserv $pid survived SIGKILL"
+expect_code "status after kill -9" 1 rc oserv status
+expect_code "start after kill -9" 0 rc oserv start
+[ "$(pid_of oserv)" != "$pid" ] || fail "pid file not rewritten"
+
+step "restart gives a new process"
+pid=$(pid_of oserv)
+expect_code "restart" 0 rc oserv restart
+[ "$(pid_of oserv)" != "$pid" ] || fail "restart kept pid $pid"
+
+step "stop returns 0 only once the process is gone"
+pid=$(pid_of oserv)
+expect_code "stop" 0 rc oserv stop
+gone "$pid" || fail "stop returned while $pid still exists"
+expect_code "status after stop" 3 rc oserv status
+expect_code "ping after stop" 3 odadmin --id oserv ping
+
+step "one stop is enough for an oserv that does not react to SIGTERM"
+expect_code "start" 0 rc oserv start
+pid=$(pid_of oserv)
+kill -STOP "$pid"
+expect_code "stop of a hung oserv" 0 env OSERV_STOP_TIMEOUT=1 "$OSERV_ETC_ROOT/oserv/oserv.rc" stop
+expect_contains "stop of a hung oserv" "killing it" "$OUT"
+gone "$pid" || fail "hung oserv $pid survived stop"
+expect_code "status" 3 rc oserv status
+expect_code "start after forced stop" 0 rc oserv start
+expect_code "stop" 0 rc oserv stop
+echo PASS
