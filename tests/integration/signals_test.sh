@@ -1,0 +1,42 @@
+# Foreground oserv under a supervisor: sd_notify READY=1 on $NOTIFY_SOCKET, SIGTERM and SIGINT
+# stop it with exit 0 within its stop deadline, and it cleans up its pid file and socket.
+. "$(dirname "$0")/lib.sh"
+PORT=$(free_port)
+install_instance oserv 127.0.0.2 "$PORT" >/dev/null
+
+for sig in TERM INT; do
+  step "foreground start with NOTIFY_SOCKET, then SIG$sig"
+  notify=$WORK/notify.sock
+  notify_listen "$notify" 20 >"$WORK/notify.out" &
+  listener=$!
+  BG_PIDS="$BG_PIDS $listener"
+  wait_until 10 grep -q listening "$WORK/notify.out" || fail "notify_listen did not start"
+  NOTIFY_SOCKET=$notify oserv --id oserv --foreground --stop-timeout 5 2>"$WORK/fg.err" &
+  pid=$!
+  wait "$listener" || fail "no READY=1 from oserv: $(cat "$WORK/notify.out" "$WORK/fg.err")"
+  expect_code "answers once READY=1 was sent" 0 odadmin ping
+  expect_eq "pid file holds the foreground pid" "$pid" "$(pid_of oserv)"
+  kill -"$sig" "$pid"
+  wait "$pid"; code=$?
+  expect_eq "exit code after SIG$sig" 0 "$code"
+  expect_contains "stderr log" "stopped" "$(cat "$WORK/fg.err")"
+  [ ! -e "$OSERV_ETC_ROOT/run/oserv.pid" ] || fail "pid file left after SIG$sig"
+  [ ! -e "$OSERV_ETC_ROOT/run/oserv.sock" ] || fail "socket left after SIG$sig"
+done
+
+step "foreground oserv logs to stderr with the seed's banner"
+expect_contains "banner" "TMR " "$(cat "$WORK/fg.err")"
+expect_contains "banner" ". ORB 1. TMR server 127.0.0.2:$PORT. Port $PORT." "$(cat "$WORK/fg.err")"
+grep -Eq '^[0-9]{4}/[0-9]{2}/[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2} [+-][0-9]{2,4}: ' \
+  "$WORK/db/oserv/oservlog" || fail "oservlog lines lack the YYYY/MM/DD HH:MM:SS +ZZ prefix"
+
+step "SIGHUP reopens the log (rotation)"
+oserv --id oserv --foreground 2>/dev/null &
+pid=$!
+wait_until 10 odadmin ping || fail "oserv did not come up"
+mv "$WORK/db/oserv/oservlog" "$WORK/db/oserv/oservlog.1"
+kill -HUP "$pid"
+wait_until 10 grep -q "log reopened" "$WORK/db/oserv/oservlog" || fail "no new log after SIGHUP"
+expect_code "still answers after HUP" 0 odadmin ping
+kill -TERM "$pid"; wait "$pid"
+echo PASS
