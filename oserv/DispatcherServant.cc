@@ -1,10 +1,12 @@
 // Dispatcher operations. Every database error becomes OServ::Failed with a complete sentence.
 #include "DispatcherServant.h"
 
+#include <dlfcn.h>
 #include <signal.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 
 #include <fmt/core.h>
@@ -26,6 +28,17 @@ auto guarded(F&& f) -> decltype(f()) {
   }
 }
 
+// Where the shared libraries this oserv runs on were loaded from ($LD_LIBRARY_PATH first), the
+// counterpart of Tivoli's install library path.
+std::string library_path() {
+  std::string path;
+  if (const char* ld = std::getenv("LD_LIBRARY_PATH"); ld && *ld) path = std::string(ld) + ":";
+  Dl_info info{};
+  if (::dladdr(reinterpret_cast<void*>(&CORBA::ORB_init), &info) && info.dli_fname)
+    path += std::filesystem::path(info.dli_fname).parent_path().string() + ":";
+  return path;
+}
+
 }  // namespace
 
 OServ::StatusBlock* DispatcherServant::status() {
@@ -43,8 +56,7 @@ OServ::StatusBlock* DispatcherServant::status() {
     s->encryption_level = "none";
     s->kerberos = false;
     s->remote_client_login = true;
-    const std::string prefix = std::filesystem::path(state_.install_dir).parent_path().string();
-    s->install_library_path = (prefix + "/lib:/usr/lib:").c_str();
+    s->install_library_path = library_path().c_str();
     auto rec = state_.db->od(state_.od);
     s->force_bind = rec ? rec->force_bind : false;
     s->force_bind_active = state_.force_bind_active;
