@@ -1,5 +1,8 @@
-// LMDB-backed object database: environment, ownership lock, meta and odlist records.
+// LMDB-backed object database: ownership, tables, framework transactions, journal recovery.
 #include "Database.h"
+
+#include "LockTable.h"
+#include "RollbackJournal.h"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -9,7 +12,9 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
+#include <set>
 
 #include <fmt/core.h>
 
@@ -47,13 +52,19 @@ bool parse_u32(std::string_view s, std::uint32_t& out) {
 
 }  // namespace
 
+const char* table_name(Table t) {
+  static const char* const names[kTableCount] = {"meta",    "odlist",  "objects",
+                                                 "attributes", "classes", "names"};
+  return names[static_cast<int>(t)];
+}
+
 // RAII LMDB transaction: aborted unless committed.
-class Database::Txn {
+class Database::LmdbTxn {
  public:
-  Txn(Database& db, bool write) : db_(db) {
+  LmdbTxn(Database& db, bool write) : db_(db) {
     check(mdb_txn_begin(db.env_, nullptr, write ? 0 : MDB_RDONLY, &txn_), db.dir_, "begin");
   }
-  ~Txn() {
+  ~LmdbTxn() {
     if (txn_) mdb_txn_abort(txn_);
   }
   void commit() {
@@ -67,10 +78,6 @@ class Database::Txn {
     if (rc == MDB_NOTFOUND) return std::nullopt;
     check(rc, db_.dir_, "get");
     return std::string(static_cast<const char*>(v.mv_data), v.mv_size);
-  }
-  void put(MDB_dbi dbi, const std::string& key, const std::string& value) {
-    MDB_val k = as_val(key), v = as_val(value);
-    check(mdb_put(txn_, dbi, &k, &v, 0), db_.dir_, "put");
   }
   MDB_txn* get() { return txn_; }
 
@@ -127,9 +134,102 @@ OdRecord OdRecord::decode(std::uint32_t od, const std::string& text) {
   return r;
 }
 
+// ---- Transaction ----
+
+Transaction::Transaction(Database& db, Transaction* parent, std::uint64_t id)
+    : db_(db), parent_(parent), id_(id), top_(parent ? parent->top_ : id) {}
+
+Transaction::~Transaction() {
+  if (state_ != State::kOpen) return;
+  try {
+    abort();
+  } catch (...) {
+    // A failed rollback is redone from the journal at the next open.
+  }
+}
+
+void Transaction::require_open(const char* what) const {
+  if (state_ != State::kOpen)
+    throw DbError(fmt::format("{}: transaction {} is already {}", what, db_.describe(id_),
+                              state_ == State::kCommitted ? "committed" : "aborted"));
+}
+
+std::optional<std::string> Transaction::get(Table table, const std::string& key) {
+  require_open("get");
+  db_.locks_->acquire(top_, fmt::format("{}/{}", table_name(table), key), LockMode::kRead,
+                      db_.options_.lock_timeout, [this](auto t) { return db_.describe(t); });
+  return db_.read(table, key);
+}
+
+void Transaction::put(Table table, const std::string& key, const std::string& value) {
+  change(table, key, value);
+}
+
+void Transaction::erase(Table table, const std::string& key) { change(table, key, std::nullopt); }
+
+void Transaction::change(Table table, const std::string& key,
+                         const std::optional<std::string>& value) {
+  require_open("change");
+  if (open_children_ > 0)
+    throw DbError(fmt::format("transaction {} has an open sub-transaction; change it there",
+                              db_.describe(id_)));
+  db_.locks_->acquire(top_, fmt::format("{}/{}", table_name(table), key), LockMode::kWrite,
+                      db_.options_.lock_timeout, [this](auto t) { return db_.describe(t); });
+  // The write lock keeps every other transaction off this record, so the before-image read
+  // here is still the value when LMDB is changed below.
+  JournalRecord bi{.type = JournalRecord::Type::kBeforeImage,
+                   .top = top_,
+                   .txn = id_,
+                   .table = static_cast<std::uint8_t>(table),
+                   .key = key,
+                   .before = db_.read(table, key)};
+  db_.journal_->append(bi.encode());
+  undo_.push_back({table, key, std::move(bi.before)});
+  db_.write(table, key, value);
+  std::lock_guard guard(db_.mu_);
+  db_.open_[id_].changes = undo_.size();
+}
+
+void Transaction::commit() {
+  require_open("commit");
+  if (open_children_ > 0)
+    throw DbError(fmt::format("cannot commit transaction {}: a sub-transaction is still open",
+                              db_.describe(id_)));
+  if (parent_) {
+    parent_->undo_.insert(parent_->undo_.end(), std::make_move_iterator(undo_.begin()),
+                          std::make_move_iterator(undo_.end()));
+  } else if (!undo_.empty()) {
+    db_.journal_->append(JournalRecord{.type = JournalRecord::Type::kCommit, .top = top_, .txn = id_}
+                             .encode());
+  }
+  undo_.clear();
+  state_ = State::kCommitted;
+  db_.finished(*this);
+}
+
+void Transaction::abort() {
+  require_open("abort");
+  if (open_children_ > 0)
+    throw DbError(fmt::format("cannot abort transaction {}: a sub-transaction is still open",
+                              db_.describe(id_)));
+  db_.restore(undo_);
+  if (!parent_ && !undo_.empty())
+    db_.journal_->append(JournalRecord{.type = JournalRecord::Type::kAbort, .top = top_, .txn = id_}
+                             .encode());
+  undo_.clear();
+  state_ = State::kAborted;
+  db_.finished(*this);
+}
+
+// ---- Database ----
+
+Database::Database() : journal_(std::make_unique<RollbackJournal>()),
+                       locks_(std::make_unique<LockTable>()) {}
+
 std::unique_ptr<Database> Database::open(const std::string& dir, const Options& options) {
   std::unique_ptr<Database> db(new Database);
   db->dir_ = dir;
+  db->options_ = options;
   std::error_code ec;
   if (options.create) {
     std::filesystem::create_directories(dir, ec);
@@ -168,16 +268,51 @@ std::unique_ptr<Database> Database::open(const std::string& dir, const Options& 
   unsigned flags = MDB_NOTLS | (options.sync ? 0 : MDB_NOSYNC);
   check(mdb_env_open(db->env_, dir.c_str(), flags, 0644), dir, "mdb_env_open");
   {
-    Txn txn(*db, true);
-    check(mdb_dbi_open(txn.get(), "meta", MDB_CREATE, &db->meta_), dir, "open meta");
-    check(mdb_dbi_open(txn.get(), "odlist", MDB_CREATE, &db->odlist_), dir, "open odlist");
+    LmdbTxn txn(*db, true);
+    for (int t = 0; t < kTableCount; ++t)
+      check(mdb_dbi_open(txn.get(), table_name(static_cast<Table>(t)), MDB_CREATE, &db->dbis_[t]),
+            dir, "mdb_dbi_open");
     txn.commit();
   }
+  db->journal_->open(dir + "/odb.log", options.sync);
+  db->recover();
   if (!options.create && !db->initialised())
     throw DbError(fmt::format("database {} has no region number: it was never initialised by "
                               "oinstall or its creation was interrupted",
                               dir));
+  if (db->initialised()) {
+    db->region_ = db->region();
+    db->od_ = db->dispatcher();
+  }
+  // Transaction ids: session (start time) in the high half, a counter in the low half.
+  db->next_id_ = (static_cast<std::uint64_t>(::time(nullptr)) & 0xffffffffu) << 32 | 1;
   return db;
+}
+
+void Database::recover() {
+  const std::string bytes = journal_->read_all();
+  recovery_.journal_bytes = bytes.size();
+  if (bytes.empty()) return;
+  JournalScan scan = scan_journal(bytes, journal_->path());  // throws on corruption
+  recovery_.torn_tail = scan.torn_tail;
+  std::set<std::uint64_t> ended;
+  for (const auto& r : scan.records)
+    if (r.type != JournalRecord::Type::kBeforeImage) ended.insert(r.top);
+  LmdbTxn txn(*this, true);
+  std::set<std::uint64_t> undone;
+  for (auto it = scan.records.rbegin(); it != scan.records.rend(); ++it) {
+    if (it->type != JournalRecord::Type::kBeforeImage || ended.count(it->top)) continue;
+    if (it->table >= kTableCount)
+      throw JournalCorrupt(fmt::format("{}: before-image names unknown table {}", journal_->path(),
+                                       it->table));
+    apply(txn.get(), static_cast<Table>(it->table), it->key, it->before);
+    undone.insert(it->top);
+    ++recovery_.records_restored;
+  }
+  txn.commit();
+  check(mdb_env_sync(env_, 1), dir_, "mdb_env_sync");
+  recovery_.rolled_back.assign(undone.begin(), undone.end());
+  journal_->truncate();
 }
 
 Database::~Database() {
@@ -185,17 +320,95 @@ Database::~Database() {
   if (owner_fd_ >= 0) ::close(owner_fd_);  // releases the ownership lock
 }
 
-bool Database::initialised() { return get_meta(kMetaRegion).has_value(); }
-
-std::optional<std::string> Database::get_meta(const std::string& key) {
-  Txn txn(*this, false);
-  return txn.get(meta_, key);
+std::string Database::describe(std::uint64_t txn) const {
+  return fmt::format("{{{}:{},{}:{},{}:{}}}", region_, od_, region_, od_, txn >> 32,
+                     txn & 0xffffffffu);
 }
 
-void Database::put_meta(const std::string& key, const std::string& value) {
-  Txn txn(*this, true);
-  txn.put(meta_, key, value);
+std::unique_ptr<Transaction> Database::begin(Transaction* parent, std::string label) {
+  if (parent) parent->require_open("begin sub-transaction");
+  const std::uint64_t id = next_id_++;
+  std::unique_ptr<Transaction> t(new Transaction(*this, parent, id));
+  if (parent) ++parent->open_children_;
+  char when[32];
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  ::localtime_r(&now, &tm);
+  std::strftime(when, sizeof when, "%Y/%m/%d %H:%M:%S", &tm);
+  std::lock_guard guard(mu_);
+  open_[id] = TransactionInfo{id, t->top_, parent ? parent->id_ : 0, std::move(label), when, 0};
+  return t;
+}
+
+void Database::finished(Transaction& t) {
+  if (t.parent_) {
+    --t.parent_->open_children_;
+  } else {
+    locks_->release_all(t.id_);
+  }
+  std::lock_guard guard(mu_);
+  open_.erase(t.id_);
+  // The journal only matters while a transaction is open.
+  if (open_.empty() && journal_->size() > 0) journal_->truncate();
+}
+
+void Database::apply(MDB_txn* txn, Table table, const std::string& key,
+                     const std::optional<std::string>& value) {
+  MDB_val k = as_val(key);
+  if (value) {
+    MDB_val v = as_val(*value);
+    check(mdb_put(txn, dbi(table), &k, &v, 0), dir_, "put");
+  } else {
+    int rc = mdb_del(txn, dbi(table), &k, nullptr);
+    if (rc != MDB_NOTFOUND) check(rc, dir_, "del");
+  }
+}
+
+void Database::write(Table table, const std::string& key,
+                     const std::optional<std::string>& value) {
+  LmdbTxn txn(*this, true);
+  apply(txn.get(), table, key, value);
   txn.commit();
+}
+
+void Database::restore(const std::vector<Transaction::Undo>& undo) {
+  if (undo.empty()) return;
+  LmdbTxn txn(*this, true);
+  for (auto it = undo.rbegin(); it != undo.rend(); ++it) apply(txn.get(), it->table, it->key, it->before);
+  txn.commit();
+}
+
+std::optional<std::string> Database::read(Table table, const std::string& key) {
+  LmdbTxn txn(*this, false);
+  return txn.get(dbi(table), key);
+}
+
+std::vector<std::pair<std::string, std::string>> Database::scan(Table table) {
+  LmdbTxn txn(*this, false);
+  MDB_cursor* cur = nullptr;
+  check(mdb_cursor_open(txn.get(), dbi(table), &cur), dir_, "cursor");
+  std::vector<std::pair<std::string, std::string>> out;
+  MDB_val k, v;
+  int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+  while (rc == MDB_SUCCESS) {
+    out.emplace_back(std::string(static_cast<const char*>(k.mv_data), k.mv_size),
+                     std::string(static_cast<const char*>(v.mv_data), v.mv_size));
+    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+  }
+  mdb_cursor_close(cur);
+  if (rc != MDB_NOTFOUND) check(rc, dir_, "cursor_get");
+  return out;
+}
+
+bool Database::initialised() { return get_meta(kMetaRegion).has_value(); }
+
+void Database::put_meta(const std::string& key, const std::string& value) {
+  auto t = begin(nullptr, "put_meta");
+  t->put(Table::kMeta, key, value);
+  t->commit();
+  // Transaction ids carry region and dispatcher; keep them in step when oinstall sets them.
+  if (key == kMetaRegion) parse_u32(value, region_);
+  if (key == kMetaDispatcher) parse_u32(value, od_);
 }
 
 std::uint32_t Database::meta_u32(const char* key) {
@@ -210,35 +423,47 @@ std::uint32_t Database::region() { return meta_u32(kMetaRegion); }
 std::uint32_t Database::dispatcher() { return meta_u32(kMetaDispatcher); }
 
 std::vector<OdRecord> Database::odlist() {
-  Txn txn(*this, false);
-  MDB_cursor* cur = nullptr;
-  check(mdb_cursor_open(txn.get(), odlist_, &cur), dir_, "cursor");
   std::vector<OdRecord> out;
-  MDB_val k, v;
-  int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-  while (rc == MDB_SUCCESS) {
-    out.push_back(OdRecord::decode(od_from_key(k),
-                                   std::string(static_cast<const char*>(v.mv_data), v.mv_size)));
-    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+  for (const auto& [key, value] : scan(Table::kOdlist)) {
+    MDB_val k = as_val(key);
+    out.push_back(OdRecord::decode(od_from_key(k), value));
   }
-  mdb_cursor_close(cur);
-  if (rc != MDB_NOTFOUND) check(rc, dir_, "cursor_get");
   return out;
 }
 
 std::optional<OdRecord> Database::od(std::uint32_t od) {
-  Txn txn(*this, false);
-  auto v = txn.get(odlist_, od_key(od));
+  auto v = read(Table::kOdlist, od_key(od));
   if (!v) return std::nullopt;
   return OdRecord::decode(od, *v);
 }
 
 void Database::put_od(const OdRecord& record) {
-  Txn txn(*this, true);
-  txn.put(odlist_, od_key(record.od), record.encode());
-  txn.commit();
+  auto t = begin(nullptr, "put_od");
+  t->put(Table::kOdlist, od_key(record.od), record.encode());
+  t->commit();
 }
 
-void Database::sync() { check(mdb_env_sync(env_, 1), dir_, "mdb_env_sync"); }
+bool Database::sync() {
+  check(mdb_env_sync(env_, 1), dir_, "mdb_env_sync");
+  return purge_journal();
+}
+
+bool Database::purge_journal() {
+  std::lock_guard guard(mu_);
+  if (!open_.empty()) return false;
+  if (journal_->size() > 0) journal_->truncate();
+  return true;
+}
+
+std::uint64_t Database::journal_size() { return journal_->size(); }
+
+std::vector<TransactionInfo> Database::transactions() {
+  std::lock_guard guard(mu_);
+  std::vector<TransactionInfo> out;
+  for (const auto& [id, info] : open_) out.push_back(info);
+  return out;
+}
+
+std::vector<LockInfo> Database::locks() { return locks_->snapshot(); }
 
 }  // namespace openoserv::db

@@ -1,0 +1,214 @@
+// Framework transactions: commit, abort, nesting, locks and their timeouts, journal size, and
+// recovery of transactions left open by a process that went away.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "Database.h"
+#include "LockTable.h"
+#include "RollbackJournal.h"
+
+namespace openoserv::db {
+namespace {
+
+class TransactionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("openoserv-txtest-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    db_ = open(true);
+    db_->put_meta(kMetaRegion, "1669180253");
+    db_->put_meta(kMetaDispatcher, "1");
+  }
+  void TearDown() override {
+    db_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  std::unique_ptr<Database> open(bool create = false) {
+    return Database::open(dir_, {.create = create, .sync = false, .owner_id = "t",
+                                 .lock_timeout = std::chrono::milliseconds(200)});
+  }
+  std::optional<std::string> value(const std::string& key) {
+    return db_->read(Table::kObjects, key);
+  }
+  std::string dir_;
+  std::unique_ptr<Database> db_;
+};
+
+TEST_F(TransactionTest, CommitKeepsAndEmptiesTheJournal) {
+  auto t = db_->begin();
+  t->put(Table::kObjects, "o1", "v1");
+  EXPECT_GT(db_->journal_size(), 0u);
+  t->commit();
+  EXPECT_EQ(value("o1"), "v1");
+  EXPECT_EQ(db_->journal_size(), 0u);
+}
+
+TEST_F(TransactionTest, AbortRestoresBeforeImagesInReverse) {
+  db_->begin()->put(Table::kObjects, "o1", "orig");  // destructor aborts: nothing stays
+  EXPECT_FALSE(value("o1"));
+  {
+    auto t = db_->begin();
+    t->put(Table::kObjects, "o1", "orig");
+    t->commit();
+  }
+  auto t = db_->begin();
+  t->put(Table::kObjects, "o1", "a");
+  t->put(Table::kObjects, "o1", "b");
+  t->erase(Table::kObjects, "o1");
+  t->put(Table::kObjects, "o2", "new");
+  t->abort();
+  EXPECT_EQ(value("o1"), "orig");
+  EXPECT_FALSE(value("o2"));
+  EXPECT_EQ(db_->journal_size(), 0u);
+}
+
+TEST_F(TransactionTest, SubTransactionAbortUndoesOnlyItsOwnChanges) {
+  auto top = db_->begin();
+  top->put(Table::kObjects, "a", "top");
+  {
+    auto sub = db_->begin(top.get());
+    sub->put(Table::kObjects, "a", "sub");
+    sub->put(Table::kObjects, "b", "sub");
+    sub->abort();
+  }
+  EXPECT_EQ(value("a"), "top");
+  EXPECT_FALSE(value("b"));
+  {
+    auto sub = db_->begin(top.get());
+    sub->put(Table::kObjects, "c", "kept");
+    sub->commit();
+  }
+  EXPECT_EQ(value("c"), "kept");
+  top->abort();  // the committed sub-transaction folded into the parent: undone with it
+  EXPECT_FALSE(value("a"));
+  EXPECT_FALSE(value("c"));
+}
+
+TEST_F(TransactionTest, ParentCannotEndWithAnOpenChild) {
+  auto top = db_->begin();
+  auto sub = db_->begin(top.get());
+  EXPECT_THROW(top->commit(), DbError);
+  EXPECT_THROW(top->put(Table::kObjects, "x", "y"), DbError);
+  sub->commit();
+  EXPECT_NO_THROW(top->commit());
+  EXPECT_THROW(top->commit(), DbError);
+}
+
+TEST_F(TransactionTest, WriteLockBlocksOthersUntilTimeoutNamingTheHolder) {
+  auto t1 = db_->begin();
+  t1->put(Table::kObjects, "o", "1");
+  auto t2 = db_->begin();
+  try {
+    t2->get(Table::kObjects, "o");
+    FAIL();
+  } catch (const LockTimeout& e) {
+    std::string m = e.what();
+    EXPECT_NE(m.find(db_->describe(t1->id())), std::string::npos) << m;
+    EXPECT_NE(m.find("objects/o"), std::string::npos) << m;
+  }
+  auto locks = db_->locks();
+  ASSERT_EQ(locks.size(), 1u);
+  EXPECT_EQ(locks[0].resource, "objects/o");
+  EXPECT_EQ(locks[0].holders, std::vector<std::uint64_t>{t1->id()});
+  t1->commit();
+  EXPECT_EQ(t2->get(Table::kObjects, "o"), "1");
+}
+
+TEST_F(TransactionTest, ReadersShareAndAWaiterGetsTheLockOnRelease) {
+  auto r1 = db_->begin();
+  auto r2 = db_->begin();
+  r1->get(Table::kObjects, "o");
+  r2->get(Table::kObjects, "o");  // shared
+  auto w = db_->begin();
+  EXPECT_THROW(w->put(Table::kObjects, "o", "x"), LockTimeout);
+  r1->commit();
+  std::thread release([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    r2->commit();
+  });
+  EXPECT_NO_THROW(w->put(Table::kObjects, "o", "x"));  // woken by the release, not the timeout
+  release.join();
+  w->commit();
+}
+
+TEST_F(TransactionTest, SubTransactionsShareTheirTopLevelLocks) {
+  auto top = db_->begin();
+  top->put(Table::kObjects, "o", "1");
+  auto sub = db_->begin(top.get());
+  EXPECT_NO_THROW(sub->put(Table::kObjects, "o", "2"));
+  sub->commit();
+  top->commit();
+  EXPECT_EQ(value("o"), "2");
+}
+
+TEST_F(TransactionTest, TransactionsAreListedWhileOpen) {
+  EXPECT_TRUE(db_->transactions().empty());
+  auto top = db_->begin(nullptr, "thread 1073");
+  auto sub = db_->begin(top.get(), "thread 1073");
+  auto list = db_->transactions();
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0].parent, 0u);
+  EXPECT_EQ(list[1].parent, top->id());
+  EXPECT_EQ(list[0].label, "thread 1073");
+  EXPECT_EQ(db_->describe(top->id()).rfind("{1669180253:1,1669180253:1,", 0), 0u);
+  sub->commit();
+  top->commit();
+  EXPECT_TRUE(db_->transactions().empty());
+}
+
+TEST_F(TransactionTest, OpenTransactionsOfADeadProcessAreRolledBackAtOpen) {
+  {
+    auto t = db_->begin();
+    t->put(Table::kObjects, "committed", "yes");
+    t->commit();
+  }
+  db_.reset();
+  // A child process leaves a committed and an open transaction, then dies without cleanup.
+  pid_t child = ::fork();
+  if (child == 0) {
+    auto db = open();
+    auto done = db->begin();
+    done->put(Table::kObjects, "k1", "committed-by-child");
+    auto open_txn = db->begin();
+    open_txn->put(Table::kObjects, "committed", "changed");
+    open_txn->put(Table::kObjects, "k2", "uncommitted");
+    done->commit();
+    ::_exit(0);  // no destructors: the journal keeps open_txn's before-images
+  }
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  ASSERT_GT(std::filesystem::file_size(dir_ + "/odb.log"), 0u);
+  db_ = open();
+  EXPECT_EQ(db_->recovery().rolled_back.size(), 1u);
+  EXPECT_EQ(db_->recovery().records_restored, 2u);
+  EXPECT_EQ(value("committed"), "yes");
+  EXPECT_EQ(value("k1"), "committed-by-child");
+  EXPECT_FALSE(value("k2"));
+  EXPECT_EQ(std::filesystem::file_size(dir_ + "/odb.log"), 0u);
+}
+
+TEST_F(TransactionTest, CorruptJournalStopsTheOpenAndIsKept) {
+  db_.reset();
+  std::string bad = JournalRecord{.type = JournalRecord::Type::kBeforeImage, .top = 1, .txn = 1,
+                                  .table = 2, .key = "k", .before = "v"}
+                        .encode();
+  bad[15] ^= 1;
+  bad += JournalRecord{.type = JournalRecord::Type::kCommit, .top = 1, .txn = 1}.encode();
+  {
+    FILE* f = std::fopen((dir_ + "/odb.log").c_str(), "wb");
+    std::fwrite(bad.data(), 1, bad.size(), f);
+    std::fclose(f);
+  }
+  EXPECT_THROW(open(), JournalCorrupt);
+  EXPECT_EQ(std::filesystem::file_size(dir_ + "/odb.log"), bad.size());
+}
+
+}  // namespace
+}  // namespace openoserv::db
