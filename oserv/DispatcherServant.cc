@@ -11,6 +11,7 @@
 
 #include <fmt/core.h>
 
+#include "LockTable.h"
 #include "Version.h"
 
 namespace openoserv {
@@ -26,6 +27,14 @@ auto guarded(F&& f) -> decltype(f()) {
   } catch (const db::DbError& e) {
     fail(e.what());
   }
+}
+
+db::Table parse_table(const char* name) {
+  for (int t = 0; t < db::kTableCount; ++t)
+    if (std::string(name) == db::table_name(static_cast<db::Table>(t)))
+      return static_cast<db::Table>(t);
+  fail(fmt::format("unknown table '{}' (meta, odlist, objects, attributes, classes, names)",
+                   name));
 }
 
 // Where the shared libraries this oserv runs on were loaded from ($LD_LIBRARY_PATH first), the
@@ -130,9 +139,14 @@ char* DispatcherServant::set_force_bind(CORBA::Boolean on, CORBA::ULong od) {
 
 char* DispatcherServant::db_sync() {
   return guarded([&] {
-    state_.db->sync();
-    state_.log->line("db_sync: database synced");
-    return CORBA::string_dup(fmt::format("Database {} synced.", state_.instance.dbdir).c_str());
+    const bool emptied = state_.db->sync();
+    const std::string journal =
+        emptied ? "odb.log is empty"
+                : fmt::format("odb.log kept ({} bytes): {} transaction(s) open",
+                              state_.db->journal_size(), state_.db->transactions().size());
+    state_.log->line(fmt::format("db_sync: database synced; {}", journal));
+    return CORBA::string_dup(
+        fmt::format("Database {} synced; {}.", state_.instance.dbdir, journal).c_str());
   });
 }
 
@@ -152,5 +166,137 @@ char* DispatcherServant::shutdown(CORBA::ULong od) {
 }
 
 char* DispatcherServant::ior() { return CORBA::string_dup(state_.ior.c_str()); }
+
+std::shared_ptr<DispatcherServant::OpenTxn> DispatcherServant::find_txn(CORBA::ULongLong id) {
+  std::lock_guard guard(txns_mu_);
+  auto it = txns_.find(id);
+  if (it == txns_.end())
+    fail(fmt::format("no open transaction {} on dispatcher {}", state_.db->describe(id),
+                     state_.od));
+  return it->second;
+}
+
+void DispatcherServant::forget_txn(CORBA::ULongLong id) {
+  std::lock_guard guard(txns_mu_);
+  txns_.erase(id);
+}
+
+CORBA::ULongLong DispatcherServant::txn_begin(CORBA::ULongLong parent, const char* label) {
+  return guarded([&] {
+    auto open = std::make_shared<OpenTxn>();
+    if (parent) {
+      auto p = find_txn(parent);
+      std::lock_guard guard(p->mu);
+      open->txn = state_.db->begin(p->txn.get(), label);
+    } else {
+      open->txn = state_.db->begin(nullptr, label);
+    }
+    const CORBA::ULongLong id = open->txn->id();
+    std::lock_guard guard(txns_mu_);
+    txns_[id] = std::move(open);
+    return id;
+  });
+}
+
+void DispatcherServant::txn_put(CORBA::ULongLong txn, const char* table, const char* key,
+                                const char* value) {
+  guarded([&] {
+    auto t = find_txn(txn);
+    std::lock_guard guard(t->mu);
+    t->txn->put(parse_table(table), key, value);
+  });
+}
+
+void DispatcherServant::txn_erase(CORBA::ULongLong txn, const char* table, const char* key) {
+  guarded([&] {
+    auto t = find_txn(txn);
+    std::lock_guard guard(t->mu);
+    t->txn->erase(parse_table(table), key);
+  });
+}
+
+char* DispatcherServant::txn_get(CORBA::ULongLong txn, const char* table, const char* key,
+                                 CORBA::Boolean& found) {
+  return guarded([&] {
+    auto t = find_txn(txn);
+    std::lock_guard guard(t->mu);
+    auto v = t->txn->get(parse_table(table), key);
+    found = v.has_value();
+    return CORBA::string_dup(v ? v->c_str() : "");
+  });
+}
+
+void DispatcherServant::txn_commit(CORBA::ULongLong txn) {
+  guarded([&] {
+    auto t = find_txn(txn);
+    std::lock_guard guard(t->mu);
+    t->txn->commit();
+    forget_txn(txn);
+  });
+}
+
+void DispatcherServant::txn_abort(CORBA::ULongLong txn) {
+  guarded([&] {
+    auto t = find_txn(txn);
+    std::lock_guard guard(t->mu);
+    t->txn->abort();
+    forget_txn(txn);
+  });
+}
+
+void DispatcherServant::tmstat(OServ::TxnEntries_out txns, OServ::LockEntries_out locks,
+                               CORBA::ULongLong& journal_bytes) {
+  guarded([&] {
+    auto& db = *state_.db;
+    auto open = db.transactions();
+    txns = new OServ::TxnEntries;
+    txns->length(static_cast<CORBA::ULong>(open.size()));
+    for (CORBA::ULong i = 0; i < open.size(); ++i) {
+      auto& e = (*txns)[i];
+      e.id = db.describe(open[i].id).c_str();
+      e.kind = open[i].parent ? "Sub-T" : "Top-T";
+      e.parent = open[i].parent ? db.describe(open[i].parent).c_str() : "";
+      e.label = open[i].label.c_str();
+      e.started = open[i].started.c_str();
+      e.changes = static_cast<CORBA::ULong>(open[i].changes);
+    }
+    auto held = db.locks();
+    locks = new OServ::LockEntries;
+    locks->length(static_cast<CORBA::ULong>(held.size()));
+    for (CORBA::ULong i = 0; i < held.size(); ++i) {
+      auto& e = (*locks)[i];
+      e.resource = held[i].resource.c_str();
+      e.mode = held[i].mode == db::LockMode::kWrite ? "write" : "read";
+      e.holders.length(static_cast<CORBA::ULong>(held[i].holders.size()));
+      for (CORBA::ULong h = 0; h < held[i].holders.size(); ++h)
+        e.holders[h] = db.describe(held[i].holders[h]).c_str();
+      e.waiters.length(static_cast<CORBA::ULong>(held[i].waiters.size()));
+      for (CORBA::ULong w = 0; w < held[i].waiters.size(); ++w)
+        e.waiters[w] = db.describe(held[i].waiters[w]).c_str();
+    }
+    journal_bytes = db.journal_size();
+  });
+}
+
+void DispatcherServant::abort_open_transactions() {
+  std::map<CORBA::ULongLong, std::shared_ptr<OpenTxn>> open;
+  {
+    std::lock_guard guard(txns_mu_);
+    open.swap(txns_);
+  }
+  // Ids grow with creation, so the newest (children) go first.
+  for (auto it = open.rbegin(); it != open.rend(); ++it) {
+    std::lock_guard guard(it->second->mu);
+    try {
+      it->second->txn->abort();
+      state_.log->line(fmt::format("shutdown: rolled back transaction {}",
+                                   state_.db->describe(it->first)));
+    } catch (const db::DbError& e) {
+      state_.log->line(fmt::format("^shutdown: rollback of {} failed ({}); it is redone from "
+                                   "odb.log at the next start",
+                                   state_.db->describe(it->first), e.what()));
+    }
+  }
+}
 
 }  // namespace openoserv

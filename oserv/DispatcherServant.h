@@ -2,6 +2,9 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <string>
 
 #include "Database.h"
@@ -38,8 +41,32 @@ class DispatcherServant : public POA_OServ::Dispatcher {
   char* shutdown(CORBA::ULong od) override;
   char* ior() override;
 
+  CORBA::ULongLong txn_begin(CORBA::ULongLong parent, const char* label) override;
+  void txn_put(CORBA::ULongLong txn, const char* table, const char* key,
+               const char* value) override;
+  void txn_erase(CORBA::ULongLong txn, const char* table, const char* key) override;
+  char* txn_get(CORBA::ULongLong txn, const char* table, const char* key,
+                CORBA::Boolean& found) override;
+  void txn_commit(CORBA::ULongLong txn) override;
+  void txn_abort(CORBA::ULongLong txn) override;
+  void tmstat(OServ::TxnEntries_out txns, OServ::LockEntries_out locks,
+              CORBA::ULongLong& journal_bytes) override;
+
+  // Rolls back every transaction still open (at shutdown), children before parents.
+  void abort_open_transactions();
+
  private:
+  // One open transaction; its mutex serialises calls on it (a lock wait holds only this one).
+  struct OpenTxn {
+    std::mutex mu;
+    std::unique_ptr<db::Transaction> txn;
+  };
+  std::shared_ptr<OpenTxn> find_txn(CORBA::ULongLong id);
+  void forget_txn(CORBA::ULongLong id);
+
   DispatcherState& state_;
+  std::mutex txns_mu_;
+  std::map<CORBA::ULongLong, std::shared_ptr<OpenTxn>> txns_;
 };
 
 }  // namespace openoserv

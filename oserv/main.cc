@@ -57,6 +57,7 @@ struct Settings {
   int bind_wait_interval = 20;
   int bind_timeout = 300;
   int stop_timeout = 10;
+  int lock_timeout = 30;
 };
 
 const char* kUsage = R"(Usage: oserv [--id ID] [--etc-root DIR] [--foreground] [options]
@@ -107,7 +108,9 @@ Settings parse_command_line(int argc, char** argv) {
       ("bind-timeout", po::value(&s.bind_timeout)->default_value(300),
        "seconds to wait for a port in use before giving up")
       ("stop-timeout", po::value(&s.stop_timeout)->default_value(10),
-       "seconds a graceful stop may take before the process exits anyway");
+       "seconds a graceful stop may take before the process exits anyway")
+      ("lock-timeout", po::value(&s.lock_timeout)->default_value(30),
+       "seconds a transaction waits for an object lock before failing");
   po::variables_map vm;
   try {
     po::store(po::command_line_parser(argc, argv).options(opts).run(), vm);
@@ -126,9 +129,9 @@ Settings parse_command_line(int argc, char** argv) {
   }
   if (vm.count("port") && (port < 1 || port > 65535))
     throw StartError{kConfig, fmt::format("--port {} is not a TCP port (1-65535)", port)};
-  if (s.bind_wait_interval < 1 || s.bind_timeout < 0 || s.stop_timeout < 1)
-    throw StartError{kConfig, "--bind-wait-interval and --stop-timeout must be at least 1 second, "
-                              "--bind-timeout at least 0"};
+  if (s.bind_wait_interval < 1 || s.bind_timeout < 0 || s.stop_timeout < 1 || s.lock_timeout < 1)
+    throw StartError{kConfig, "--bind-wait-interval, --stop-timeout and --lock-timeout must be at "
+                              "least 1 second, --bind-timeout at least 0"};
   auto opt = [&](const char* name, const std::string& v) {
     return vm.count(name) ? std::optional<std::string>(v) : std::nullopt;
   };
@@ -219,7 +222,10 @@ int run(int argc, char** argv) {
 
   std::unique_ptr<db::Database> db;
   try {
-    db = db::Database::open(inst.dbdir, {.sync = !settings.nosync, .owner_id = id});
+    db = db::Database::open(inst.dbdir,
+                            {.sync = !settings.nosync,
+                             .owner_id = id,
+                             .lock_timeout = std::chrono::seconds(settings.lock_timeout)});
   } catch (const db::DbInUse& e) {
     throw StartError{kAlreadyRunning, e.what()};
   }
@@ -234,6 +240,17 @@ int run(int argc, char** argv) {
                       "License.\nTMR {}. ORB {}. TMR server {}:{}. Port {}.\npid {}\n",
                       started, OPENOSERV_VERSION, OPENOSERV_GIT, OPENOSERV_BUILD_DATE, region, od,
                       inst.logical_host, inst.port, inst.port, ::getpid()));
+
+  if (const auto& r = db->recovery(); r.journal_bytes > 0) {
+    std::string ids;
+    for (auto id : r.rolled_back) ids += (ids.empty() ? "" : " ") + db->describe(id);
+    log.line(fmt::format("${}: {} bytes at start; rolled back {} transaction(s){}{}, {} record(s) "
+                         "restored{}; odb.log is now empty",
+                         inst.dbdir + "/odb.log", r.journal_bytes, r.rolled_back.size(),
+                         ids.empty() ? "" : ": ", ids, r.records_restored,
+                         r.torn_tail ? "; an incomplete last record (crash mid-write) was ignored"
+                                     : ""));
+  }
 
   HostAddress host;
   try {
@@ -355,6 +372,7 @@ int run(int argc, char** argv) {
   sd_notify_state("STOPPING=1");
   arm_stop_watchdog(settings.stop_timeout, log);
   orb->shutdown(true);
+  servant.abort_open_transactions();
   orb->destroy();
   db->sync();
   db.reset();

@@ -1,0 +1,151 @@
+// odb: framework transactions on an oserv's object database, one call per command, so a
+// transaction can be held open across commands (and seen in tmstat) exactly as method threads do.
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <boost/program_options.hpp>
+#include <fmt/core.h>
+
+#include "OservClient.h"
+
+namespace po = boost::program_options;
+using namespace openoserv;
+
+namespace {
+
+const char* kUsageText = R"(Usage: odb [options] COMMAND [ARGS...]
+
+Runs framework transactions in the object database of an oserv. A transaction stays open in the
+oserv until committed or aborted, across any number of odb commands; the oserv rolls back what
+is open when it stops, and (from odb.log) what was open when it crashed.
+
+Commands:
+  begin [--parent TXN] [--label TEXT]   start a transaction, print its number
+  put TXN TABLE KEY VALUE               write a record (write lock, journaled first)
+  erase TXN TABLE KEY                   delete a record
+  get TXN TABLE KEY                     read a record (read lock); exit 1 if it does not exist
+  commit TXN                            commit (a sub-transaction folds into its parent)
+  abort TXN                             undo the transaction's own changes
+TXN is the number begin printed, or the ID tmstat shows ({region:od,region:od,session:n}).
+TABLE is one of meta, odlist, objects, attributes, classes, names.
+
+Exit codes: 0 success, 1 the oserv refused the request (lock timeout, unknown transaction, no
+such record), 2 usage error, 3 the oserv does not answer.
+)";
+
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+CORBA::ULongLong parse_txn(const std::string& text) {
+  std::string number = text;
+  if (!text.empty() && text.front() == '{') {
+    // {region:od,region:od,session:n}: the last pair is the transaction's own number.
+    auto comma = text.rfind(',');
+    auto colon = text.rfind(':');
+    if (comma == std::string::npos || colon == std::string::npos || colon < comma ||
+        text.back() != '}')
+      throw UsageError(fmt::format("'{}' is not a transaction ID", text));
+    try {
+      return std::stoull(text.substr(comma + 1, colon - comma - 1)) << 32 |
+             std::stoull(text.substr(colon + 1, text.size() - colon - 2));
+    } catch (const std::exception&) {
+      throw UsageError(fmt::format("'{}' is not a transaction ID", text));
+    }
+  }
+  try {
+    size_t used = 0;
+    auto n = std::stoull(number, &used);
+    if (used == number.size()) return n;
+  } catch (const std::exception&) {
+  }
+  throw UsageError(fmt::format("'{}' is not a transaction number", text));
+}
+
+void arity(const std::vector<std::string>& args, size_t n, const char* synopsis) {
+  if (args.size() != n + 1) throw UsageError(fmt::format("usage: odb {}", synopsis));
+}
+
+int run(OservClient& client, const std::vector<std::string>& args, const std::string& parent,
+        const std::string& label) {
+  if (args.empty()) throw UsageError("a command is needed (see odb --help)");
+  auto d = client.dispatcher();
+  const std::string& cmd = args[0];
+  if (cmd == "begin") {
+    arity(args, 0, "begin [--parent TXN] [--label TEXT]");
+    CORBA::ULongLong p = parent.empty() ? 0 : parse_txn(parent);
+    auto id = client.call([&] { return d->txn_begin(p, label.c_str()); });
+    fmt::print("{}\n", id);
+  } else if (cmd == "put") {
+    arity(args, 4, "put TXN TABLE KEY VALUE");
+    client.call([&] {
+      d->txn_put(parse_txn(args[1]), args[2].c_str(), args[3].c_str(), args[4].c_str());
+    });
+  } else if (cmd == "erase") {
+    arity(args, 3, "erase TXN TABLE KEY");
+    client.call([&] { d->txn_erase(parse_txn(args[1]), args[2].c_str(), args[3].c_str()); });
+  } else if (cmd == "get") {
+    arity(args, 3, "get TXN TABLE KEY");
+    CORBA::Boolean found = false;
+    CORBA::String_var v = client.call([&] {
+      return d->txn_get(parse_txn(args[1]), args[2].c_str(), args[3].c_str(), found);
+    });
+    if (!found) {
+      std::fprintf(stderr, "odb: %s/%s does not exist\n", args[2].c_str(), args[3].c_str());
+      return 1;
+    }
+    fmt::print("{}\n", v.in());
+  } else if (cmd == "commit") {
+    arity(args, 1, "commit TXN");
+    client.call([&] { d->txn_commit(parse_txn(args[1])); });
+  } else if (cmd == "abort") {
+    arity(args, 1, "abort TXN");
+    client.call([&] { d->txn_abort(parse_txn(args[1])); });
+  } else {
+    throw UsageError(fmt::format("unknown command '{}' (see odb --help)", cmd));
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  ClientOptions client_options;
+  std::vector<std::string> args;
+  std::string parent, label;
+  po::options_description opts("Options");
+  opts.add_options()("help,h", "print this help and exit")(
+      "parent", po::value(&parent), "begin: make a sub-transaction of TXN")(
+      "label", po::value(&label), "begin: who runs it, shown by tmstat");
+  client_options.add_to(opts);
+  po::options_description hidden;
+  hidden.add_options()("args", po::value(&args));
+  po::options_description all;
+  all.add(opts).add(hidden);
+  po::positional_options_description positional;
+  positional.add("args", -1);
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    std::fprintf(stderr, "odb: %s (see odb --help)\n", e.what());
+    return 2;
+  }
+  if (vm.count("help")) {
+    std::cout << kUsageText << "\n" << opts;
+    return 0;
+  }
+  try {
+    OservClient client(client_options, vm);
+    return run(client, args, parent, label);
+  } catch (const UsageError& e) {
+    std::fprintf(stderr, "odb: %s\n", e.what());
+    return 2;
+  } catch (const ClientError& e) {
+    std::fprintf(stderr, "odb: %s\n", e.what());
+    return e.unreachable() ? 3 : 1;
+  }
+}

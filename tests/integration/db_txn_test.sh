@@ -1,0 +1,98 @@
+# Framework transactions in a live oserv: held open across calls, seen in tmstat, locks with a
+# timeout naming the holder, nested abort, odb.log growing and returning to 0 bytes, rollback
+# at graceful stop and after kill -9, and a journal damaged before its end refused untouched.
+. "$(dirname "$0")/lib.sh"
+PORT=$(free_port)
+install_instance oserv 127.0.0.2 "$PORT" >/dev/null
+JOURNAL=$WORK/db/oserv/odb.log
+LOG=$WORK/db/oserv/oservlog
+jsize() { stat -c %s "$JOURNAL"; }
+start() { rc oserv start --lock-timeout 1 >/dev/null 2>&1 || fail "start failed"; }
+start
+
+step "idle: tmstat prints nothing, odb.log is 0 bytes"
+expect_code "tmstat" 0 tmstat
+expect_eq "tmstat idle" "" "$OUT"
+expect_eq "journal idle" 0 "$(jsize)"
+
+step "a transaction spans calls, shows in tmstat and grows the journal"
+T=$(odb begin --label "method thread 1073") || fail "begin: $T"
+expect_code "put" 0 odb put "$T" objects o1 v1
+expect_code "get own write" 0 odb get "$T" objects o1
+expect_eq "own write" v1 "$OUT"
+[ "$(jsize)" -gt 0 ] || fail "odb.log did not grow during a transaction"
+expect_code "tmstat" 0 tmstat
+expect_contains "tmstat txn" "Top-T running method thread 1073" "$OUT"
+expect_contains "tmstat lock" "objects/o1 write {" "$OUT"
+TID=$(echo "$OUT" | sed -n 's/^\({[^}]*}\) Top-T.*/\1/p')
+expect_contains "tmstat id format" ":1," "$TID"
+
+step "a sub-transaction abort undoes only its own change"
+S=$(odb begin --parent "$TID") || fail "begin sub: $S"
+expect_code "sub put" 0 odb put "$S" objects o2 v2
+expect_code "tmstat" 0 tmstat
+expect_contains "tmstat sub" "Sub-T running - parent $TID" "$OUT"
+expect_code "sub abort" 0 odb abort "$S"
+expect_code "o2 gone" 1 odb get "$T" objects o2
+expect_code "o1 kept" 0 odb get "$T" objects o1
+
+step "another transaction waits for the lock, then fails naming the holder"
+T2=$(odb begin) || fail "begin 2"
+expect_code "blocked read" 1 odb get "$T2" objects o1
+expect_contains "timeout names holder" "held (write) by transaction $TID" "$OUT"
+expect_code "db_sync with an open transaction" 0 odadmin db_sync
+expect_contains "journal kept" "odb.log kept" "$OUT"
+
+step "commit: the journal returns to 0 bytes, tmstat to nothing"
+expect_code "commit" 0 odb commit "$T"
+expect_code "read after commit" 0 odb get "$T2" objects o1
+expect_eq "committed value" v1 "$OUT"
+expect_code "commit 2" 0 odb commit "$T2"
+expect_eq "journal after commit" 0 "$(jsize)"
+expect_code "tmstat" 0 tmstat
+expect_eq "tmstat after commit" "" "$OUT"
+expect_code "unknown txn" 1 odb commit "$T"
+expect_code "unknown table" 1 sh -c "odb put \$(odb begin) bogus k v"
+
+step "graceful stop rolls back what is open"
+T=$(odb begin)
+expect_code "put" 0 odb put "$T" objects o1 changed-then-stopped
+expect_code "stop" 0 rc oserv stop
+grep -q "shutdown: rolled back transaction" "$LOG" || fail "no rollback logged at stop"
+start
+T=$(odb begin)
+expect_code "get" 0 odb get "$T" objects o1
+expect_eq "value after stop" v1 "$OUT"
+expect_code "abort" 0 odb abort "$T"
+
+step "kill -9 with an open transaction: rolled back at the next start"
+T=$(odb begin)
+expect_code "put" 0 odb put "$T" objects o1 uncommitted
+expect_code "put" 0 odb put "$T" objects o3 uncommitted
+J=$(jsize)
+[ "$J" -gt 0 ] || fail "journal empty before the crash"
+kill -KILL "$(pid_of oserv)"
+wait_until 10 sh -c "! odadmin ping" || fail "oserv survived kill -9"
+expect_eq "journal kept by the crash" "$J" "$(jsize)"
+start
+grep -q "odb.log: $J bytes at start; rolled back 1 transaction(s)" "$LOG" ||
+  fail "recovery not logged: $(tail -n 5 "$LOG")"
+expect_eq "journal after recovery" 0 "$(jsize)"
+T=$(odb begin)
+expect_code "o1 restored" 0 odb get "$T" objects o1
+expect_eq "o1 restored" v1 "$OUT"
+expect_code "o3 never existed" 1 odb get "$T" objects o3
+expect_code "abort" 0 odb abort "$T"
+
+step "a journal damaged before its end stops the start and is kept untouched"
+T=$(odb begin)
+odb put "$T" objects o1 a >/dev/null && odb put "$T" objects o2 b >/dev/null || fail "put"
+kill -KILL "$(pid_of oserv)"
+wait_until 10 sh -c "! odadmin ping" || fail "oserv survived kill -9"
+printf '\377' | dd of="$JOURNAL" bs=1 seek=20 conv=notrunc 2>/dev/null
+SUM=$(md5sum "$JOURNAL" "$WORK/db/oserv/data.mdb")
+expect_code "start on a corrupt journal" 1 oserv --id oserv
+expect_contains "names the journal" "$JOURNAL" "$OUT"
+expect_contains "names the offset" "at offset 0" "$OUT"
+expect_eq "journal and database untouched" "$SUM" "$(md5sum "$JOURNAL" "$WORK/db/oserv/data.mdb")"
+echo PASS
