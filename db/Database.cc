@@ -50,6 +50,24 @@ bool parse_u32(std::string_view s, std::uint32_t& out) {
   return ec == std::errc() && end == s.data() + s.size() && !s.empty();
 }
 
+// The whole of `bytes` into a new file, synced (backup copies of the journal).
+void write_file_exactly(const std::string& path, const std::string& bytes) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw DbError(fmt::format("cannot create {}: {}", path, std::strerror(errno)));
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      ::close(fd);
+      throw DbError(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
+    }
+    done += static_cast<size_t>(n);
+  }
+  ::fsync(fd);
+  ::close(fd);
+}
+
 }  // namespace
 
 const char* table_name(Table t) {
@@ -177,6 +195,7 @@ void Transaction::change(Table table, const std::string& key,
                       db_.options_.lock_timeout, [this](auto t) { return db_.describe(t); });
   // The write lock keeps every other transaction off this record, so the before-image read
   // here is still the value when LMDB is changed below.
+  std::shared_lock hold(db_.change_mu_);
   JournalRecord bi{.type = JournalRecord::Type::kBeforeImage,
                    .top = top_,
                    .txn = id_,
@@ -199,6 +218,7 @@ void Transaction::commit() {
     parent_->undo_.insert(parent_->undo_.end(), std::make_move_iterator(undo_.begin()),
                           std::make_move_iterator(undo_.end()));
   } else if (!undo_.empty()) {
+    std::shared_lock hold(db_.change_mu_);
     db_.journal_->append(JournalRecord{.type = JournalRecord::Type::kCommit, .top = top_, .txn = id_}
                              .encode());
   }
@@ -212,6 +232,7 @@ void Transaction::abort() {
   if (open_children_ > 0)
     throw DbError(fmt::format("cannot abort transaction {}: a sub-transaction is still open",
                               db_.describe(id_)));
+  std::shared_lock hold(db_.change_mu_);
   db_.restore(undo_);
   if (!parent_ && !undo_.empty())
     db_.journal_->append(JournalRecord{.type = JournalRecord::Type::kAbort, .top = top_, .txn = id_}
@@ -253,6 +274,15 @@ std::unique_ptr<Database> Database::open(const std::string& dir, const Options& 
     std::string who = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "unknown owner";
     while (!who.empty() && (who.back() == '\n' || who.back() == ' ')) who.pop_back();
     throw DbInUse(fmt::format("database {} is in use by another oserv ({})", dir, who));
+  }
+  {
+    // A clean close empties the owner file; content left behind names an owner that died.
+    char buf[512] = {};
+    ssize_t n = ::pread(db->owner_fd_, buf, sizeof buf - 1, 0);
+    std::string previous = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+    while (!previous.empty() && (previous.back() == '\n' || previous.back() == ' '))
+      previous.pop_back();
+    db->recovery_.stale_owner = previous;
   }
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
@@ -317,7 +347,55 @@ void Database::recover() {
 
 Database::~Database() {
   if (env_) mdb_env_close(env_);
-  if (owner_fd_ >= 0) ::close(owner_fd_);  // releases the ownership lock
+  if (owner_fd_ >= 0) {
+    // Marks the close as clean (see RecoveryReport::stale_owner), then releases the lock.
+    if (::ftruncate(owner_fd_, 0) != 0) {
+    }
+    ::close(owner_fd_);
+  }
+}
+
+RecoveryReport Database::backup(const std::string& target_dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(target_dir, ec);
+  if (ec)
+    throw DbError(fmt::format("cannot create backup directory {}: {}", target_dir, ec.message()));
+  if (!std::filesystem::is_empty(target_dir, ec))
+    throw DbError(fmt::format("backup directory {} is not empty", target_dir));
+  {
+    std::unique_lock hold(change_mu_);
+    check(mdb_env_copy2(env_, target_dir.c_str(), MDB_CP_COMPACT), target_dir, "mdb_env_copy2");
+    write_file_exactly(target_dir + "/odb.log", journal_->read_all());
+  }
+  // Open transactions were written through; the copy's own recovery takes them out again.
+  auto copy = Database::open(target_dir, {.sync = true, .owner_id = "backup of " + dir_});
+  RecoveryReport report = copy->recovery();
+  report.stale_owner.clear();
+  return report;
+}
+
+std::vector<std::string> Database::verify() {
+  std::vector<std::string> problems;
+  for (const auto& [key, value] : scan(Table::kOdlist)) {
+    try {
+      MDB_val k = as_val(key);
+      OdRecord::decode(od_from_key(k), value);
+    } catch (const DbError& e) {
+      problems.push_back(e.what());
+    }
+  }
+  auto exists = [&](const std::string& oid) { return read(Table::kObjects, oid).has_value(); };
+  for (const auto& [key, value] : scan(Table::kAttributes)) {
+    const std::string oid = key.substr(0, key.find('/'));
+    if (!exists(oid))
+      problems.push_back(fmt::format("attribute {} belongs to object {}, which does not exist",
+                                     key, oid));
+  }
+  for (const auto& [key, value] : scan(Table::kNames))
+    if (!exists(value))
+      problems.push_back(
+          fmt::format("name {} refers to object {}, which does not exist", key, value));
+  return problems;
 }
 
 std::string Database::describe(std::uint64_t txn) const {

@@ -23,6 +23,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -125,6 +126,9 @@ struct RecoveryReport {
   std::size_t records_restored = 0;
   std::uint64_t journal_bytes = 0;  // journal size found
   bool torn_tail = false;           // an incomplete last record was ignored
+  // The owner recorded by an oserv that did not close the database (crash, kill -9, power loss):
+  // "instance X, pid P, host H". Empty after a clean stop.
+  std::string stale_owner;
 };
 
 class Database {
@@ -173,6 +177,16 @@ class Database {
   bool purge_journal();
   std::uint64_t journal_size();
 
+  // An online backup into `target_dir` (empty or absent): LMDB's compacting copy plus the
+  // journal, taken while changes are held off for a moment, then recovered in place so the copy
+  // holds exactly the committed state. Returns the copy's recovery (the transactions that were
+  // open and are not in it). Throws DbError naming the directory.
+  RecoveryReport backup(const std::string& target_dir);
+
+  // The offline check: every odlist record decodes, every attribute ("<OID>/<name>") and name
+  // ("<resource>/<label>" -> OID) refers to an existing object. One line per problem.
+  std::vector<std::string> verify();
+
   std::vector<TransactionInfo> transactions();
   std::vector<LockInfo> locks();
   // The transaction id as tmstat prints it: {region:od,region:od,session:n}.
@@ -201,6 +215,7 @@ class Database {
   RecoveryReport recovery_;
   std::uint32_t region_ = 0, od_ = 0;  // for transaction ids; 0 until initialised
 
+  std::shared_mutex change_mu_;  // changes share it; backup() holds it alone
   std::mutex mu_;  // guards the journal's open/close accounting and the registry below
   std::map<std::uint64_t, TransactionInfo> open_;
   std::atomic<std::uint64_t> next_id_{1};

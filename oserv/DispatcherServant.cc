@@ -244,6 +244,20 @@ void DispatcherServant::txn_abort(CORBA::ULongLong txn) {
   });
 }
 
+char* DispatcherServant::backup(const char* target_dir) {
+  return guarded([&] {
+    if (*target_dir != '/') fail(fmt::format("backup directory '{}' must be an absolute path", target_dir));
+    auto r = state_.db->backup(target_dir);
+    const std::string msg = fmt::format(
+        "Database {} backed up to {}{}.", state_.instance.dbdir, target_dir,
+        r.rolled_back.empty()
+            ? std::string()
+            : fmt::format(" ({} open transaction(s) left out)", r.rolled_back.size()));
+    state_.log->line("wbkupdb: " + msg);
+    return CORBA::string_dup(msg.c_str());
+  });
+}
+
 void DispatcherServant::tmstat(OServ::TxnEntries_out txns, OServ::LockEntries_out locks,
                                CORBA::ULongLong& journal_bytes) {
   guarded([&] {

@@ -49,6 +49,7 @@ class DispatcherServant : public POA_OServ::Dispatcher {
                 CORBA::Boolean& found) override;
   void txn_commit(CORBA::ULongLong txn) override;
   void txn_abort(CORBA::ULongLong txn) override;
+  char* backup(const char* target_dir) override;
   void tmstat(OServ::TxnEntries_out txns, OServ::LockEntries_out locks,
               CORBA::ULongLong& journal_bytes) override;
 

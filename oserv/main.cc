@@ -241,6 +241,9 @@ int run(int argc, char** argv) {
                       started, OPENOSERV_VERSION, OPENOSERV_GIT, OPENOSERV_BUILD_DATE, region, od,
                       inst.logical_host, inst.port, inst.port, ::getpid()));
 
+  if (const auto& r = db->recovery(); !r.stale_owner.empty())
+    log.line(fmt::format("${}: not closed cleanly by its last owner ({}); taking it over", inst.dbdir,
+                         r.stale_owner));
   if (const auto& r = db->recovery(); r.journal_bytes > 0) {
     std::string ids;
     for (auto id : r.rolled_back) ids += (ids.empty() ? "" : " ") + db->describe(id);
