@@ -78,7 +78,9 @@ int run(int argc, char** argv) {
       ("hostname", po::value(&hostname), "logical host name or address")
       ("force-bind", po::bool_switch(&force_bind),
        "bind only the logical host's address (odadmin set_force_bind TRUE 1)")
-      ("nosync", po::bool_switch(&nosync), "do not fsync while creating (tests only)");
+      ("nosync", po::bool_switch(&nosync),
+       "run this instance's database without fsync (tests and benchmarks only: a power loss "
+       "may lose committed work)");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, opts), vm);
@@ -147,6 +149,7 @@ int run(int argc, char** argv) {
     db->put_meta(db::kMetaDispatcher, "1");
     db->put_meta(db::kMetaInstanceId, where.id);
     db->put_meta(db::kMetaCreated, std::to_string(::time(nullptr)));
+    db->put_meta(db::kMetaDurability, nosync ? "nosync" : "sync");
     db->put_od({.od = 1,
                 .port = static_cast<std::uint16_t>(port),
                 .ip = address.ip,

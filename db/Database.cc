@@ -1,10 +1,8 @@
 // LMDB-backed object database: ownership, tables, framework transactions, journal recovery.
 #include "Database.h"
 
-#include "LockTable.h"
-#include "RollbackJournal.h"
-
 #include <fcntl.h>
+#include <fmt/core.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -16,20 +14,21 @@
 #include <filesystem>
 #include <set>
 
-#include <fmt/core.h>
+#include "LockTable.h"
+#include "RollbackJournal.h"
 
 namespace openoserv::db {
 
 namespace {
+
+std::string lock_resource(Table table, const std::string& key);
 
 void check(int rc, const std::string& dir, const char* what) {
   if (rc != MDB_SUCCESS)
     throw DbError(fmt::format("database {}: {} failed: {}", dir, what, mdb_strerror(rc)));
 }
 
-MDB_val as_val(const std::string& s) {
-  return MDB_val{s.size(), const_cast<char*>(s.data())};
-}
+MDB_val as_val(const std::string& s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
 
 std::string od_key(std::uint32_t od) {
   // Big-endian so LMDB's byte order is numeric order.
@@ -50,28 +49,20 @@ bool parse_u32(std::string_view s, std::uint32_t& out) {
   return ec == std::errc() && end == s.data() + s.size() && !s.empty();
 }
 
-// The whole of `bytes` into a new file, synced (backup copies of the journal).
-void write_file_exactly(const std::string& path, const std::string& bytes) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw DbError(fmt::format("cannot create {}: {}", path, std::strerror(errno)));
-  size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      ::close(fd);
-      throw DbError(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
-    }
-    done += static_cast<size_t>(n);
-  }
-  ::fsync(fd);
-  ::close(fd);
+constexpr const char* kCommitMarkerPrefix = "commit/";
+
+// "<table>/<key>": what a lock is taken on, and what tmstat shows.
+std::string lock_resource(Table table, const std::string& key) {
+  std::string r = table_name(table);
+  r += '/';
+  r += key;
+  return r;
 }
 
 }  // namespace
 
 const char* table_name(Table t) {
-  static const char* const names[kTableCount] = {"meta",    "odlist",  "objects",
+  static const char* const names[kTableCount] = {"meta",       "odlist",  "objects",
                                                  "attributes", "classes", "names"};
   return names[static_cast<int>(t)];
 }
@@ -148,7 +139,8 @@ OdRecord OdRecord::decode(std::uint32_t od, const std::string& text) {
     // Unknown keys are kept forward-compatible: a newer oserv may add fields.
   }
   if (!have_port || !have_ip)
-    throw DbError(fmt::format("odlist record of dispatcher {} is incomplete (port/ip missing)", od));
+    throw DbError(
+        fmt::format("odlist record of dispatcher {} is incomplete (port/ip missing)", od));
   return r;
 }
 
@@ -162,9 +154,11 @@ Transaction::~Transaction() {
   try {
     abort();
   } catch (...) {
-    // A failed rollback is redone from the journal at the next open.
+    // An abort only drops buffered changes; what the journal holds is rolled back at next open.
   }
 }
+
+Transaction& Transaction::top() { return parent_ ? parent_->top() : *this; }
 
 void Transaction::require_open(const char* what) const {
   if (state_ != State::kOpen)
@@ -172,10 +166,19 @@ void Transaction::require_open(const char* what) const {
                               state_ == State::kCommitted ? "committed" : "aborted"));
 }
 
+void Transaction::require_no_children(const char* what) const {
+  if (open_children_ > 0)
+    throw DbError(fmt::format("cannot {} transaction {}: a sub-transaction is still open", what,
+                              db_.describe(id_)));
+}
+
 std::optional<std::string> Transaction::get(Table table, const std::string& key) {
   require_open("get");
-  db_.locks_->acquire(top_, fmt::format("{}/{}", table_name(table), key), LockMode::kRead,
-                      db_.options_.lock_timeout, [this](auto t) { return db_.describe(t); });
+  db_.locks_->acquire(top_, lock_resource(table, key), LockMode::kRead, db_.options_.lock_timeout,
+                      [this](auto t) { return db_.describe(t); });
+  const Key k{table, key};
+  for (Transaction* t = this; t; t = t->parent_)
+    if (auto it = t->writes_.find(k); it != t->writes_.end()) return it->second;
   return db_.read(table, key);
 }
 
@@ -188,64 +191,53 @@ void Transaction::erase(Table table, const std::string& key) { change(table, key
 void Transaction::change(Table table, const std::string& key,
                          const std::optional<std::string>& value) {
   require_open("change");
-  if (open_children_ > 0)
-    throw DbError(fmt::format("transaction {} has an open sub-transaction; change it there",
-                              db_.describe(id_)));
-  db_.locks_->acquire(top_, fmt::format("{}/{}", table_name(table), key), LockMode::kWrite,
-                      db_.options_.lock_timeout, [this](auto t) { return db_.describe(t); });
-  // The write lock keeps every other transaction off this record, so the before-image read
-  // here is still the value when LMDB is changed below.
-  std::shared_lock hold(db_.change_mu_);
-  JournalRecord bi{.type = JournalRecord::Type::kBeforeImage,
-                   .top = top_,
-                   .txn = id_,
-                   .table = static_cast<std::uint8_t>(table),
-                   .key = key,
-                   .before = db_.read(table, key)};
-  db_.journal_->append(bi.encode());
-  undo_.push_back({table, key, std::move(bi.before)});
-  db_.write(table, key, value);
-  std::lock_guard guard(db_.mu_);
-  db_.open_[id_].changes = undo_.size();
+  require_no_children("change");
+  db_.locks_->acquire(top_, lock_resource(table, key), LockMode::kWrite, db_.options_.lock_timeout,
+                      [this](auto t) { return db_.describe(t); });
+  Key k{table, key};
+  // The oldest before-image is the one that undoes the whole top-level transaction. The write
+  // lock keeps every other transaction off the record, so the committed value read here is
+  // still the value when this transaction commits.
+  Transaction& root = top();
+  if (!root.journaled_.count(k)) {
+    JournalRecord bi{.type = JournalRecord::Type::kBeforeImage,
+                     .top = top_,
+                     .txn = id_,
+                     .table = static_cast<std::uint8_t>(table),
+                     .key = key,
+                     .before = db_.read(table, key)};
+    db_.append_journal(bi.encode());
+    root.journaled_.insert(k);
+  }
+  writes_[std::move(k)] = value;
+  changes_.store(writes_.size(), std::memory_order_relaxed);
 }
 
 void Transaction::commit() {
   require_open("commit");
-  if (open_children_ > 0)
-    throw DbError(fmt::format("cannot commit transaction {}: a sub-transaction is still open",
-                              db_.describe(id_)));
+  require_no_children("commit");
   if (parent_) {
-    parent_->undo_.insert(parent_->undo_.end(), std::make_move_iterator(undo_.begin()),
-                          std::make_move_iterator(undo_.end()));
-  } else if (!undo_.empty()) {
-    std::shared_lock hold(db_.change_mu_);
-    db_.journal_->append(JournalRecord{.type = JournalRecord::Type::kCommit, .top = top_, .txn = id_}
-                             .encode());
+    for (auto& [k, v] : writes_) parent_->writes_[k] = std::move(v);
+  } else if (!writes_.empty()) {
+    db_.commit_durably(*this);
   }
-  undo_.clear();
+  writes_.clear();
   state_ = State::kCommitted;
-  db_.finished(*this);
+  db_.finished(*this, !journaled_.empty());
 }
 
 void Transaction::abort() {
   require_open("abort");
-  if (open_children_ > 0)
-    throw DbError(fmt::format("cannot abort transaction {}: a sub-transaction is still open",
-                              db_.describe(id_)));
-  std::shared_lock hold(db_.change_mu_);
-  db_.restore(undo_);
-  if (!parent_ && !undo_.empty())
-    db_.journal_->append(JournalRecord{.type = JournalRecord::Type::kAbort, .top = top_, .txn = id_}
-                             .encode());
-  undo_.clear();
+  require_no_children("abort");
+  writes_.clear();
   state_ = State::kAborted;
-  db_.finished(*this);
+  db_.finished(*this, !journaled_.empty());
 }
 
 // ---- Database ----
 
-Database::Database() : journal_(std::make_unique<RollbackJournal>()),
-                       locks_(std::make_unique<LockTable>()) {}
+Database::Database()
+    : journal_(std::make_unique<RollbackJournal>()), locks_(std::make_unique<LockTable>()) {}
 
 std::unique_ptr<Database> Database::open(const std::string& dir, const Options& options) {
   std::unique_ptr<Database> db(new Database);
@@ -254,7 +246,8 @@ std::unique_ptr<Database> Database::open(const std::string& dir, const Options& 
   std::error_code ec;
   if (options.create) {
     std::filesystem::create_directories(dir, ec);
-    if (ec) throw DbError(fmt::format("cannot create database directory {}: {}", dir, ec.message()));
+    if (ec)
+      throw DbError(fmt::format("cannot create database directory {}: {}", dir, ec.message()));
   } else if (!std::filesystem::is_directory(dir, ec)) {
     throw DbError(fmt::format(
         "database directory {} does not exist; create the instance with oinstall", dir));
@@ -304,48 +297,86 @@ std::unique_ptr<Database> Database::open(const std::string& dir, const Options& 
             dir, "mdb_dbi_open");
     txn.commit();
   }
-  db->journal_->open(dir + "/odb.log", options.sync);
+  db->journal_->open(dir + "/odb.log");
   db->recover();
   if (!options.create && !db->initialised())
-    throw DbError(fmt::format("database {} has no region number: it was never initialised by "
-                              "oinstall or its creation was interrupted",
-                              dir));
+    throw DbError(
+        fmt::format("database {} has no region number: it was never initialised by "
+                    "oinstall or its creation was interrupted",
+                    dir));
   if (db->initialised()) {
     db->region_ = db->region();
     db->od_ = db->dispatcher();
   }
   // Transaction ids: session (start time) in the high half, a counter in the low half.
   db->next_id_ = (static_cast<std::uint64_t>(::time(nullptr)) & 0xffffffffu) << 32 | 1;
+  db->purger_ = std::thread([raw = db.get()] { raw->purge_when_idle(); });
+  db->recovered_ = true;
   return db;
 }
 
 void Database::recover() {
   const std::string bytes = journal_->read_all();
   recovery_.journal_bytes = bytes.size();
-  if (bytes.empty()) return;
+  // Commit markers (sync mode) prove commits whose journal mark a power loss may have taken.
+  std::set<std::uint64_t> ended;
+  std::vector<std::string> markers;
+  for (const auto& [key, value] : scan(Table::kMeta)) {
+    if (key.rfind(kCommitMarkerPrefix, 0) != 0) continue;
+    markers.push_back(key);
+    ended.insert(std::strtoull(key.c_str() + std::strlen(kCommitMarkerPrefix), nullptr, 10));
+  }
+  if (bytes.empty() && markers.empty()) return;
   JournalScan scan = scan_journal(bytes, journal_->path());  // throws on corruption
   recovery_.torn_tail = scan.torn_tail;
-  std::set<std::uint64_t> ended;
   for (const auto& r : scan.records)
     if (r.type != JournalRecord::Type::kBeforeImage) ended.insert(r.top);
-  LmdbTxn txn(*this, true);
   std::set<std::uint64_t> undone;
-  for (auto it = scan.records.rbegin(); it != scan.records.rend(); ++it) {
-    if (it->type != JournalRecord::Type::kBeforeImage || ended.count(it->top)) continue;
-    if (it->table >= kTableCount)
-      throw JournalCorrupt(fmt::format("{}: before-image names unknown table {}", journal_->path(),
-                                       it->table));
-    apply(txn.get(), static_cast<Table>(it->table), it->key, it->before);
-    undone.insert(it->top);
-    ++recovery_.records_restored;
+  {
+    LmdbTxn txn(*this, true);
+    for (auto it = scan.records.rbegin(); it != scan.records.rend(); ++it) {
+      if (it->type != JournalRecord::Type::kBeforeImage || ended.count(it->top)) continue;
+      if (it->table >= kTableCount)
+        throw JournalCorrupt(
+            fmt::format("{}: before-image names unknown table {}", journal_->path(), it->table));
+      apply(txn.get(), static_cast<Table>(it->table), it->key, it->before);
+      undone.insert(it->top);
+      ++recovery_.records_restored;
+    }
+    txn.commit();
   }
-  txn.commit();
   check(mdb_env_sync(env_, 1), dir_, "mdb_env_sync");
   recovery_.rolled_back.assign(undone.begin(), undone.end());
+  // Only once the emptied journal is durable may the markers that guard its records go.
   journal_->truncate();
+  journal_->sync();
+  if (!markers.empty()) {
+    LmdbTxn txn(*this, true);
+    for (const auto& m : markers) apply(txn.get(), Table::kMeta, m, std::nullopt);
+    txn.commit();
+  }
 }
 
 Database::~Database() {
+  if (recovered_) try {
+      std::lock_guard guard(mu_);
+      // A clean close leaves an empty journal; what an open transaction journaled stays, to be
+      // rolled back at the next open.
+      if (open_.empty()) truncate_journal_locked();
+      journal_->flush();
+      journal_->sync();
+    } catch (const DbError&) {
+      // The next open recovers from whatever the journal holds.
+    }
+  if (purger_.joinable()) {
+    {
+      std::lock_guard guard(mu_);
+      stopping_ = true;
+    }
+    stop_purger_.notify_all();
+    purger_.join();
+  }
+  for (MDB_txn* txn : readers_) mdb_txn_abort(txn);
   if (env_) mdb_env_close(env_);
   if (owner_fd_ >= 0) {
     // Marks the close as clean (see RecoveryReport::stale_owner), then releases the lock.
@@ -355,23 +386,21 @@ Database::~Database() {
   }
 }
 
-RecoveryReport Database::backup(const std::string& target_dir) {
+std::size_t Database::backup(const std::string& target_dir) {
   std::error_code ec;
   std::filesystem::create_directories(target_dir, ec);
   if (ec)
     throw DbError(fmt::format("cannot create backup directory {}: {}", target_dir, ec.message()));
   if (!std::filesystem::is_empty(target_dir, ec))
     throw DbError(fmt::format("backup directory {} is not empty", target_dir));
+  std::size_t open_top_level = 0;
   {
-    std::unique_lock hold(change_mu_);
-    check(mdb_env_copy2(env_, target_dir.c_str(), MDB_CP_COMPACT), target_dir, "mdb_env_copy2");
-    write_file_exactly(target_dir + "/odb.log", journal_->read_all());
+    std::lock_guard guard(mu_);
+    for (const auto& [id, open] : open_) open_top_level += open.info.parent == 0;
   }
-  // Open transactions were written through; the copy's own recovery takes them out again.
-  auto copy = Database::open(target_dir, {.sync = true, .owner_id = "backup of " + dir_});
-  RecoveryReport report = copy->recovery();
-  report.stale_owner.clear();
-  return report;
+  // LMDB holds committed state only, and the copy reads one snapshot of it.
+  check(mdb_env_copy2(env_, target_dir.c_str(), MDB_CP_COMPACT), target_dir, "mdb_env_copy2");
+  return open_top_level;
 }
 
 std::vector<std::string> Database::verify() {
@@ -388,8 +417,8 @@ std::vector<std::string> Database::verify() {
   for (const auto& [key, value] : scan(Table::kAttributes)) {
     const std::string oid = key.substr(0, key.find('/'));
     if (!exists(oid))
-      problems.push_back(fmt::format("attribute {} belongs to object {}, which does not exist",
-                                     key, oid));
+      problems.push_back(
+          fmt::format("attribute {} belongs to object {}, which does not exist", key, oid));
   }
   for (const auto& [key, value] : scan(Table::kNames))
     if (!exists(value))
@@ -408,17 +437,78 @@ std::unique_ptr<Transaction> Database::begin(Transaction* parent, std::string la
   const std::uint64_t id = next_id_++;
   std::unique_ptr<Transaction> t(new Transaction(*this, parent, id));
   if (parent) ++parent->open_children_;
-  char when[32];
-  std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  ::localtime_r(&now, &tm);
-  std::strftime(when, sizeof when, "%Y/%m/%d %H:%M:%S", &tm);
   std::lock_guard guard(mu_);
-  open_[id] = TransactionInfo{id, t->top_, parent ? parent->id_ : 0, std::move(label), when, 0};
+  open_[id] =
+      OpenInfo{t.get(), TransactionInfo{id, t->top_, parent ? parent->id_ : 0, std::move(label),
+                                        std::chrono::system_clock::now(), 0}};
   return t;
 }
 
-void Database::finished(Transaction& t) {
+void Database::append_journal(const std::string& record) {
+  std::lock_guard guard(mu_);
+  journal_->append(record);
+}
+
+std::uint64_t Database::journal_file_size() {
+  std::lock_guard guard(mu_);
+  journal_->flush();
+  return journal_->size();
+}
+
+void Database::commit_durably(Transaction& t) {
+  CommitRequest request{&t};
+  std::unique_lock guard(mu_);
+  commit_queue_.push_back(&request);
+  while (!request.done) {
+    if (leader_active_) {
+      committed_.wait(guard);
+      continue;
+    }
+    // Lead one group: every transaction queued so far shares this journal sync and LMDB commit.
+    leader_active_ = true;
+    std::vector<CommitRequest*> group;
+    group.swap(commit_queue_);
+    std::vector<std::string> deletable;
+    deletable.swap(markers_truncated_);  // truncated before the sync below: durable after it
+    std::exception_ptr error;
+    std::vector<std::string> markers;
+    try {
+      journal_->flush();  // the before-images reach the file before LMDB changes
+    } catch (...) {
+      error = std::current_exception();
+    }
+    guard.unlock();
+    try {
+      if (error) std::rethrow_exception(error);
+      if (options_.sync) journal_->sync();
+      LmdbTxn txn(*this, true);
+      for (auto* r : group) {
+        for (const auto& [k, v] : r->txn->writes_) apply(txn.get(), k.first, k.second, v);
+        markers.push_back(fmt::format("{}{}", kCommitMarkerPrefix, r->txn->id_));
+        apply(txn.get(), Table::kMeta, markers.back(), std::string());
+      }
+      for (const auto& m : deletable) apply(txn.get(), Table::kMeta, m, std::nullopt);
+      txn.commit();
+    } catch (...) {
+      error = std::current_exception();
+    }
+    guard.lock();
+    if (error) {
+      markers_truncated_.insert(markers_truncated_.end(), deletable.begin(), deletable.end());
+    } else {
+      markers_live_.insert(markers_live_.end(), markers.begin(), markers.end());
+    }
+    for (auto* r : group) {
+      r->error = error;
+      r->done = true;
+    }
+    leader_active_ = false;
+    committed_.notify_all();
+  }
+  if (request.error) std::rethrow_exception(request.error);
+}
+
+void Database::finished(Transaction& t, bool end_mark) {
   if (t.parent_) {
     --t.parent_->open_children_;
   } else {
@@ -426,8 +516,43 @@ void Database::finished(Transaction& t) {
   }
   std::lock_guard guard(mu_);
   open_.erase(t.id_);
-  // The journal only matters while a transaction is open.
-  if (open_.empty() && journal_->size() > 0) journal_->truncate();
+  if (!t.parent_ && end_mark) {
+    const auto type = t.state_ == Transaction::State::kCommitted ? JournalRecord::Type::kCommit
+                                                                 : JournalRecord::Type::kAbort;
+    journal_->append(JournalRecord{.type = type, .top = t.top_, .txn = t.id_}.encode());
+  }
+  if (open_.empty()) {
+    idle_since_ = std::chrono::steady_clock::now();
+    if (journal_->size() > kJournalEagerTruncate) truncate_journal_locked();
+  }
+}
+
+void Database::truncate_journal_locked() {
+  journal_->truncate();
+  markers_truncated_.insert(markers_truncated_.end(), markers_live_.begin(), markers_live_.end());
+  markers_live_.clear();
+}
+
+// The background half of "odb.log returns to 0 bytes when idle".
+void Database::purge_when_idle() {
+  std::unique_lock guard(mu_);
+  while (!stopping_) {
+    auto wake = std::chrono::steady_clock::now() + options_.journal_idle;
+    try {
+      journal_->flush();  // so the file visibly grows while long transactions run
+    } catch (const DbError&) {
+      // Retried at the next commit, which reports the error to its caller.
+    }
+    if (open_.empty() && journal_->size() > 0) {
+      const auto due = idle_since_ + options_.journal_idle;
+      if (std::chrono::steady_clock::now() >= due) {
+        truncate_journal_locked();
+        continue;
+      }
+      wake = due;
+    }
+    stop_purger_.wait_until(guard, wake);
+  }
 }
 
 void Database::apply(MDB_txn* txn, Table table, const std::string& key,
@@ -442,23 +567,33 @@ void Database::apply(MDB_txn* txn, Table table, const std::string& key,
   }
 }
 
-void Database::write(Table table, const std::string& key,
-                     const std::optional<std::string>& value) {
-  LmdbTxn txn(*this, true);
-  apply(txn.get(), table, key, value);
-  txn.commit();
-}
-
-void Database::restore(const std::vector<Transaction::Undo>& undo) {
-  if (undo.empty()) return;
-  LmdbTxn txn(*this, true);
-  for (auto it = undo.rbegin(); it != undo.rend(); ++it) apply(txn.get(), it->table, it->key, it->before);
-  txn.commit();
-}
-
 std::optional<std::string> Database::read(Table table, const std::string& key) {
-  LmdbTxn txn(*this, false);
-  return txn.get(dbi(table), key);
+  // Reset read transactions are pooled: renewing one keeps its reader slot, where beginning a
+  // new one (with MDB_NOTLS) takes the reader table's lock. This is on every change's path.
+  MDB_txn* txn = nullptr;
+  {
+    std::lock_guard guard(readers_mu_);
+    if (!readers_.empty()) {
+      txn = readers_.back();
+      readers_.pop_back();
+    }
+  }
+  if (txn) {
+    check(mdb_txn_renew(txn), dir_, "mdb_txn_renew");
+  } else {
+    check(mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn), dir_, "begin");
+  }
+  MDB_val k = as_val(key), v;
+  const int rc = mdb_get(txn, dbi(table), &k, &v);
+  std::optional<std::string> out;
+  if (rc == MDB_SUCCESS) out.emplace(static_cast<const char*>(v.mv_data), v.mv_size);
+  mdb_txn_reset(txn);
+  {
+    std::lock_guard guard(readers_mu_);
+    readers_.push_back(txn);
+  }
+  if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) check(rc, dir_, "get");
+  return out;
 }
 
 std::vector<std::pair<std::string, std::string>> Database::scan(Table table) {
@@ -476,6 +611,11 @@ std::vector<std::pair<std::string, std::string>> Database::scan(Table table) {
   mdb_cursor_close(cur);
   if (rc != MDB_NOTFOUND) check(rc, dir_, "cursor_get");
   return out;
+}
+
+void Database::set_sync(bool sync) {
+  check(mdb_env_set_flags(env_, MDB_NOSYNC, sync ? 0 : 1), dir_, "mdb_env_set_flags");
+  options_.sync = sync;
 }
 
 bool Database::initialised() { return get_meta(kMetaRegion).has_value(); }
@@ -529,17 +669,32 @@ bool Database::sync() {
 bool Database::purge_journal() {
   std::lock_guard guard(mu_);
   if (!open_.empty()) return false;
-  if (journal_->size() > 0) journal_->truncate();
+  if (journal_->size() > 0) truncate_journal_locked();
   return true;
 }
 
-std::uint64_t Database::journal_size() { return journal_->size(); }
+std::uint64_t Database::journal_size() {
+  std::lock_guard guard(mu_);
+  return journal_->size();
+}
 
 std::vector<TransactionInfo> Database::transactions() {
   std::lock_guard guard(mu_);
   std::vector<TransactionInfo> out;
-  for (const auto& [id, info] : open_) out.push_back(info);
+  for (const auto& [id, open] : open_) {
+    out.push_back(open.info);
+    out.back().changes = open.txn->changes_.load(std::memory_order_relaxed);
+  }
   return out;
+}
+
+std::string format_time(std::chrono::system_clock::time_point when) {
+  std::time_t t = std::chrono::system_clock::to_time_t(when);
+  std::tm tm{};
+  ::localtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y/%m/%d %H:%M:%S", &tm);
+  return buf;
 }
 
 std::vector<LockInfo> Database::locks() { return locks_->snapshot(); }

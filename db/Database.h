@@ -1,32 +1,39 @@
 // The oserv's object database: an LMDB environment in DBDIR with one sub-database per table,
-// framework transactions over it, and the odb.log rollback journal that makes them atomic.
+// framework transactions over it, and the odb.log rollback journal.
 //
 //   meta        key -> value          region number, dispatcher number, instance ID, settings
 //   odlist      od (u32 BE) -> text   the dispatchers of the region (OdRecord)
 //   objects, attributes, classes, names   framework state, keyed by OID / label
 //
-// Every change goes through a Transaction: its record's before-image is appended to DBDIR/odb.log
-// and made durable first, then LMDB is changed. Transactions nest; a top-level transaction owns
-// the object locks and lasts until committed or aborted (it may span many method calls). At
-// open, transactions left without a commit mark are rolled back (see RollbackJournal.h).
+// Every change goes through a Transaction. Its first change of a record appends the record's
+// before-image to DBDIR/odb.log (so the journal grows while transactions run); the changes
+// themselves are kept with the transaction and reach LMDB at the top-level commit, after the
+// journal has been made durable, in one LMDB transaction. Concurrent commits are grouped: one
+// journal sync and one LMDB commit serve every transaction waiting to commit (group commit).
+// Transactions nest; a top-level transaction owns the object locks and lasts until committed or
+// aborted (it may span many method calls). At open, transactions the journal shows unfinished
+// are rolled back and reported (see RollbackJournal.h).
 //
 // One oserv at a time owns a DBDIR: open() takes an exclusive lock on DBDIR/oserv.owner and
 // records who holds it, so a second opener is refused with the owner's host, pid and ID.
-// All public calls are thread-safe.
+// All public calls are thread-safe; one Transaction is used by one thread at a time.
 #pragma once
 
 #include <lmdb.h>
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <exception>
 #include <map>
 #include <memory>
 #include <mutex>
-#include <shared_mutex>
+#include <set>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace openoserv::db {
@@ -59,11 +66,15 @@ struct OdRecord {
   static OdRecord decode(std::uint32_t od, const std::string& text);
 };
 
+// Beyond this size odb.log is emptied as soon as no transaction is open.
+inline constexpr std::uint64_t kJournalEagerTruncate = 4u << 20;
+
 // Well-known meta keys.
 inline constexpr const char* kMetaRegion = "region";
 inline constexpr const char* kMetaDispatcher = "dispatcher";
 inline constexpr const char* kMetaInstanceId = "instance_id";
 inline constexpr const char* kMetaCreated = "created";
+inline constexpr const char* kMetaDurability = "durability";  // "sync" or "nosync"
 
 class Database;
 class LockTable;
@@ -81,33 +92,33 @@ class Transaction {
   std::uint64_t top_id() const { return top_; }
   bool top_level() const { return parent_ == nullptr; }
 
-  // Reads under a read lock (sees this transaction's own changes).
+  // Reads under a read lock; sees this transaction's and its ancestors' own changes.
   std::optional<std::string> get(Table table, const std::string& key);
-  // Changes under a write lock; the before-image is journaled durably first.
+  // Changes under a write lock; the first change of a record journals its before-image.
   void put(Table table, const std::string& key, const std::string& value);
   void erase(Table table, const std::string& key);
 
   // Sub-transaction: folds its changes into the parent. Top-level: makes them permanent
   // (durable in sync mode) and releases the locks. Throws DbError with open sub-transactions.
   void commit();
-  // Undoes this transaction's own changes (a sub-transaction's only), releases a top-level's locks.
+  // Drops this transaction's own changes (a sub-transaction's only), releases a top-level's locks.
   void abort();
 
  private:
   friend class Database;
-  struct Undo {
-    Table table;
-    std::string key;
-    std::optional<std::string> before;
-  };
+  using Key = std::pair<Table, std::string>;
   Transaction(Database& db, Transaction* parent, std::uint64_t id);
   void change(Table table, const std::string& key, const std::optional<std::string>& value);
   void require_open(const char* what) const;
+  void require_no_children(const char* what) const;
+  Transaction& top();
 
   Database& db_;
   Transaction* parent_;
   std::uint64_t id_, top_;
-  std::vector<Undo> undo_;
+  std::map<Key, std::optional<std::string>> writes_;  // nullopt: erased
+  std::set<Key> journaled_;  // top-level only: records whose before-image is in odb.log
+  std::atomic<std::size_t> changes_{0};  // writes_.size(), for tmstat from other threads
   int open_children_ = 0;
   enum class State { kOpen, kCommitted, kAborted } state_ = State::kOpen;
 };
@@ -116,9 +127,12 @@ class Transaction {
 struct TransactionInfo {
   std::uint64_t id, top, parent;  // parent 0 for a top-level transaction
   std::string label;              // who runs it (method thread), for tmstat
-  std::string started;            // ISO time
-  std::size_t changes;            // before-images it holds
+  std::chrono::system_clock::time_point started;
+  std::size_t changes;            // records it changes
 };
+
+// "YYYY/MM/DD HH:MM:SS" in local time, as tmstat and the log print times.
+std::string format_time(std::chrono::system_clock::time_point when);
 
 // What open() found in the journal and did about it.
 struct RecoveryReport {
@@ -139,6 +153,10 @@ class Database {
     std::size_t map_size = std::size_t{1} << 30;
     std::string owner_id;  // instance ID recorded in the owner file
     std::chrono::milliseconds lock_timeout{30000};
+    // odb.log is emptied once no transaction has been open for this long (at once when it has
+    // grown past 4 MiB). Emptying a file is a metadata update that costs more than a small
+    // commit, so it is done off the commit path, by a background thread, only when idle.
+    std::chrono::milliseconds journal_idle{100};
   };
 
   // Opens (or with create, initialises) the database in `dir` and recovers it from odb.log.
@@ -151,13 +169,15 @@ class Database {
 
   const std::string& dir() const { return dir_; }
   const RecoveryReport& recovery() const { return recovery_; }
+  // Switches durability (call before transactions start): sync fsyncs every commit.
+  void set_sync(bool sync);
+  bool sync_mode() const { return options_.sync; }
   bool initialised();  // holds a region number
 
   // Starts a top-level transaction, or a sub-transaction of `parent` (which must outlive it).
   std::unique_ptr<Transaction> begin(Transaction* parent = nullptr, std::string label = {});
 
-  // The current state, read without locks: it includes changes of open transactions (they are
-  // written through and undone on abort). Transactions read with Transaction::get.
+  // The committed state, read without locks (open transactions' changes are not in LMDB yet).
   std::optional<std::string> read(Table table, const std::string& key);
   std::vector<std::pair<std::string, std::string>> scan(Table table);
 
@@ -176,12 +196,13 @@ class Database {
   // Empties the journal if no transaction is open (the idle purge). Returns true if it did.
   bool purge_journal();
   std::uint64_t journal_size();
+  // The same after writing out queued records, so that it is the size of the file on disk.
+  std::uint64_t journal_file_size();
 
-  // An online backup into `target_dir` (empty or absent): LMDB's compacting copy plus the
-  // journal, taken while changes are held off for a moment, then recovered in place so the copy
-  // holds exactly the committed state. Returns the copy's recovery (the transactions that were
-  // open and are not in it). Throws DbError naming the directory.
-  RecoveryReport backup(const std::string& target_dir);
+  // An online backup into `target_dir` (empty or absent): LMDB's compacting copy of the
+  // committed state. Returns how many top-level transactions were open (and so are not in it).
+  // Throws DbError naming the directory.
+  std::size_t backup(const std::string& target_dir);
 
   // The offline check: every odlist record decodes, every attribute ("<OID>/<name>") and name
   // ("<resource>/<label>" -> OID) refers to an existing object. One line per problem.
@@ -195,13 +216,20 @@ class Database {
  private:
   friend class Transaction;
   class LmdbTxn;
+  struct CommitRequest {
+    Transaction* txn;
+    bool done = false;
+    std::exception_ptr error;
+  };
   Database();
   void recover();
   void apply(MDB_txn* txn, Table table, const std::string& key,
              const std::optional<std::string>& value);
-  void write(Table table, const std::string& key, const std::optional<std::string>& value);
-  void restore(const std::vector<Transaction::Undo>& undo);
-  void finished(Transaction& t);
+  void append_journal(const std::string& record);
+  void commit_durably(Transaction& t);
+  void finished(Transaction& t, bool end_mark);
+  void truncate_journal_locked();
+  void purge_when_idle();
   std::uint32_t meta_u32(const char* key);
   MDB_dbi dbi(Table t) const { return dbis_[static_cast<int>(t)]; }
 
@@ -213,12 +241,33 @@ class Database {
   std::unique_ptr<RollbackJournal> journal_;
   std::unique_ptr<LockTable> locks_;
   RecoveryReport recovery_;
+  bool recovered_ = false;  // open() completed; only then may the destructor touch the journal
   std::uint32_t region_ = 0, od_ = 0;  // for transaction ids; 0 until initialised
-
-  std::shared_mutex change_mu_;  // changes share it; backup() holds it alone
-  std::mutex mu_;  // guards the journal's open/close accounting and the registry below
-  std::map<std::uint64_t, TransactionInfo> open_;
   std::atomic<std::uint64_t> next_id_{1};
+  std::mutex readers_mu_;
+  std::vector<MDB_txn*> readers_;  // reset read-only transactions, see read()
+
+  // mu_ guards the journal, the registry of open transactions, the commit queue and the
+  // commit markers. Journal syncs and LMDB commits run outside it, by the group's leader.
+  std::mutex mu_;
+  struct OpenInfo {
+    Transaction* txn;
+    TransactionInfo info;
+  };
+  std::map<std::uint64_t, OpenInfo> open_;
+  std::vector<CommitRequest*> commit_queue_;
+  bool leader_active_ = false;
+  std::condition_variable committed_;
+  // Each commit also writes "commit/<id>" into meta, in the LMDB transaction that applies it:
+  // the commit mark in odb.log is written (and synced) later or never, so the marker is the
+  // proof of the commit. Markers are deleted once the journal truncation that dropped their
+  // records is durable (flushed and, in sync mode, synced by the next group commit).
+  std::vector<std::string> markers_live_;       // records still in odb.log
+  std::vector<std::string> markers_truncated_;  // truncated, not yet known durable
+  std::chrono::steady_clock::time_point idle_since_;
+  bool stopping_ = false;
+  std::condition_variable stop_purger_;
+  std::thread purger_;
 };
 
 }  // namespace openoserv::db

@@ -166,11 +166,14 @@ RollbackJournal::~RollbackJournal() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-void RollbackJournal::open(const std::string& path, bool sync) {
+void RollbackJournal::open(const std::string& path) {
   path_ = path;
-  sync_ = sync;
   fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd_ < 0) throw DbError(fmt::format("cannot open {}: {}", path, std::strerror(errno)));
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0)
+    throw DbError(fmt::format("cannot stat {}: {}", path, std::strerror(errno)));
+  size_ = static_cast<std::uint64_t>(st.st_size);
 }
 
 std::string RollbackJournal::read_all() const {
@@ -190,30 +193,37 @@ std::string RollbackJournal::read_all() const {
 }
 
 void RollbackJournal::append(const std::string& encoded) {
+  pending_ += encoded;
+  size_ += encoded.size();
+}
+
+void RollbackJournal::flush() {
   size_t done = 0;
-  while (done < encoded.size()) {
-    ssize_t n = ::write(fd_, encoded.data() + done, encoded.size() - done);
+  while (done < pending_.size()) {
+    ssize_t n = ::write(fd_, pending_.data() + done, pending_.size() - done);
     if (n < 0) {
       if (errno == EINTR) continue;
+      // What was not written stays queued: a later flush retries it, in order.
+      pending_.erase(0, done);
       throw DbError(fmt::format("cannot append to {}: {}", path_, std::strerror(errno)));
     }
     done += static_cast<size_t>(n);
   }
-  if (sync_ && ::fdatasync(fd_) != 0)
+  pending_.clear();
+}
+
+void RollbackJournal::sync() {
+  if (::fdatasync(fd_) != 0)
     throw DbError(fmt::format("cannot sync {}: {}", path_, std::strerror(errno)));
 }
 
 void RollbackJournal::truncate() {
   if (::ftruncate(fd_, 0) != 0)
     throw DbError(fmt::format("cannot truncate {}: {}", path_, std::strerror(errno)));
+  size_ = 0;
+  pending_.clear();
   // No fsync: if a crash loses the truncation, the old records all carry their end marks and
   // recovery skips them; the next append's fdatasync persists the new size anyway.
-}
-
-std::uint64_t RollbackJournal::size() const {
-  struct stat st {};
-  if (::fstat(fd_, &st) != 0) return 0;
-  return static_cast<std::uint64_t>(st.st_size);
 }
 
 }  // namespace openoserv::db

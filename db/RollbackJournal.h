@@ -1,10 +1,10 @@
 // odb.log: the undo (rollback) journal of the object database.
 //
-// Before a transaction changes a record, the record's before-image is appended here and made
-// durable; only then is LMDB changed. A top-level commit appends a commit mark, an abort (after
-// restoring the before-images) an abort mark. At open, every transaction with neither mark is
-// rolled back by applying its before-images in reverse. When no transaction is open the file is
-// truncated to 0 bytes.
+// When a transaction first changes a record, the record's before-image is appended here; the
+// journal is made durable before any of the transaction's changes reach LMDB. A top-level commit
+// appends a commit mark, an abort an abort mark. At open, every transaction with neither mark
+// (nor a commit marker in LMDB, see Database.h) is rolled back by applying its before-images in
+// reverse. When no transaction is open the file is truncated to 0 bytes.
 //
 // Record layout (little-endian):  magic u32 | payload length u32 | CRC-32 of payload u32 | payload
 // payload:  type u8 | top-level id u64 | transaction id u64 | [before-image: table u8 |
@@ -58,21 +58,27 @@ class RollbackJournal {
   RollbackJournal(const RollbackJournal&) = delete;
   RollbackJournal& operator=(const RollbackJournal&) = delete;
 
-  // Opens (creating) the journal; `sync` makes append() durable before it returns.
-  void open(const std::string& path, bool sync);
-  // Reads the whole file as it is now.
+  // Opens (creating) the journal.
+  void open(const std::string& path);
+  // Reads the whole file as it is now (after a flush).
   std::string read_all() const;
-  // Appends records with one write() and, in sync mode, one fdatasync().
+  // Queues records in memory; flush() writes them with one write().
   void append(const std::string& encoded);
+  void flush();
+  // fdatasync: everything flushed (and a truncation) before the call is durable after it.
+  // Thread-safe against concurrent append/flush (the caller serialises those).
+  void sync();
   // Empties the file (when no transaction is open); not synced, see the .cc.
   void truncate();
-  std::uint64_t size() const;
+  // Bytes in the journal, queued ones included.
+  std::uint64_t size() const { return size_; }
   const std::string& path() const { return path_; }
 
  private:
   std::string path_;
   int fd_ = -1;
-  bool sync_ = true;
+  std::uint64_t size_ = 0;
+  std::string pending_;
 };
 
 }  // namespace openoserv::db

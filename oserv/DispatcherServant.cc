@@ -247,12 +247,11 @@ void DispatcherServant::txn_abort(CORBA::ULongLong txn) {
 char* DispatcherServant::backup(const char* target_dir) {
   return guarded([&] {
     if (*target_dir != '/') fail(fmt::format("backup directory '{}' must be an absolute path", target_dir));
-    auto r = state_.db->backup(target_dir);
+    const std::size_t left_out = state_.db->backup(target_dir);
     const std::string msg = fmt::format(
         "Database {} backed up to {}{}.", state_.instance.dbdir, target_dir,
-        r.rolled_back.empty()
-            ? std::string()
-            : fmt::format(" ({} open transaction(s) left out)", r.rolled_back.size()));
+        left_out == 0 ? std::string()
+                      : fmt::format(" ({} open transaction(s) left out)", left_out));
     state_.log->line("wbkupdb: " + msg);
     return CORBA::string_dup(msg.c_str());
   });
@@ -271,7 +270,7 @@ void DispatcherServant::tmstat(OServ::TxnEntries_out txns, OServ::LockEntries_ou
       e.kind = open[i].parent ? "Sub-T" : "Top-T";
       e.parent = open[i].parent ? db.describe(open[i].parent).c_str() : "";
       e.label = open[i].label.c_str();
-      e.started = open[i].started.c_str();
+      e.started = db::format_time(open[i].started).c_str();
       e.changes = static_cast<CORBA::ULong>(open[i].changes);
     }
     auto held = db.locks();
@@ -288,7 +287,7 @@ void DispatcherServant::tmstat(OServ::TxnEntries_out txns, OServ::LockEntries_ou
       for (CORBA::ULong w = 0; w < held[i].waiters.size(); ++w)
         e.waiters[w] = db.describe(held[i].waiters[w]).c_str();
     }
-    journal_bytes = db.journal_size();
+    journal_bytes = db.journal_file_size();
   });
 }
 

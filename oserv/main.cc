@@ -58,6 +58,7 @@ struct Settings {
   int bind_timeout = 300;
   int stop_timeout = 10;
   int lock_timeout = 30;
+  int journal_idle_ms = 100;
 };
 
 const char* kUsage = R"(Usage: oserv [--id ID] [--etc-root DIR] [--foreground] [options]
@@ -102,7 +103,10 @@ Settings parse_command_line(int argc, char** argv) {
       ("foreground", po::bool_switch(&s.foreground), "do not detach; log to stderr too")
       ("force-bind", po::bool_switch(&s.force_bind),
        "bind the logical host's address only, whatever the database says")
-      ("nosync", po::bool_switch(&s.nosync), "do not fsync commits (tests and benchmarks only)")
+      ("nosync", po::bool_switch(&s.nosync),
+       "do not fsync commits, whatever the database says (tests and benchmarks only)")
+      ("journal-idle-ms", po::value(&s.journal_idle_ms)->default_value(100),
+       "empty odb.log once no transaction has been open for this many milliseconds")
       ("bind-wait-interval", po::value(&s.bind_wait_interval)->default_value(20),
        "seconds between checks of a port in use")
       ("bind-timeout", po::value(&s.bind_timeout)->default_value(300),
@@ -129,6 +133,8 @@ Settings parse_command_line(int argc, char** argv) {
   }
   if (vm.count("port") && (port < 1 || port > 65535))
     throw StartError{kConfig, fmt::format("--port {} is not a TCP port (1-65535)", port)};
+  if (s.journal_idle_ms < 1)
+    throw StartError{kConfig, "--journal-idle-ms must be at least 1"};
   if (s.bind_wait_interval < 1 || s.bind_timeout < 0 || s.stop_timeout < 1 || s.lock_timeout < 1)
     throw StartError{kConfig, "--bind-wait-interval, --stop-timeout and --lock-timeout must be at "
                               "least 1 second, --bind-timeout at least 0"};
@@ -225,12 +231,15 @@ int run(int argc, char** argv) {
     db = db::Database::open(inst.dbdir,
                             {.sync = !settings.nosync,
                              .owner_id = id,
-                             .lock_timeout = std::chrono::seconds(settings.lock_timeout)});
+                             .lock_timeout = std::chrono::seconds(settings.lock_timeout),
+                             .journal_idle = std::chrono::milliseconds(settings.journal_idle_ms)});
   } catch (const db::DbInUse& e) {
     throw StartError{kAlreadyRunning, e.what()};
   }
   const std::uint32_t region = db->region();
   const std::uint32_t od = db->dispatcher();
+  // Durability is the instance's (chosen at oinstall); --nosync overrides it for one run.
+  if (!settings.nosync && db->get_meta(db::kMetaDurability) == "nosync") db->set_sync(false);
 
   OservLog log;
   log.open(inst.dbdir + "/oservlog");
@@ -355,8 +364,10 @@ int run(int argc, char** argv) {
   PortableServer::POAManager_var manager = ins_poa->the_POAManager();
   manager->activate();
 
-  log.line(fmt::format("oserv {} ready: dispatcher {} of region {} on {} ({}), socket {}", id, od,
-                       region, where, force_bind ? "force bind" : "all addresses", socket_path));
+  log.line(fmt::format("oserv {} ready: dispatcher {} of region {} on {} ({}), socket {}, "
+                       "database {}",
+                       id, od, region, where, force_bind ? "force bind" : "all addresses",
+                       socket_path, db->sync_mode() ? "sync" : "nosync"));
   if (!settings.foreground) log.set_mirror_stderr(false);
   daemon.ready();
   sd_notify_state("READY=1");

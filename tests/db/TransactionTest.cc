@@ -40,13 +40,50 @@ class TransactionTest : public ::testing::Test {
   std::unique_ptr<Database> db_;
 };
 
-TEST_F(TransactionTest, CommitKeepsAndEmptiesTheJournal) {
+// The idle purge empties odb.log in the background (journal_idle is 100 ms by default).
+bool journal_empties(Database& db) {
+  for (int i = 0; i < 100; ++i) {
+    if (db.journal_size() == 0) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+TEST_F(TransactionTest, CommitKeepsAndTheJournalEmptiesWhenIdle) {
   auto t = db_->begin();
   t->put(Table::kObjects, "o1", "v1");
   EXPECT_GT(db_->journal_size(), 0u);
   t->commit();
   EXPECT_EQ(value("o1"), "v1");
+  EXPECT_TRUE(journal_empties(*db_));
+}
+
+TEST_F(TransactionTest, JournalIsKeptWhileATransactionIsOpen) {
+  auto open_txn = db_->begin();
+  open_txn->put(Table::kObjects, "held", "x");
+  auto t = db_->begin();
+  t->put(Table::kObjects, "o1", "v1");
+  t->commit();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_GT(db_->journal_size(), 0u);
+  EXPECT_FALSE(db_->purge_journal());
+  open_txn->abort();
+  EXPECT_TRUE(db_->purge_journal());
   EXPECT_EQ(db_->journal_size(), 0u);
+}
+
+TEST_F(TransactionTest, CommittedWorkSurvivesACleanCloseAndReopen) {
+  for (int i = 0; i < 5; ++i) {
+    auto t = db_->begin();
+    t->put(Table::kObjects, "k" + std::to_string(i), "v");
+    t->commit();
+  }
+  db_.reset();
+  db_ = open();
+  EXPECT_TRUE(db_->recovery().rolled_back.empty());
+  EXPECT_EQ(db_->scan(Table::kObjects).size(), 5u);
+  for (const auto& [key, value] : db_->scan(Table::kMeta))
+    EXPECT_NE(key.rfind("commit/", 0), 0u) << "commit marker left: " << key;
 }
 
 TEST_F(TransactionTest, AbortRestoresBeforeImagesInReverse) {
@@ -65,7 +102,7 @@ TEST_F(TransactionTest, AbortRestoresBeforeImagesInReverse) {
   t->abort();
   EXPECT_EQ(value("o1"), "orig");
   EXPECT_FALSE(value("o2"));
-  EXPECT_EQ(db_->journal_size(), 0u);
+  EXPECT_TRUE(journal_empties(*db_));
 }
 
 TEST_F(TransactionTest, SubTransactionAbortUndoesOnlyItsOwnChanges) {
@@ -75,19 +112,49 @@ TEST_F(TransactionTest, SubTransactionAbortUndoesOnlyItsOwnChanges) {
     auto sub = db_->begin(top.get());
     sub->put(Table::kObjects, "a", "sub");
     sub->put(Table::kObjects, "b", "sub");
+    EXPECT_EQ(sub->get(Table::kObjects, "a"), "sub");
     sub->abort();
   }
-  EXPECT_EQ(value("a"), "top");
-  EXPECT_FALSE(value("b"));
+  EXPECT_EQ(top->get(Table::kObjects, "a"), "top");
+  EXPECT_FALSE(top->get(Table::kObjects, "b"));
   {
     auto sub = db_->begin(top.get());
+    EXPECT_EQ(sub->get(Table::kObjects, "a"), "top");  // sees its ancestors' changes
     sub->put(Table::kObjects, "c", "kept");
     sub->commit();
   }
-  EXPECT_EQ(value("c"), "kept");
+  EXPECT_EQ(top->get(Table::kObjects, "c"), "kept");
   top->abort();  // the committed sub-transaction folded into the parent: undone with it
   EXPECT_FALSE(value("a"));
   EXPECT_FALSE(value("c"));
+}
+
+TEST_F(TransactionTest, UncommittedChangesAreInvisibleOutside) {
+  auto top = db_->begin();
+  top->put(Table::kObjects, "a", "1");
+  auto sub = db_->begin(top.get());
+  sub->put(Table::kObjects, "b", "2");
+  sub->commit();
+  EXPECT_FALSE(value("a"));
+  EXPECT_FALSE(value("b"));
+  top->commit();
+  EXPECT_EQ(value("a"), "1");
+  EXPECT_EQ(value("b"), "2");
+}
+
+TEST_F(TransactionTest, ConcurrentCommitsAreGroupedAndAllDurable) {
+  std::vector<std::thread> writers;
+  for (int w = 0; w < 8; ++w)
+    writers.emplace_back([&, w] {
+      for (int i = 0; i < 50; ++i) {
+        auto t = db_->begin();
+        t->put(Table::kObjects, "w" + std::to_string(w) + "." + std::to_string(i), "v");
+        t->commit();
+      }
+    });
+  for (auto& w : writers) w.join();
+  EXPECT_EQ(db_->scan(Table::kObjects).size(), 400u);
+  EXPECT_TRUE(journal_empties(*db_));
 }
 
 TEST_F(TransactionTest, ParentCannotEndWithAnOpenChild) {

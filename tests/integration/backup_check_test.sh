@@ -41,8 +41,7 @@ expect_code "wchkdb of the clean backup" 0 wchkdb --dbdir "$WORK/backup"
 step "a start after kill -9 logs the takeover from the dead owner; a clean one does not"
 expect_code "start" 0 rc oserv start
 PID=$(pid_of oserv)
-kill -KILL "$PID"
-wait_until 10 gone "$PID" || fail "oserv survived kill -9"
+crash oserv
 expect_code "start after kill -9" 0 rc oserv start
 grep -q "not closed cleanly by its last owner (instance oserv, pid $PID," "$LOG" ||
   fail "takeover not logged: $(tail -n 5 "$LOG")"

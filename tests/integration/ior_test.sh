@@ -17,7 +17,7 @@ expect_contains "catior" "IDL:OServ/Dispatcher:1.0" "$OUT"
 step "same IOR after restart and after kill -9"
 expect_code "restart" 0 rc oserv restart
 expect_eq "ior after restart" "$IOR1" "$(odadmin ior)"
-kill -KILL "$(pid_of oserv)"
+crash oserv
 expect_code "start after kill -9" 0 rc oserv start
 expect_eq "ior after kill -9" "$IOR1" "$(odadmin ior)"
 

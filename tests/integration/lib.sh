@@ -17,6 +17,7 @@ cleanup() {
     [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
   done
   for pid in $BG_PIDS; do kill -KILL "$pid" 2>/dev/null; done
+  grep -lx "$WORK" "$PORT_CLAIMS"/*/owner 2>/dev/null | xargs -r dirname | xargs -r rm -rf
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -43,10 +44,15 @@ expect_code() {
   [ "$code" = "$expected" ] || fail "$what: exit $code (expected $expected): $OUT"
 }
 
-# A port nobody listens on at 127.0.0.1-3 (bash connects to see).
+# A port nobody listens on at 127.0.0.1-3 (bash connects to see), claimed with an atomic mkdir
+# so that tests running in parallel never pick the same one.
+PORT_CLAIMS=/tmp/openoserv-test-ports
+mkdir -p "$PORT_CLAIMS"
 free_port() {
   while :; do
     port=$((20000 + RANDOM % 40000))
+    mkdir "$PORT_CLAIMS/$port" 2>/dev/null || continue
+    echo "$WORK" >"$PORT_CLAIMS/$port/owner"
     busy=0
     for ip in 127.0.0.1 127.0.0.2 127.0.0.3; do
       (exec 3<>"/dev/tcp/$ip/$port") 2>/dev/null && busy=1
@@ -76,6 +82,14 @@ wait_until() {
 }
 
 pid_of() { head -n1 "$OSERV_ETC_ROOT/run/$1.pid"; }
+
+# crash ID: kill -9 the oserv of instance ID and wait until the process is really gone (a
+# killed process holds its locks and port until the kernel has torn it down).
+crash() {
+  victim=$(pid_of "$1")
+  kill -KILL "$victim"
+  wait_until 10 gone "$victim" || fail "oserv $1 (pid $victim) survived kill -9"
+}
 # True when process $1 no longer exists (a zombie nobody has reaped counts as gone).
 gone() {
   [ -r "/proc/$1/stat" ] || return 0
