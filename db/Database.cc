@@ -484,8 +484,10 @@ void Database::commit_durably(Transaction& t) {
       LmdbTxn txn(*this, true);
       for (auto* r : group) {
         for (const auto& [k, v] : r->txn->writes_) apply(txn.get(), k.first, k.second, v);
-        markers.push_back(fmt::format("{}{}", kCommitMarkerPrefix, r->txn->id_));
-        apply(txn.get(), Table::kMeta, markers.back(), std::string());
+        if (options_.sync) {
+          markers.push_back(fmt::format("{}{}", kCommitMarkerPrefix, r->txn->id_));
+          apply(txn.get(), Table::kMeta, markers.back(), std::string());
+        }
       }
       for (const auto& m : deletable) apply(txn.get(), Table::kMeta, m, std::nullopt);
       txn.commit();
@@ -520,6 +522,9 @@ void Database::finished(Transaction& t, bool end_mark) {
     const auto type = t.state_ == Transaction::State::kCommitted ? JournalRecord::Type::kCommit
                                                                  : JournalRecord::Type::kAbort;
     journal_->append(JournalRecord{.type = type, .top = t.top_, .txn = t.id_}.encode());
+    // Without sync there is no commit marker in LMDB: the mark itself must be in the file
+    // (the page cache survives a process crash) before commit() returns.
+    if (!options_.sync && type == JournalRecord::Type::kCommit) journal_->flush();
   }
   if (open_.empty()) {
     idle_since_ = std::chrono::steady_clock::now();

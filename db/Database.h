@@ -258,10 +258,11 @@ class Database {
   std::vector<CommitRequest*> commit_queue_;
   bool leader_active_ = false;
   std::condition_variable committed_;
-  // Each commit also writes "commit/<id>" into meta, in the LMDB transaction that applies it:
-  // the commit mark in odb.log is written (and synced) later or never, so the marker is the
-  // proof of the commit. Markers are deleted once the journal truncation that dropped their
-  // records is durable (flushed and, in sync mode, synced by the next group commit).
+  // In sync mode each commit also writes "commit/<id>" into meta, in the LMDB transaction that
+  // applies it: the commit mark in odb.log is never synced, so after a power loss the marker is
+  // the proof of the commit. Markers are deleted once the journal truncation that dropped their
+  // records is durable (synced by the next group commit). In nosync mode the commit mark is
+  // written to the file before commit() returns, which a process crash cannot undo.
   std::vector<std::string> markers_live_;       // records still in odb.log
   std::vector<std::string> markers_truncated_;  // truncated, not yet known durable
   std::chrono::steady_clock::time_point idle_since_;

@@ -1,6 +1,6 @@
 #!/bin/sh
-# Runs the benchmarks against real processes and prints raw baselines and ratios.
-# See docs/PERFORMANCE.md for recorded results.
+# Runs the benchmarks and prints raw baselines measured in the same run, and the ratios.
+# See docs/PERFORMANCE.md for recorded results. Usage: scripts/bench.sh [ping|txn|recovery]...
 set -eu
 cd "$(dirname "$0")/.."
 scripts/build.sh >/dev/null
@@ -11,10 +11,23 @@ unset OSERV WLOCALHOST OSERV_REGISTRY
 cleanup() { "$WORK/etc/oserv/oserv.rc" stop >/dev/null 2>&1 || true; rm -rf "$WORK"; }
 trap cleanup EXIT
 port() { echo $((20000 + $(od -An -N2 -tu2 /dev/urandom) % 40000)); }
-OPORT=$(port); RPORT=$(port)
-"$BIN/oinstall" --id oserv --dbdir "$WORK/db" --hostname 127.0.0.2 --port "$OPORT" --force-bind \
-  >/dev/null
-"$WORK/etc/oserv/oserv.rc" start >/dev/null 2>&1
-echo "== dispatcher ping (bench/ping_bench.cc)"
-"$BIN/ping_bench" --oserv-socket "$WORK/etc/run/oserv.sock" --oserv-tcp "127.0.0.2:$OPORT" \
-  --raw-socket "$WORK/raw.sock" --raw-tcp "127.0.0.2:$RPORT" "$@"
+[ $# -gt 0 ] || set -- ping txn recovery
+for bench in "$@"; do
+  case $bench in
+    ping)
+      OPORT=$(port); RPORT=$(port)
+      "$BIN/oinstall" --id oserv --dbdir "$WORK/db" --hostname 127.0.0.2 --port "$OPORT" \
+        --force-bind >/dev/null
+      "$WORK/etc/oserv/oserv.rc" start >/dev/null 2>&1
+      echo "== dispatcher ping (bench/ping_bench.cc)"
+      "$BIN/ping_bench" --oserv-socket "$WORK/etc/run/oserv.sock" --oserv-tcp "127.0.0.2:$OPORT" \
+        --raw-socket "$WORK/raw.sock" --raw-tcp "127.0.0.2:$RPORT" ;;
+    txn)
+      echo "== database transactions (bench/txn_bench.cc)"
+      "$BIN/txn_bench" --dir "$WORK/txn" ;;
+    recovery)
+      echo "== recovery of a 1 GB database from a 100 MB journal (bench/recovery_bench.cc)"
+      "$BIN/recovery_bench" --dir "$WORK/recovery" ;;
+    *) echo "bench.sh: unknown benchmark '$bench' (ping, txn, recovery)" >&2; exit 2 ;;
+  esac
+done
