@@ -1,5 +1,6 @@
 // odb: framework transactions on an oserv's object database, one call per command, so a
 // transaction can be held open across commands (and seen in tmstat) exactly as method threads do.
+#include <cstdint>
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -26,6 +27,9 @@ Commands:
   put TXN TABLE KEY VALUE               write a record (write lock, journaled first)
   erase TXN TABLE KEY                   delete a record
   get TXN TABLE KEY                     read a record (read lock); exit 1 if it does not exist
+  setattr TXN OID NAME TYPE VALUE       set a typed attribute (a CORBA any) of object OID;
+                                        TYPE: string, long, longlong, ulong, double, boolean
+  getattr TXN OID NAME                  print an attribute as TYPE VALUE; exit 1 if absent
   commit TXN                            commit (a sub-transaction folds into its parent)
   abort TXN                             undo the transaction's own changes
 TXN is the number begin printed, or the ID tmstat shows ({region:od,region:od,session:n}).
@@ -64,6 +68,63 @@ CORBA::ULongLong parse_txn(const std::string& text) {
   throw UsageError(fmt::format("'{}' is not a transaction number", text));
 }
 
+CORBA::Any make_any(const std::string& type, const std::string& text) {
+  CORBA::Any a;
+  try {
+    size_t used = 0;
+    auto whole = [&](size_t n) {
+      if (n != text.size()) throw std::invalid_argument("trailing characters");
+    };
+    if (type == "string") {
+      a <<= text.c_str();
+    } else if (type == "long") {
+      long v = std::stol(text, &used);
+      whole(used);
+      if (v < INT32_MIN || v > INT32_MAX) throw std::out_of_range("long");
+      a <<= static_cast<CORBA::Long>(v);
+    } else if (type == "longlong") {
+      long long v = std::stoll(text, &used);
+      whole(used);
+      a <<= static_cast<CORBA::LongLong>(v);
+    } else if (type == "ulong") {
+      unsigned long v = std::stoul(text, &used);
+      whole(used);
+      if (text[0] == '-' || v > UINT32_MAX) throw std::out_of_range("ulong");
+      a <<= static_cast<CORBA::ULong>(v);
+    } else if (type == "double") {
+      double v = std::stod(text, &used);
+      whole(used);
+      a <<= static_cast<CORBA::Double>(v);
+    } else if (type == "boolean") {
+      if (text != "TRUE" && text != "FALSE") throw std::invalid_argument("boolean");
+      a <<= CORBA::Any::from_boolean(text == "TRUE");
+    } else {
+      throw UsageError(fmt::format(
+          "unknown attribute type '{}' (string, long, longlong, ulong, double, boolean)", type));
+    }
+  } catch (const std::logic_error&) {
+    throw UsageError(fmt::format("'{}' is not a {} value", text, type));
+  }
+  return a;
+}
+
+std::string show_any(const CORBA::Any& a) {
+  const char* s = nullptr;
+  CORBA::Long l;
+  CORBA::LongLong ll;
+  CORBA::ULong ul;
+  CORBA::Double d;
+  CORBA::Boolean b;
+  if (a >>= s) return fmt::format("string {}", s);
+  if (a >>= l) return fmt::format("long {}", l);
+  if (a >>= ll) return fmt::format("longlong {}", ll);
+  if (a >>= ul) return fmt::format("ulong {}", ul);
+  if (a >>= d) return fmt::format("double {}", d);
+  if (a >>= CORBA::Any::to_boolean(b)) return fmt::format("boolean {}", b ? "TRUE" : "FALSE");
+  CORBA::TypeCode_var tc = a.type();
+  return fmt::format("other (CORBA type code kind {})", static_cast<int>(tc->kind()));
+}
+
 void arity(const std::vector<std::string>& args, size_t n, const char* synopsis) {
   if (args.size() != n + 1) throw UsageError(fmt::format("usage: odb {}", synopsis));
 }
@@ -97,6 +158,22 @@ int run(OservClient& client, const std::vector<std::string>& args, const std::st
       return 1;
     }
     fmt::print("{}\n", v.in());
+  } else if (cmd == "setattr") {
+    arity(args, 5, "setattr TXN OID NAME TYPE VALUE");
+    CORBA::Any value = make_any(args[4], args[5]);
+    client.call(
+        [&] { d->attr_set(parse_txn(args[1]), args[2].c_str(), args[3].c_str(), value); });
+  } else if (cmd == "getattr") {
+    arity(args, 3, "getattr TXN OID NAME");
+    CORBA::Boolean found = false;
+    CORBA::Any_var value = client.call(
+        [&] { return d->attr_get(parse_txn(args[1]), args[2].c_str(), args[3].c_str(), found); });
+    if (!found) {
+      std::fprintf(stderr, "odb: object %s has no attribute %s\n", args[2].c_str(),
+                   args[3].c_str());
+      return 1;
+    }
+    fmt::print("{}\n", show_any(value.in()));
   } else if (cmd == "commit") {
     arity(args, 1, "commit TXN");
     client.call([&] { d->txn_commit(parse_txn(args[1])); });
@@ -116,7 +193,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> args;
   std::string parent, label;
   po::options_description opts("Options");
-  opts.add_options()("help,h", "print this help and exit")(
+  opts.add_options()("help", "print this help and exit")(
       "parent", po::value(&parent), "begin: make a sub-transaction of TXN")(
       "label", po::value(&label), "begin: who runs it, shown by tmstat");
   client_options.add_to(opts);
@@ -128,7 +205,14 @@ int main(int argc, char** argv) {
   positional.add("args", -1);
   po::variables_map vm;
   try {
-    po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
+    // No short options: values such as -42 are arguments, not flags.
+    po::store(po::command_line_parser(argc, argv)
+                  .options(all)
+                  .positional(positional)
+                  .style(po::command_line_style::unix_style ^
+                         po::command_line_style::allow_short)
+                  .run(),
+              vm);
     po::notify(vm);
   } catch (const po::error& e) {
     std::fprintf(stderr, "odb: %s (see odb --help)\n", e.what());

@@ -7,10 +7,12 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 
 #include <fmt/core.h>
 
+#include "AttributeCodec.h"
 #include "LockTable.h"
 #include "Version.h"
 
@@ -223,6 +225,47 @@ char* DispatcherServant::txn_get(CORBA::ULongLong txn, const char* table, const 
     auto v = t->txn->get(parse_table(table), key);
     found = v.has_value();
     return CORBA::string_dup(v ? v->c_str() : "");
+  });
+}
+
+namespace {
+std::string attribute_key(const char* oid, const char* name) {
+  if (!*oid || std::strchr(oid, '/'))
+    fail(fmt::format("'{}' is not an object id (empty or contains '/')", oid));
+  if (!*name) fail("an attribute name must not be empty");
+  return std::string(oid) + "/" + name;
+}
+}  // namespace
+
+void DispatcherServant::attr_set(CORBA::ULongLong txn, const char* oid, const char* name,
+                                 const CORBA::Any& value) {
+  guarded([&] {
+    const std::string key = attribute_key(oid, name);
+    auto t = find_txn(txn);
+    std::lock_guard guard(t->mu);
+    t->txn->put(db::Table::kAttributes, key, encode_attribute(value));
+  });
+}
+
+CORBA::Any* DispatcherServant::attr_get(CORBA::ULongLong txn, const char* oid, const char* name,
+                                        CORBA::Boolean& found) {
+  return guarded([&] {
+    const std::string key = attribute_key(oid, name);
+    auto t = find_txn(txn);
+    std::lock_guard guard(t->mu);
+    auto bytes = t->txn->get(db::Table::kAttributes, key);
+    auto* value = new CORBA::Any;
+    found = bytes.has_value();
+    if (bytes) {
+      try {
+        decode_attribute(*bytes, *value);
+      } catch (const std::runtime_error& e) {
+        delete value;
+        fail(fmt::format("attribute {} is corrupt: {}; check the database with wchkdb", key,
+                         e.what()));
+      }
+    }
+    return value;
   });
 }
 

@@ -47,6 +47,10 @@ class DispatcherServant : public POA_OServ::Dispatcher {
   void txn_erase(CORBA::ULongLong txn, const char* table, const char* key) override;
   char* txn_get(CORBA::ULongLong txn, const char* table, const char* key,
                 CORBA::Boolean& found) override;
+  void attr_set(CORBA::ULongLong txn, const char* oid, const char* name,
+                const CORBA::Any& value) override;
+  CORBA::Any* attr_get(CORBA::ULongLong txn, const char* oid, const char* name,
+                       CORBA::Boolean& found) override;
   void txn_commit(CORBA::ULongLong txn) override;
   void txn_abort(CORBA::ULongLong txn) override;
   char* backup(const char* target_dir) override;

@@ -61,6 +61,27 @@ expect_eq "tmstat after commit" "" "$OUT"
 expect_code "unknown txn" 1 odb commit "$T"
 expect_code "unknown table" 1 sh -c "odb put \$(odb begin) bogus k v"
 
+step "typed attributes (CORBA any) round-trip and persist"
+T=$(odb begin)
+for tv in "string black.itsc.austin.ibm.com" "long -42" "longlong 9000000000" "ulong 94" \
+    "double 2.5" "boolean TRUE"; do
+  set -- $tv
+  expect_code "setattr $1" 0 odb setattr "$T" 1669180253.1.7 "attr_$1" "$1" "$2"
+done
+expect_code "commit attributes" 0 odb commit "$T"
+expect_code "bad long" 2 odb setattr "$(odb begin)" 1.1.1 x long 12abc
+expect_code "bad type" 2 odb setattr "$(odb begin)" 1.1.1 x float 1
+expect_code "restart" 0 rc oserv restart --lock-timeout 1
+T=$(odb begin)
+for tv in "string black.itsc.austin.ibm.com" "long -42" "longlong 9000000000" "ulong 94" \
+    "double 2.5" "boolean TRUE"; do
+  set -- $tv
+  expect_code "getattr $1" 0 odb getattr "$T" 1669180253.1.7 "attr_$1"
+  expect_eq "attribute $1" "$1 $2" "$OUT"
+done
+expect_code "absent attribute" 1 odb getattr "$T" 1669180253.1.7 nosuch
+expect_code "abort" 0 odb abort "$T"
+
 step "graceful stop rolls back what is open"
 T=$(odb begin)
 expect_code "put" 0 odb put "$T" objects o1 changed-then-stopped
