@@ -114,7 +114,7 @@ expect_code "abort" 0 odb abort "$T"
 step "a journal damaged before its end stops the start and is kept untouched"
 T=$(odb begin)
 odb put "$T" objects o1 a >/dev/null && odb put "$T" objects o2 b >/dev/null || fail "put"
-[ "$(reported)" -gt 100 ] || fail "the journal does not hold both before-images"
+[ "$(reported)" -gt 60 ] || fail "the journal does not hold both before-images (43 + 41 bytes)"
 crash oserv
 printf '\377' | dd of="$JOURNAL" bs=1 seek=20 conv=notrunc 2>/dev/null
 SUM=$(md5sum "$JOURNAL" "$WORK/db/oserv/data.mdb")
