@@ -22,12 +22,21 @@ socket <etc-root>/run/<ID>.sock, or over IIOP with --host HOST[:PORT].
 Commands:
   (none)                          print the dispatcher's status block
   odlist                          print the region's dispatchers: Region Disp Flags Port IPaddr
-                                  Hostname(s). Flags: c = connected (answers), t = trusted,
-                                  f = force bind set, - = not set
+                                  Hostname(s). Flags: c = connected (answers this dispatcher
+                                  now), t = trusted, f = force bind set, - = not set
+  odlist change_ip OD IP TRUE|FALSE
+                                  record dispatcher OD at address IP; TRUE sends the odlist
+                                  to the region now, FALSE leaves nodes to fetch it when they
+                                  next start
+  odlist add_hostname_alias OD IP NAME
+  odlist delete_hostname_alias OD IP NAME
+                                  add or remove a host name of dispatcher OD (at address IP)
+                                  The odlist edits are made at the TMR server, from any node.
   set_force_bind TRUE|FALSE OD|all
                                   bind dispatcher OD (or every dispatcher) to its own address
                                   only; takes effect when that oserv restarts
-  shutdown OD|all                 stop dispatcher OD (or every dispatcher)
+  shutdown OD|all                 stop dispatcher OD (or every dispatcher, this one last),
+                                  from any node of the region
   db_sync                         make the database durable now
   ior                             print the dispatcher's IOR (stable across restarts; decode it
                                   with omniORB's catior)
@@ -71,13 +80,14 @@ void print_status(const OServ::StatusBlock& s) {
       "Logical host = {}\n"
       "Listening on = {}\n"
       "Process id = {}\n"
-      "Started = {}\n",
+      "Started = {}\n"
+      "TMR server link = {}\n",
       s.region, s.dispatcher, s.interpreter_type.in(), s.database_dir.in(), s.install_dir.in(),
       s.encryption_level.in(), yes_no(s.kerberos), yes_no(s.remote_client_login),
       s.install_library_path.in(), force, yes_no(s.hostname_lookup), s.version_line.in(),
       s.copyright_line.in(), s.port_range.in(), yes_no(s.state_flags), yes_no(s.state_checking),
       s.state_check_interval, yes_no(s.dynamic_ip), s.instance_id.in(), s.logical_host.in(),
-      s.bound_address.in(), s.pid, s.started.in());
+      s.bound_address.in(), s.pid, s.started.in(), s.tmr_link.in());
 }
 
 void print_odlist(CORBA::ULong region, const OServ::OdEntries& list) {
@@ -122,6 +132,29 @@ int run(OservClient& client, const std::vector<std::string>& args) {
   if (cmd.empty()) {
     OServ::StatusBlock_var s = client.call([&] { return d->status(); });
     print_status(s.in());
+  } else if (cmd == "odlist" && args.size() > 1) {
+    const std::string& edit = args[1];
+    CORBA::String_var msg;
+    if (edit == "change_ip") {
+      if (args.size() != 5) throw UsageError("usage: odadmin odlist change_ip OD IP TRUE|FALSE");
+      CORBA::ULong od = parse_od(args[2]);
+      bool notify = parse_bool(args[4]);
+      msg = client.call([&] { return d->change_ip(od, args[3].c_str(), notify); });
+    } else if (edit == "add_hostname_alias" || edit == "delete_hostname_alias") {
+      if (args.size() != 5)
+        throw UsageError(fmt::format("usage: odadmin odlist {} OD IP NAME", edit));
+      CORBA::ULong od = parse_od(args[2]);
+      msg = client.call([&] {
+        return edit == "add_hostname_alias"
+                   ? d->add_hostname_alias(od, args[3].c_str(), args[4].c_str())
+                   : d->delete_hostname_alias(od, args[3].c_str(), args[4].c_str());
+      });
+    } else {
+      throw UsageError(fmt::format("unknown odlist edit '{}' (change_ip, add_hostname_alias, "
+                                   "delete_hostname_alias)",
+                                   edit));
+    }
+    fmt::print("{}\n", msg.in());
   } else if (cmd == "odlist") {
     expect_args(args, 0, "odlist");
     OServ::StatusBlock_var s = client.call([&] { return d->status(); });

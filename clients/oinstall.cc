@@ -15,6 +15,7 @@
 #include "InstanceScripts.h"
 #include "LogicalHost.h"
 #include "TextFile.h"
+#include "oserv.hh"
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
@@ -23,9 +24,12 @@ using namespace openoserv;
 namespace {
 
 const char* kUsage = R"(Usage: oinstall --dbdir DIR [options]
+       oinstall --managed-node --tmr HOST[:PORT] --dbdir DIR [options]
 
 Creates an oserv instance: a TMR server (dispatcher 1) of a new region with a random 10-digit
-region number. It
+region number or, with --managed-node, a managed node of the region whose TMR server answers at
+--tmr (it must be running): the TMR server assigns the next dispatcher number and records the
+node in its odlist. It
   - initialises the object database in DBDIR (which must not hold one already),
   - writes setup_env.sh, setup_env.csh and oserv.rc into ETCDIR (default <etc-root>/<ID>),
   - adds the line ID:DBDIR:ETCDIR:PORT:HOSTNAME to <etc-root>/instances (or, with --registry,
@@ -36,10 +40,14 @@ machine's name; it must resolve to an address of this machine.
 
 Then: . ETCDIR/setup_env.sh; oserv.rc start; odadmin; odadmin odlist
 
-Exit codes: 0 created, 1 failure (nothing registered), 2 usage or configuration error.
+Exit codes: 0 created, 1 failure (nothing registered; the message says otherwise), 2 usage or
+configuration error, 3 the TMR server does not answer.
 )";
 
 struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+struct TmrUnreachable : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
@@ -61,10 +69,58 @@ std::string bindir() {
   return exe.parent_path().string();
 }
 
+struct Registration {
+  std::uint32_t region, od;
+  std::vector<db::OdRecord> odlist;
+};
+
+// Asks the TMR server at `tmr` (HOST[:PORT]) for a dispatcher number.
+Registration register_with_tmr(const std::string& tmr, const std::string& host,
+                               const std::string& ip, std::uint16_t port, bool force_bind) {
+  std::string tmr_host = tmr, tmr_port = std::to_string(kDefaultPort);
+  if (auto colon = tmr.rfind(':'); colon != std::string::npos) {
+    tmr_host = tmr.substr(0, colon);
+    tmr_port = tmr.substr(colon + 1);
+  }
+  int argc = 1;
+  char arg0[] = "oinstall";
+  char* argv[] = {arg0, nullptr};
+  const char* options[][2] = {{"traceLevel", "0"},
+                              {"clientCallTimeOutPeriod", "10000"},
+                              {"clientConnectTimeOutPeriod", "5000"},
+                              {nullptr, nullptr}};
+  CORBA::ORB_var orb = CORBA::ORB_init(argc, argv, "omniORB4", options);
+  try {
+    CORBA::Object_var obj = orb->string_to_object(
+        fmt::format("corbaloc::{}:{}/Dispatcher", tmr_host, tmr_port).c_str());
+    OServ::Dispatcher_var d = OServ::Dispatcher::_unchecked_narrow(obj);
+    CORBA::ULong region = 0;
+    OServ::OdEntries_var list;
+    const CORBA::ULong od = d->register_node(host.c_str(), ip.c_str(), port, force_bind, region,
+                                             list.out());
+    Registration r{region, od, {}};
+    for (CORBA::ULong i = 0; i < list->length(); ++i) {
+      const auto& e = list[i];
+      db::OdRecord rec{.od = e.od, .port = e.port, .ip = e.ipaddr.in(), .force_bind = e.force_bind};
+      for (CORBA::ULong h = 0; h < e.hostnames.length(); ++h)
+        rec.hostnames.emplace_back(e.hostnames[h].in());
+      r.odlist.push_back(std::move(rec));
+    }
+    orb->destroy();
+    return r;
+  } catch (const OServ::Failed& e) {
+    throw std::runtime_error(fmt::format("the TMR server {} refused: {}", tmr, e.reason.in()));
+  } catch (const CORBA::Exception& e) {
+    throw TmrUnreachable(fmt::format("the TMR server {} does not answer ({}); start it first",
+                                     tmr, e._name()));
+  }
+}
+
 int run(int argc, char** argv) {
   std::string id, etc_root, registry, dbdir, etcdir, hostname;
   int port = kDefaultPort;
-  bool force_bind = false, nosync = false;
+  bool force_bind = false, nosync = false, managed_node = false;
+  std::string tmr;
   po::options_description opts("Options");
   opts.add_options()
       ("help,h", "print this help and exit")
@@ -76,6 +132,9 @@ int run(int argc, char** argv) {
       ("etcdir", po::value(&etcdir), "directory for the instance scripts (default <etc-root>/<ID>)")
       ("port", po::value(&port)->default_value(kDefaultPort), "TCP port")
       ("hostname", po::value(&hostname), "logical host name or address")
+      ("managed-node", po::bool_switch(&managed_node),
+       "create a managed node of an existing region (needs --tmr)")
+      ("tmr", po::value(&tmr), "the TMR server, HOST[:PORT] (port default 94)")
       ("force-bind", po::bool_switch(&force_bind),
        "bind only the logical host's address (odadmin set_force_bind TRUE 1)")
       ("nosync", po::bool_switch(&nosync),
@@ -93,6 +152,8 @@ int run(int argc, char** argv) {
     return 0;
   }
   if (!vm.count("dbdir")) throw UsageError("--dbdir is required");
+  if (managed_node != !tmr.empty())
+    throw UsageError("--managed-node and --tmr HOST[:PORT] go together");
   if (port < 1 || port > 65535) throw UsageError(fmt::format("--port {} is not a TCP port", port));
 
   const auto env = InstanceEnvironment::from_process();
@@ -142,20 +203,39 @@ int run(int argc, char** argv) {
     throw UsageError(fmt::format("logical host {} (from {}) is {}, not an address of this machine",
                                  host, host_source, address.ip));
 
-  const std::uint32_t region = new_region_number();
-  {
+  // A managed node gets its number, region and odlist from the TMR server, before anything
+  // is written here (so a refusal there leaves nothing behind).
+  std::uint32_t region = 0, od = 1;
+  std::vector<db::OdRecord> odlist;
+  if (managed_node) {
+    auto joined = register_with_tmr(tmr, host, address.ip, static_cast<std::uint16_t>(port),
+                                     force_bind);
+    region = joined.region;
+    od = joined.od;
+    odlist = std::move(joined.odlist);
+  } else {
+    region = new_region_number();
+    odlist.push_back({.od = 1,
+                      .port = static_cast<std::uint16_t>(port),
+                      .ip = address.ip,
+                      .hostnames = {host},
+                      .force_bind = force_bind});
+  }
+  try {
     auto db = db::Database::open(dbdir, {.create = true, .sync = !nosync, .owner_id = where.id});
     db->put_meta(db::kMetaRegion, std::to_string(region));
-    db->put_meta(db::kMetaDispatcher, "1");
+    db->put_meta(db::kMetaDispatcher, std::to_string(od));
     db->put_meta(db::kMetaInstanceId, where.id);
     db->put_meta(db::kMetaCreated, std::to_string(::time(nullptr)));
     db->put_meta(db::kMetaDurability, nosync ? "nosync" : "sync");
-    db->put_od({.od = 1,
-                .port = static_cast<std::uint16_t>(port),
-                .ip = address.ip,
-                .hostnames = {host},
-                .force_bind = force_bind});
+    db->replace_odlist(odlist);
     db->sync();
+  } catch (const std::exception& e) {
+    if (managed_node)
+      throw std::runtime_error(fmt::format("{}; dispatcher {} is already recorded at the TMR "
+                                           "server {}",
+                                           e.what(), od, tmr));
+    throw;
   }
 
   write_instance_scripts({.id = where.id,
@@ -175,10 +255,11 @@ int run(int argc, char** argv) {
   table.add_and_save(entry);
 
   fmt::print(
-      "Created instance {}: region {}, dispatcher 1 (TMR server) {}:{} ({}){}.\n"
+      "Created instance {}: region {}, dispatcher {} ({}) {}:{} ({}){}.\n"
       "  Database directory: {}\n  Etc directory:      {}\n  Registered in:      {}\n"
       "Start it with: . {}/setup_env.sh; oserv.rc start\n",
-      where.id, region, host, port, address.ip, force_bind ? ", force bind" : "", dbdir, etcdir,
+      where.id, region, od, od == 1 ? "TMR server" : "managed node", host, port, address.ip,
+      force_bind ? ", force bind" : "", dbdir, etcdir,
       where.table_path, etcdir);
   return 0;
 }
@@ -194,6 +275,9 @@ int main(int argc, char** argv) {
   } catch (const ConfigError& e) {
     std::cerr << "oinstall: " << e.what() << "\n";
     return 2;
+  } catch (const TmrUnreachable& e) {
+    std::cerr << "oinstall: " << e.what() << "\n";
+    return 3;
   } catch (const std::exception& e) {
     std::cerr << "oinstall: " << e.what() << "\n";
     return 1;

@@ -660,6 +660,18 @@ std::optional<OdRecord> Database::od(std::uint32_t od) {
   return OdRecord::decode(od, *v);
 }
 
+void Database::replace_odlist(const std::vector<OdRecord>& records) {
+  auto t = begin(nullptr, "odlist update");
+  std::set<std::uint32_t> keep;
+  for (const auto& r : records) {
+    keep.insert(r.od);
+    t->put(Table::kOdlist, od_key(r.od), r.encode());
+  }
+  for (const auto& r : odlist())
+    if (!keep.count(r.od)) t->erase(Table::kOdlist, od_key(r.od));
+  t->commit();
+}
+
 void Database::put_od(const OdRecord& record) {
   auto t = begin(nullptr, "put_od");
   t->put(Table::kOdlist, od_key(record.od), record.encode());

@@ -189,6 +189,9 @@ class Database {
   std::vector<OdRecord> odlist();
   std::optional<OdRecord> od(std::uint32_t od);
   void put_od(const OdRecord& record);
+  // Makes the odlist exactly `records` (a managed node's copy of the TMR server's), in one
+  // transaction.
+  void replace_odlist(const std::vector<OdRecord>& records);
 
   // Forces everything committed onto disk (also in nosync mode) and empties the journal when
   // no transaction is open. Returns true when the journal was emptied.

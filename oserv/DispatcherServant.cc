@@ -1,14 +1,17 @@
 // Dispatcher operations. Every database error becomes OServ::Failed with a complete sentence.
 #include "DispatcherServant.h"
 
+#include <arpa/inet.h>
 #include <dlfcn.h>
 #include <signal.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <future>
 
 #include <fmt/core.h>
 
@@ -87,6 +90,7 @@ OServ::StatusBlock* DispatcherServant::status() {
     s->port = inst.port;
     s->pid = static_cast<CORBA::ULong>(::getpid());
     s->started = state_.started.c_str();
+    s->tmr_link = state_.peers->link_state().c_str();
     return s;
   });
 }
@@ -94,25 +98,43 @@ OServ::StatusBlock* DispatcherServant::status() {
 OServ::OdEntries* DispatcherServant::odlist() {
   return guarded([&] {
     auto records = state_.db->odlist();
-    auto* list = new OServ::OdEntries;
-    list->length(static_cast<CORBA::ULong>(records.size()));
-    for (CORBA::ULong i = 0; i < records.size(); ++i) {
-      const auto& r = records[i];
-      OServ::OdEntry& e = (*list)[i];
-      e.od = r.od;
-      e.port = r.port;
-      e.ipaddr = r.ip.c_str();
-      e.hostnames.length(static_cast<CORBA::ULong>(r.hostnames.size()));
-      for (CORBA::ULong h = 0; h < r.hostnames.size(); ++h) e.hostnames[h] = r.hostnames[h].c_str();
-      e.force_bind = r.force_bind;
-      // Only this dispatcher is known to answer until region membership tracks the others.
-      e.connected = r.od == state_.od;
+    // Connected: the dispatcher answers a ping from here now (all asked at once, 1 s each).
+    std::vector<std::future<bool>> answers;
+    for (const auto& r : records) {
+      if (r.od == state_.od) {
+        answers.push_back(std::async(std::launch::deferred, [] { return true; }));
+        continue;
+      }
+      answers.push_back(std::async(std::launch::async, [this, od = r.od] {
+        try {
+          OServ::Dispatcher_var d = state_.peers->dispatcher(od, 1000);
+          d->ping();
+          return true;
+        } catch (const CORBA::Exception&) {
+          return false;
+        }
+      }));
     }
+    OServ::OdEntries* list = Region::to_wire(records);
+    for (CORBA::ULong i = 0; i < records.size(); ++i) (*list)[i].connected = answers[i].get();
     return list;
   });
 }
 
-char* DispatcherServant::set_force_bind(CORBA::Boolean on, CORBA::ULong od) {
+template <typename Edit, typename Forward>
+char* DispatcherServant::edit_odlist(CORBA::ULong od, const char* what, Edit&& edit,
+                                     Forward&& forward, bool notify) {
+  auto& region = *state_.peers;
+  if (!region.is_tmr()) {
+    try {
+      OServ::Dispatcher_var tmr = region.dispatcher(1);
+      return forward(tmr.in());
+    } catch (const OServ::Failed&) {
+      throw;
+    } catch (const CORBA::Exception& e) {
+      fail(fmt::format("{} is made at the TMR server, and {}", what, region.unreachable(1, e)));
+    }
+  }
   return guarded([&] {
     std::vector<db::OdRecord> targets;
     if (od == 0) {
@@ -123,20 +145,150 @@ char* DispatcherServant::set_force_bind(CORBA::Boolean on, CORBA::ULong od) {
       fail(fmt::format("dispatcher {} is not in the odlist of region {}; see 'odadmin odlist'", od,
                        state_.region));
     }
-    std::string which;
-    for (auto& r : targets) {
-      r.force_bind = on;
-      state_.db->put_od(r);
-      which += (which.empty() ? "" : ", ") + std::to_string(r.od);
-    }
-    const char* value = on ? "TRUE" : "FALSE";
-    state_.log->line(fmt::format("set_force_bind {} for dispatcher(s) {}", value, which));
-    return CORBA::string_dup(
-        fmt::format("Force socket bind set to {} for dispatcher(s) {}. Restart the oserv(s) for "
-                    "the change to take effect.",
-                    value, which)
-            .c_str());
+    std::string message;
+    for (auto& r : targets) message = edit(r);
+    for (const auto& r : targets) state_.db->put_od(r);
+    state_.log->line(what + std::string(": ") + message);
+    if (notify) region.push_odlist();
+    return CORBA::string_dup(message.c_str());
   });
+}
+
+char* DispatcherServant::set_force_bind(CORBA::Boolean on, CORBA::ULong od) {
+  const char* value = on ? "TRUE" : "FALSE";
+  std::string which = od ? std::to_string(od) : "all";
+  return edit_odlist(
+      od, "set_force_bind",
+      [&](db::OdRecord& r) {
+        r.force_bind = on;
+        return fmt::format("Force socket bind set to {} for dispatcher(s) {}. Restart the "
+                           "oserv(s) for the change to take effect.",
+                           value, which);
+      },
+      [&](OServ::Dispatcher_ptr tmr) { return tmr->set_force_bind(on, od); });
+}
+
+namespace {
+void require_ipv4(const char* ip) {
+  in_addr a{};
+  if (::inet_pton(AF_INET, ip, &a) != 1) fail(fmt::format("'{}' is not an IPv4 address", ip));
+}
+void require_address(const db::OdRecord& r, const char* ip) {
+  if (r.ip != ip)
+    fail(fmt::format("dispatcher {} has the address {}, not {}; see 'odadmin odlist'", r.od, r.ip,
+                     ip));
+}
+}  // namespace
+
+char* DispatcherServant::change_ip(CORBA::ULong od, const char* ipaddr, CORBA::Boolean notify) {
+  require_ipv4(ipaddr);
+  if (od == 0) fail("change_ip needs one dispatcher number");
+  return edit_odlist(
+      od, "change_ip",
+      [&](db::OdRecord& r) {
+        std::string old = r.ip;
+        r.ip = ipaddr;
+        return fmt::format("Dispatcher {} address changed from {} to {}.", r.od, old, ipaddr);
+      },
+      [&](OServ::Dispatcher_ptr tmr) { return tmr->change_ip(od, ipaddr, notify); }, notify);
+}
+
+char* DispatcherServant::add_hostname_alias(CORBA::ULong od, const char* ipaddr,
+                                            const char* name) {
+  require_ipv4(ipaddr);
+  if (od == 0 || !*name) fail("add_hostname_alias needs a dispatcher number and a name");
+  return edit_odlist(
+      od, "add_hostname_alias",
+      [&](db::OdRecord& r) {
+        require_address(r, ipaddr);
+        if (std::find(r.hostnames.begin(), r.hostnames.end(), name) == r.hostnames.end())
+          r.hostnames.emplace_back(name);
+        return fmt::format("Host name {} added to dispatcher {} ({}).", name, r.od, ipaddr);
+      },
+      [&](OServ::Dispatcher_ptr tmr) { return tmr->add_hostname_alias(od, ipaddr, name); });
+}
+
+char* DispatcherServant::delete_hostname_alias(CORBA::ULong od, const char* ipaddr,
+                                               const char* name) {
+  require_ipv4(ipaddr);
+  if (od == 0 || !*name) fail("delete_hostname_alias needs a dispatcher number and a name");
+  return edit_odlist(
+      od, "delete_hostname_alias",
+      [&](db::OdRecord& r) {
+        require_address(r, ipaddr);
+        auto it = std::find(r.hostnames.begin(), r.hostnames.end(), name);
+        if (it == r.hostnames.end())
+          fail(fmt::format("dispatcher {} has no host name {}", r.od, name));
+        r.hostnames.erase(it);
+        return fmt::format("Host name {} deleted from dispatcher {} ({}).", name, r.od, ipaddr);
+      },
+      [&](OServ::Dispatcher_ptr tmr) { return tmr->delete_hostname_alias(od, ipaddr, name); });
+}
+
+CORBA::ULong DispatcherServant::register_node(const char* hostname, const char* ipaddr,
+                                              CORBA::UShort port, CORBA::Boolean force_bind,
+                                              CORBA::ULong& region, OServ::OdEntries_out odlist) {
+  if (!state_.peers->is_tmr())
+    fail(fmt::format("dispatcher {} is a managed node; register with the TMR server "
+                     "(dispatcher 1)",
+                     state_.od));
+  require_ipv4(ipaddr);
+  if (!*hostname || port == 0) fail("a managed node needs a host name and a port");
+  return guarded([&] {
+    std::lock_guard guard(registration_mu_);
+    auto records = state_.db->odlist();
+    for (const auto& r : records)
+      if (r.ip == ipaddr && r.port == port)
+        fail(fmt::format("{}:{} is already dispatcher {} of region {}", ipaddr, port, r.od,
+                         state_.region));
+    std::uint32_t od = 1;
+    for (const auto& r : records) od = std::max(od, r.od + 1);
+    state_.db->put_od({.od = od, .port = port, .ip = ipaddr, .hostnames = {hostname},
+                       .force_bind = static_cast<bool>(force_bind)});
+    state_.log->line(fmt::format("managed node {} ({}:{}) joined region {} as dispatcher {}",
+                                 hostname, ipaddr, port, state_.region, od));
+    region = state_.region;
+    odlist = Region::to_wire(state_.db->odlist());
+    state_.peers->push_odlist();
+    return static_cast<CORBA::ULong>(od);
+  });
+}
+
+OServ::OdEntries* DispatcherServant::node_started(CORBA::ULong od, const char* ipaddr,
+                                                  CORBA::UShort port) {
+  if (!state_.peers->is_tmr())
+    fail(fmt::format("dispatcher {} is not the TMR server", state_.od));
+  return guarded([&] {
+    auto rec = state_.db->od(od);
+    if (!rec)
+      fail(fmt::format("dispatcher {} is not in the odlist of region {}", od, state_.region));
+    state_.log->line(fmt::format("dispatcher {} reported in from {}:{}", od, ipaddr, port));
+    return Region::to_wire(state_.db->odlist());
+  });
+}
+
+void DispatcherServant::odlist_update(const OServ::OdEntries& odlist) {
+  if (state_.peers->is_tmr())
+    fail("the TMR server's odlist is authoritative; edit it with odadmin odlist");
+  guarded([&] {
+    state_.db->replace_odlist(Region::from_wire(odlist));
+    state_.log->line("odlist updated by the TMR server");
+  });
+}
+
+char* DispatcherServant::ping_od(CORBA::ULong od) {
+  if (od == state_.od) return CORBA::string_dup(state_.instance.logical_host.c_str());
+  auto& region = *state_.peers;
+  try {
+    OServ::Dispatcher_var d = region.dispatcher(od, 3000);
+    d->ping();
+  } catch (const OServ::Failed&) {
+    throw;
+  } catch (const CORBA::Exception& e) {
+    fail(region.unreachable(od, e));
+  }
+  auto rec = guarded([&] { return state_.db->od(od); });
+  return CORBA::string_dup(rec && !rec->hostnames.empty() ? rec->hostnames.front().c_str() : "");
 }
 
 char* DispatcherServant::db_sync() {
@@ -153,17 +305,35 @@ char* DispatcherServant::db_sync() {
 }
 
 char* DispatcherServant::shutdown(CORBA::ULong od) {
+  auto& region = *state_.peers;
   if (od != 0 && od != state_.od) {
-    if (!guarded([&] { return state_.db->od(od).has_value(); }))
-      fail(fmt::format("dispatcher {} is not in the odlist of region {}", od, state_.region));
-    fail(fmt::format("dispatcher {} is another node of the region; shut it down from that node",
-                     od));
+    try {
+      OServ::Dispatcher_var d = region.dispatcher(od);
+      return d->shutdown(od);
+    } catch (const OServ::Failed&) {
+      throw;
+    } catch (const CORBA::Exception& e) {
+      fail(region.unreachable(od, e));
+    }
+  }
+  std::string others;
+  if (od == 0) {
+    for (const auto& r : guarded([&] { return state_.db->odlist(); })) {
+      if (r.od == state_.od) continue;
+      try {
+        OServ::Dispatcher_var d = region.dispatcher(r.od, 3000);
+        CORBA::String_var msg = d->shutdown(r.od);
+        others += std::string(msg.in()) + "\n";
+      } catch (const CORBA::Exception& e) {
+        others += region.unreachable(r.od, e) + "\n";
+      }
+    }
   }
   state_.log->line(fmt::format("shutdown requested by odadmin (dispatcher {})", state_.od));
   // The main thread owns the orderly stop; it lets this reply go out before the ORB closes.
   ::kill(::getpid(), SIGTERM);
-  return CORBA::string_dup(fmt::format("Dispatcher {} ({}) is shutting down.", state_.od,
-                                       state_.instance.where.id)
+  return CORBA::string_dup(fmt::format("{}Dispatcher {} ({}) is shutting down.", others,
+                                       state_.od, state_.instance.where.id)
                                .c_str());
 }
 

@@ -10,6 +10,7 @@
 #include "Database.h"
 #include "Instance.h"
 #include "OservLog.h"
+#include "Region.h"
 #include "oserv.hh"
 
 namespace openoserv {
@@ -27,6 +28,7 @@ struct DispatcherState {
   std::string started;
   std::string install_dir;
   std::string ior;
+  Region* peers = nullptr;  // the other dispatchers of the region
 };
 
 class DispatcherServant : public POA_OServ::Dispatcher {
@@ -37,6 +39,15 @@ class DispatcherServant : public POA_OServ::Dispatcher {
   OServ::StatusBlock* status() override;
   OServ::OdEntries* odlist() override;
   char* set_force_bind(CORBA::Boolean on, CORBA::ULong od) override;
+  char* change_ip(CORBA::ULong od, const char* ipaddr, CORBA::Boolean notify) override;
+  char* add_hostname_alias(CORBA::ULong od, const char* ipaddr, const char* name) override;
+  char* delete_hostname_alias(CORBA::ULong od, const char* ipaddr, const char* name) override;
+  CORBA::ULong register_node(const char* hostname, const char* ipaddr, CORBA::UShort port,
+                             CORBA::Boolean force_bind, CORBA::ULong& region,
+                             OServ::OdEntries_out odlist) override;
+  OServ::OdEntries* node_started(CORBA::ULong od, const char* ipaddr, CORBA::UShort port) override;
+  void odlist_update(const OServ::OdEntries& odlist) override;
+  char* ping_od(CORBA::ULong od) override;
   char* db_sync() override;
   char* shutdown(CORBA::ULong od) override;
   char* ior() override;
@@ -68,6 +79,12 @@ class DispatcherServant : public POA_OServ::Dispatcher {
   };
   std::shared_ptr<OpenTxn> find_txn(CORBA::ULongLong id);
   void forget_txn(CORBA::ULongLong id);
+  // Applies `edit` to dispatcher `od`'s odlist record at the TMR server (forwarding the call
+  // there from a managed node via `forward`), then sends the odlist to the region.
+  template <typename Edit, typename Forward>
+  char* edit_odlist(CORBA::ULong od, const char* what, Edit&& edit, Forward&& forward,
+                    bool notify = true);
+  std::mutex registration_mu_;
 
   DispatcherState& state_;
   std::mutex txns_mu_;

@@ -27,6 +27,7 @@
 #include "OservLog.h"
 #include "PidFile.h"
 #include "PortWait.h"
+#include "Region.h"
 #include "TextFile.h"
 #include "Version.h"
 
@@ -59,6 +60,7 @@ struct Settings {
   int stop_timeout = 10;
   int lock_timeout = 30;
   int journal_idle_ms = 100;
+  int join_interval = 10;
 };
 
 const char* kUsage = R"(Usage: oserv [--id ID] [--etc-root DIR] [--foreground] [options]
@@ -105,6 +107,8 @@ Settings parse_command_line(int argc, char** argv) {
        "bind the logical host's address only, whatever the database says")
       ("nosync", po::bool_switch(&s.nosync),
        "do not fsync commits, whatever the database says (tests and benchmarks only)")
+      ("join-interval", po::value(&s.join_interval)->default_value(10),
+       "managed node: seconds between attempts to reach a TMR server that does not answer")
       ("journal-idle-ms", po::value(&s.journal_idle_ms)->default_value(100),
        "empty odb.log once no transaction has been open for this many milliseconds")
       ("bind-wait-interval", po::value(&s.bind_wait_interval)->default_value(20),
@@ -133,8 +137,8 @@ Settings parse_command_line(int argc, char** argv) {
   }
   if (vm.count("port") && (port < 1 || port > 65535))
     throw StartError{kConfig, fmt::format("--port {} is not a TCP port (1-65535)", port)};
-  if (s.journal_idle_ms < 1)
-    throw StartError{kConfig, "--journal-idle-ms must be at least 1"};
+  if (s.journal_idle_ms < 1 || s.join_interval < 1)
+    throw StartError{kConfig, "--journal-idle-ms and --join-interval must be at least 1"};
   if (s.bind_wait_interval < 1 || s.bind_timeout < 0 || s.stop_timeout < 1 || s.lock_timeout < 1)
     throw StartError{kConfig, "--bind-wait-interval, --stop-timeout and --lock-timeout must be at "
                               "least 1 second, --bind-timeout at least 0"};
@@ -279,16 +283,63 @@ int run(int argc, char** argv) {
     log.line("!" + msg);
     throw StartError{kAddressUnavailable, msg};
   }
-  check_odlist(*db, od, inst, host.ip, log, argv[0]);
-
-  const auto rec = db->od(od);
-  const bool force_bind = settings.force_bind || (rec && rec->force_bind);
+  // The listener is decided by this dispatcher's odlist entry as this database has it.
+  const auto local_rec = db->od(od);
+  const bool force_bind = settings.force_bind || (local_rec && local_rec->force_bind);
   const std::string listen_ip = force_bind ? host.ip : std::string();
+  const std::string where = fmt::format("{}:{}", listen_ip.empty() ? "*" : listen_ip, inst.port);
+
+  // Signals are handled by sigwait() in this thread only; ORB threads inherit the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&signals, sig);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  // ORB_init only records the endpoints; they are bound when the POA is created, below, after
+  // the port wait. Until then this ORB can already call other dispatchers.
+  ::unlink(socket_path.c_str());  // a stale socket of a killed oserv; we hold the instance lock
+  const std::string tcp = fmt::format("giop:tcp:{}:{}", listen_ip, inst.port);
+  const std::string unix_ep = "giop:unix:" + socket_path;
+  const std::string publish = fmt::format("giop:tcp:{}:{}", host.ip, inst.port);
+  const char* orb_options[][2] = {{"endPoint", tcp.c_str()},
+                                  {"endPoint", unix_ep.c_str()},
+                                  {"endPointPublish", publish.c_str()},
+                                  {"unixTransportPermission", "600"},
+                                  {"clientConnectTimeOutPeriod", "3000"},
+                                  {nullptr, nullptr}};
+  int orb_argc = 1;
+  char* orb_argv[] = {argv[0], nullptr};
+  CORBA::ORB_var orb;
+  try {
+    orb = CORBA::ORB_init(orb_argc, orb_argv, "omniORB4", orb_options);
+  } catch (const CORBA::INITIALIZE&) {
+    throw StartError{kRuntime, "the ORB could not be initialised (see the messages above)"};
+  }
+  Region peers(orb, *db, log, region, od);
+
+  // A managed node takes the current odlist from its TMR server first: an odlist edited there
+  // (change_ip, aliases) is what this start must be checked against.
+  bool joined = true;
+  if (od != 1) {
+    joined = peers.report_in(host.ip, inst.port, 5000);
+    if (joined)
+      log.line(peers.link_state());
+    else
+      log.line(fmt::format("^{}; starting with this node's copy of the odlist and retrying every "
+                           "{} s",
+                           peers.link_state(), settings.join_interval));
+  }
+  check_odlist(*db, od, inst, host.ip, log, argv[0]);
+  if (auto rec = db->od(od); rec && rec->force_bind != force_bind && !settings.force_bind)
+    log.line(fmt::format("force bind is now {} for dispatcher {}; it takes effect at the next "
+                         "start",
+                         rec->force_bind ? "TRUE" : "FALSE", od));
+
   auto waited = wait_for_port(
       listen_ip, inst.port, std::chrono::seconds(settings.bind_wait_interval),
       std::chrono::seconds(settings.bind_timeout),
       [&] { log.line(fmt::format("^port {}: In use. Waiting...", inst.port)); });
-  const std::string where = fmt::format("{}:{}", listen_ip.empty() ? "*" : listen_ip, inst.port);
   switch (waited.outcome) {
     case BindProbe::kFree:
       break;
@@ -312,34 +363,6 @@ int run(int argc, char** argv) {
       throw StartError{kAddressUnavailable, fmt::format("cannot bind {}", where)};
   }
 
-  // Signals are handled by sigwait() in this thread only; ORB threads inherit the mask.
-  sigset_t signals;
-  sigemptyset(&signals);
-  for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&signals, sig);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);
-
-  ::unlink(socket_path.c_str());  // a stale socket of a killed oserv; we hold the instance lock
-  const std::string tcp = fmt::format("giop:tcp:{}:{}", listen_ip, inst.port);
-  const std::string unix_ep = "giop:unix:" + socket_path;
-  const std::string publish = fmt::format("giop:tcp:{}:{}", host.ip, inst.port);
-  const char* orb_options[][2] = {{"endPoint", tcp.c_str()},
-                                  {"endPoint", unix_ep.c_str()},
-                                  {"endPointPublish", publish.c_str()},
-                                  {"unixTransportPermission", "600"},
-                                  {nullptr, nullptr}};
-  int orb_argc = 1;
-  char* orb_argv[] = {argv[0], nullptr};
-  CORBA::ORB_var orb;
-  try {
-    orb = CORBA::ORB_init(orb_argc, orb_argv, "omniORB4", orb_options);
-  } catch (const CORBA::INITIALIZE&) {
-    log.line(fmt::format("!cannot open endpoints {} and {}", where, socket_path));
-    throw StartError{kAddressUnavailable,
-                     fmt::format("the ORB could not open its endpoints ({} and {})", where,
-                                 socket_path)};
-  }
-
   DispatcherState state;
   state.instance = inst;
   state.db = db.get();
@@ -351,9 +374,18 @@ int run(int argc, char** argv) {
   state.force_bind_active = force_bind;
   state.started = started;
   state.install_dir = install_dir();
+  state.peers = &peers;
 
-  CORBA::Object_var ins_obj = orb->resolve_initial_references("omniINSPOA");
-  PortableServer::POA_var ins_poa = PortableServer::POA::_narrow(ins_obj);
+  PortableServer::POA_var ins_poa;
+  try {
+    CORBA::Object_var ins_obj = orb->resolve_initial_references("omniINSPOA");
+    ins_poa = PortableServer::POA::_narrow(ins_obj);
+  } catch (const CORBA::INITIALIZE&) {
+    log.line(fmt::format("!cannot open endpoints {} and {}", where, socket_path));
+    throw StartError{kAddressUnavailable,
+                     fmt::format("the ORB could not open its endpoints ({} and {})", where,
+                                 socket_path)};
+  }
   DispatcherServant servant(state);
   PortableServer::ObjectId_var key = PortableServer::string_to_ObjectId("Dispatcher");
   ins_poa->activate_object_with_id(key, &servant);
@@ -371,6 +403,9 @@ int run(int argc, char** argv) {
   if (!settings.foreground) log.set_mirror_stderr(false);
   daemon.ready();
   sd_notify_state("READY=1");
+  // A managed node whose TMR server is down still runs (its supervisor sees it up) and joins
+  // when the server comes back.
+  if (!joined) peers.retry_report_in(host.ip, inst.port, settings.join_interval);
 
   for (;;) {
     int sig = 0;
@@ -385,6 +420,7 @@ int run(int argc, char** argv) {
   }
   sd_notify_state("STOPPING=1");
   arm_stop_watchdog(settings.stop_timeout, log);
+  peers.stop();
   orb->shutdown(true);
   servant.abort_open_transactions();
   orb->destroy();

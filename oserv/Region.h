@@ -1,0 +1,68 @@
+// The dispatcher's region: its odlist (the TMR server's is authoritative, a managed node keeps a
+// copy), references to the other dispatchers, and a managed node's link to its TMR server.
+//
+// Calls to other dispatchers go over IIOP to the address the odlist records, with a bounded
+// timeout; a dispatcher that does not answer is reported by number and host, never waited for.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "Database.h"
+#include "OservLog.h"
+#include "oserv.hh"
+
+namespace openoserv {
+
+class Region {
+ public:
+  Region(CORBA::ORB_ptr orb, db::Database& db, OservLog& log, std::uint32_t region,
+         std::uint32_t od);
+  ~Region();
+
+  bool is_tmr() const { return od_ == 1; }
+  std::uint32_t od() const { return od_; }
+
+  // A reference to dispatcher `od` (calls on it time out after `timeout_ms`). Throws
+  // OServ::Failed naming the od when it is not in the odlist.
+  OServ::Dispatcher_ptr dispatcher(std::uint32_t od, unsigned timeout_ms = 10000);
+  // "dispatcher N (host, ip:port)" for messages.
+  std::string describe(std::uint32_t od);
+  // A sentence for a call to `od` that failed with a CORBA system exception.
+  std::string unreachable(std::uint32_t od, const CORBA::Exception& e);
+
+  static OServ::OdEntries* to_wire(const std::vector<db::OdRecord>& records);
+  static std::vector<db::OdRecord> from_wire(const OServ::OdEntries& entries);
+
+  // TMR server: sends the odlist to every other dispatcher, in the background.
+  void push_odlist();
+
+  // Managed node: reports to the TMR server (waiting at most `timeout_ms`) and takes its
+  // odlist. Returns false if the TMR server did not answer.
+  bool report_in(const std::string& ip, std::uint16_t port, unsigned timeout_ms);
+  // Managed node: keeps reporting in every `interval` seconds until it succeeds.
+  void retry_report_in(const std::string& ip, std::uint16_t port, int interval);
+  // Managed node: how the link to the TMR server stands (for odadmin).
+  std::string link_state();
+
+  // Stops background work (before the ORB shuts down).
+  void stop();
+
+ private:
+  CORBA::ORB_ptr orb_;
+  db::Database& db_;
+  OservLog& log_;
+  std::uint32_t region_, od_;
+  std::mutex mu_;
+  std::string link_;  // guarded by mu_
+  bool stopping_ = false;
+  std::condition_variable wake_;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace openoserv
