@@ -7,7 +7,7 @@
 #include <boost/program_options.hpp>
 #include <fmt/core.h>
 
-#include "OservClient.h"
+#include "ClientMain.h"
 
 namespace po = boost::program_options;
 using namespace openoserv;
@@ -46,11 +46,6 @@ Exit codes: 0 success, 1 the oserv refused or failed the request, 2 usage error,
 3 the oserv does not answer.
 )";
 
-enum Exit : int { kOk = 0, kFailed = 1, kBadUsage = 2, kDown = 3 };
-
-struct UsageError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
 
 const char* yes_no(bool b) { return b ? "TRUE" : "FALSE"; }
 
@@ -186,43 +181,11 @@ int run(OservClient& client, const std::vector<std::string>& args) {
   } else {
     throw UsageError(fmt::format("unknown command '{}' (see odadmin --help)", cmd));
   }
-  return kOk;
+  return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  ClientOptions client_options;
-  std::vector<std::string> args;
-  po::options_description opts("Options");
-  opts.add_options()("help,h", "print this help and exit");
-  client_options.add_to(opts);
-  po::options_description hidden;
-  hidden.add_options()("args", po::value(&args));
-  po::options_description all;
-  all.add(opts).add(hidden);
-  po::positional_options_description positional;
-  positional.add("args", -1);
-  po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    std::fprintf(stderr, "odadmin: %s (see odadmin --help)\n", e.what());
-    return kBadUsage;
-  }
-  if (vm.count("help")) {
-    std::cout << kUsageText << "\n" << opts;
-    return kOk;
-  }
-  try {
-    OservClient client(client_options, vm);
-    return run(client, args);
-  } catch (const UsageError& e) {
-    std::fprintf(stderr, "odadmin: %s\n", e.what());
-    return kBadUsage;
-  } catch (const ClientError& e) {
-    std::fprintf(stderr, "odadmin: %s\n", e.what());
-    return e.unreachable() ? kDown : kFailed;
-  }
+  return client_main({.name = "odadmin", .usage = kUsageText, .body = run}, argc, argv);
 }

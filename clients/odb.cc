@@ -9,7 +9,7 @@
 #include <boost/program_options.hpp>
 #include <fmt/core.h>
 
-#include "OservClient.h"
+#include "ClientMain.h"
 
 namespace po = boost::program_options;
 using namespace openoserv;
@@ -38,10 +38,6 @@ TABLE is one of meta, odlist, objects, attributes, classes, names.
 Exit codes: 0 success, 1 the oserv refused the request (lock timeout, unknown transaction, no
 such record), 2 usage error, 3 the oserv does not answer.
 )";
-
-struct UsageError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
 
 CORBA::ULongLong parse_txn(const std::string& text) {
   std::string number = text;
@@ -129,8 +125,9 @@ void arity(const std::vector<std::string>& args, size_t n, const char* synopsis)
   if (args.size() != n + 1) throw UsageError(fmt::format("usage: odb {}", synopsis));
 }
 
-int run(OservClient& client, const std::vector<std::string>& args, const std::string& parent,
-        const std::string& label) {
+std::string parent, label;
+
+int run(OservClient& client, const std::vector<std::string>& args) {
   if (args.empty()) throw UsageError("a command is needed (see odb --help)");
   auto d = client.dispatcher();
   const std::string& cmd = args[0];
@@ -189,47 +186,15 @@ int run(OservClient& client, const std::vector<std::string>& args, const std::st
 }  // namespace
 
 int main(int argc, char** argv) {
-  ClientOptions client_options;
-  std::vector<std::string> args;
-  std::string parent, label;
-  po::options_description opts("Options");
-  opts.add_options()("help", "print this help and exit")(
-      "parent", po::value(&parent), "begin: make a sub-transaction of TXN")(
-      "label", po::value(&label), "begin: who runs it, shown by tmstat");
-  client_options.add_to(opts);
-  po::options_description hidden;
-  hidden.add_options()("args", po::value(&args));
-  po::options_description all;
-  all.add(opts).add(hidden);
-  po::positional_options_description positional;
-  positional.add("args", -1);
-  po::variables_map vm;
-  try {
-    // No short options: values such as -42 are arguments, not flags.
-    po::store(po::command_line_parser(argc, argv)
-                  .options(all)
-                  .positional(positional)
-                  .style(po::command_line_style::unix_style ^
-                         po::command_line_style::allow_short)
-                  .run(),
-              vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    std::fprintf(stderr, "odb: %s (see odb --help)\n", e.what());
-    return 2;
-  }
-  if (vm.count("help")) {
-    std::cout << kUsageText << "\n" << opts;
-    return 0;
-  }
-  try {
-    OservClient client(client_options, vm);
-    return run(client, args, parent, label);
-  } catch (const UsageError& e) {
-    std::fprintf(stderr, "odb: %s\n", e.what());
-    return 2;
-  } catch (const ClientError& e) {
-    std::fprintf(stderr, "odb: %s\n", e.what());
-    return e.unreachable() ? 3 : 1;
-  }
+  return client_main({.name = "odb",
+                      .usage = kUsageText,
+                      .options =
+                          [](po::options_description& opts) {
+                            opts.add_options()("parent", po::value(&parent),
+                                               "begin: make a sub-transaction of TXN")(
+                                "label", po::value(&label), "begin: who runs it, shown by tmstat");
+                          },
+                      .body = run,
+                      .negative_numbers = true},
+                     argc, argv);
 }

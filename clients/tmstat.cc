@@ -6,7 +6,7 @@
 #include <boost/program_options.hpp>
 #include <fmt/core.h>
 
-#include "OservClient.h"
+#include "ClientMain.h"
 
 namespace po = boost::program_options;
 using namespace openoserv;
@@ -24,55 +24,46 @@ transaction's own number.
 Exit codes: 0 success, 1 the oserv failed the request, 2 usage error, 3 the oserv does not answer.
 )";
 
+bool verbose = false;
+
+int tmstat(OservClient& client, const std::vector<std::string>& args) {
+  if (!args.empty()) throw UsageError("tmstat takes no arguments");
+  OServ::TxnEntries_var txns;
+  OServ::LockEntries_var locks;
+  CORBA::ULongLong journal = 0;
+  client.call([&] { client.dispatcher()->tmstat(txns.out(), locks.out(), journal); });
+  if (txns->length() > 0) fmt::print("Transactions:\n");
+  for (CORBA::ULong i = 0; i < txns->length(); ++i) {
+    const auto& t = txns[i];
+    std::string parent = *t.parent.in() ? fmt::format(" parent {}", t.parent.in()) : "";
+    fmt::print("{} {} running {}{} (changes {}, since {})\n", t.id.in(), t.kind.in(),
+               *t.label.in() ? t.label.in() : "-", parent, t.changes, t.started.in());
+  }
+  if (locks->length() > 0) fmt::print("Locks:\n");
+  for (CORBA::ULong i = 0; i < locks->length(); ++i) {
+    const auto& l = locks[i];
+    std::string holders, waiters;
+    for (CORBA::ULong h = 0; h < l.holders.length(); ++h)
+      holders += std::string(" ") + l.holders[h].in();
+    for (CORBA::ULong w = 0; w < l.waiters.length(); ++w)
+      waiters += std::string(" ") + l.waiters[w].in();
+    fmt::print("{} {}{}{}\n", l.resource.in(), l.mode.in(), holders,
+               waiters.empty() ? "" : " waiting:" + waiters);
+  }
+  if (verbose) fmt::print("odb.log: {} bytes\n", journal);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  ClientOptions client_options;
-  bool verbose = false;
-  po::options_description opts("Options");
-  opts.add_options()("help,h", "print this help and exit")(
-      "verbose,v", po::bool_switch(&verbose), "also print the size of odb.log");
-  client_options.add_to(opts);
-  po::variables_map vm;
-  try {
-    po::store(po::parse_command_line(argc, argv, opts), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    std::fprintf(stderr, "tmstat: %s (see tmstat --help)\n", e.what());
-    return 2;
-  }
-  if (vm.count("help")) {
-    std::cout << kUsageText << "\n" << opts;
-    return 0;
-  }
-  try {
-    OservClient client(client_options, vm);
-    OServ::TxnEntries_var txns;
-    OServ::LockEntries_var locks;
-    CORBA::ULongLong journal = 0;
-    client.call([&] { client.dispatcher()->tmstat(txns.out(), locks.out(), journal); });
-    if (txns->length() > 0) fmt::print("Transactions:\n");
-    for (CORBA::ULong i = 0; i < txns->length(); ++i) {
-      const auto& t = txns[i];
-      std::string parent = *t.parent.in() ? fmt::format(" parent {}", t.parent.in()) : "";
-      fmt::print("{} {} running {}{} (changes {}, since {})\n", t.id.in(), t.kind.in(),
-                 *t.label.in() ? t.label.in() : "-", parent, t.changes, t.started.in());
-    }
-    if (locks->length() > 0) fmt::print("Locks:\n");
-    for (CORBA::ULong i = 0; i < locks->length(); ++i) {
-      const auto& l = locks[i];
-      std::string holders, waiters;
-      for (CORBA::ULong h = 0; h < l.holders.length(); ++h)
-        holders += std::string(" ") + l.holders[h].in();
-      for (CORBA::ULong w = 0; w < l.waiters.length(); ++w)
-        waiters += std::string(" ") + l.waiters[w].in();
-      fmt::print("{} {}{}{}\n", l.resource.in(), l.mode.in(), holders,
-                 waiters.empty() ? "" : " waiting:" + waiters);
-    }
-    if (verbose) fmt::print("odb.log: {} bytes\n", journal);
-    return 0;
-  } catch (const ClientError& e) {
-    std::fprintf(stderr, "tmstat: %s\n", e.what());
-    return e.unreachable() ? 3 : 1;
-  }
+  return client_main({.name = "tmstat",
+                      .usage = kUsageText,
+                      .options =
+                          [](po::options_description& opts) {
+                            opts.add_options()("verbose,v", po::bool_switch(&verbose),
+                                               "also print the size of odb.log");
+                          },
+                      .body = tmstat},
+                     argc, argv);
 }

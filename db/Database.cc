@@ -420,10 +420,21 @@ std::vector<std::string> Database::verify() {
       problems.push_back(
           fmt::format("attribute {} belongs to object {}, which does not exist", key, oid));
   }
-  for (const auto& [key, value] : scan(Table::kNames))
-    if (!exists(value))
+  // A name's OID is "<region>.<od>.<n>#<class>#"; only this dispatcher's objects are here.
+  const auto own_od = get_meta(kMetaDispatcher).value_or("");
+  for (const auto& [key, value] : scan(Table::kNames)) {
+    const std::string object = value.substr(0, value.find('#'));
+    const size_t d1 = object.find('.'), d2 = object.find('.', d1 + 1);
+    if (d1 == std::string::npos || d2 == std::string::npos) {
+      problems.push_back(fmt::format("name {} refers to '{}', which is not an object id", key,
+                                     value));
+      continue;
+    }
+    if (object.substr(d1 + 1, d2 - d1 - 1) != own_od) continue;  // lives on another dispatcher
+    if (!exists(object))
       problems.push_back(
           fmt::format("name {} refers to object {}, which does not exist", key, value));
+  }
   return problems;
 }
 

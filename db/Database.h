@@ -207,8 +207,9 @@ class Database {
   // Throws DbError naming the directory.
   std::size_t backup(const std::string& target_dir);
 
-  // The offline check: every odlist record decodes, every attribute ("<OID>/<name>") and name
-  // ("<resource>/<label>" -> OID) refers to an existing object. One line per problem.
+  // The offline check: every odlist record decodes, every attribute ("<region>.<od>.<n>/<name>")
+  // and every name ("<resource>/<label>" -> OID) of an object of this dispatcher refers to an
+  // existing object. One line per problem.
   std::vector<std::string> verify();
 
   std::vector<TransactionInfo> transactions();

@@ -337,6 +337,76 @@ char* DispatcherServant::shutdown(CORBA::ULong od) {
                                .c_str());
 }
 
+OServ::MethodResult* DispatcherServant::invoke(const char* oid, const char* method,
+                                               const OServ::StringList& args) {
+  std::vector<std::string> list;
+  for (CORBA::ULong i = 0; i < args.length(); ++i) list.emplace_back(args[i].in());
+  return guarded([&] { return new OServ::MethodResult(objects_.invoke(oid, method, list)); });
+}
+
+char* DispatcherServant::create_object(const char* class_name, const char* resource,
+                                       const char* label) {
+  return guarded(
+      [&] { return CORBA::string_dup(objects_.create_object(class_name, resource, label).c_str()); });
+}
+
+char* DispatcherServant::lookup(const char* resource, const char* label) {
+  return guarded([&] { return CORBA::string_dup(objects_.lookup(resource, label).c_str()); });
+}
+
+OServ::StringList* DispatcherServant::list_names(const char* resource) {
+  return guarded([&] {
+    auto names = objects_.list_names(resource);
+    auto* out = new OServ::StringList;
+    out->length(static_cast<CORBA::ULong>(names.size()));
+    for (CORBA::ULong i = 0; i < names.size(); ++i) (*out)[i] = names[i].c_str();
+    return out;
+  });
+}
+
+void DispatcherServant::register_name(const char* resource, const char* label, const char* oid) {
+  guarded([&] { objects_.register_name(resource, label, oid); });
+}
+
+void DispatcherServant::install_method(const char* class_name, const char* method,
+                                       const char* program) {
+  guarded([&] { objects_.install_method(class_name, method, program); });
+}
+
+void DispatcherServant::class_update(const char* class_name, const OServ::MethodDefs& methods) {
+  guarded([&] {
+    std::vector<OServ::MethodDef> list;
+    for (CORBA::ULong i = 0; i < methods.length(); ++i) list.push_back(methods[i]);
+    objects_.store_class(class_name, list);
+  });
+}
+
+OServ::MethodDefs* DispatcherServant::class_methods(const char* class_name) {
+  return guarded([&] {
+    auto list = objects_.class_methods(class_name);
+    auto* out = new OServ::MethodDefs;
+    out->length(static_cast<CORBA::ULong>(list.size()));
+    for (CORBA::ULong i = 0; i < list.size(); ++i) (*out)[i] = list[i];
+    return out;
+  });
+}
+
+OServ::MethodThreads* DispatcherServant::odstat() {
+  auto list = threads_.list();
+  auto* out = new OServ::MethodThreads;
+  out->length(static_cast<CORBA::ULong>(list.size()));
+  for (CORBA::ULong i = 0; i < list.size(); ++i) {
+    auto& t = (*out)[i];
+    t.id = list[i].id;
+    t.state = list[i].state.c_str();
+    t.started = list[i].started.c_str();
+    t.oid = list[i].oid.c_str();
+    t.method = list[i].method.c_str();
+    t.pid = list[i].pid;
+  }
+  return out;
+}
+
 char* DispatcherServant::ior() { return CORBA::string_dup(state_.ior.c_str()); }
 
 std::shared_ptr<DispatcherServant::OpenTxn> DispatcherServant::find_txn(CORBA::ULongLong id) {

@@ -7,33 +7,17 @@
 #include <mutex>
 #include <string>
 
-#include "Database.h"
-#include "Instance.h"
-#include "OservLog.h"
-#include "Region.h"
+#include "DispatcherState.h"
+#include "MethodThreads.h"
+#include "Objects.h"
 #include "oserv.hh"
 
 namespace openoserv {
 
-// What the running oserv knows about itself; filled in by main before activation.
-struct DispatcherState {
-  ResolvedInstance instance;
-  db::Database* db = nullptr;
-  OservLog* log = nullptr;
-  std::uint32_t region = 0;
-  std::uint32_t od = 0;
-  std::string listen_ip;     // empty: all addresses
-  std::string published_ip;  // the logical host's address, in IORs and the odlist
-  bool force_bind_active = false;
-  std::string started;
-  std::string install_dir;
-  std::string ior;
-  Region* peers = nullptr;  // the other dispatchers of the region
-};
-
 class DispatcherServant : public POA_OServ::Dispatcher {
  public:
-  explicit DispatcherServant(DispatcherState& state) : state_(state) {}
+  DispatcherServant(DispatcherState& state, Objects& objects, MethodThreads& threads)
+      : state_(state), objects_(objects), threads_(threads) {}
 
   void ping() override {}
   OServ::StatusBlock* status() override;
@@ -48,6 +32,16 @@ class DispatcherServant : public POA_OServ::Dispatcher {
   OServ::OdEntries* node_started(CORBA::ULong od, const char* ipaddr, CORBA::UShort port) override;
   void odlist_update(const OServ::OdEntries& odlist) override;
   char* ping_od(CORBA::ULong od) override;
+  OServ::MethodResult* invoke(const char* oid, const char* method,
+                              const OServ::StringList& args) override;
+  char* create_object(const char* class_name, const char* resource, const char* label) override;
+  char* lookup(const char* resource, const char* label) override;
+  OServ::StringList* list_names(const char* resource) override;
+  void register_name(const char* resource, const char* label, const char* oid) override;
+  void install_method(const char* class_name, const char* method, const char* program) override;
+  void class_update(const char* class_name, const OServ::MethodDefs& methods) override;
+  OServ::MethodDefs* class_methods(const char* class_name) override;
+  OServ::MethodThreads* odstat() override;
   char* db_sync() override;
   char* shutdown(CORBA::ULong od) override;
   char* ior() override;
@@ -87,6 +81,8 @@ class DispatcherServant : public POA_OServ::Dispatcher {
   std::mutex registration_mu_;
 
   DispatcherState& state_;
+  Objects& objects_;
+  MethodThreads& threads_;
   std::mutex txns_mu_;
   std::map<CORBA::ULongLong, std::shared_ptr<OpenTxn>> txns_;
 };

@@ -130,6 +130,8 @@ void Region::retry_report_in(const std::string& ip, std::uint16_t port, int inte
       lock.lock();
       if (joined) {
         log_.line(fmt::format("joined region {}: {}", region_, link_));
+        lock.unlock();
+        if (on_joined_) on_joined_();
         return;
       }
     }

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -47,6 +48,8 @@ class Region {
   bool report_in(const std::string& ip, std::uint16_t port, unsigned timeout_ms);
   // Managed node: keeps reporting in every `interval` seconds until it succeeds.
   void retry_report_in(const std::string& ip, std::uint16_t port, int interval);
+  // Called (on the joining thread) each time this node reports in successfully.
+  void set_on_joined(std::function<void()> f) { on_joined_ = std::move(f); }
   // Managed node: how the link to the TMR server stands (for odadmin).
   std::string link_state();
 
@@ -63,6 +66,7 @@ class Region {
   bool stopping_ = false;
   std::condition_variable wake_;
   std::vector<std::thread> threads_;
+  std::function<void()> on_joined_;
 };
 
 }  // namespace openoserv

@@ -61,6 +61,7 @@ struct Settings {
   int lock_timeout = 30;
   int journal_idle_ms = 100;
   int join_interval = 10;
+  int method_timeout = 600;
 };
 
 const char* kUsage = R"(Usage: oserv [--id ID] [--etc-root DIR] [--foreground] [options]
@@ -109,6 +110,8 @@ Settings parse_command_line(int argc, char** argv) {
        "do not fsync commits, whatever the database says (tests and benchmarks only)")
       ("join-interval", po::value(&s.join_interval)->default_value(10),
        "managed node: seconds between attempts to reach a TMR server that does not answer")
+      ("method-timeout", po::value(&s.method_timeout)->default_value(600),
+       "seconds a call forwarded to another dispatcher may take")
       ("journal-idle-ms", po::value(&s.journal_idle_ms)->default_value(100),
        "empty odb.log once no transaction has been open for this many milliseconds")
       ("bind-wait-interval", po::value(&s.bind_wait_interval)->default_value(20),
@@ -137,8 +140,9 @@ Settings parse_command_line(int argc, char** argv) {
   }
   if (vm.count("port") && (port < 1 || port > 65535))
     throw StartError{kConfig, fmt::format("--port {} is not a TCP port (1-65535)", port)};
-  if (s.journal_idle_ms < 1 || s.join_interval < 1)
-    throw StartError{kConfig, "--journal-idle-ms and --join-interval must be at least 1"};
+  if (s.journal_idle_ms < 1 || s.join_interval < 1 || s.method_timeout < 1)
+    throw StartError{kConfig,
+                     "--journal-idle-ms, --join-interval and --method-timeout must be at least 1"};
   if (s.bind_wait_interval < 1 || s.bind_timeout < 0 || s.stop_timeout < 1 || s.lock_timeout < 1)
     throw StartError{kConfig, "--bind-wait-interval, --stop-timeout and --lock-timeout must be at "
                               "least 1 second, --bind-timeout at least 0"};
@@ -386,7 +390,21 @@ int run(int argc, char** argv) {
                      fmt::format("the ORB could not open its endpoints ({} and {})", where,
                                  socket_path)};
   }
-  DispatcherServant servant(state);
+  MethodThreads method_threads;
+  Objects objects(state, method_threads,
+                  static_cast<unsigned>(settings.method_timeout) * 1000u);
+  DispatcherServant servant(state, objects, method_threads);
+  // This dispatcher's ManagedNode object, named at the TMR server (once reachable).
+  auto name_managed_node = [&] {
+    try {
+      objects.ensure_managed_node();
+    } catch (const OServ::Failed& e) {
+      log.line(fmt::format("^ManagedNode object not registered: {}", e.reason.in()));
+    } catch (const db::DbError& e) {
+      log.line(fmt::format("^ManagedNode object not registered: {}", e.what()));
+    }
+  };
+  peers.set_on_joined(name_managed_node);
   PortableServer::ObjectId_var key = PortableServer::string_to_ObjectId("Dispatcher");
   ins_poa->activate_object_with_id(key, &servant);
   CORBA::Object_var ref = ins_poa->id_to_reference(key);
@@ -405,7 +423,8 @@ int run(int argc, char** argv) {
   sd_notify_state("READY=1");
   // A managed node whose TMR server is down still runs (its supervisor sees it up) and joins
   // when the server comes back.
-  if (!joined) peers.retry_report_in(host.ip, inst.port, settings.join_interval);
+  if (joined) name_managed_node();
+  else peers.retry_report_in(host.ip, inst.port, settings.join_interval);
 
   for (;;) {
     int sig = 0;
@@ -421,6 +440,7 @@ int run(int argc, char** argv) {
   sd_notify_state("STOPPING=1");
   arm_stop_watchdog(settings.stop_timeout, log);
   peers.stop();
+  method_threads.terminate_programs();  // so that calls running them return
   orb->shutdown(true);
   servant.abort_open_transactions();
   orb->destroy();

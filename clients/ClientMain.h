@@ -1,0 +1,36 @@
+// The common main() of the client commands: options (--id, --etc-root, --registry, --host,
+// --timeout, --help and the command's own), positional arguments, and one exit-code contract:
+// 0 success (or what the body returns), 1 the oserv refused or failed the request, 2 usage
+// error, 3 the oserv does not answer.
+#pragma once
+
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <boost/program_options.hpp>
+
+#include "OservClient.h"
+
+namespace openoserv {
+
+// A command line the command cannot use; the message says why.
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct ClientCommand {
+  const char* name;   // for messages: "odadmin: ..."
+  const char* usage;  // printed by --help before the options
+  // Adds the command's own options (may be empty).
+  std::function<void(boost::program_options::options_description&)> options;
+  // Does the work; its return value is the exit code.
+  std::function<int(OservClient&, const std::vector<std::string>& args)> body;
+  // Values such as -42 are arguments, not options (then no short options).
+  bool negative_numbers = false;
+};
+
+int client_main(const ClientCommand& command, int argc, char** argv);
+
+}  // namespace openoserv
