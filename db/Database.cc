@@ -493,8 +493,12 @@ void Database::commit_durably(Transaction& t) {
       if (error) std::rethrow_exception(error);
       if (options_.sync) journal_->sync();
       LmdbTxn txn(*this, true);
+      bool odlist_changed = false;
       for (auto* r : group) {
-        for (const auto& [k, v] : r->txn->writes_) apply(txn.get(), k.first, k.second, v);
+        for (const auto& [k, v] : r->txn->writes_) {
+          apply(txn.get(), k.first, k.second, v);
+          odlist_changed |= k.first == Table::kOdlist;
+        }
         if (options_.sync) {
           markers.push_back(fmt::format("{}{}", kCommitMarkerPrefix, r->txn->id_));
           apply(txn.get(), Table::kMeta, markers.back(), std::string());
@@ -502,6 +506,7 @@ void Database::commit_durably(Transaction& t) {
       }
       for (const auto& m : deletable) apply(txn.get(), Table::kMeta, m, std::nullopt);
       txn.commit();
+      if (odlist_changed) ++odlist_generation_;
     } catch (...) {
       error = std::current_exception();
     }

@@ -189,6 +189,8 @@ class Database {
   std::vector<OdRecord> odlist();
   std::optional<OdRecord> od(std::uint32_t od);
   void put_od(const OdRecord& record);
+  // Changes whenever a commit changes the odlist, so callers may cache what they derive from it.
+  std::uint64_t odlist_generation() const { return odlist_generation_.load(); }
   // Makes the odlist exactly `records` (a managed node's copy of the TMR server's), in one
   // transaction.
   void replace_odlist(const std::vector<OdRecord>& records);
@@ -248,6 +250,7 @@ class Database {
   bool recovered_ = false;  // open() completed; only then may the destructor touch the journal
   std::uint32_t region_ = 0, od_ = 0;  // for transaction ids; 0 until initialised
   std::atomic<std::uint64_t> next_id_{1};
+  std::atomic<std::uint64_t> odlist_generation_{0};
   std::mutex readers_mu_;
   std::vector<MDB_txn*> readers_;  // reset read-only transactions, see read()
 

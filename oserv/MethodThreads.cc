@@ -13,7 +13,7 @@
 
 #include <fmt/core.h>
 
-#include "OservLog.h"
+#include "Database.h"
 
 extern char** environ;
 
@@ -24,8 +24,8 @@ MethodThreads::Scope::Scope(MethodThreads& threads, std::string oid, std::string
     : threads_(threads) {
   std::lock_guard guard(threads.mu_);
   id_ = threads.next_id_++;
-  threads.threads_[id_] =
-      Info{id_, std::move(state), OservLog::timestamp(), std::move(oid), std::move(method), 0};
+  threads.threads_[id_] = Entry{Info{id_, std::move(state), {}, std::move(oid), std::move(method), 0},
+                                std::chrono::system_clock::now()};
 }
 
 MethodThreads::Scope::~Scope() {
@@ -35,20 +35,23 @@ MethodThreads::Scope::~Scope() {
 
 void MethodThreads::Scope::set_pid(pid_t pid) {
   std::lock_guard guard(threads_.mu_);
-  threads_.threads_[id_].pid = pid;
+  threads_.threads_[id_].info.pid = pid;
 }
 
 std::vector<MethodThreads::Info> MethodThreads::list() {
   std::lock_guard guard(mu_);
   std::vector<Info> out;
-  for (const auto& [id, info] : threads_) out.push_back(info);
+  for (const auto& [id, entry] : threads_) {
+    out.push_back(entry.info);
+    out.back().started = db::format_time(entry.started);
+  }
   return out;
 }
 
 void MethodThreads::terminate_programs() {
   std::lock_guard guard(mu_);
-  for (const auto& [id, info] : threads_)
-    if (info.pid > 0) ::kill(-info.pid, SIGTERM);
+  for (const auto& [id, entry] : threads_)
+    if (entry.info.pid > 0) ::kill(-entry.info.pid, SIGTERM);
 }
 
 ProgramResult run_program(const std::vector<std::string>& argv,

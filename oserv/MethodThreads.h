@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -18,7 +19,7 @@ class MethodThreads {
   struct Info {
     std::uint32_t id;
     std::string state;  // run, rwait
-    std::string started;
+    std::string started;  // filled in by list()
     std::string oid;
     std::string method;
     pid_t pid = 0;
@@ -44,8 +45,12 @@ class MethodThreads {
   void terminate_programs();
 
  private:
+  struct Entry {
+    Info info;
+    std::chrono::system_clock::time_point started;  // formatted only when listed
+  };
   std::mutex mu_;
-  std::map<std::uint32_t, Info> threads_;
+  std::map<std::uint32_t, Entry> threads_;
   std::uint32_t next_id_ = 1000;  // Tivoli's thread ids are small numbers like 1073
 };
 

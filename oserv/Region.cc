@@ -29,12 +29,27 @@ void Region::stop() {
 }
 
 OServ::Dispatcher_ptr Region::dispatcher(std::uint32_t od, unsigned timeout_ms) {
+  const std::uint64_t generation = db_.odlist_generation();
+  {
+    std::lock_guard guard(refs_mu_);
+    auto it = refs_.find({od, timeout_ms});
+    if (it != refs_.end() && it->second.generation == generation)
+      return OServ::Dispatcher::_duplicate(it->second.ref);
+  }
   auto rec = db_.od(od);
   if (!rec) fail(fmt::format("dispatcher {} is not in the odlist of region {}", od, region_));
-  CORBA::Object_var obj =
-      orb_->string_to_object(fmt::format("corbaloc::{}:{}/Dispatcher", rec->ip, rec->port).c_str());
-  omniORB::setClientCallTimeout(obj, timeout_ms);
-  return OServ::Dispatcher::_unchecked_narrow(obj);
+  const std::string address = fmt::format("{}:{}", rec->ip, rec->port);
+  std::lock_guard guard(refs_mu_);
+  CachedRef& cached = refs_[{od, timeout_ms}];
+  if (cached.address != address || CORBA::is_nil(cached.ref)) {
+    CORBA::Object_var obj =
+        orb_->string_to_object(fmt::format("corbaloc::{}/Dispatcher", address).c_str());
+    omniORB::setClientCallTimeout(obj, timeout_ms);
+    cached.ref = OServ::Dispatcher::_unchecked_narrow(obj);
+    cached.address = address;
+  }
+  cached.generation = generation;
+  return OServ::Dispatcher::_duplicate(cached.ref);
 }
 
 std::string Region::describe(std::uint32_t od) {

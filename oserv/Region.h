@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -67,6 +68,15 @@ class Region {
   std::condition_variable wake_;
   std::vector<std::thread> threads_;
   std::function<void()> on_joined_;
+  // References by (od, timeout), reused while the odlist keeps the same address for the od:
+  // making one from a corbaloc costs more than a loopback call.
+  struct CachedRef {
+    std::uint64_t generation = ~std::uint64_t{0};  // of the odlist it was made from
+    std::string address;
+    OServ::Dispatcher_var ref;
+  };
+  std::mutex refs_mu_;
+  std::map<std::pair<std::uint32_t, unsigned>, CachedRef> refs_;
 };
 
 }  // namespace openoserv

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Runs the benchmarks and prints raw baselines measured in the same run, and the ratios.
-# See docs/PERFORMANCE.md for recorded results. Usage: scripts/bench.sh [ping|txn|recovery]...
+# See docs/PERFORMANCE.md for recorded results. Usage: scripts/bench.sh [ping|hop|txn|recovery]...
 set -eu
 cd "$(dirname "$0")/.."
 scripts/build.sh >/dev/null
@@ -11,7 +11,7 @@ unset OSERV WLOCALHOST OSERV_REGISTRY
 cleanup() { "$WORK/etc/oserv/oserv.rc" stop >/dev/null 2>&1 || true; rm -rf "$WORK"; }
 trap cleanup EXIT
 port() { echo $((20000 + $(od -An -N2 -tu2 /dev/urandom) % 40000)); }
-[ $# -gt 0 ] || set -- ping txn recovery
+[ $# -gt 0 ] || set -- ping hop txn recovery
 for bench in "$@"; do
   case $bench in
     ping)
@@ -22,12 +22,26 @@ for bench in "$@"; do
       echo "== dispatcher ping (bench/ping_bench.cc)"
       "$BIN/ping_bench" --oserv-socket "$WORK/etc/run/oserv.sock" --oserv-tcp "127.0.0.2:$OPORT" \
         --raw-socket "$WORK/raw.sock" --raw-tcp "127.0.0.2:$RPORT" ;;
+    hop)
+      APORT=$(port); R1=$(port); R2=$(port)
+      "$BIN/oinstall" --id hopa --dbdir "$WORK/hopa" --hostname 127.0.0.2 --port "$APORT" \
+        --force-bind --nosync >/dev/null
+      "$WORK/etc/hopa/oserv.rc" start >/dev/null 2>&1
+      "$BIN/oinstall" --id hopb --managed-node --tmr "127.0.0.2:$APORT" --dbdir "$WORK/hopb" \
+        --hostname 127.0.0.3 --port "$APORT" --force-bind --nosync >/dev/null
+      "$WORK/etc/hopb/oserv.rc" start >/dev/null 2>&1
+      OID=$("$BIN/wlookup" --id hopa -r ManagedNode 127.0.0.3)
+      echo "== cross-dispatcher method calls (bench/hop_bench.cc)"
+      "$BIN/hop_bench" --oserv "127.0.0.2:$APORT" --oid "$OID" --raw1 "127.0.0.2:$R1" \
+        --raw2 "127.0.0.3:$R2"
+      "$WORK/etc/hopb/oserv.rc" stop >/dev/null
+      "$WORK/etc/hopa/oserv.rc" stop >/dev/null ;;
     txn)
       echo "== database transactions (bench/txn_bench.cc)"
       "$BIN/txn_bench" --dir "$WORK/txn" ;;
     recovery)
       echo "== recovery of a 1 GB database from a 100 MB journal (bench/recovery_bench.cc)"
       "$BIN/recovery_bench" --dir "$WORK/recovery" ;;
-    *) echo "bench.sh: unknown benchmark '$bench' (ping, txn, recovery)" >&2; exit 2 ;;
+    *) echo "bench.sh: unknown benchmark '$bench' (ping, hop, txn, recovery)" >&2; exit 2 ;;
   esac
 done

@@ -1,0 +1,177 @@
+// hop_bench: cross-dispatcher method calls (client -> oserv A -> oserv B, the built-in
+// ManagedNode ping of B's object) beside raw omniORB two-hop forwarding (client -> process 1 ->
+// process 2, both children of this benchmark) on the same transport (IIOP over loopback), in the
+// same run, with 1 and 16 concurrent client threads.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <iostream>
+#include <thread>
+#include <vector>
+
+#include <boost/program_options.hpp>
+#include <fmt/core.h>
+
+#include "oserv.hh"
+#include "raw.hh"
+
+namespace po = boost::program_options;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+class Target : public POA_RawBench::Hop {
+ public:
+  char* call() override { return CORBA::string_dup("alive\n"); }
+};
+
+class Forwarder : public POA_RawBench::Hop {
+ public:
+  explicit Forwarder(RawBench::Hop_ptr next) : next_(RawBench::Hop::_duplicate(next)) {}
+  char* call() override { return next_->call(); }
+
+ private:
+  RawBench::Hop_var next_;
+};
+
+// A child process serving one Hop object on `endpoint` (host:port), forwarding to `next` if set.
+pid_t serve(const std::string& endpoint, const std::string& next) {
+  int fds[2];
+  if (::pipe(fds) != 0) std::exit(1);
+  pid_t pid = ::fork();
+  if (pid != 0) {
+    ::close(fds[1]);
+    char byte;
+    if (::read(fds[0], &byte, 1) != 1) {
+      std::cerr << "hop_bench: a raw server did not start\n";
+      std::exit(1);
+    }
+    ::close(fds[0]);
+    return pid;
+  }
+  ::close(fds[0]);
+  const std::string ep = "giop:tcp:" + endpoint;
+  const char* options[][2] = {{"endPoint", ep.c_str()}, {nullptr, nullptr}};
+  int argc = 1;
+  char arg0[] = "hop_server";
+  char* argv[] = {arg0, nullptr};
+  CORBA::ORB_var orb = CORBA::ORB_init(argc, argv, "omniORB4", options);
+  CORBA::Object_var obj = orb->resolve_initial_references("omniINSPOA");
+  PortableServer::POA_var poa = PortableServer::POA::_narrow(obj);
+  PortableServer::ServantBase* servant;
+  if (next.empty()) {
+    servant = new Target;
+  } else {
+    CORBA::Object_var n = orb->string_to_object(("corbaloc::" + next + "/Hop").c_str());
+    servant = new Forwarder(RawBench::Hop::_narrow(n));
+  }
+  PortableServer::ObjectId_var key = PortableServer::string_to_ObjectId("Hop");
+  poa->activate_object_with_id(key, servant);
+  PortableServer::POAManager_var(poa->the_POAManager())->activate();
+  char byte = 1;
+  if (::write(fds[1], &byte, 1) != 1) std::_Exit(1);
+  orb->run();
+  std::_Exit(0);
+}
+
+struct Rate {
+  double calls_per_second, latency_us;
+};
+
+template <typename Call>
+Rate measure(int threads, double seconds, Call&& call) {
+  std::atomic<std::uint64_t> calls{0};
+  const auto end = Clock::now() + std::chrono::duration<double>(seconds);
+  const auto start = Clock::now();
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t)
+    workers.emplace_back([&] {
+      std::uint64_t n = 0;
+      while (Clock::now() < end) {
+        call();
+        ++n;
+      }
+      calls += n;
+    });
+  for (auto& w : workers) w.join();
+  const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  const double rate = calls / elapsed;
+  return {rate, threads * 1e6 / rate};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string oserv, oid, raw1, raw2;
+  double seconds = 3;
+  po::options_description opts(
+      "Usage: hop_bench --oserv HOST:PORT --oid OID --raw1 HOST:PORT --raw2 HOST:PORT\n"
+      "(scripts/bench.sh hop sets everything up)\nOptions");
+  opts.add_options()("help,h", "print this help")(
+      "oserv", po::value(&oserv)->required(), "oserv A (the one the client calls)")(
+      "oid", po::value(&oid)->required(), "an object owned by oserv B (its ManagedNode)")(
+      "raw1", po::value(&raw1)->required(), "address for the raw forwarder")(
+      "raw2", po::value(&raw2)->required(), "address for the raw target")(
+      "seconds", po::value(&seconds)->default_value(3), "seconds per measurement");
+  po::variables_map vm;
+  try {
+    po::store(po::parse_command_line(argc, argv, opts), vm);
+    if (vm.count("help")) {
+      std::cout << opts;
+      return 0;
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    std::cerr << "hop_bench: " << e.what() << "\n";
+    return 2;
+  }
+  pid_t target = serve(raw2, "");
+  pid_t forwarder = serve(raw1, raw2);
+
+  int orb_argc = 1;
+  char* orb_argv[] = {argv[0], nullptr};
+  CORBA::ORB_var orb = CORBA::ORB_init(orb_argc, orb_argv, "omniORB4");
+  CORBA::Object_var r = orb->string_to_object(("corbaloc::" + raw1 + "/Hop").c_str());
+  RawBench::Hop_var raw = RawBench::Hop::_narrow(r);
+  CORBA::Object_var d = orb->string_to_object(("corbaloc::" + oserv + "/Dispatcher").c_str());
+  OServ::Dispatcher_var dispatcher = OServ::Dispatcher::_narrow(d);
+  OServ::StringList no_args;
+  auto raw_call = [&] { CORBA::String_var s = raw->call(); };
+  auto oserv_call = [&] {
+    OServ::MethodResult_var result = dispatcher->invoke(oid.c_str(), "ping", no_args);
+  };
+  for (int i = 0; i < 200; ++i) {  // warm up connections on both paths
+    raw_call();
+    oserv_call();
+  }
+  fmt::print("two-hop calls over IIOP: client -> A -> B (built-in ManagedNode ping at B)\n");
+  fmt::print("{:<9}{:>14}{:>14}{:>14}{:>14}{:>9}\n", "clients", "raw calls/s", "raw us",
+             "oserv calls/s", "oserv us", "ratio");
+  for (int threads : {1, 16}) {
+    // Alternate in rounds so drift hits both; keep the median.
+    std::vector<Rate> raws, oservs;
+    for (int round = 0; round < 5; ++round) {
+      raws.push_back(measure(threads, seconds / 5, raw_call));
+      oservs.push_back(measure(threads, seconds / 5, oserv_call));
+    }
+    auto median = [](std::vector<Rate> v) {
+      std::sort(v.begin(), v.end(),
+                [](const Rate& a, const Rate& b) { return a.calls_per_second < b.calls_per_second; });
+      return v[v.size() / 2];
+    };
+    Rate a = median(raws), b = median(oservs);
+    fmt::print("{:<9}{:>14.0f}{:>14.1f}{:>14.0f}{:>14.1f}{:>8.2f}x\n", threads,
+               a.calls_per_second, a.latency_us, b.calls_per_second, b.latency_us,
+               a.calls_per_second / b.calls_per_second);
+  }
+  orb->destroy();
+  ::kill(forwarder, SIGTERM);
+  ::kill(target, SIGTERM);
+  ::waitpid(forwarder, nullptr, 0);
+  ::waitpid(target, nullptr, 0);
+  return 0;
+}
