@@ -41,6 +41,10 @@ Commands:
   ior                             print the dispatcher's IOR (stable across restarts; decode it
                                   with omniORB's catior)
   ping                            exit 0 when the dispatcher answers
+  health [MAX_METHOD_SECONDS]     deep check for supervisors: exit 0 and "healthy", or exit 1
+                                  and one line per problem (odb.log not emptied while no
+                                  transaction is open; a method thread older than
+                                  MAX_METHOD_SECONDS, default 3600)
 
 Exit codes: 0 success, 1 the oserv refused or failed the request, 2 usage error,
 3 the oserv does not answer.
@@ -174,6 +178,25 @@ int run(OservClient& client, const std::vector<std::string>& args) {
     expect_args(args, 0, "ior");
     CORBA::String_var ior = client.call([&] { return d->ior(); });
     fmt::print("{}\n", ior.in());
+  } else if (cmd == "health") {
+    if (args.size() > 2) throw UsageError("usage: odadmin health [MAX_METHOD_SECONDS]");
+    CORBA::ULong limit = 3600;
+    if (args.size() == 2) {
+      try {
+        size_t used = 0;
+        limit = static_cast<CORBA::ULong>(std::stoul(args[1], &used));
+        if (used != args[1].size()) throw std::invalid_argument("trailing");
+      } catch (const std::exception&) {
+        throw UsageError(fmt::format("'{}' is not a number of seconds", args[1]));
+      }
+    }
+    OServ::StringList_var problems = client.call([&] { return d->health(limit); });
+    if (problems->length() == 0) {
+      fmt::print("oserv instance {} is healthy\n", client.where().id);
+      return 0;
+    }
+    for (CORBA::ULong i = 0; i < problems->length(); ++i) fmt::print("{}\n", problems[i].in());
+    return 1;
   } else if (cmd == "ping") {
     expect_args(args, 0, "ping");
     client.call([&] { d->ping(); });

@@ -730,6 +730,13 @@ std::string format_time(std::chrono::system_clock::time_point when) {
   return buf;
 }
 
+std::chrono::milliseconds Database::journal_stale_for() {
+  std::lock_guard guard(mu_);
+  if (!open_.empty() || journal_->size() == 0) return std::chrono::milliseconds(0);
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                               idle_since_);
+}
+
 std::vector<LockInfo> Database::locks() { return locks_->snapshot(); }
 
 }  // namespace openoserv::db

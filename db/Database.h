@@ -215,6 +215,9 @@ class Database {
   std::vector<std::string> verify();
 
   std::vector<TransactionInfo> transactions();
+  // How long odb.log has held records with no transaction open (0 when it is empty or in use):
+  // the idle purge should empty it within journal_idle, so a large value means it cannot.
+  std::chrono::milliseconds journal_stale_for();
   std::vector<LockInfo> locks();
   // The transaction id as tmstat prints it: {region:od,region:od,session:n}.
   std::string describe(std::uint64_t txn) const;

@@ -407,6 +407,26 @@ OServ::MethodThreads* DispatcherServant::odstat() {
   return out;
 }
 
+OServ::StringList* DispatcherServant::health(CORBA::ULong max_method_seconds) {
+  std::vector<std::string> problems;
+  // The purge empties the journal within --journal-idle-ms; give it a generous margin.
+  const auto stale = state_.db->journal_stale_for();
+  if (stale > std::chrono::seconds(10))
+    problems.push_back(fmt::format("odb.log holds {} bytes with no transaction open for {} s: "
+                                   "the journal is not being emptied (check the disk and the "
+                                   "oservlog)",
+                                   state_.db->journal_size(), stale.count() / 1000));
+  for (const auto& [t, age] : threads_.older_than(std::chrono::seconds(max_method_seconds)))
+    problems.push_back(fmt::format("method thread {} ({} {} on {}) has been in state {} for {} s, "
+                                   "since {}",
+                                   t.id, t.method, t.pid ? fmt::format("pid {}", t.pid) : "",
+                                   t.oid, t.state, age, t.started));
+  auto* out = new OServ::StringList;
+  out->length(static_cast<CORBA::ULong>(problems.size()));
+  for (CORBA::ULong i = 0; i < problems.size(); ++i) (*out)[i] = problems[i].c_str();
+  return out;
+}
+
 char* DispatcherServant::ior() { return CORBA::string_dup(state_.ior.c_str()); }
 
 std::shared_ptr<DispatcherServant::OpenTxn> DispatcherServant::find_txn(CORBA::ULongLong id) {

@@ -42,6 +42,7 @@ class DispatcherServant : public POA_OServ::Dispatcher {
   void class_update(const char* class_name, const OServ::MethodDefs& methods) override;
   OServ::MethodDefs* class_methods(const char* class_name) override;
   OServ::MethodThreads* odstat() override;
+  OServ::StringList* health(CORBA::ULong max_method_seconds) override;
   char* db_sync() override;
   char* shutdown(CORBA::ULong od) override;
   char* ior() override;

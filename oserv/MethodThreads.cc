@@ -48,6 +48,21 @@ std::vector<MethodThreads::Info> MethodThreads::list() {
   return out;
 }
 
+std::vector<std::pair<MethodThreads::Info, long>> MethodThreads::older_than(
+    std::chrono::seconds limit) {
+  std::lock_guard guard(mu_);
+  const auto now = std::chrono::system_clock::now();
+  std::vector<std::pair<Info, long>> out;
+  for (const auto& [id, entry] : threads_) {
+    const auto age = std::chrono::duration_cast<std::chrono::seconds>(now - entry.started);
+    if (age > limit) {
+      out.emplace_back(entry.info, static_cast<long>(age.count()));
+      out.back().first.started = db::format_time(entry.started);
+    }
+  }
+  return out;
+}
+
 void MethodThreads::terminate_programs() {
   std::lock_guard guard(mu_);
   for (const auto& [id, entry] : threads_)

@@ -41,6 +41,8 @@ class MethodThreads {
   };
 
   std::vector<Info> list();
+  // Threads that have run longer than `limit`, with their age in seconds.
+  std::vector<std::pair<Info, long>> older_than(std::chrono::seconds limit);
   // SIGTERM to the process group of every running method program (at shutdown).
   void terminate_programs();
 

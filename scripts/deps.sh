@@ -3,7 +3,8 @@
 # Needs root (or sudo) only when something must be installed.
 set -eu
 PACKAGES="g++ cmake make pkg-config libomniorb4-dev omniidl omniorb liblmdb-dev lmdb-utils
-libfmt-dev libboost-program-options-dev libgtest-dev util-linux"
+libfmt-dev libboost-program-options-dev libgtest-dev util-linux iproute2 procps
+resource-agents supervisor runit systemd"
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
