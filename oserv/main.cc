@@ -9,6 +9,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -25,6 +26,7 @@
 #include "Instance.h"
 #include "LogicalHost.h"
 #include "OservLog.h"
+#include "MethodThreads.h"
 #include "PidFile.h"
 #include "PortWait.h"
 #include "Region.h"
@@ -202,6 +204,60 @@ void arm_stop_watchdog(int seconds, OservLog& log) {
     log.line(fmt::format("^graceful stop did not finish within {} s; exiting now", seconds));
     std::_Exit(kRuntime);
   }).detach();
+}
+
+// After a start that recovered from an unclean stop (journal rolled back, a dead owner taken
+// over, or another physical host than last time), logs a notice and runs the instance's hook
+// programs, <ETCDIR>/failover.d/* in name order, so administrators learn what to check or redo.
+void failover_notice(db::Database& db, const ResolvedInstance& inst, OservLog& log,
+                     MethodThreads& threads) {
+  char buf[256] = {};
+  ::gethostname(buf, sizeof buf - 1);
+  const std::string current = buf;
+  const std::string previous = db.get_meta("last_physical_host").value_or("");
+  const auto& r = db.recovery();
+  std::vector<std::string> reasons;
+  std::string rolled_back;
+  for (auto id : r.rolled_back) rolled_back += (rolled_back.empty() ? "" : " ") + db.describe(id);
+  if (!r.rolled_back.empty())
+    reasons.push_back(fmt::format("{} transaction(s) rolled back", r.rolled_back.size()));
+  if (!r.stale_owner.empty())
+    reasons.push_back(fmt::format("database taken over from {}", r.stale_owner));
+  if (!previous.empty() && previous != current)
+    reasons.push_back(fmt::format("physical host changed from {} to {}", previous, current));
+  try {
+    if (previous != current) db.put_meta("last_physical_host", current);
+  } catch (const db::DbError& e) {
+    log.line(fmt::format("^cannot record the physical host: {}", e.what()));
+  }
+  if (reasons.empty()) return;
+  std::string why;
+  for (const auto& reason : reasons) why += (why.empty() ? "" : "; ") + reason;
+  log.line(fmt::format("$failover notice: {}", why));
+
+  const std::string dir = inst.etcdir + "/failover.d";
+  std::vector<std::string> hooks;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec))
+    if (entry.is_regular_file() && ::access(entry.path().c_str(), X_OK) == 0)
+      hooks.push_back(entry.path().string());
+  std::sort(hooks.begin(), hooks.end());
+  for (const auto& hook : hooks) {
+    MethodThreads::Scope thread(threads, "-", "failover hook " + hook, "run");
+    try {
+      auto result = run_program({hook},
+                                {"OSERV_INSTANCE=" + inst.where.id,
+                                 "OSERV_LOGICAL_HOST=" + inst.logical_host,
+                                 "OSERV_PREVIOUS_HOST=" + previous, "OSERV_CURRENT_HOST=" + current,
+                                 "OSERV_ROLLED_BACK=" + rolled_back,
+                                 "OSERV_STALE_OWNER=" + r.stale_owner, "OSERV_REASONS=" + why,
+                                 "DBDIR=" + inst.dbdir},
+                                thread);
+      log.line(fmt::format("failover hook {} exited {}", hook, result.exit_code));
+    } catch (const std::runtime_error& e) {
+      log.line(fmt::format("^failover hook {}: {}", hook, e.what()));
+    }
+  }
 }
 
 int run(int argc, char** argv) {
@@ -425,6 +481,7 @@ int run(int argc, char** argv) {
   // when the server comes back.
   if (joined) name_managed_node();
   else peers.retry_report_in(host.ip, inst.port, settings.join_interval);
+  std::thread notice([&] { failover_notice(*db, inst, log, method_threads); });
 
   for (;;) {
     int sig = 0;
@@ -441,6 +498,7 @@ int run(int argc, char** argv) {
   arm_stop_watchdog(settings.stop_timeout, log);
   peers.stop();
   method_threads.terminate_programs();  // so that calls running them return
+  notice.join();
   orb->shutdown(true);
   servant.abort_open_transactions();
   orb->destroy();
