@@ -10,13 +10,14 @@ export OSERV_ETC_ROOT=$WORK/etc
 unset OSERV WLOCALHOST OSERV_REGISTRY NOTIFY_SOCKET
 BG_PIDS=""
 
+CLEANUP_HOOKS=""
 cleanup() {
-  for pidfile in "$WORK"/etc/run/*.pid; do
-    [ -e "$pidfile" ] || continue
+  for pidfile in $(find "$WORK" -path '*/run/*.pid' 2>/dev/null); do
     pid=$(head -n1 "$pidfile" 2>/dev/null)
     [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
   done
   for pid in $BG_PIDS; do kill -KILL "$pid" 2>/dev/null; done
+  for hook in $CLEANUP_HOOKS; do "$hook"; done
   grep -lx "$WORK" "$PORT_CLAIMS"/*/owner 2>/dev/null | xargs -r dirname | xargs -r rm -rf
   rm -rf "$WORK"
 }
