@@ -52,4 +52,16 @@ void write_instance_scripts(const ScriptValues& v) {
   write_file_atomically(v.etcdir + "/oserv.rc", render(kOservRcTemplate, values), 0755);
 }
 
+void write_etc_root_scripts(const std::string& etc_root, const std::string& id) {
+  make_directories(etc_root);
+  for (const char* action : {"start", "stop"}) {
+    const std::string generic = etc_root + "/" + action;
+    if (!read_text_file(generic))
+      write_file_atomically(generic, render(kEtcRootActionTemplate, {{"ACTION", action}}), 0755);
+    write_file_atomically(etc_root + "/" + action + "_" + id,
+                          render(kApplicationServerTemplate, {{"ACTION", action}, {"ID", id}}),
+                          0755);
+  }
+}
+
 }  // namespace openoserv

@@ -15,6 +15,10 @@ struct ScriptValues {
 // Writes the three scripts into values.etcdir (atomically; oserv.rc executable).
 void write_instance_scripts(const ScriptValues& values);
 
+// In the etc root: the generic `start ID` and `stop ID` scripts (written if missing, shared by
+// every instance) and this instance's HACMP-style `start_<ID>` and `stop_<ID>`.
+void write_etc_root_scripts(const std::string& etc_root, const std::string& id);
+
 // `text` as one single-quoted shell word.
 std::string shell_quote(const std::string& text);
 

@@ -40,8 +40,14 @@ machine's name; it must resolve to an address of this machine.
 
 Then: . ETCDIR/setup_env.sh; oserv.rc start; odadmin; odadmin odlist
 
-Exit codes: 0 created, 1 failure (nothing registered; the message says otherwise), 2 usage or
-configuration error, 3 the TMR server does not answer.
+With --copy-to DIR (what ha/copy-cluster.sh runs), nothing is created: the existing instance
+--id is copied to the etc root DIR of another cluster node (a mounted or local path): its
+instances line (or, with --target-registry, its registry key), its ETCDIR when that lies under
+the etc root (scripts rewritten for DIR; an ETCDIR elsewhere is taken to be on the shared disk
+and left alone), and the start/stop scripts. Running it again changes nothing.
+
+Exit codes: 0 created (or copied), 1 failure (nothing registered; the message says otherwise),
+2 usage or configuration error, 3 the TMR server does not answer.
 )";
 
 struct UsageError : std::runtime_error {
@@ -116,11 +122,73 @@ Registration register_with_tmr(const std::string& tmr, const std::string& host,
   }
 }
 
+// The instance's files under `from` copied to `to`, with the etc root's path rewritten in the
+// scripts (they name it, e.g. OSERV_ETC_ROOT='/etc/Tivoli').
+void copy_tree(const fs::path& from, const fs::path& to, const std::string& old_root,
+               const std::string& new_root) {
+  make_directories(to.string());
+  for (const auto& entry : fs::directory_iterator(from)) {
+    const fs::path target = to / entry.path().filename();
+    if (entry.is_directory()) {
+      copy_tree(entry.path(), target, old_root, new_root);
+      continue;
+    }
+    if (!entry.is_regular_file()) continue;
+    std::string text = read_text_file(entry.path().string()).value_or("");
+    for (size_t pos = text.find(old_root); pos != std::string::npos;
+         pos = text.find(old_root, pos + new_root.size()))
+      text.replace(pos, old_root.size(), new_root);
+    const auto mode = static_cast<unsigned>(entry.status().permissions() & fs::perms::mask);
+    write_file_atomically(target.string(), text, mode);
+  }
+}
+
+int copy_instance(const InstanceSelection& source, const std::string& id,
+                  const std::string& target_root, const std::string& target_registry) {
+  auto table = InstanceTable::load(source.table_path, source.table_format);
+  const InstanceEntry* found = table.find(id);
+  if (!found) {
+    std::string known;
+    for (const auto& k : table.ids()) known += (known.empty() ? "" : ", ") + k;
+    throw UsageError(fmt::format("instance {} is not in {} (known: {})", id, source.table_path,
+                                 known.empty() ? "none" : known));
+  }
+  InstanceEntry entry = *found;
+  entry.origin.clear();
+  const std::string root = source.etc_root;
+  const std::string etcdir = entry.etcdir.value_or(source.default_etcdir());
+  const bool etcdir_local = etcdir == root || etcdir.rfind(root + "/", 0) == 0;
+  if (etcdir_local) {
+    const std::string target_etcdir = target_root + etcdir.substr(root.size());
+    copy_tree(etcdir, target_etcdir, root, target_root);
+    if (entry.etcdir) entry.etcdir = target_etcdir;
+  }
+  const bool registry = !target_registry.empty();
+  auto target = InstanceTable::load(registry ? target_registry : target_root + "/instances",
+                                    registry ? InstanceTable::Format::kRegistry
+                                             : InstanceTable::Format::kInstancesFile);
+  std::string what = "added";
+  if (const InstanceEntry* existing = target.find(id)) {
+    const bool same = existing->dbdir == entry.dbdir && existing->etcdir == entry.etcdir &&
+                      existing->port == entry.port && existing->hostname == entry.hostname;
+    what = same ? "already up to date" : "updated";
+    if (!same) target.remove_and_save(id);
+  }
+  if (what != "already up to date") target.add_and_save(entry);
+  write_etc_root_scripts(target_root, id);
+  make_directories(target_root + "/run");
+  fmt::print("Instance {} copied to {}: entry {} in {}; ETCDIR {}.\n", id, target_root, what,
+             target.path(),
+             etcdir_local ? "copied to " + entry.etcdir.value_or(target_root + "/" + id)
+                          : etcdir + " left alone (outside the etc root: the shared disk)");
+  return 0;
+}
+
 int run(int argc, char** argv) {
   std::string id, etc_root, registry, dbdir, etcdir, hostname;
   int port = kDefaultPort;
   bool force_bind = false, nosync = false, managed_node = false;
-  std::string tmr;
+  std::string tmr, copy_to, target_registry;
   po::options_description opts("Options");
   opts.add_options()
       ("help,h", "print this help and exit")
@@ -135,6 +203,9 @@ int run(int argc, char** argv) {
       ("managed-node", po::bool_switch(&managed_node),
        "create a managed node of an existing region (needs --tmr)")
       ("tmr", po::value(&tmr), "the TMR server, HOST[:PORT] (port default 94)")
+      ("copy-to", po::value(&copy_to), "copy instance --id to this etc root (see above)")
+      ("target-registry", po::value(&target_registry),
+       "with --copy-to: register the copy in this registry export")
       ("force-bind", po::bool_switch(&force_bind),
        "bind only the logical host's address (odadmin set_force_bind TRUE 1)")
       ("nosync", po::bool_switch(&nosync),
@@ -150,6 +221,14 @@ int run(int argc, char** argv) {
   if (vm.count("help")) {
     std::cout << kUsage << "\n" << opts;
     return 0;
+  }
+  if (!copy_to.empty()) {
+    if (!vm.count("id")) throw UsageError("--copy-to needs --id");
+    InstanceFlags flags;
+    if (vm.count("etc-root")) flags.etc_root = etc_root;
+    if (vm.count("registry")) flags.registry = registry;
+    return copy_instance(select_instance(flags, InstanceEnvironment::from_process()), id,
+                         absolute(copy_to), target_registry);
   }
   if (!vm.count("dbdir")) throw UsageError("--dbdir is required");
   if (managed_node != !tmr.empty())
@@ -245,6 +324,7 @@ int run(int argc, char** argv) {
                           .bindir = bindir(),
                           .wlocalhost = env.wlocalhost});
   make_directories(where.run_dir());
+  write_etc_root_scripts(where.etc_root, where.id);
 
   InstanceEntry entry;
   entry.id = where.id;

@@ -463,4 +463,48 @@ void InstanceTable::add_and_save(const InstanceEntry& entry) {
   entries_.push_back(std::move(added));
 }
 
+void InstanceTable::remove_and_save(const std::string& id) {
+  const InstanceEntry* entry = find(id);
+  if (!entry) throw ConfigError(fmt::format("{}: instance {} does not exist", path_, id));
+  const bool utf16 = format_ == Format::kRegistry && starts_with_utf16_bom(original_text_);
+  std::string text = utf16 ? utf16le_to_utf8(original_text_, path_) : original_text_;
+  // Lines with their line ends, so that what is kept stays byte for byte.
+  std::vector<std::string> lines;
+  for (size_t pos = 0; pos < text.size();) {
+    size_t nl = text.find('\n', pos);
+    size_t end = nl == std::string::npos ? text.size() : nl + 1;
+    lines.push_back(text.substr(pos, end - pos));
+    pos = end;
+  }
+  if (format_ == Format::kInstancesFile) {
+    const size_t lineno = std::stoul(entry->origin.substr(entry->origin.rfind(':') + 1));
+    lines.erase(lines.begin() + static_cast<long>(lineno - 1));
+  } else {
+    const std::string key = lower(
+        fmt::format("\\Services\\{}\\Parameters]", id));
+    size_t first = lines.size();
+    for (size_t i = 0; i < lines.size() && first == lines.size(); ++i)
+      if (lower(trim(lines[i])).find(key) != std::string::npos && trim(lines[i])[0] == '[')
+        first = i;
+    if (first == lines.size())
+      throw ConfigError(fmt::format("{}: the key of instance {} was not found", path_, id));
+    size_t last = first + 1;
+    while (last < lines.size() && (trim(lines[last]).empty() || trim(lines[last])[0] != '['))
+      ++last;
+    // A blank line before the key was written with it.
+    if (first > 0 && trim(lines[first - 1]).empty()) --first;
+    lines.erase(lines.begin() + static_cast<long>(first), lines.begin() + static_cast<long>(last));
+  }
+  std::string rewritten;
+  for (const auto& l : lines) rewritten += l;
+  if (utf16) rewritten = utf8_to_utf16le(rewritten);
+  try {
+    write_file_atomically(path_, rewritten);
+  } catch (const std::runtime_error& e) {
+    throw ConfigError(e.what());
+  }
+  *this = format_ == Format::kRegistry ? parse_registry(rewritten, path_)
+                                       : parse_instances_file(rewritten, path_);
+}
+
 }  // namespace openoserv

@@ -56,6 +56,9 @@ class InstanceTable {
   // Adds an entry (its ID must be new) and rewrites the file atomically (temp file + rename),
   // keeping every existing line, comments included, byte for byte.
   void add_and_save(const InstanceEntry& entry);
+  // Removes the entry of `id` (its line, or its registry key) and rewrites the file atomically,
+  // keeping everything else byte for byte. Throws ConfigError if there is no such entry.
+  void remove_and_save(const std::string& id);
 
   // Renders one entry in this table's format.
   static std::string format_instances_line(const InstanceEntry& e);

@@ -36,7 +36,7 @@ T0=$(now_ms)
 expect_code "start black on B" 0 on B "$BLACK/black/oserv.rc" start
 until_ok T env OSERV_ETC_ROOT="$TMR" wping 10.77.0.101 || fail "T does not reach black on B"
 FAILOVER=$(( $(now_ms) - T0 ))
-ROLLED=$(sed -n 's/.*rolled back \([0-9]*\) transaction(s).*/\1/p' "$WORK/shared/db/black/oservlog" | tail -n 1)
+ROLLED=$(rolled_back "$WORK/shared/db/black/oservlog")
 echo "idle standby failover: ${FAILOVER} ms from the start on B to the first call from the TMR server; ${ROLLED:-0} transaction(s) rolled back; 100000 objects"
 
 step "the TMR server sees the same node"

@@ -31,7 +31,7 @@ move_ip 10.77.0.101 A B
 T0=$(now_ms)
 expect_code "start black on B" 0 on B "$BLACK/black/oserv.rc" start
 until_ok T env OSERV_ETC_ROOT="$TMR" wping 10.77.0.101 || fail "T does not reach black on B"
-echo "mutual takeover failover: $(( $(now_ms) - T0 )) ms from the start on B to the first call from the TMR server; 100000 objects"
+echo "mutual takeover failover: $(( $(now_ms) - T0 )) ms from the start on B to the first call from the TMR server; $(rolled_back "$WORK/black/db/black/oservlog") transaction(s) rolled back; 100000 objects"
 
 step "B runs both on one port, each bound to its own address"
 for who in "black $BLACK 10.77.0.101" "brown $BROWN 10.77.0.102"; do

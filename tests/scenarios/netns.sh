@@ -60,6 +60,12 @@ install_on() {
 # as ROOT ID COMMAND...: a command of instance ID (clients use its etc root).
 as() { root=$1 id=$2; shift 2; env OSERV_ETC_ROOT="$root" OSERV="$id" "$@"; }
 
+# rolled_back OSERVLOG: transactions the last start rolled back (0 if none).
+rolled_back() {
+  n=$(sed -n 's/.*rolled back \([0-9]*\) transaction(s).*/\1/p' "$1" | tail -n 1)
+  echo "${n:-0}"
+}
+
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
 # failover_time HOST CHECK...: runs CHECK on HOST every 20 ms until it succeeds; prints the

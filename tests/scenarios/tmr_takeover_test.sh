@@ -28,7 +28,7 @@ move_ip 10.77.0.100 A B
 T0=$(now_ms)
 expect_code "start TMR on B" 0 on B "$TMR/oserv/oserv.rc" start
 until_ok B env OSERV_ETC_ROOT="$BROWN" OSERV=brown wping 10.77.0.100 || fail "brown does not reach the TMR server on B"
-echo "TMR takeover failover: $(( $(now_ms) - T0 )) ms from the start on B to the first call from the managed node; 100000 objects"
+echo "TMR takeover failover: $(( $(now_ms) - T0 )) ms from the start on B to the first call from the managed node; $(rolled_back "$WORK/tmr/db/oserv/oservlog") transaction(s) rolled back; 100000 objects"
 joined() { as "$BROWN" brown odadmin | grep -q "TMR server link = connected"; }
 wait_until 15 joined || fail "brown did not join the TMR server on B"
 
