@@ -4,15 +4,9 @@
 # same name (wping, a method call) and its odlist is unchanged. Prints the failover time for a
 # database of 100,000 objects and the transactions rolled back.
 . "$(dirname "$0")/netns.sh"
-make_host T 3
-make_host A 1
-make_host B 2
-move_ip 10.77.0.100 "" T
+three_hosts
 move_ip 10.77.0.101 "" A
-TMR=$WORK/tmr/etc
 BLACK=$WORK/shared/etc
-install_on T oserv 10.77.0.100 "$TMR"
-expect_code "start TMR" 0 on T "$TMR/oserv/oserv.rc" start
 install_on A black 10.77.0.101 "$BLACK" --managed-node --tmr "10.77.0.100:$PORT"
 expect_code "populate 100,000 objects" 0 populate_objects "$WORK/shared/db/black" 100000
 expect_code "start black on A" 0 on A "$BLACK/black/oserv.rc" start

@@ -2,17 +2,11 @@
 # force-bound to the same port on their own service addresses. A fails; B takes over black's
 # address and disk and runs both oservs on one port. The TMR server on host T reaches both.
 . "$(dirname "$0")/netns.sh"
-make_host T 3
-make_host A 1
-make_host B 2
-move_ip 10.77.0.100 "" T
+three_hosts
 move_ip 10.77.0.101 "" A
 move_ip 10.77.0.102 "" B
-TMR=$WORK/tmr/etc
 BLACK=$WORK/black/etc
 BROWN=$WORK/brown/etc
-install_on T oserv 10.77.0.100 "$TMR"
-expect_code "start TMR" 0 on T "$TMR/oserv/oserv.rc" start
 install_on A black 10.77.0.101 "$BLACK" --managed-node --tmr "10.77.0.100:$PORT"
 install_on B brown 10.77.0.102 "$BROWN" --managed-node --tmr "10.77.0.100:$PORT"
 expect_code "populate black" 0 populate_objects "$WORK/black/db/black" 100000

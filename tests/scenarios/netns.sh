@@ -60,6 +60,18 @@ install_on() {
 # as ROOT ID COMMAND...: a command of instance ID (clients use its etc root).
 as() { root=$1 id=$2; shift 2; env OSERV_ETC_ROOT="$root" OSERV="$id" "$@"; }
 
+# three_hosts: hosts T (10.77.0.3), A (.1) and B (.2), and a running TMR server (instance
+# oserv, service address 10.77.0.100) on T, its etc root in $TMR.
+TMR=$WORK/tmr/etc
+three_hosts() {
+  make_host T 3
+  make_host A 1
+  make_host B 2
+  move_ip 10.77.0.100 "" T
+  install_on T oserv 10.77.0.100 "$TMR"
+  on T "$TMR/oserv/oserv.rc" start >/dev/null || fail "the TMR server did not start on T"
+}
+
 # rolled_back OSERVLOG: transactions the last start rolled back (0 if none).
 rolled_back() {
   n=$(sed -n 's/.*rolled back \([0-9]*\) transaction(s).*/\1/p' "$1" | tail -n 1)

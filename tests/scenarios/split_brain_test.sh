@@ -1,17 +1,11 @@
 # Split brain refused: while black runs on host A from the shared directories, starting the same
 # instance on host B fails and names the owner; nothing on the shared disk is disturbed.
 . "$(dirname "$0")/netns.sh"
-make_host T 3
-make_host A 1
-make_host B 2
-move_ip 10.77.0.100 "" T
+three_hosts
 move_ip 10.77.0.101 "" A
 # The service address is (wrongly) up on B too: only the shared disk can refuse the second start.
 ip -n "oo${TAG}B" addr add 10.77.0.101/32 dev lo
-TMR=$WORK/tmr/etc
 BLACK=$WORK/shared/etc
-install_on T oserv 10.77.0.100 "$TMR"
-expect_code "start TMR" 0 on T "$TMR/oserv/oserv.rc" start
 install_on A black 10.77.0.101 "$BLACK" --managed-node --tmr "10.77.0.100:$PORT"
 expect_code "start black on A" 0 on A "$BLACK/black/oserv.rc" start
 PID=$(head -n1 "$BLACK/run/black.pid")
