@@ -48,7 +48,6 @@ struct InstanceSelection {
   std::string run_dir() const { return etc_root + "/run"; }
   std::string socket_path() const { return run_dir() + "/" + id + ".sock"; }
   std::string pid_path() const { return run_dir() + "/" + id + ".pid"; }
-  std::string lock_path() const { return run_dir() + "/" + id + ".lock"; }
   std::string default_etcdir() const { return etc_root + "/" + id; }
   // The system-wide logical host file, kept beside the etc root (/etc/wlocalhost by default).
   std::string wlocalhost_path() const;

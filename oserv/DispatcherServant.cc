@@ -23,8 +23,6 @@ namespace openoserv {
 
 namespace {
 
-[[noreturn]] void fail(const std::string& reason) { throw OServ::Failed(reason.c_str()); }
-
 template <typename F>
 auto guarded(F&& f) -> decltype(f()) {
   try {
@@ -125,16 +123,9 @@ template <typename Edit, typename Forward>
 char* DispatcherServant::edit_odlist(CORBA::ULong od, const char* what, Edit&& edit,
                                      Forward&& forward, bool notify) {
   auto& region = *state_.peers;
-  if (!region.is_tmr()) {
-    try {
-      OServ::Dispatcher_var tmr = region.dispatcher(1);
-      return forward(tmr.in());
-    } catch (const OServ::Failed&) {
-      throw;
-    } catch (const CORBA::Exception& e) {
-      fail(fmt::format("{} is made at the TMR server, and {}", what, region.unreachable(1, e)));
-    }
-  }
+  if (!region.is_tmr())
+    return region.call(1, 10000, fmt::format("{} is made at the TMR server, and ", what),
+                       std::forward<Forward>(forward));
   return guarded([&] {
     std::vector<db::OdRecord> targets;
     if (od == 0) {
@@ -278,15 +269,7 @@ void DispatcherServant::odlist_update(const OServ::OdEntries& odlist) {
 
 char* DispatcherServant::ping_od(CORBA::ULong od) {
   if (od == state_.od) return CORBA::string_dup(state_.instance.logical_host.c_str());
-  auto& region = *state_.peers;
-  try {
-    OServ::Dispatcher_var d = region.dispatcher(od, 3000);
-    d->ping();
-  } catch (const OServ::Failed&) {
-    throw;
-  } catch (const CORBA::Exception& e) {
-    fail(region.unreachable(od, e));
-  }
+  state_.peers->call(od, 3000, "", [](OServ::Dispatcher_ptr d) { d->ping(); });
   auto rec = guarded([&] { return state_.db->od(od); });
   return CORBA::string_dup(rec && !rec->hostnames.empty() ? rec->hostnames.front().c_str() : "");
 }
@@ -306,16 +289,8 @@ char* DispatcherServant::db_sync() {
 
 char* DispatcherServant::shutdown(CORBA::ULong od) {
   auto& region = *state_.peers;
-  if (od != 0 && od != state_.od) {
-    try {
-      OServ::Dispatcher_var d = region.dispatcher(od);
-      return d->shutdown(od);
-    } catch (const OServ::Failed&) {
-      throw;
-    } catch (const CORBA::Exception& e) {
-      fail(region.unreachable(od, e));
-    }
-  }
+  if (od != 0 && od != state_.od)
+    return region.call(od, 10000, "", [od](OServ::Dispatcher_ptr d) { return d->shutdown(od); });
   std::string others;
   if (od == 0) {
     for (const auto& r : guarded([&] { return state_.db->odlist(); })) {

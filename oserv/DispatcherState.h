@@ -20,7 +20,6 @@ struct DispatcherState {
   std::uint32_t region = 0;
   std::uint32_t od = 0;
   std::string listen_ip;     // empty: all addresses
-  std::string published_ip;  // the logical host's address, in IORs and the odlist
   bool force_bind_active = false;
   std::string started;
   std::string install_dir;

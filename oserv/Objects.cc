@@ -16,8 +16,6 @@ namespace openoserv {
 
 namespace {
 
-[[noreturn]] void fail(const std::string& reason) { throw OServ::Failed(reason.c_str()); }
-
 template <typename T>
 bool parse_number(std::string_view s, T& out) {
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
@@ -57,15 +55,9 @@ std::vector<OServ::MethodDef> decode_methods(const std::string& text) {
 
 // Runs `f` on the TMR server (dispatcher 1), turning an unreachable one into Failed.
 template <typename F>
-auto at_tmr(Region& region, const char* what, F&& f) -> decltype(f(OServ::Dispatcher_ptr())) {
-  try {
-    OServ::Dispatcher_var tmr = region.dispatcher(1);
-    return f(tmr.in());
-  } catch (const OServ::Failed&) {
-    throw;
-  } catch (const CORBA::Exception& e) {
-    fail(fmt::format("{} is kept at the TMR server, and {}", what, region.unreachable(1, e)));
-  }
+auto at_tmr(Region& region, const char* what, F&& f) {
+  return region.call(1, 10000, fmt::format("{} is kept at the TMR server, and ", what),
+                     std::forward<F>(f));
 }
 
 }  // namespace
@@ -103,19 +95,16 @@ OServ::MethodResult Objects::invoke(const std::string& oid_text, const std::stri
   if (oid.od != state_.od) {
     // The owner runs it; this dispatcher waits (rwait), as long as the method takes.
     MethodThreads::Scope thread(threads_, oid_text, method, "rwait");
-    auto& region = *state_.peers;
-    try {
-      OServ::Dispatcher_var owner = region.dispatcher(oid.od, method_timeout_ms_);
-      OServ::StringList wire_args;
-      wire_args.length(static_cast<CORBA::ULong>(args.size()));
-      for (CORBA::ULong i = 0; i < args.size(); ++i) wire_args[i] = args[i].c_str();
-      OServ::MethodResult_var result = owner->invoke(oid_text.c_str(), method.c_str(), wire_args);
-      return result.in();
-    } catch (const OServ::Failed&) {
-      throw;
-    } catch (const CORBA::Exception& e) {
-      fail(fmt::format("{} on {}: {}", method, oid_text, region.unreachable(oid.od, e)));
-    }
+    OServ::StringList wire_args;
+    wire_args.length(static_cast<CORBA::ULong>(args.size()));
+    for (CORBA::ULong i = 0; i < args.size(); ++i) wire_args[i] = args[i].c_str();
+    return state_.peers->call(
+        oid.od, method_timeout_ms_, fmt::format("{} on {}: ", method, oid_text),
+        [&](OServ::Dispatcher_ptr owner) {
+          OServ::MethodResult_var result =
+              owner->invoke(oid_text.c_str(), method.c_str(), wire_args);
+          return OServ::MethodResult(result.in());
+        });
   }
   auto cls = state_.db->read(db::Table::kObjects, oid.key());
   if (!cls) fail(fmt::format("object {} does not exist on dispatcher {}", oid_text, state_.od));

@@ -5,10 +5,6 @@
 
 namespace openoserv {
 
-namespace {
-[[noreturn]] void fail(const std::string& reason) { throw OServ::Failed(reason.c_str()); }
-}  // namespace
-
 Region::Region(CORBA::ORB_ptr orb, db::Database& db, OservLog& log, std::uint32_t region,
                std::uint32_t od)
     : orb_(orb), db_(db), log_(log), region_(region), od_(od) {

@@ -21,6 +21,9 @@
 
 namespace openoserv {
 
+// An operation's failure, as a sentence for the operator (CORBA OServ::Failed).
+[[noreturn]] inline void fail(const std::string& reason) { throw OServ::Failed(reason.c_str()); }
+
 class Region {
  public:
   Region(CORBA::ORB_ptr orb, db::Database& db, OservLog& log, std::uint32_t region,
@@ -33,6 +36,20 @@ class Region {
   // A reference to dispatcher `od` (calls on it time out after `timeout_ms`). Throws
   // OServ::Failed naming the od when it is not in the odlist.
   OServ::Dispatcher_ptr dispatcher(std::uint32_t od, unsigned timeout_ms = 10000);
+  // Runs f(dispatcher od) with `timeout_ms`. A Failed from it passes through; any other CORBA
+  // exception becomes Failed: `prefix` followed by which dispatcher does not answer.
+  template <typename F>
+  auto call(std::uint32_t od, unsigned timeout_ms, const std::string& prefix, F&& f)
+      -> decltype(f(OServ::Dispatcher_ptr())) {
+    try {
+      OServ::Dispatcher_var d = dispatcher(od, timeout_ms);
+      return f(d.in());
+    } catch (const OServ::Failed&) {
+      throw;
+    } catch (const CORBA::Exception& e) {
+      fail(prefix + unreachable(od, e));
+    }
+  }
   // "dispatcher N (host, ip:port)" for messages.
   std::string describe(std::uint32_t od);
   // A sentence for a call to `od` that failed with a CORBA system exception.

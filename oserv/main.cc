@@ -430,7 +430,6 @@ int run(int argc, char** argv) {
   state.region = region;
   state.od = od;
   state.listen_ip = listen_ip;
-  state.published_ip = host.ip;
   state.force_bind_active = force_bind;
   state.started = started;
   state.install_dir = install_dir();
