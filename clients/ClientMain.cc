@@ -8,6 +8,11 @@ namespace po = boost::program_options;
 
 namespace openoserv {
 
+void require_args(const char* command, const std::vector<std::string>& args, size_t n,
+                  const char* synopsis) {
+  if (args.size() != n + 1) throw UsageError(std::string("usage: ") + command + " " + synopsis);
+}
+
 int client_main(const ClientCommand& command, int argc, char** argv) {
   ClientOptions client_options;
   std::vector<std::string> args;

@@ -20,6 +20,11 @@ struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// For COMMAND SUBCOMMAND ARGS...: throws UsageError("usage: COMMAND SYNOPSIS") unless `args` is
+// the subcommand and exactly `n` arguments.
+void require_args(const char* command, const std::vector<std::string>& args, size_t n,
+                  const char* synopsis);
+
 struct ClientCommand {
   const char* name;   // for messages: "odadmin: ..."
   const char* usage;  // printed by --help before the options

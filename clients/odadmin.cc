@@ -121,10 +121,6 @@ bool parse_bool(const std::string& text) {
   throw UsageError(fmt::format("'{}' is neither TRUE nor FALSE", text));
 }
 
-void expect_args(const std::vector<std::string>& args, size_t n, const char* synopsis) {
-  if (args.size() != n + 1) throw UsageError(fmt::format("usage: odadmin {}", synopsis));
-}
-
 int run(OservClient& client, const std::vector<std::string>& args) {
   auto d = client.dispatcher();
   const std::string cmd = args.empty() ? "" : args[0];
@@ -155,27 +151,27 @@ int run(OservClient& client, const std::vector<std::string>& args) {
     }
     fmt::print("{}\n", msg.in());
   } else if (cmd == "odlist") {
-    expect_args(args, 0, "odlist");
+    require_args("odadmin", args, 0, "odlist");
     OServ::StatusBlock_var s = client.call([&] { return d->status(); });
     OServ::OdEntries_var list = client.call([&] { return d->odlist(); });
     print_odlist(s->region, list.in());
   } else if (cmd == "set_force_bind") {
-    expect_args(args, 2, "set_force_bind TRUE|FALSE OD|all");
+    require_args("odadmin", args, 2, "set_force_bind TRUE|FALSE OD|all");
     bool on = parse_bool(args[1]);
     CORBA::ULong od = parse_od(args[2]);
     CORBA::String_var msg = client.call([&] { return d->set_force_bind(on, od); });
     fmt::print("{}\n", msg.in());
   } else if (cmd == "shutdown") {
-    expect_args(args, 1, "shutdown OD|all");
+    require_args("odadmin", args, 1, "shutdown OD|all");
     CORBA::ULong od = parse_od(args[1]);
     CORBA::String_var msg = client.call([&] { return d->shutdown(od); });
     fmt::print("{}\n", msg.in());
   } else if (cmd == "db_sync") {
-    expect_args(args, 0, "db_sync");
+    require_args("odadmin", args, 0, "db_sync");
     CORBA::String_var msg = client.call([&] { return d->db_sync(); });
     fmt::print("{}\n", msg.in());
   } else if (cmd == "ior") {
-    expect_args(args, 0, "ior");
+    require_args("odadmin", args, 0, "ior");
     CORBA::String_var ior = client.call([&] { return d->ior(); });
     fmt::print("{}\n", ior.in());
   } else if (cmd == "health") {
@@ -198,7 +194,7 @@ int run(OservClient& client, const std::vector<std::string>& args) {
     for (CORBA::ULong i = 0; i < problems->length(); ++i) fmt::print("{}\n", problems[i].in());
     return 1;
   } else if (cmd == "ping") {
-    expect_args(args, 0, "ping");
+    require_args("odadmin", args, 0, "ping");
     client.call([&] { d->ping(); });
     fmt::print("oserv instance {} is alive\n", client.where().id);
   } else {

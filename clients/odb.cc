@@ -121,10 +121,6 @@ std::string show_any(const CORBA::Any& a) {
   return fmt::format("other (CORBA type code kind {})", static_cast<int>(tc->kind()));
 }
 
-void arity(const std::vector<std::string>& args, size_t n, const char* synopsis) {
-  if (args.size() != n + 1) throw UsageError(fmt::format("usage: odb {}", synopsis));
-}
-
 std::string parent, label;
 
 int run(OservClient& client, const std::vector<std::string>& args) {
@@ -132,20 +128,20 @@ int run(OservClient& client, const std::vector<std::string>& args) {
   auto d = client.dispatcher();
   const std::string& cmd = args[0];
   if (cmd == "begin") {
-    arity(args, 0, "begin [--parent TXN] [--label TEXT]");
+    require_args("odb", args, 0, "begin [--parent TXN] [--label TEXT]");
     CORBA::ULongLong p = parent.empty() ? 0 : parse_txn(parent);
     auto id = client.call([&] { return d->txn_begin(p, label.c_str()); });
     fmt::print("{}\n", id);
   } else if (cmd == "put") {
-    arity(args, 4, "put TXN TABLE KEY VALUE");
+    require_args("odb", args, 4, "put TXN TABLE KEY VALUE");
     client.call([&] {
       d->txn_put(parse_txn(args[1]), args[2].c_str(), args[3].c_str(), args[4].c_str());
     });
   } else if (cmd == "erase") {
-    arity(args, 3, "erase TXN TABLE KEY");
+    require_args("odb", args, 3, "erase TXN TABLE KEY");
     client.call([&] { d->txn_erase(parse_txn(args[1]), args[2].c_str(), args[3].c_str()); });
   } else if (cmd == "get") {
-    arity(args, 3, "get TXN TABLE KEY");
+    require_args("odb", args, 3, "get TXN TABLE KEY");
     CORBA::Boolean found = false;
     CORBA::String_var v = client.call([&] {
       return d->txn_get(parse_txn(args[1]), args[2].c_str(), args[3].c_str(), found);
@@ -156,12 +152,12 @@ int run(OservClient& client, const std::vector<std::string>& args) {
     }
     fmt::print("{}\n", v.in());
   } else if (cmd == "setattr") {
-    arity(args, 5, "setattr TXN OID NAME TYPE VALUE");
+    require_args("odb", args, 5, "setattr TXN OID NAME TYPE VALUE");
     CORBA::Any value = make_any(args[4], args[5]);
     client.call(
         [&] { d->attr_set(parse_txn(args[1]), args[2].c_str(), args[3].c_str(), value); });
   } else if (cmd == "getattr") {
-    arity(args, 3, "getattr TXN OID NAME");
+    require_args("odb", args, 3, "getattr TXN OID NAME");
     CORBA::Boolean found = false;
     CORBA::Any_var value = client.call(
         [&] { return d->attr_get(parse_txn(args[1]), args[2].c_str(), args[3].c_str(), found); });
@@ -172,10 +168,10 @@ int run(OservClient& client, const std::vector<std::string>& args) {
     }
     fmt::print("{}\n", show_any(value.in()));
   } else if (cmd == "commit") {
-    arity(args, 1, "commit TXN");
+    require_args("odb", args, 1, "commit TXN");
     client.call([&] { d->txn_commit(parse_txn(args[1])); });
   } else if (cmd == "abort") {
-    arity(args, 1, "abort TXN");
+    require_args("odb", args, 1, "abort TXN");
     client.call([&] { d->txn_abort(parse_txn(args[1])); });
   } else {
     throw UsageError(fmt::format("unknown command '{}' (see odb --help)", cmd));
