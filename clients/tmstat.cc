@@ -30,8 +30,9 @@ int tmstat(OservClient& client, const std::vector<std::string>& args) {
   if (!args.empty()) throw UsageError("tmstat takes no arguments");
   OServ::TxnEntries_var txns;
   OServ::LockEntries_var locks;
-  CORBA::ULongLong journal = 0;
-  client.call([&] { client.dispatcher()->tmstat(txns.out(), locks.out(), journal); });
+  CORBA::ULongLong journal = 0, journal_file = 0;
+  client.call(
+      [&] { client.dispatcher()->tmstat(txns.out(), locks.out(), journal, journal_file); });
   if (txns->length() > 0) fmt::print("Transactions:\n");
   for (CORBA::ULong i = 0; i < txns->length(); ++i) {
     const auto& t = txns[i];
@@ -50,7 +51,8 @@ int tmstat(OservClient& client, const std::vector<std::string>& args) {
     fmt::print("{} {}{}{}\n", l.resource.in(), l.mode.in(), holders,
                waiters.empty() ? "" : " waiting:" + waiters);
   }
-  if (verbose) fmt::print("odb.log: {} bytes\n", journal);
+  if (verbose)
+    fmt::print("odb.log: {} bytes of records, {} bytes on disk\n", journal, journal_file);
   return 0;
 }
 

@@ -200,13 +200,8 @@ void Transaction::change(Table table, const std::string& key,
   // still the value when this transaction commits.
   Transaction& root = top();
   if (!root.journaled_.count(k)) {
-    JournalRecord bi{.type = JournalRecord::Type::kBeforeImage,
-                     .top = top_,
-                     .txn = id_,
-                     .table = static_cast<std::uint8_t>(table),
-                     .key = key,
-                     .before = db_.read(table, key)};
-    db_.append_journal(bi.encode());
+    const auto before = db_.read(table, key);
+    db_.append_before_image(*this, table, key, before);
     root.journaled_.insert(k);
   }
   writes_[std::move(k)] = value;
@@ -216,14 +211,18 @@ void Transaction::change(Table table, const std::string& key,
 void Transaction::commit() {
   require_open("commit");
   require_no_children("commit");
+  // The group commit writes the commit mark; a transaction whose changes were all undone by
+  // aborted sub-transactions only needs one to close its before-images.
+  bool marked = false;
   if (parent_) {
     for (auto& [k, v] : writes_) parent_->writes_[k] = std::move(v);
   } else if (!writes_.empty()) {
     db_.commit_durably(*this);
+    marked = true;
   }
   writes_.clear();
   state_ = State::kCommitted;
-  db_.finished(*this, !journaled_.empty());
+  db_.finished(*this, !marked && !journaled_.empty());
 }
 
 void Transaction::abort() {
@@ -317,8 +316,8 @@ std::unique_ptr<Database> Database::open(const std::string& dir, const Options& 
 
 void Database::recover() {
   const std::string bytes = journal_->read_all();
-  recovery_.journal_bytes = bytes.size();
-  // Commit markers (sync mode) prove commits whose journal mark a power loss may have taken.
+  // Commit markers in meta ("commit/<id>") were how earlier builds proved, in sync mode, commits
+  // whose journal mark a power loss may have taken; a database they left is still honoured.
   std::set<std::uint64_t> ended;
   std::vector<std::string> markers;
   for (const auto& [key, value] : scan(Table::kMeta)) {
@@ -328,6 +327,7 @@ void Database::recover() {
   }
   if (bytes.empty() && markers.empty()) return;
   JournalScan scan = scan_journal(bytes, journal_->path());  // throws on corruption
+  recovery_.journal_bytes = scan.valid_bytes;
   recovery_.torn_tail = scan.torn_tail;
   for (const auto& r : scan.records)
     if (r.type != JournalRecord::Type::kBeforeImage) ended.insert(r.top);
@@ -363,7 +363,6 @@ Database::~Database() {
       // A clean close leaves an empty journal; what an open transaction journaled stays, to be
       // rolled back at the next open.
       if (open_.empty()) truncate_journal_locked();
-      journal_->flush();
       journal_->sync();
     } catch (const DbError&) {
       // The next open recovers from whatever the journal holds.
@@ -455,15 +454,17 @@ std::unique_ptr<Transaction> Database::begin(Transaction* parent, std::string la
   return t;
 }
 
-void Database::append_journal(const std::string& record) {
+void Database::append_before_image(const Transaction& t, Table table, const std::string& key,
+                                   const std::optional<std::string>& before) {
+  std::optional<std::string_view> image;
+  if (before) image = *before;
   std::lock_guard guard(mu_);
-  journal_->append(record);
+  journal_->append_before_image(t.top_, t.id_, static_cast<std::uint8_t>(table), key, image);
 }
 
 std::uint64_t Database::journal_file_size() {
   std::lock_guard guard(mu_);
-  journal_->flush();
-  return journal_->size();
+  return journal_->file_size();
 }
 
 void Database::commit_durably(Transaction& t) {
@@ -479,44 +480,41 @@ void Database::commit_durably(Transaction& t) {
     leader_active_ = true;
     std::vector<CommitRequest*> group;
     group.swap(commit_queue_);
-    std::vector<std::string> deletable;
-    deletable.swap(markers_truncated_);  // truncated before the sync below: durable after it
     std::exception_ptr error;
-    std::vector<std::string> markers;
+    // The commit marks go in with the before-images, before LMDB changes: LMDB applies a group
+    // in one atomic commit, so a crash before it leaves LMDB as the before-images say, and
+    // whether recovery then undoes the group or not, the result is the same.
     try {
-      journal_->flush();  // the before-images reach the file before LMDB changes
+      for (auto* r : group)
+        journal_->append_mark(JournalRecord::Type::kCommit, r->txn->top_, r->txn->id_);
     } catch (...) {
       error = std::current_exception();
     }
     guard.unlock();
+    bool odlist_changed = false;
     try {
       if (error) std::rethrow_exception(error);
       if (options_.sync) journal_->sync();
       LmdbTxn txn(*this, true);
-      bool odlist_changed = false;
       for (auto* r : group) {
         for (const auto& [k, v] : r->txn->writes_) {
           apply(txn.get(), k.first, k.second, v);
           odlist_changed |= k.first == Table::kOdlist;
         }
-        if (options_.sync) {
-          markers.push_back(fmt::format("{}{}", kCommitMarkerPrefix, r->txn->id_));
-          apply(txn.get(), Table::kMeta, markers.back(), std::string());
-        }
       }
-      for (const auto& m : deletable) apply(txn.get(), Table::kMeta, m, std::nullopt);
       txn.commit();
-      if (odlist_changed) ++odlist_generation_;
     } catch (...) {
       error = std::current_exception();
     }
     guard.lock();
-    if (error) {
-      markers_truncated_.insert(markers_truncated_.end(), deletable.begin(), deletable.end());
-    } else {
-      markers_live_.insert(markers_live_.end(), markers.begin(), markers.end());
-    }
+    if (odlist_changed && !error) ++odlist_generation_;
     for (auto* r : group) {
+      if (error) {
+        try {  // the record of what happened; recovery would find nothing to undo either way
+          journal_->append_mark(JournalRecord::Type::kAbort, r->txn->top_, r->txn->id_);
+        } catch (const DbError&) {
+        }
+      }
       r->error = error;
       r->done = true;
     }
@@ -534,36 +532,24 @@ void Database::finished(Transaction& t, bool end_mark) {
   }
   std::lock_guard guard(mu_);
   open_.erase(t.id_);
-  if (!t.parent_ && end_mark) {
-    const auto type = t.state_ == Transaction::State::kCommitted ? JournalRecord::Type::kCommit
-                                                                 : JournalRecord::Type::kAbort;
-    journal_->append(JournalRecord{.type = type, .top = t.top_, .txn = t.id_}.encode());
-    // Without sync there is no commit marker in LMDB: the mark itself must be in the file
-    // (the page cache survives a process crash) before commit() returns.
-    if (!options_.sync && type == JournalRecord::Type::kCommit) journal_->flush();
-  }
+  if (!t.parent_ && end_mark)
+    journal_->append_mark(t.state_ == Transaction::State::kCommitted
+                              ? JournalRecord::Type::kCommit
+                              : JournalRecord::Type::kAbort,
+                          t.top_, t.id_);
   if (open_.empty()) {
     idle_since_ = std::chrono::steady_clock::now();
     if (journal_->size() > kJournalEagerTruncate) truncate_journal_locked();
   }
 }
 
-void Database::truncate_journal_locked() {
-  journal_->truncate();
-  markers_truncated_.insert(markers_truncated_.end(), markers_live_.begin(), markers_live_.end());
-  markers_live_.clear();
-}
+void Database::truncate_journal_locked() { journal_->truncate(); }
 
 // The background half of "odb.log returns to 0 bytes when idle".
 void Database::purge_when_idle() {
   std::unique_lock guard(mu_);
   while (!stopping_) {
     auto wake = std::chrono::steady_clock::now() + options_.journal_idle;
-    try {
-      journal_->flush();  // so the file visibly grows while long transactions run
-    } catch (const DbError&) {
-      // Retried at the next commit, which reports the error to its caller.
-    }
     if (open_.empty() && journal_->size() > 0) {
       const auto due = idle_since_ + options_.journal_idle;
       if (std::chrono::steady_clock::now() >= due) {

@@ -7,8 +7,8 @@
 //
 // Every change goes through a Transaction. Its first change of a record appends the record's
 // before-image to DBDIR/odb.log (so the journal grows while transactions run); the changes
-// themselves are kept with the transaction and reach LMDB at the top-level commit, after the
-// journal has been made durable, in one LMDB transaction. Concurrent commits are grouped: one
+// themselves are kept with the transaction and reach LMDB at the top-level commit, after its
+// commit mark and the journal have been made durable, in one LMDB transaction. Concurrent commits are grouped: one
 // journal sync and one LMDB commit serve every transaction waiting to commit (group commit).
 // Transactions nest; a top-level transaction owns the object locks and lasts until committed or
 // aborted (it may span many method calls). At open, transactions the journal shows unfinished
@@ -138,7 +138,7 @@ std::string format_time(std::chrono::system_clock::time_point when);
 struct RecoveryReport {
   std::vector<std::uint64_t> rolled_back;  // transactions undone
   std::size_t records_restored = 0;
-  std::uint64_t journal_bytes = 0;  // journal size found
+  std::uint64_t journal_bytes = 0;  // bytes of whole records found in the journal
   bool torn_tail = false;           // an incomplete last record was ignored
   // The owner recorded by an oserv that did not close the database (crash, kill -9, power loss):
   // "instance X, pid P, host H". Empty after a clean stop.
@@ -200,8 +200,9 @@ class Database {
   bool sync();
   // Empties the journal if no transaction is open (the idle purge). Returns true if it did.
   bool purge_journal();
+  // Bytes of records in odb.log (what tmstat -v and the health check report).
   std::uint64_t journal_size();
-  // The same after writing out queued records, so that it is the size of the file on disk.
+  // Bytes the file has on disk: its records, then the zeros it was grown by ahead of them.
   std::uint64_t journal_file_size();
 
   // An online backup into `target_dir` (empty or absent): LMDB's compacting copy of the
@@ -234,7 +235,8 @@ class Database {
   void recover();
   void apply(MDB_txn* txn, Table table, const std::string& key,
              const std::optional<std::string>& value);
-  void append_journal(const std::string& record);
+  void append_before_image(const Transaction& t, Table table, const std::string& key,
+                           const std::optional<std::string>& before);
   void commit_durably(Transaction& t);
   void finished(Transaction& t, bool end_mark);
   void truncate_journal_locked();
@@ -257,8 +259,8 @@ class Database {
   std::mutex readers_mu_;
   std::vector<MDB_txn*> readers_;  // reset read-only transactions, see read()
 
-  // mu_ guards the journal, the registry of open transactions, the commit queue and the
-  // commit markers. Journal syncs and LMDB commits run outside it, by the group's leader.
+  // mu_ guards the journal, the registry of open transactions and the commit queue. Journal
+  // syncs and LMDB commits run outside it, by the group's leader.
   std::mutex mu_;
   struct OpenInfo {
     Transaction* txn;
@@ -268,13 +270,6 @@ class Database {
   std::vector<CommitRequest*> commit_queue_;
   bool leader_active_ = false;
   std::condition_variable committed_;
-  // In sync mode each commit also writes "commit/<id>" into meta, in the LMDB transaction that
-  // applies it: the commit mark in odb.log is never synced, so after a power loss the marker is
-  // the proof of the commit. Markers are deleted once the journal truncation that dropped their
-  // records is durable (synced by the next group commit). In nosync mode the commit mark is
-  // written to the file before commit() returns, which a process crash cannot undo.
-  std::vector<std::string> markers_live_;       // records still in odb.log
-  std::vector<std::string> markers_truncated_;  // truncated, not yet known durable
   std::chrono::steady_clock::time_point idle_since_;
   bool stopping_ = false;
   std::condition_variable stop_purger_;

@@ -2,23 +2,34 @@
 #include "RollbackJournal.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/crc.hpp>
 #include <cerrno>
 #include <cstring>
 
 #include <fmt/core.h>
 
+#if defined(__x86_64__)
+#include <nmmintrin.h>
+#endif
+
 namespace openoserv::db {
 
 namespace {
 
-constexpr std::uint32_t kMagic = 0x4C42444F;  // "ODBL"
+constexpr std::uint32_t kMagic = 0x3242444F;       // "ODB2": CRC-32C
+constexpr std::uint32_t kMagicCrc32 = 0x4C42444F;  // "ODBL": the first format, CRC-32
 constexpr size_t kHeader = 12;
 // A sane bound for one record: keys and values are object records, not blobs.
 constexpr std::uint32_t kMaxPayload = 64u << 20;
+// The file grows by at least this much, and always to a multiple of it.
+constexpr std::uint64_t kGrowthStep = 4096;
+// The mapping is reserved ahead of the file, so that it moves rarely.
+constexpr std::size_t kMinMapping = 64u << 20;
 
 std::uint32_t crc32(std::string_view data) {
   boost::crc_32_type crc;
@@ -26,11 +37,59 @@ std::uint32_t crc32(std::string_view data) {
   return crc.checksum();
 }
 
-void put_u32(std::string& out, std::uint32_t v) {
-  for (int i = 0; i < 4; ++i) out += static_cast<char>((v >> (8 * i)) & 0xFF);
+#if defined(__x86_64__)
+__attribute__((target("sse4.2"))) std::uint32_t crc32c_sse42(std::string_view data) {
+  const char* p = data.data();
+  std::size_t n = data.size();
+  std::uint64_t crc = 0xFFFFFFFFu;
+  for (; n >= 8; p += 8, n -= 8) {
+    std::uint64_t word;
+    std::memcpy(&word, p, 8);
+    crc = _mm_crc32_u64(crc, word);
+  }
+  auto crc32 = static_cast<std::uint32_t>(crc);
+  for (; n > 0; ++p, --n) crc32 = _mm_crc32_u8(crc32, static_cast<unsigned char>(*p));
+  return ~crc32;
 }
-void put_u64(std::string& out, std::uint64_t v) {
-  for (int i = 0; i < 8; ++i) out += static_cast<char>((v >> (8 * i)) & 0xFF);
+#endif
+
+char* put_u32(char* p, std::uint32_t v) {
+  for (int i = 0; i < 4; ++i) *p++ = static_cast<char>((v >> (8 * i)) & 0xFF);
+  return p;
+}
+char* put_u64(char* p, std::uint64_t v) {
+  for (int i = 0; i < 8; ++i) *p++ = static_cast<char>((v >> (8 * i)) & 0xFF);
+  return p;
+}
+
+std::size_t record_size(JournalRecord::Type type, std::string_view key,
+                        std::optional<std::string_view> before) {
+  std::size_t payload = 1 + 8 + 8;
+  if (type == JournalRecord::Type::kBeforeImage)
+    payload += 1 + 4 + key.size() + 1 + 4 + (before ? before->size() : 0);
+  return kHeader + payload;
+}
+
+// Writes one record (record_size() bytes) at `out`.
+void encode_record(char* out, JournalRecord::Type type, std::uint64_t top, std::uint64_t txn,
+                   std::uint8_t table, std::string_view key,
+                   std::optional<std::string_view> before) {
+  char* p = out + kHeader;
+  *p++ = static_cast<char>(type);
+  p = put_u64(p, top);
+  p = put_u64(p, txn);
+  if (type == JournalRecord::Type::kBeforeImage) {
+    *p++ = static_cast<char>(table);
+    p = put_u32(p, static_cast<std::uint32_t>(key.size()));
+    p = std::copy(key.begin(), key.end(), p);
+    *p++ = static_cast<char>(before ? 1 : 0);
+    p = put_u32(p, static_cast<std::uint32_t>(before ? before->size() : 0));
+    if (before) p = std::copy(before->begin(), before->end(), p);
+  }
+  const auto payload = static_cast<std::uint32_t>(p - out - kHeader);
+  put_u32(out, kMagic);
+  put_u32(out + 4, payload);
+  put_u32(out + 8, crc32c({out + kHeader, payload}));
 }
 
 // Bounds-checked reader over one payload.
@@ -87,93 +146,95 @@ bool decode_payload(std::string_view payload, JournalRecord& r) {
   return false;
 }
 
+// Parses the record at `pos`: on success fills `record` and `end` and returns nullptr, else
+// returns what is wrong with it.
+const char* parse_record(std::string_view bytes, size_t pos, JournalRecord& record, size_t& end) {
+  if (bytes.size() - pos < kHeader) return "record cut short";
+  Reader header(bytes.substr(pos, kHeader));
+  std::uint32_t magic = 0, length = 0, crc = 0;
+  header.uint(magic);
+  header.uint(length);
+  header.uint(crc);
+  if (magic != kMagic && magic != kMagicCrc32) return "bad record marker";
+  if (length > kMaxPayload) return "impossible record length";
+  if (bytes.size() - pos - kHeader < length) return "record cut short";
+  std::string_view payload = bytes.substr(pos + kHeader, length);
+  if ((magic == kMagic ? crc32c(payload) : crc32(payload)) != crc) return "checksum mismatch";
+  if (!decode_payload(payload, record)) return "malformed record";
+  end = pos + kHeader + length;
+  return nullptr;
+}
+
+// Whether an intact record starts anywhere at or after `from` (both formats start with 'O').
+bool intact_record_from(std::string_view bytes, size_t from) {
+  for (size_t p = bytes.find('O', from); p != std::string_view::npos; p = bytes.find('O', p + 1)) {
+    JournalRecord record;
+    size_t end = 0;
+    if (!parse_record(bytes, p, record, end)) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
+std::uint32_t crc32c(std::string_view data) {
+#if defined(__x86_64__)
+  static const bool sse42 = __builtin_cpu_supports("sse4.2");
+  if (sse42) return crc32c_sse42(data);
+#endif
+  boost::crc_optimal<32, 0x1EDC6F41, 0xFFFFFFFF, 0xFFFFFFFF, true, true> crc;
+  crc.process_bytes(data.data(), data.size());
+  return crc.checksum();
+}
+
 std::string JournalRecord::encode() const {
-  std::string payload;
-  payload += static_cast<char>(type);
-  put_u64(payload, top);
-  put_u64(payload, txn);
-  if (type == Type::kBeforeImage) {
-    payload += static_cast<char>(table);
-    put_u32(payload, static_cast<std::uint32_t>(key.size()));
-    payload += key;
-    payload += static_cast<char>(before ? 1 : 0);
-    put_u32(payload, static_cast<std::uint32_t>(before ? before->size() : 0));
-    if (before) payload += *before;
-  }
-  std::string out;
-  out.reserve(kHeader + payload.size());
-  put_u32(out, kMagic);
-  put_u32(out, static_cast<std::uint32_t>(payload.size()));
-  put_u32(out, crc32(payload));
-  return out + payload;
+  std::optional<std::string_view> image;
+  if (before) image = *before;
+  std::string out(record_size(type, key, image), '\0');
+  encode_record(out.data(), type, top, txn, table, key, image);
+  return out;
 }
 
 JournalScan scan_journal(std::string_view bytes, const std::string& path) {
   JournalScan scan;
   size_t pos = 0;
-  auto corrupt = [&](const char* what) {
-    throw JournalCorrupt(fmt::format(
-        "{}: {} at offset {}; the journal is damaged before its end, so the database cannot be "
-        "recovered automatically. Keep the file for analysis and restore from a backup.",
-        path, what, pos));
-  };
-  // Zero bytes after the last record are a file extended by a crash, never a record.
-  auto only_zeros_from = [&](size_t p) {
-    return bytes.find_first_not_of('\0', p) == std::string_view::npos;
-  };
   while (pos < bytes.size()) {
-    if (bytes.size() - pos < kHeader) {
-      scan.torn_tail = true;
-      break;
-    }
-    Reader header(bytes.substr(pos, kHeader));
-    std::uint32_t magic = 0, length = 0, crc = 0;
-    header.uint(magic);
-    header.uint(length);
-    header.uint(crc);
-    if (magic != kMagic) {
-      if (only_zeros_from(pos)) {
-        scan.torn_tail = true;
-        break;
-      }
-      corrupt("bad record marker");
-    }
-    if (length > kMaxPayload) corrupt("impossible record length");
-    if (bytes.size() - pos - kHeader < length) {
-      scan.torn_tail = true;  // cut short by a crash mid-append
-      break;
-    }
-    std::string_view payload = bytes.substr(pos + kHeader, length);
-    const size_t end = pos + kHeader + length;
     JournalRecord record;
-    if (crc32(payload) != crc || !decode_payload(payload, record)) {
-      if (end == bytes.size() || only_zeros_from(end)) {
-        scan.torn_tail = true;
-        break;
-      }
-      corrupt(crc32(payload) != crc ? "checksum mismatch" : "malformed record");
+    size_t end = 0;
+    const char* damage = parse_record(bytes, pos, record, end);
+    if (!damage) {
+      scan.records.push_back(std::move(record));
+      pos = scan.valid_bytes = end;
+      continue;
     }
-    scan.records.push_back(std::move(record));
-    pos = end;
-    scan.valid_bytes = end;
+    // Zeros: the part of the file grown ahead of the records.
+    if (bytes.find_first_not_of('\0', pos) == std::string_view::npos) break;
+    // A crash mid-append leaves part of the last record, and nothing intact after it.
+    if (intact_record_from(bytes, pos + 1))
+      throw JournalCorrupt(fmt::format(
+          "{}: {} at offset {}; the journal is damaged before its end, so the database cannot be "
+          "recovered automatically. Keep the file for analysis and restore from a backup.",
+          path, damage, pos));
+    scan.torn_tail = true;
+    break;
   }
   return scan;
 }
 
 RollbackJournal::~RollbackJournal() {
+  if (map_) ::munmap(map_, map_length_);
   if (fd_ >= 0) ::close(fd_);
 }
 
 void RollbackJournal::open(const std::string& path) {
   path_ = path;
-  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd_ < 0) throw DbError(fmt::format("cannot open {}: {}", path, std::strerror(errno)));
   struct stat st {};
   if (::fstat(fd_, &st) != 0)
     throw DbError(fmt::format("cannot stat {}: {}", path, std::strerror(errno)));
-  size_ = static_cast<std::uint64_t>(st.st_size);
+  // Until recovery has read and truncated it, what is there is not overwritten.
+  size_ = file_size_ = static_cast<std::uint64_t>(st.st_size);
 }
 
 std::string RollbackJournal::read_all() const {
@@ -192,24 +253,47 @@ std::string RollbackJournal::read_all() const {
   }
 }
 
-void RollbackJournal::append(const std::string& encoded) {
-  pending_ += encoded;
-  size_ += encoded.size();
+void RollbackJournal::grow(std::uint64_t needed) {
+  std::uint64_t target = std::max(needed, file_size_ + std::max(kGrowthStep, file_size_ / 4));
+  target = (target + kGrowthStep - 1) / kGrowthStep * kGrowthStep;
+  // Blocks are allocated now, so writing through the mapping cannot fail for want of space.
+  if (int rc = ::posix_fallocate(fd_, static_cast<off_t>(file_size_),
+                                 static_cast<off_t>(target - file_size_));
+      rc != 0)
+    throw DbError(fmt::format("cannot extend {} to {} bytes: {}", path_, target,
+                              std::strerror(rc)));
+  if (target > map_length_) {
+    const std::size_t length = std::max<std::size_t>({target, 2 * map_length_, kMinMapping});
+    void* p = map_ ? ::mremap(map_, map_length_, length, MREMAP_MAYMOVE)
+                   : ::mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);
+    if (p == MAP_FAILED)
+      throw DbError(fmt::format("cannot map {} ({} bytes): {}", path_, length,
+                                std::strerror(errno)));
+    map_ = static_cast<char*>(p);
+    map_length_ = length;
+  }
+  file_size_ = target;
 }
 
-void RollbackJournal::flush() {
-  size_t done = 0;
-  while (done < pending_.size()) {
-    ssize_t n = ::write(fd_, pending_.data() + done, pending_.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      // What was not written stays queued: a later flush retries it, in order.
-      pending_.erase(0, done);
-      throw DbError(fmt::format("cannot append to {}: {}", path_, std::strerror(errno)));
-    }
-    done += static_cast<size_t>(n);
-  }
-  pending_.clear();
+char* RollbackJournal::reserve(std::size_t bytes) {
+  if (size_ + bytes > file_size_) grow(size_ + bytes);
+  return map_ + size_;
+}
+
+void RollbackJournal::append_before_image(std::uint64_t top, std::uint64_t txn,
+                                          std::uint8_t table, std::string_view key,
+                                          std::optional<std::string_view> before) {
+  const auto type = JournalRecord::Type::kBeforeImage;
+  const std::size_t n = record_size(type, key, before);
+  encode_record(reserve(n), type, top, txn, table, key, before);
+  size_ += n;
+}
+
+void RollbackJournal::append_mark(JournalRecord::Type type, std::uint64_t top,
+                                  std::uint64_t txn) {
+  const std::size_t n = record_size(type, {}, std::nullopt);
+  encode_record(reserve(n), type, top, txn, 0, {}, std::nullopt);
+  size_ += n;
 }
 
 void RollbackJournal::sync() {
@@ -220,10 +304,12 @@ void RollbackJournal::sync() {
 void RollbackJournal::truncate() {
   if (::ftruncate(fd_, 0) != 0)
     throw DbError(fmt::format("cannot truncate {}: {}", path_, std::strerror(errno)));
-  size_ = 0;
-  pending_.clear();
-  // No fsync: if a crash loses the truncation, the old records all carry their end marks and
-  // recovery skips them; the next append's fdatasync persists the new size anyway.
+  size_ = file_size_ = 0;
+  // The mapping stays: nothing is written through it before grow() extends the file again.
+  // No fsync: no transaction is open, so if a power loss undoes the truncation, every
+  // transaction in the old records had ended. Commit marks were synced before their LMDB commit;
+  // an abort mark that was not guards only before-images equal to what LMDB holds (a later
+  // commit of the same record would have synced it). The next sync persists the new size.
 }
 
 }  // namespace openoserv::db

@@ -536,7 +536,8 @@ char* DispatcherServant::backup(const char* target_dir) {
 }
 
 void DispatcherServant::tmstat(OServ::TxnEntries_out txns, OServ::LockEntries_out locks,
-                               CORBA::ULongLong& journal_bytes) {
+                               CORBA::ULongLong& journal_bytes,
+                               CORBA::ULongLong& journal_file_bytes) {
   guarded([&] {
     auto& db = *state_.db;
     auto open = db.transactions();
@@ -565,7 +566,8 @@ void DispatcherServant::tmstat(OServ::TxnEntries_out txns, OServ::LockEntries_ou
       for (CORBA::ULong w = 0; w < held[i].waiters.size(); ++w)
         e.waiters[w] = db.describe(held[i].waiters[w]).c_str();
     }
-    journal_bytes = db.journal_file_size();
+    journal_bytes = db.journal_size();
+    journal_file_bytes = db.journal_file_size();
   });
 }
 

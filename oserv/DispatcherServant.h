@@ -61,7 +61,7 @@ class DispatcherServant : public POA_OServ::Dispatcher {
   void txn_abort(CORBA::ULongLong txn) override;
   char* backup(const char* target_dir) override;
   void tmstat(OServ::TxnEntries_out txns, OServ::LockEntries_out locks,
-              CORBA::ULongLong& journal_bytes) override;
+              CORBA::ULongLong& journal_bytes, CORBA::ULongLong& journal_file_bytes) override;
 
   // Rolls back every transaction still open (at shutdown), children before parents.
   void abort_open_transactions();

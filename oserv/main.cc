@@ -317,7 +317,7 @@ int run(int argc, char** argv) {
   if (const auto& r = db->recovery(); !r.stale_owner.empty())
     log.line(fmt::format("${}: not closed cleanly by its last owner ({}); taking it over", inst.dbdir,
                          r.stale_owner));
-  if (const auto& r = db->recovery(); r.journal_bytes > 0) {
+  if (const auto& r = db->recovery(); r.journal_bytes > 0 || r.torn_tail) {
     std::string ids;
     for (auto id : r.rolled_back) ids += (ids.empty() ? "" : " ") + db->describe(id);
     log.line(fmt::format("${}: {} bytes at start; rolled back {} transaction(s){}{}, {} record(s) "

@@ -2,6 +2,7 @@
 // refused with file and offset, and a brute-force sweep over damaged journals.
 #include <gtest/gtest.h>
 
+#include <boost/crc.hpp>
 #include <random>
 
 #include "RollbackJournal.h"
@@ -42,10 +43,73 @@ TEST(Journal, EveryTruncationIsATornTail) {
   }
 }
 
-TEST(Journal, ZeroFilledTailIsTorn) {
+TEST(Journal, ZeroFilledTailIsTheEnd) {
+  // The file is grown ahead of its records: zeros after the last one are not damage.
   auto scan = scan_journal(sample_journal() + std::string(4096, '\0'), "odb.log");
   EXPECT_EQ(scan.records.size(), 4u);
+  EXPECT_FALSE(scan.torn_tail);
+  EXPECT_EQ(scan.valid_bytes, sample_journal().size());
+  EXPECT_TRUE(scan_journal(std::string(8192, '\0'), "odb.log").records.empty());
+}
+
+// Appending copies a record into the mapped file; a crash mid-copy can leave any subset of its
+// bytes written, with zeros around them. Each such state is a torn tail, never corruption.
+TEST(Journal, PartlyCopiedLastRecordAmongZerosIsTorn) {
+  const std::string head = sample_journal();
+  const std::string last = before_image(3, "dd", std::string(200, 'y')).encode();
+  std::mt19937 rng(7);
+  for (int round = 0; round < 2000; ++round) {
+    std::string part(last.size(), '\0');
+    const size_t from = rng() % last.size(), to = from + rng() % (last.size() - from);
+    for (size_t i = from; i < to; ++i) part[i] = last[i];  // one contiguous run of the copy
+    auto scan = scan_journal(head + part + std::string(rng() % 5000, '\0'), "odb.log");
+    EXPECT_EQ(scan.records.size(), 4u) << from << ".." << to;
+    EXPECT_EQ(scan.valid_bytes, head.size());
+  }
+}
+
+TEST(Journal, DamageFollowedByAnIntactRecordIsCorruption) {
+  const std::string tail = before_image(3, "z", "v").encode();
+  std::string j = sample_journal() + std::string(100, '\x5a') + tail;
+  EXPECT_THROW(scan_journal(j, "odb.log"), JournalCorrupt);
+  // Without the intact record after it, the same garbage is a torn append.
+  auto scan = scan_journal(sample_journal() + std::string(100, '\x5a'), "odb.log");
   EXPECT_TRUE(scan.torn_tail);
+  EXPECT_EQ(scan.records.size(), 4u);
+}
+
+TEST(Journal, Crc32cIsTheCastagnoliChecksum) {
+  EXPECT_EQ(crc32c("123456789"), 0xE3069283u);  // the standard check value
+  EXPECT_EQ(crc32c(""), 0u);
+  // Every length through the word-at-a-time path and its byte tail, against the bitwise
+  // definition.
+  std::string data;
+  for (int n = 0; n < 100; ++n) {
+    std::uint32_t crc = 0xFFFFFFFFu;
+    for (unsigned char c : data) {
+      crc ^= c;
+      for (int b = 0; b < 8; ++b) crc = (crc >> 1) ^ (0x82F63B78u & (0u - (crc & 1)));
+    }
+    EXPECT_EQ(crc32c(data), ~crc) << n;
+    data += static_cast<char>(n * 37 + 11);
+  }
+}
+
+// Journals written before CRC-32C (magic "ODBL", CRC-32) are still read, so a database left by
+// a crash of an earlier build recovers.
+TEST(Journal, FirstFormatIsStillRead) {
+  std::string old = before_image(1, "a", "old-a").encode();
+  const std::string_view payload = std::string_view(old).substr(12);
+  boost::crc_32_type crc;
+  crc.process_bytes(payload.data(), payload.size());
+  const std::uint32_t magic = 0x4C42444F, sum = crc.checksum();
+  for (int i = 0; i < 4; ++i) {
+    old[i] = static_cast<char>(magic >> (8 * i));
+    old[8 + i] = static_cast<char>(sum >> (8 * i));
+  }
+  auto scan = scan_journal(old, "odb.log");
+  ASSERT_EQ(scan.records.size(), 1u);
+  EXPECT_EQ(*scan.records[0].before, "old-a");
 }
 
 TEST(Journal, DamageInTheLastRecordIsTorn) {

@@ -7,8 +7,9 @@ install_instance oserv 127.0.0.2 "$PORT" >/dev/null
 JOURNAL=$WORK/db/oserv/odb.log
 LOG=$WORK/db/oserv/oservlog
 jsize() { stat -c %s "$JOURNAL"; }
-# The journal as the oserv reports it; asking also writes out records it still had queued.
-reported() { tmstat -v | sed -n 's/^odb.log: \([0-9]*\) bytes$/\1/p'; }
+# The journal as the oserv reports it: bytes of records, and the file's size on disk.
+reported() { tmstat -v | sed -n 's/^odb.log: \([0-9]*\) bytes of records, .*/\1/p'; }
+reported_file() { tmstat -v | sed -n 's/^odb.log: .*, \([0-9]*\) bytes on disk$/\1/p'; }
 empty_journal() { [ "$(jsize)" = 0 ]; }
 start() { rc oserv start --lock-timeout 1 >/dev/null 2>&1 || fail "start failed"; }
 start
@@ -27,7 +28,10 @@ expect_code "get own write" 0 odb get "$T" objects o1
 expect_eq "own write" v1 "$OUT"
 R=$(reported)
 [ "$R" -gt 0 ] || fail "odb.log did not grow during a transaction"
-expect_eq "file size is the reported size" "$R" "$(jsize)"
+expect_eq "file size is the reported size on disk" "$(reported_file)" "$(jsize)"
+# The file is grown ahead of its records, in whole 4 KiB steps.
+[ "$(jsize)" -ge "$R" ] && [ $(($(jsize) % 4096)) = 0 ] ||
+  fail "odb.log is $(jsize) bytes for $R bytes of records"
 expect_code "tmstat" 0 tmstat
 expect_contains "tmstat txn" "Top-T running method thread 1073" "$OUT"
 expect_contains "tmstat lock" "objects/o1 write {" "$OUT"
@@ -100,7 +104,7 @@ expect_code "put" 0 odb put "$T" objects o3 uncommitted
 J=$(reported)
 [ "$J" -gt 0 ] || fail "journal empty before the crash"
 crash oserv
-expect_eq "journal kept by the crash" "$J" "$(jsize)"
+[ "$(jsize)" -ge "$J" ] || fail "journal not kept by the crash: $(jsize) bytes, $J expected"
 start
 grep -q "odb.log: $J bytes at start; rolled back 1 transaction(s)" "$LOG" ||
   fail "recovery not logged: $(tail -n 5 "$LOG")"
