@@ -38,6 +38,10 @@ using namespace openoserv;
 
 namespace {
 
+// Concurrent calls to one other dispatcher, each on its own connection, before further calls
+// wait for a free one.
+constexpr const char* kMaxPeerConnections = "256";
+
 enum Exit : int {
   kOk = 0,
   kRuntime = 1,
@@ -367,6 +371,11 @@ int run(int argc, char** argv) {
                                   {"endPointPublish", publish.c_str()},
                                   {"unixTransportPermission", "600"},
                                   {"clientConnectTimeOutPeriod", "3000"},
+                                  // Each call in flight to another dispatcher holds a connection
+                                  // (one call per connection); omniORB's default of 5 would make
+                                  // a sixth concurrent method call to a node wait for one of the
+                                  // first five to finish, which may take --method-timeout.
+                                  {"maxGIOPConnectionPerServer", kMaxPeerConnections},
                                   {nullptr, nullptr}};
   int orb_argc = 1;
   char* orb_argv[] = {argv[0], nullptr};

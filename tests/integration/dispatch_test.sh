@@ -63,6 +63,30 @@ expect_contains "nap output" "on dispatcher 2" "$(cat "$WORK/nap.out")"
 expect_code "odstat idle" 0 odstat --id mn1 -c
 expect_eq "no method threads left" "" "$OUT"
 
+step "concurrent calls forwarded to one node all run at once (none queues behind another)"
+# Each call's program marks that it runs, then waits for the release (at most 20 s).
+cat >"$WORK/gate.sh" <<'SH'
+#!/bin/sh
+# OID METHOD DIR
+touch "$3/running.$$"
+for _ in $(seq 200); do [ -e "$3/release" ] && { echo released; exit 0; }; sleep 0.1; done
+exit 9
+SH
+chmod +x "$WORK/gate.sh"
+expect_code "install gate" 0 wclass --id oserv method Sleeper gate "$WORK/gate.sh"
+mkdir "$WORK/gate"
+GATE_CALLERS=""
+for i in $(seq 8); do
+  objcall --id mn2 "$NAPPER" gate "$WORK/gate" >"$WORK/gate.out.$i" 2>&1 &
+  GATE_CALLERS="$GATE_CALLERS $!"
+done
+BG_PIDS="$BG_PIDS $GATE_CALLERS"
+all_running() { [ "$(ls "$WORK/gate" | grep -c running)" = 8 ]; }
+wait_until 10 all_running ||
+  fail "only $(ls "$WORK/gate" | grep -c running) of 8 forwarded calls run at once"
+touch "$WORK/gate/release"
+for p in $GATE_CALLERS; do wait "$p" || fail "a gated call failed: $(cat "$WORK"/gate.out.*)"; done
+
 step "a failing method returns its exit code and output"
 expect_code "fail" 7 objcall --id oserv "$NAPPER" fail
 expect_contains "fail output" "cannot do fail" "$OUT"
