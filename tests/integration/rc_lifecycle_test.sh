@@ -50,4 +50,15 @@ gone "$pid" || fail "hung oserv $pid survived stop"
 expect_code "status" 3 rc oserv status
 expect_code "start after forced stop" 0 rc oserv start
 expect_code "stop" 0 rc oserv stop
+
+step "a pid file that vanishes or cannot be opened while status looks: no shell error"
+# As when the oserv exits between the existence test and the lock probe: the file is there but
+# cannot be opened (a Unix socket, here another instance's), which the shell reported on stderr.
+install_instance other 127.0.0.3 "$PORT" >/dev/null
+expect_code "start other" 0 rc other start
+ln -s "$OSERV_ETC_ROOT/run/other.sock" "$OSERV_ETC_ROOT/run/oserv.pid"
+expect_code "status of an unreadable pid file" 4 rc oserv status
+case $OUT in *"cannot open"*) fail "status printed a shell error: $OUT" ;; esac
+rm "$OSERV_ETC_ROOT/run/oserv.pid"
+expect_code "stop other" 0 rc other stop
 echo PASS
