@@ -62,8 +62,17 @@ auto at_tmr(Region& region, const char* what, F&& f) {
 
 }  // namespace
 
-std::string Oid::key() const { return fmt::format("{}.{}.{}", region, od, n); }
-std::string Oid::text() const { return fmt::format("{}.{}.{}#{}#", region, od, n, cls); }
+// Both are on every call's path: plain conversions, no format strings.
+std::string Oid::key() const {
+  char buf[3 * 21];
+  char* p = std::to_chars(buf, buf + 21, region).ptr;
+  *p++ = '.';
+  p = std::to_chars(p, p + 21, od).ptr;
+  *p++ = '.';
+  p = std::to_chars(p, p + 21, n).ptr;
+  return std::string(buf, p);
+}
+std::string Oid::text() const { return key() + '#' + cls + '#'; }
 
 Oid Oid::parse(const std::string& text) {
   Oid oid;
@@ -99,7 +108,7 @@ OServ::MethodResult Objects::invoke(const std::string& oid_text, const std::stri
     wire_args.length(static_cast<CORBA::ULong>(args.size()));
     for (CORBA::ULong i = 0; i < args.size(); ++i) wire_args[i] = args[i].c_str();
     return state_.peers->call(
-        oid.od, method_timeout_ms_, fmt::format("{} on {}: ", method, oid_text),
+        oid.od, method_timeout_ms_, [&] { return fmt::format("{} on {}: ", method, oid_text); },
         [&](OServ::Dispatcher_ptr owner) {
           OServ::MethodResult_var result =
               owner->invoke(oid_text.c_str(), method.c_str(), wire_args);

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "Database.h"
@@ -37,9 +38,10 @@ class Region {
   // OServ::Failed naming the od when it is not in the odlist.
   OServ::Dispatcher_ptr dispatcher(std::uint32_t od, unsigned timeout_ms = 10000);
   // Runs f(dispatcher od) with `timeout_ms`. A Failed from it passes through; any other CORBA
-  // exception becomes Failed: `prefix` followed by which dispatcher does not answer.
-  template <typename F>
-  auto call(std::uint32_t od, unsigned timeout_ms, const std::string& prefix, F&& f)
+  // exception becomes Failed: `prefix` (a string, or a function making one only then) followed
+  // by which dispatcher does not answer.
+  template <typename Prefix, typename F>
+  auto call(std::uint32_t od, unsigned timeout_ms, Prefix&& prefix, F&& f)
       -> decltype(f(OServ::Dispatcher_ptr())) {
     try {
       OServ::Dispatcher_var d = dispatcher(od, timeout_ms);
@@ -47,7 +49,10 @@ class Region {
     } catch (const OServ::Failed&) {
       throw;
     } catch (const CORBA::Exception& e) {
-      fail(prefix + unreachable(od, e));
+      if constexpr (std::is_invocable_v<Prefix>)
+        fail(prefix() + unreachable(od, e));
+      else
+        fail(std::string(prefix) + unreachable(od, e));
     }
   }
   // "dispatcher N (host, ip:port)" for messages.
