@@ -2,6 +2,13 @@
 // ManagedNode ping of B's object) beside raw omniORB two-hop forwarding (client -> process 1 ->
 // process 2, both children of this benchmark) on the same transport (IIOP over loopback), in the
 // same run, with 1 and 16 concurrent client threads.
+//
+// Every ORB here may open as many connections to one server as the oserv does to another
+// dispatcher (maxGIOPConnectionPerServer), so the 16 client threads stand for 16 client programs,
+// each with its own connection, rather than queueing for omniORB's default of 5, and the raw
+// forwarder has the oserv's connection policy. The raw processes run in sessions of their own, as
+// the oserv daemons do (see BaselineServer.h). Raw and oserv alternate in short rounds; the
+// ratio is the median of the rounds' ratios, so that drift of this shared machine cancels.
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +23,7 @@
 #include <boost/program_options.hpp>
 #include <fmt/core.h>
 
+#include "BaselineServer.h"
 #include "oserv.hh"
 #include "raw.hh"
 
@@ -23,6 +31,9 @@ namespace po = boost::program_options;
 using Clock = std::chrono::steady_clock;
 
 namespace {
+
+// As the oserv's (oserv/main.cc).
+constexpr const char* kConnectionsPerServer = "256";
 
 class Target : public POA_RawBench::Hop {
  public:
@@ -38,44 +49,34 @@ class Forwarder : public POA_RawBench::Hop {
   RawBench::Hop_var next_;
 };
 
-// A child process serving one Hop object on `endpoint` (host:port), forwarding to `next` if set.
+// A baseline server process serving one Hop object on `endpoint` (host:port), forwarding to
+// `next` if set.
 pid_t serve(const std::string& endpoint, const std::string& next) {
-  int fds[2];
-  if (::pipe(fds) != 0) std::exit(1);
-  pid_t pid = ::fork();
-  if (pid != 0) {
-    ::close(fds[1]);
-    char byte;
-    if (::read(fds[0], &byte, 1) != 1) {
-      std::cerr << "hop_bench: a raw server did not start\n";
-      std::exit(1);
+  return openoserv::bench::start_baseline_server("hop_bench", [&](int ready_fd) {
+    const std::string ep = "giop:tcp:" + endpoint;
+    const char* options[][2] = {{"endPoint", ep.c_str()},
+                                {"maxGIOPConnectionPerServer", kConnectionsPerServer},
+                                {nullptr, nullptr}};
+    int argc = 1;
+    char arg0[] = "hop_server";
+    char* argv[] = {arg0, nullptr};
+    CORBA::ORB_var orb = CORBA::ORB_init(argc, argv, "omniORB4", options);
+    CORBA::Object_var obj = orb->resolve_initial_references("omniINSPOA");
+    PortableServer::POA_var poa = PortableServer::POA::_narrow(obj);
+    PortableServer::ServantBase* servant;
+    if (next.empty()) {
+      servant = new Target;
+    } else {
+      CORBA::Object_var n = orb->string_to_object(("corbaloc::" + next + "/Hop").c_str());
+      servant = new Forwarder(RawBench::Hop::_narrow(n));
     }
-    ::close(fds[0]);
-    return pid;
-  }
-  ::close(fds[0]);
-  const std::string ep = "giop:tcp:" + endpoint;
-  const char* options[][2] = {{"endPoint", ep.c_str()}, {nullptr, nullptr}};
-  int argc = 1;
-  char arg0[] = "hop_server";
-  char* argv[] = {arg0, nullptr};
-  CORBA::ORB_var orb = CORBA::ORB_init(argc, argv, "omniORB4", options);
-  CORBA::Object_var obj = orb->resolve_initial_references("omniINSPOA");
-  PortableServer::POA_var poa = PortableServer::POA::_narrow(obj);
-  PortableServer::ServantBase* servant;
-  if (next.empty()) {
-    servant = new Target;
-  } else {
-    CORBA::Object_var n = orb->string_to_object(("corbaloc::" + next + "/Hop").c_str());
-    servant = new Forwarder(RawBench::Hop::_narrow(n));
-  }
-  PortableServer::ObjectId_var key = PortableServer::string_to_ObjectId("Hop");
-  poa->activate_object_with_id(key, servant);
-  PortableServer::POAManager_var(poa->the_POAManager())->activate();
-  char byte = 1;
-  if (::write(fds[1], &byte, 1) != 1) std::_Exit(1);
-  orb->run();
-  std::_Exit(0);
+    PortableServer::ObjectId_var key = PortableServer::string_to_ObjectId("Hop");
+    poa->activate_object_with_id(key, servant);
+    PortableServer::POAManager_var(poa->the_POAManager())->activate();
+    char byte = 1;
+    if (::write(ready_fd, &byte, 1) != 1) std::_Exit(1);
+    orb->run();
+  });
 }
 
 struct Rate {
@@ -108,6 +109,7 @@ Rate measure(int threads, double seconds, Call&& call) {
 int main(int argc, char** argv) {
   std::string oserv, oid, raw1, raw2;
   double seconds = 3;
+  int rounds = 9;
   po::options_description opts(
       "Usage: hop_bench --oserv HOST:PORT --oid OID --raw1 HOST:PORT --raw2 HOST:PORT\n"
       "(scripts/bench.sh hop sets everything up)\nOptions");
@@ -116,7 +118,8 @@ int main(int argc, char** argv) {
       "oid", po::value(&oid)->required(), "an object owned by oserv B (its ManagedNode)")(
       "raw1", po::value(&raw1)->required(), "address for the raw forwarder")(
       "raw2", po::value(&raw2)->required(), "address for the raw target")(
-      "seconds", po::value(&seconds)->default_value(3), "seconds per measurement");
+      "seconds", po::value(&seconds)->default_value(3), "seconds per measurement")(
+      "rounds", po::value(&rounds)->default_value(9), "alternating rounds per measurement");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, opts), vm);
@@ -134,7 +137,9 @@ int main(int argc, char** argv) {
 
   int orb_argc = 1;
   char* orb_argv[] = {argv[0], nullptr};
-  CORBA::ORB_var orb = CORBA::ORB_init(orb_argc, orb_argv, "omniORB4");
+  const char* client_options[][2] = {{"maxGIOPConnectionPerServer", kConnectionsPerServer},
+                                     {nullptr, nullptr}};
+  CORBA::ORB_var orb = CORBA::ORB_init(orb_argc, orb_argv, "omniORB4", client_options);
   CORBA::Object_var r = orb->string_to_object(("corbaloc::" + raw1 + "/Hop").c_str());
   RawBench::Hop_var raw = RawBench::Hop::_narrow(r);
   CORBA::Object_var d = orb->string_to_object(("corbaloc::" + oserv + "/Dispatcher").c_str());
@@ -152,21 +157,23 @@ int main(int argc, char** argv) {
   fmt::print("{:<9}{:>14}{:>14}{:>14}{:>14}{:>9}\n", "clients", "raw calls/s", "raw us",
              "oserv calls/s", "oserv us", "ratio");
   for (int threads : {1, 16}) {
-    // Alternate in rounds so drift hits both; keep the median.
     std::vector<Rate> raws, oservs;
-    for (int round = 0; round < 5; ++round) {
-      raws.push_back(measure(threads, seconds / 5, raw_call));
-      oservs.push_back(measure(threads, seconds / 5, oserv_call));
+    std::vector<double> ratios;
+    for (int round = 0; round < rounds; ++round) {
+      raws.push_back(measure(threads, seconds / rounds, raw_call));
+      oservs.push_back(measure(threads, seconds / rounds, oserv_call));
+      ratios.push_back(raws.back().calls_per_second / oservs.back().calls_per_second);
     }
     auto median = [](std::vector<Rate> v) {
       std::sort(v.begin(), v.end(),
                 [](const Rate& a, const Rate& b) { return a.calls_per_second < b.calls_per_second; });
       return v[v.size() / 2];
     };
+    std::sort(ratios.begin(), ratios.end());
     Rate a = median(raws), b = median(oservs);
-    fmt::print("{:<9}{:>14.0f}{:>14.1f}{:>14.0f}{:>14.1f}{:>8.2f}x\n", threads,
-               a.calls_per_second, a.latency_us, b.calls_per_second, b.latency_us,
-               a.calls_per_second / b.calls_per_second);
+    fmt::print("{:<9}{:>14.0f}{:>14.1f}{:>14.0f}{:>14.1f}{:>8.2f}x  (rounds {:.2f}x..{:.2f}x)\n",
+               threads, a.calls_per_second, a.latency_us, b.calls_per_second, b.latency_us,
+               ratios[ratios.size() / 2], ratios.front(), ratios.back());
   }
   orb->destroy();
   ::kill(forwarder, SIGTERM);

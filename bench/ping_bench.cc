@@ -1,5 +1,6 @@
 // ping_bench: round-trip latency of Dispatcher::ping on a running oserv, beside a raw omniORB
-// ping served by a child process of this benchmark on the same transport, in the same run.
+// ping served by a child process of this benchmark (in a session of its own, as the oserv daemon
+// is: BaselineServer.h) on the same transport, in the same run.
 //
 // Calls alternate between the two targets in rounds, so drift of the machine (CPU frequency,
 // other load) hits both alike; the reported figure per target is the median round.
@@ -16,6 +17,7 @@
 #include <boost/program_options.hpp>
 #include <fmt/core.h>
 
+#include "BaselineServer.h"
 #include "oserv.hh"
 #include "raw.hh"
 
@@ -91,19 +93,8 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  int fds[2];
-  if (::pipe(fds) != 0) return 1;
-  pid_t server = ::fork();
-  if (server == 0) {
-    ::close(fds[0]);
-    serve_raw(raw_tcp, raw_socket, fds[1]);
-  }
-  ::close(fds[1]);
-  char byte = 0;
-  if (::read(fds[0], &byte, 1) != 1) {
-    std::cerr << "ping_bench: the raw server did not start\n";
-    return 1;
-  }
+  const pid_t server = openoserv::bench::start_baseline_server(
+      "ping_bench", [&](int ready_fd) { serve_raw(raw_tcp, raw_socket, ready_fd); });
 
   int orb_argc = 1;
   char* orb_argv[] = {argv[0], nullptr};
