@@ -1,9 +1,11 @@
 // Framework transactions: commit, abort, nesting, locks and their timeouts, journal size, and
 // recovery of transactions left open by a process that went away.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <filesystem>
 #include <thread>
 
@@ -259,6 +261,46 @@ TEST_F(TransactionTest, OpenTransactionsOfADeadProcessAreRolledBackAtOpen) {
   EXPECT_EQ(value("k1"), "committed-by-child");
   EXPECT_FALSE(value("k2"));
   EXPECT_EQ(std::filesystem::file_size(dir_ + "/odb.log"), 0u);
+}
+
+// The journal grows ahead of its records with posix_fallocate; when the file cannot grow (here a
+// file size limit, as a full disk would), the change fails with an error naming odb.log, the
+// transaction stays usable, and nothing reaches the database.
+TEST_F(TransactionTest, AJournalThatCannotGrowFailsTheChangeNamingTheFile) {
+  const std::string big(3u << 20, 'b');
+  {
+    auto t = db_->begin();
+    t->put(Table::kObjects, "big", big);
+    t->commit();
+  }
+  db_.reset();
+  pid_t child = ::fork();
+  if (child == 0) {
+    ::signal(SIGXFSZ, SIG_IGN);
+    const rlimit limit{2u << 20, 2u << 20};
+    if (::setrlimit(RLIMIT_FSIZE, &limit) != 0) ::_exit(10);
+    auto db = open();
+    auto t = db->begin();
+    t->put(Table::kObjects, "small", "s");  // a small before-image: fits
+    try {
+      t->put(Table::kObjects, "big", "replaced");  // a 3 MiB before-image: cannot
+      ::_exit(11);
+    } catch (const DbError& e) {
+      if (std::string(e.what()).find("odb.log") == std::string::npos) ::_exit(12);
+    }
+    if (t->get(Table::kObjects, "big") != big) ::_exit(13);  // the change was not recorded
+    t->put(Table::kObjects, "other", "o");                   // and the transaction goes on
+    t->abort();
+    ::_exit(0);
+  }
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  db_ = open();
+  EXPECT_EQ(value("big"), big);
+  EXPECT_FALSE(value("small"));
+  EXPECT_FALSE(value("other"));
 }
 
 TEST_F(TransactionTest, CorruptJournalStopsTheOpenAndIsKept) {
