@@ -1,67 +1,84 @@
 // Lock table.
 #include "LockTable.h"
 
+#include <algorithm>
+
 #include <fmt/core.h>
 
 namespace openoserv::db {
 
+bool LockTable::holds(const Lock& lock, std::uint64_t owner) {
+  return std::find(lock.holders.begin(), lock.holders.end(), owner) != lock.holders.end();
+}
+
 bool LockTable::grantable(const Lock& lock, std::uint64_t owner, LockMode mode) const {
   if (lock.holders.empty()) return true;
-  const bool only_me = lock.holders.size() == 1 && lock.holders.count(owner);
-  if (only_me) return true;  // re-entry or upgrade
+  if (lock.holders.size() == 1 && lock.holders.front() == owner) return true;  // re-entry, upgrade
   return mode == LockMode::kRead && lock.mode == LockMode::kRead;
 }
 
-void LockTable::acquire(std::uint64_t owner, const std::string& resource, LockMode mode,
+void LockTable::drop_if_unused(Entry* entry) {
+  if (entry->second.holders.empty() && entry->second.waiters.empty())
+    locks_.erase(locks_.find(entry->first));
+}
+
+void LockTable::acquire(std::uint64_t owner, std::string resource, LockMode mode,
                         std::chrono::milliseconds timeout,
                         const std::function<std::string(std::uint64_t)>& describe) {
   std::unique_lock guard(mu_);
-  Lock& lock = locks_[resource];
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  Entry* entry = &*locks_.try_emplace(std::move(resource)).first;
+  Lock& lock = entry->second;
   if (!grantable(lock, owner, mode)) {
-    lock.waiters.insert(owner);
-    const bool granted = changed_.wait_until(guard, deadline, [&] {
-      return grantable(lock, owner, mode);
-    });
-    lock.waiters.erase(owner);
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    lock.waiters.push_back(owner);
+    const bool granted =
+        changed_.wait_until(guard, deadline, [&] { return grantable(lock, owner, mode); });
+    lock.waiters.erase(std::find(lock.waiters.begin(), lock.waiters.end(), owner));
     if (!granted) {
       std::string holders;
       for (auto h : lock.holders)
         if (h != owner) holders += (holders.empty() ? "" : ", ") + describe(h);
       const std::string message = fmt::format(
           "lock wait timed out after {} ms: {} wanted a {} lock on {}, held ({}) by transaction {}",
-          timeout.count(), describe(owner), mode == LockMode::kWrite ? "write" : "read", resource,
-          lock.mode == LockMode::kWrite ? "write" : "read", holders);
-      if (lock.holders.empty() && lock.waiters.empty()) locks_.erase(resource);
+          timeout.count(), describe(owner), mode == LockMode::kWrite ? "write" : "read",
+          entry->first, lock.mode == LockMode::kWrite ? "write" : "read", holders);
+      drop_if_unused(entry);
       throw LockTimeout(message);
     }
   }
   if (mode == LockMode::kWrite || lock.holders.empty()) lock.mode = mode;
-  lock.holders.insert(owner);
-  owned_[owner].insert(resource);
+  if (!holds(lock, owner)) {
+    lock.holders.push_back(owner);
+    owned_[owner].push_back(entry);
+  }
 }
 
 void LockTable::release_all(std::uint64_t owner) {
   std::lock_guard guard(mu_);
   auto it = owned_.find(owner);
   if (it == owned_.end()) return;
-  for (const auto& resource : it->second) {
-    auto l = locks_.find(resource);
-    if (l == locks_.end()) continue;
-    l->second.holders.erase(owner);
-    if (l->second.holders.empty() && l->second.waiters.empty()) locks_.erase(l);
+  for (Entry* entry : it->second) {
+    auto& holders = entry->second.holders;
+    holders.erase(std::find(holders.begin(), holders.end(), owner));
+    drop_if_unused(entry);
   }
   owned_.erase(it);
   changed_.notify_all();
 }
 
 std::vector<LockInfo> LockTable::snapshot() {
-  std::lock_guard guard(mu_);
   std::vector<LockInfo> out;
-  for (const auto& [resource, lock] : locks_) {
-    if (lock.holders.empty()) continue;
-    out.push_back({resource, lock.mode, {lock.holders.begin(), lock.holders.end()},
-                   {lock.waiters.begin(), lock.waiters.end()}});
+  {
+    std::lock_guard guard(mu_);
+    for (const auto& [resource, lock] : locks_)
+      if (!lock.holders.empty())
+        out.push_back({resource, lock.mode, lock.holders, lock.waiters});
+  }
+  std::sort(out.begin(), out.end(),
+            [](const LockInfo& a, const LockInfo& b) { return a.resource < b.resource; });
+  for (auto& l : out) {
+    std::sort(l.holders.begin(), l.holders.end());
+    std::sort(l.waiters.begin(), l.waiters.end());
   }
   return out;
 }

@@ -5,12 +5,12 @@
 
 #include <chrono>
 #include <condition_variable>
-#include <functional>
 #include <cstdint>
-#include <map>
+#include <functional>
 #include <mutex>
-#include <set>
 #include <string>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "Database.h"
@@ -35,24 +35,30 @@ class LockTable {
  public:
   // Blocks until `owner` holds `resource` in `mode` (or stronger), or throws LockTimeout after
   // `timeout`. `describe` renders a transaction id for the message.
-  void acquire(std::uint64_t owner, const std::string& resource, LockMode mode,
+  void acquire(std::uint64_t owner, std::string resource, LockMode mode,
                std::chrono::milliseconds timeout,
                const std::function<std::string(std::uint64_t)>& describe);
   void release_all(std::uint64_t owner);
+  // The held locks, by resource.
   std::vector<LockInfo> snapshot();
 
  private:
+  // On every change's path, so: hashed, holders in a vector (there is usually one), and each
+  // owner's list pointing at its entries (unordered_map entries never move).
   struct Lock {
     LockMode mode = LockMode::kRead;
-    std::set<std::uint64_t> holders;
-    std::set<std::uint64_t> waiters;
+    std::vector<std::uint64_t> holders;
+    std::vector<std::uint64_t> waiters;
   };
+  using Entry = std::pair<const std::string, Lock>;
+  static bool holds(const Lock& lock, std::uint64_t owner);
   bool grantable(const Lock& lock, std::uint64_t owner, LockMode mode) const;
+  void drop_if_unused(Entry* entry);
 
   std::mutex mu_;
   std::condition_variable changed_;
-  std::map<std::string, Lock> locks_;
-  std::map<std::uint64_t, std::set<std::string>> owned_;
+  std::unordered_map<std::string, Lock> locks_;
+  std::unordered_map<std::uint64_t, std::vector<Entry*>> owned_;
 };
 
 }  // namespace openoserv::db
