@@ -159,9 +159,16 @@ int main(int argc, char** argv) {
   for (int threads : {1, 16}) {
     std::vector<Rate> raws, oservs;
     std::vector<double> ratios;
-    for (int round = 0; round < rounds; ++round) {
-      raws.push_back(measure(threads, seconds / rounds, raw_call));
-      oservs.push_back(measure(threads, seconds / rounds, oserv_call));
+    for (int round = 0; round < rounds; ++round) {  // taking turns to go first
+      auto run_raw = [&] { raws.push_back(measure(threads, seconds / rounds, raw_call)); };
+      auto run_oserv = [&] { oservs.push_back(measure(threads, seconds / rounds, oserv_call)); };
+      if (round % 2) {
+        run_oserv();
+        run_raw();
+      } else {
+        run_raw();
+        run_oserv();
+      }
       ratios.push_back(raws.back().calls_per_second / oservs.back().calls_per_second);
     }
     auto median = [](std::vector<Rate> v) {

@@ -27,6 +27,10 @@ namespace {
 
 std::string value_for(std::uint64_t n) { return fmt::format("{:0>100}", n); }  // 100-byte records
 std::string key_for(std::uint64_t n) { return fmt::format("1234567890.1.{}", n % 100000); }
+// The same for writer `t` of several: its own keys, made with the same one format call.
+std::string key_for(std::uint64_t n, int t) {
+  return fmt::format("1234567890.1.{}.{}", n % 100000, t);
+}
 
 void lmdb_check(int rc, const char* what) {
   if (rc != MDB_SUCCESS) throw std::runtime_error(fmt::format("{}: {}", what, mdb_strerror(rc)));
@@ -85,7 +89,7 @@ double framework(Database& db, int writes, int threads, double seconds) {
       std::uint64_t n = base + static_cast<std::uint64_t>(t) * 1000000;
       while (Clock::now() < end) {
         auto txn = db.begin();
-        for (int i = 0; i < writes; ++i, ++n) txn->put(Table::kObjects, key_for(n) + "." + std::to_string(t), value_for(n));
+        for (int i = 0; i < writes; ++i, ++n) txn->put(Table::kObjects, key_for(n, t), value_for(n));
         txn->commit();
         ++done;
       }
@@ -122,9 +126,10 @@ int main(int argc, char** argv) {
   auto wanted = [&](const std::string& c) {
     return cases.empty() || std::find(cases.begin(), cases.end(), c) != cases.end();
   };
-  // Raw and framework alternate in short rounds, so drift of the machine hits both alike;
-  // each figure is the median round.
-  const int rounds = 7;
+  // Raw and framework alternate in short rounds (taking turns to go first), so drift of the
+  // machine hits both alike; the rates are the median rounds, the ratio the median of the
+  // rounds' ratios.
+  const int rounds = 9;
   auto median = [](std::vector<double> v) {
     std::sort(v.begin(), v.end());
     return v[v.size() / 2];
@@ -143,17 +148,31 @@ int main(int argc, char** argv) {
       if (!wanted(tag) && !need_raw) continue;
       RawLmdb raw(dir + "/raw-" + tag, sync);
       auto db = open_framework(tag, sync);
-      std::vector<double> raw_rates, fw_rates;
+      std::vector<double> raw_rates, fw_rates, ratios;
       for (int r = 0; r < rounds; ++r) {
-        raw_rates.push_back(raw.run(writes, seconds / rounds));
-        if (wanted(tag)) fw_rates.push_back(framework(*db, writes, 1, seconds / rounds));
+        auto run_raw = [&] { raw_rates.push_back(raw.run(writes, seconds / rounds)); };
+        auto run_fw = [&] { fw_rates.push_back(framework(*db, writes, 1, seconds / rounds)); };
+        if (!wanted(tag)) {
+          run_raw();
+          continue;
+        }
+        if (r % 2) {
+          run_fw();
+          run_raw();
+        } else {
+          run_raw();
+          run_fw();
+        }
+        ratios.push_back(raw_rates.back() / fw_rates.back());
       }
       const double raw_rate = median(raw_rates);
       if (sync && writes == 1) raw_sync_single = raw_rate;
       if (!wanted(tag)) continue;
       const double fw = median(fw_rates);
-      fmt::print("{:<8}{:>8}{:>9}{:>14.0f}{:>14.0f}{:>8.2f}x\n", sync ? "sync" : "nosync", writes,
-                 1, raw_rate, fw, raw_rate / fw);
+      std::sort(ratios.begin(), ratios.end());
+      fmt::print("{:<8}{:>8}{:>9}{:>14.0f}{:>14.0f}{:>8.2f}x  (rounds {:.2f}x..{:.2f}x)\n",
+                 sync ? "sync" : "nosync", writes, 1, raw_rate, fw, median(ratios),
+                 ratios.front(), ratios.back());
     }
   }
   if (wanted("sync-1x8")) {
