@@ -9,6 +9,7 @@
 // (Under systemd each service is a cgroup of its own, with the same effect.)
 #pragma once
 
+#include <omniORB4/CORBA.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <string>
 
 namespace openoserv::bench {
 
@@ -45,6 +47,29 @@ pid_t start_baseline_server(const char* what, Serve&& serve) {
   }
   ::close(fds[0]);
   return pid;
+}
+
+// The body of a baseline server: an ORB with `options`, the servant make(orb) activated on the
+// omniINSPOA under `key` (as the oserv's Dispatcher is), readiness signalled on ready_fd, then
+// the ORB runs until the process is killed.
+template <typename MakeServant>
+[[noreturn]] void serve_object(const char* name, const char* options[][2], const char* key,
+                               int ready_fd, MakeServant&& make) {
+  std::string arg0 = name;
+  int argc = 1;
+  char* argv[] = {arg0.data(), nullptr};
+  CORBA::ORB_var orb = CORBA::ORB_init(argc, argv, "omniORB4", options);
+  CORBA::Object_var obj = orb->resolve_initial_references("omniINSPOA");
+  PortableServer::POA_var poa = PortableServer::POA::_narrow(obj);
+  PortableServer::ServantBase* servant = make(orb.in());
+  PortableServer::ObjectId_var id = PortableServer::string_to_ObjectId(key);
+  poa->activate_object_with_id(id, servant);
+  PortableServer::POAManager_var(poa->the_POAManager())->activate();
+  char byte = 1;
+  if (::write(ready_fd, &byte, 1) != 1) std::_Exit(1);
+  ::close(ready_fd);
+  orb->run();
+  std::_Exit(0);
 }
 
 }  // namespace openoserv::bench

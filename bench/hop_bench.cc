@@ -24,6 +24,7 @@
 #include <fmt/core.h>
 
 #include "BaselineServer.h"
+#include "Rounds.h"
 #include "oserv.hh"
 #include "raw.hh"
 
@@ -57,25 +58,13 @@ pid_t serve(const std::string& endpoint, const std::string& next) {
     const char* options[][2] = {{"endPoint", ep.c_str()},
                                 {"maxGIOPConnectionPerServer", kConnectionsPerServer},
                                 {nullptr, nullptr}};
-    int argc = 1;
-    char arg0[] = "hop_server";
-    char* argv[] = {arg0, nullptr};
-    CORBA::ORB_var orb = CORBA::ORB_init(argc, argv, "omniORB4", options);
-    CORBA::Object_var obj = orb->resolve_initial_references("omniINSPOA");
-    PortableServer::POA_var poa = PortableServer::POA::_narrow(obj);
-    PortableServer::ServantBase* servant;
-    if (next.empty()) {
-      servant = new Target;
-    } else {
-      CORBA::Object_var n = orb->string_to_object(("corbaloc::" + next + "/Hop").c_str());
-      servant = new Forwarder(RawBench::Hop::_narrow(n));
-    }
-    PortableServer::ObjectId_var key = PortableServer::string_to_ObjectId("Hop");
-    poa->activate_object_with_id(key, servant);
-    PortableServer::POAManager_var(poa->the_POAManager())->activate();
-    char byte = 1;
-    if (::write(ready_fd, &byte, 1) != 1) std::_Exit(1);
-    orb->run();
+    openoserv::bench::serve_object(
+        "hop_server", options, "Hop", ready_fd,
+        [&](CORBA::ORB_ptr orb) -> PortableServer::ServantBase* {
+          if (next.empty()) return new Target;
+          CORBA::Object_var n = orb->string_to_object(("corbaloc::" + next + "/Hop").c_str());
+          return new Forwarder(RawBench::Hop::_narrow(n));
+        });
   });
 }
 
@@ -159,28 +148,19 @@ int main(int argc, char** argv) {
   for (int threads : {1, 16}) {
     std::vector<Rate> raws, oservs;
     std::vector<double> ratios;
-    for (int round = 0; round < rounds; ++round) {  // taking turns to go first
-      auto run_raw = [&] { raws.push_back(measure(threads, seconds / rounds, raw_call)); };
-      auto run_oserv = [&] { oservs.push_back(measure(threads, seconds / rounds, oserv_call)); };
-      if (round % 2) {
-        run_oserv();
-        run_raw();
-      } else {
-        run_raw();
-        run_oserv();
-      }
+    for (int round = 0; round < rounds; ++round) {
+      openoserv::bench::take_turns(
+          round, [&] { raws.push_back(measure(threads, seconds / rounds, raw_call)); },
+          [&] { oservs.push_back(measure(threads, seconds / rounds, oserv_call)); });
       ratios.push_back(raws.back().calls_per_second / oservs.back().calls_per_second);
     }
-    auto median = [](std::vector<Rate> v) {
-      std::sort(v.begin(), v.end(),
-                [](const Rate& a, const Rate& b) { return a.calls_per_second < b.calls_per_second; });
-      return v[v.size() / 2];
-    };
-    std::sort(ratios.begin(), ratios.end());
-    Rate a = median(raws), b = median(oservs);
+    auto slower = [](const Rate& a, const Rate& b) { return a.calls_per_second < b.calls_per_second; };
+    const Rate a = openoserv::bench::median(raws, slower);
+    const Rate b = openoserv::bench::median(oservs, slower);
     fmt::print("{:<9}{:>14.0f}{:>14.1f}{:>14.0f}{:>14.1f}{:>8.2f}x  (rounds {:.2f}x..{:.2f}x)\n",
                threads, a.calls_per_second, a.latency_us, b.calls_per_second, b.latency_us,
-               ratios[ratios.size() / 2], ratios.front(), ratios.back());
+               openoserv::bench::median(ratios), *std::min_element(ratios.begin(), ratios.end()),
+               *std::max_element(ratios.begin(), ratios.end()));
   }
   orb->destroy();
   ::kill(forwarder, SIGTERM);

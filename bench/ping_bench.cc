@@ -18,6 +18,7 @@
 #include <fmt/core.h>
 
 #include "BaselineServer.h"
+#include "Rounds.h"
 #include "oserv.hh"
 #include "raw.hh"
 
@@ -35,21 +36,8 @@ class RawPinger : public POA_RawBench::Pinger {
   const std::string tcp_ep = "giop:tcp:" + tcp, unix_ep = "giop:unix:" + unix_path;
   const char* options[][2] = {
       {"endPoint", tcp_ep.c_str()}, {"endPoint", unix_ep.c_str()}, {nullptr, nullptr}};
-  int argc = 1;
-  char arg0[] = "raw_ping_server";
-  char* argv[] = {arg0, nullptr};
-  CORBA::ORB_var orb = CORBA::ORB_init(argc, argv, "omniORB4", options);
-  CORBA::Object_var obj = orb->resolve_initial_references("omniINSPOA");
-  PortableServer::POA_var poa = PortableServer::POA::_narrow(obj);
-  RawPinger servant;
-  PortableServer::ObjectId_var key = PortableServer::string_to_ObjectId("Pinger");
-  poa->activate_object_with_id(key, &servant);
-  PortableServer::POAManager_var(poa->the_POAManager())->activate();
-  char byte = 1;
-  if (::write(ready_fd, &byte, 1) != 1) std::_Exit(1);
-  ::close(ready_fd);
-  orb->run();
-  std::_Exit(0);
+  openoserv::bench::serve_object("raw_ping_server", options, "Pinger", ready_fd,
+                                 [](CORBA::ORB_ptr) { return new RawPinger; });
 }
 
 template <typename Ping>
@@ -58,11 +46,6 @@ double round_us(Ping&& ping, int calls) {
   for (int i = 0; i < calls; ++i) ping();
   auto t1 = std::chrono::steady_clock::now();
   return std::chrono::duration<double, std::micro>(t1 - t0).count() / calls;
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
 }
 
 }  // namespace
@@ -133,7 +116,8 @@ int main(int argc, char** argv) {
       raw_rounds.push_back(round_us([&] { t.raw->ping(); }, calls));
       oserv_rounds.push_back(round_us([&] { t.oserv->ping(); }, calls));
     }
-    const double raw_us = median(raw_rounds), oserv_us = median(oserv_rounds);
+    const double raw_us = openoserv::bench::median(raw_rounds);
+    const double oserv_us = openoserv::bench::median(oserv_rounds);
     fmt::print("{:<10}{:>16.2f}{:>16.2f}{:>9.2f}x{:>14.0f}\n", t.name, raw_us, oserv_us,
                oserv_us / raw_us, 1e6 / oserv_us);
   }

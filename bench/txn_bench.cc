@@ -17,6 +17,7 @@
 #include <fmt/core.h>
 
 #include "Database.h"
+#include "Rounds.h"
 
 namespace po = boost::program_options;
 using Clock = std::chrono::steady_clock;
@@ -130,10 +131,7 @@ int main(int argc, char** argv) {
   // machine hits both alike; the rates are the median rounds, the ratio the median of the
   // rounds' ratios.
   const int rounds = 9;
-  auto median = [](std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
-  };
+  using openoserv::bench::median;
   auto open_framework = [&](const std::string& name, bool sync) {
     auto db = Database::open(dir + "/fw-" + name, {.create = true, .sync = sync, .owner_id = "bench"});
     db->put_meta("region", "1234567890");
@@ -156,23 +154,17 @@ int main(int argc, char** argv) {
           run_raw();
           continue;
         }
-        if (r % 2) {
-          run_fw();
-          run_raw();
-        } else {
-          run_raw();
-          run_fw();
-        }
+        openoserv::bench::take_turns(r, run_raw, run_fw);
         ratios.push_back(raw_rates.back() / fw_rates.back());
       }
       const double raw_rate = median(raw_rates);
       if (sync && writes == 1) raw_sync_single = raw_rate;
       if (!wanted(tag)) continue;
       const double fw = median(fw_rates);
-      std::sort(ratios.begin(), ratios.end());
       fmt::print("{:<8}{:>8}{:>9}{:>14.0f}{:>14.0f}{:>8.2f}x  (rounds {:.2f}x..{:.2f}x)\n",
                  sync ? "sync" : "nosync", writes, 1, raw_rate, fw, median(ratios),
-                 ratios.front(), ratios.back());
+                 *std::min_element(ratios.begin(), ratios.end()),
+                 *std::max_element(ratios.begin(), ratios.end()));
     }
   }
   if (wanted("sync-1x8")) {

@@ -1,0 +1,29 @@
+// Alternating rounds, as every benchmark here measures: baseline and framework take turns in
+// short rounds, so drift of the machine hits both alike, and the medians are reported.
+#pragma once
+
+#include <algorithm>
+#include <vector>
+
+namespace openoserv::bench {
+
+// Runs `a` and `b`, the round number choosing which goes first, so neither always does.
+template <typename A, typename B>
+void take_turns(int round, A&& a, B&& b) {
+  if (round % 2) {
+    b();
+    a();
+  } else {
+    a();
+    b();
+  }
+}
+
+// The median of `v` by `less`.
+template <typename T, typename Less = std::less<T>>
+T median(std::vector<T> v, Less less = Less()) {
+  std::sort(v.begin(), v.end(), less);
+  return v[v.size() / 2];
+}
+
+}  // namespace openoserv::bench
