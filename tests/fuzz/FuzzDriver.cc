@@ -5,6 +5,8 @@
 #include <random>
 #include <string>
 
+#include <boost/crc.hpp>
+
 #include "RollbackJournal.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size);
@@ -22,6 +24,17 @@ int main(int argc, char** argv) {
     seed += r.encode();
   }
   seed += JournalRecord{.type = JournalRecord::Type::kCommit, .top = 1, .txn = 1}.encode();
+  // And one record of the first format (marker "ODBL", CRC-32), which is still read.
+  std::string old = JournalRecord{.type = JournalRecord::Type::kBeforeImage, .top = 3, .txn = 3,
+                                  .table = 2, .key = "old", .before = std::string("v1")}
+                        .encode();
+  boost::crc_32_type crc;
+  crc.process_bytes(old.data() + 12, old.size() - 12);
+  for (int i = 0; i < 4; ++i) {
+    old[i] = static_cast<char>(0x4C42444Fu >> (8 * i));
+    old[8 + i] = static_cast<char>(crc.checksum() >> (8 * i));
+  }
+  seed += old;
   for (long round = 0; round < rounds; ++round) {
     std::string input = seed;
     for (int m = 0, n = 1 + rng() % 3; m < n && !input.empty(); ++m) {
