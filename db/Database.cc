@@ -362,7 +362,7 @@ Database::~Database() {
       std::lock_guard guard(mu_);
       // A clean close leaves an empty journal; what an open transaction journaled stays, to be
       // rolled back at the next open.
-      if (open_.empty()) truncate_journal_locked();
+      if (open_.empty()) journal_->truncate();
       journal_->sync();
     } catch (const DbError&) {
       // The next open recovers from whatever the journal holds.
@@ -456,10 +456,8 @@ std::unique_ptr<Transaction> Database::begin(Transaction* parent, std::string la
 
 void Database::append_before_image(const Transaction& t, Table table, const std::string& key,
                                    const std::optional<std::string>& before) {
-  std::optional<std::string_view> image;
-  if (before) image = *before;
   std::lock_guard guard(mu_);
-  journal_->append_before_image(t.top_, t.id_, static_cast<std::uint8_t>(table), key, image);
+  journal_->append_before_image(t.top_, t.id_, static_cast<std::uint8_t>(table), key, before);
 }
 
 std::uint64_t Database::journal_file_size() {
@@ -508,13 +506,9 @@ void Database::commit_durably(Transaction& t) {
     }
     guard.lock();
     if (odlist_changed && !error) ++odlist_generation_;
+    // On failure the transactions stay open (their commit marks only say that LMDB may hold
+    // them, which it does not): their abort, or a commit retried, writes the next mark.
     for (auto* r : group) {
-      if (error) {
-        try {  // the record of what happened; recovery would find nothing to undo either way
-          journal_->append_mark(JournalRecord::Type::kAbort, r->txn->top_, r->txn->id_);
-        } catch (const DbError&) {
-        }
-      }
       r->error = error;
       r->done = true;
     }
@@ -539,11 +533,9 @@ void Database::finished(Transaction& t, bool end_mark) {
                           t.top_, t.id_);
   if (open_.empty()) {
     idle_since_ = std::chrono::steady_clock::now();
-    if (journal_->size() > kJournalEagerTruncate) truncate_journal_locked();
+    if (journal_->size() > kJournalEagerTruncate) journal_->truncate();
   }
 }
-
-void Database::truncate_journal_locked() { journal_->truncate(); }
 
 // The background half of "odb.log returns to 0 bytes when idle".
 void Database::purge_when_idle() {
@@ -553,7 +545,7 @@ void Database::purge_when_idle() {
     if (open_.empty() && journal_->size() > 0) {
       const auto due = idle_since_ + options_.journal_idle;
       if (std::chrono::steady_clock::now() >= due) {
-        truncate_journal_locked();
+        journal_->truncate();
         continue;
       }
       wake = due;
@@ -688,7 +680,7 @@ bool Database::sync() {
 bool Database::purge_journal() {
   std::lock_guard guard(mu_);
   if (!open_.empty()) return false;
-  if (journal_->size() > 0) truncate_journal_locked();
+  if (journal_->size() > 0) journal_->truncate();
   return true;
 }
 

@@ -8,8 +8,9 @@
 // Every change goes through a Transaction. Its first change of a record appends the record's
 // before-image to DBDIR/odb.log (so the journal grows while transactions run); the changes
 // themselves are kept with the transaction and reach LMDB at the top-level commit, after its
-// commit mark and the journal have been made durable, in one LMDB transaction. Concurrent commits are grouped: one
-// journal sync and one LMDB commit serve every transaction waiting to commit (group commit).
+// commit mark and the journal have been made durable, in one LMDB transaction. Concurrent
+// commits are grouped: one journal sync and one LMDB commit serve every transaction waiting to
+// commit (group commit).
 // Transactions nest; a top-level transaction owns the object locks and lasts until committed or
 // aborted (it may span many method calls). At open, transactions the journal shows unfinished
 // are rolled back and reported (see RollbackJournal.h).
@@ -239,7 +240,6 @@ class Database {
                            const std::optional<std::string>& before);
   void commit_durably(Transaction& t);
   void finished(Transaction& t, bool end_mark);
-  void truncate_journal_locked();
   void purge_when_idle();
   std::uint32_t meta_u32(const char* key);
   MDB_dbi dbi(Table t) const { return dbis_[static_cast<int>(t)]; }

@@ -63,7 +63,7 @@ char* put_u64(char* p, std::uint64_t v) {
 }
 
 std::size_t record_size(JournalRecord::Type type, std::string_view key,
-                        std::optional<std::string_view> before) {
+                        const std::optional<std::string>& before) {
   std::size_t payload = 1 + 8 + 8;
   if (type == JournalRecord::Type::kBeforeImage)
     payload += 1 + 4 + key.size() + 1 + 4 + (before ? before->size() : 0);
@@ -73,7 +73,7 @@ std::size_t record_size(JournalRecord::Type type, std::string_view key,
 // Writes one record (record_size() bytes) at `out`.
 void encode_record(char* out, JournalRecord::Type type, std::uint64_t top, std::uint64_t txn,
                    std::uint8_t table, std::string_view key,
-                   std::optional<std::string_view> before) {
+                   const std::optional<std::string>& before) {
   char* p = out + kHeader;
   *p++ = static_cast<char>(type);
   p = put_u64(p, top);
@@ -188,10 +188,8 @@ std::uint32_t crc32c(std::string_view data) {
 }
 
 std::string JournalRecord::encode() const {
-  std::optional<std::string_view> image;
-  if (before) image = *before;
-  std::string out(record_size(type, key, image), '\0');
-  encode_record(out.data(), type, top, txn, table, key, image);
+  std::string out(record_size(type, key, before), '\0');
+  encode_record(out.data(), type, top, txn, table, key, before);
   return out;
 }
 
@@ -275,25 +273,24 @@ void RollbackJournal::grow(std::uint64_t needed) {
   file_size_ = target;
 }
 
-char* RollbackJournal::reserve(std::size_t bytes) {
-  if (size_ + bytes > file_size_) grow(size_ + bytes);
-  return map_ + size_;
+void RollbackJournal::append(JournalRecord::Type type, std::uint64_t top, std::uint64_t txn,
+                             std::uint8_t table, std::string_view key,
+                             const std::optional<std::string>& before) {
+  const std::size_t n = record_size(type, key, before);
+  if (size_ + n > file_size_) grow(size_ + n);
+  encode_record(map_ + size_, type, top, txn, table, key, before);
+  size_ += n;
 }
 
 void RollbackJournal::append_before_image(std::uint64_t top, std::uint64_t txn,
                                           std::uint8_t table, std::string_view key,
-                                          std::optional<std::string_view> before) {
-  const auto type = JournalRecord::Type::kBeforeImage;
-  const std::size_t n = record_size(type, key, before);
-  encode_record(reserve(n), type, top, txn, table, key, before);
-  size_ += n;
+                                          const std::optional<std::string>& before) {
+  append(JournalRecord::Type::kBeforeImage, top, txn, table, key, before);
 }
 
 void RollbackJournal::append_mark(JournalRecord::Type type, std::uint64_t top,
                                   std::uint64_t txn) {
-  const std::size_t n = record_size(type, {}, std::nullopt);
-  encode_record(reserve(n), type, top, txn, 0, {}, std::nullopt);
-  size_ += n;
+  append(type, top, txn, 0, {}, std::nullopt);
 }
 
 void RollbackJournal::sync() {

@@ -77,7 +77,7 @@ class RollbackJournal {
   // Appends a before-image. Throws DbError naming the file when it cannot grow (disk full);
   // nothing is appended then. The caller serialises appends, truncate() and the size calls.
   void append_before_image(std::uint64_t top, std::uint64_t txn, std::uint8_t table,
-                           std::string_view key, std::optional<std::string_view> before);
+                           std::string_view key, const std::optional<std::string>& before);
   // Appends a commit or abort mark.
   void append_mark(JournalRecord::Type type, std::uint64_t top, std::uint64_t txn);
   // fdatasync: everything appended (and a truncation) before the call is durable after it. On
@@ -92,7 +92,8 @@ class RollbackJournal {
   const std::string& path() const { return path_; }
 
  private:
-  char* reserve(std::size_t bytes);
+  void append(JournalRecord::Type type, std::uint64_t top, std::uint64_t txn, std::uint8_t table,
+              std::string_view key, const std::optional<std::string>& before);
   void grow(std::uint64_t needed);
 
   std::string path_;
