@@ -3,7 +3,10 @@
 #pragma once
 
 #include <algorithm>
+#include <string>
 #include <vector>
+
+#include <fmt/core.h>
 
 namespace openoserv::bench {
 
@@ -24,6 +27,13 @@ template <typename T, typename Less = std::less<T>>
 T median(std::vector<T> v, Less less = Less()) {
   std::sort(v.begin(), v.end(), less);
   return v[v.size() / 2];
+}
+
+// The ratio column of a benchmark's table, "   1.13x  (rounds 1.02x..1.30x)": the median of the
+// rounds' ratios, and their range.
+inline std::string ratio_summary(const std::vector<double>& ratios) {
+  const auto [low, high] = std::minmax_element(ratios.begin(), ratios.end());
+  return fmt::format("{:>8.2f}x  (rounds {:.2f}x..{:.2f}x)", median(ratios), *low, *high);
 }
 
 }  // namespace openoserv::bench

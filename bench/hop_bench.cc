@@ -33,7 +33,7 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-// As the oserv's (oserv/main.cc).
+// As the oserv's (kMaxPeerConnections in oserv/main.cc): keep the two equal.
 constexpr const char* kConnectionsPerServer = "256";
 
 class Target : public POA_RawBench::Hop {
@@ -154,13 +154,14 @@ int main(int argc, char** argv) {
           [&] { oservs.push_back(measure(threads, seconds / rounds, oserv_call)); });
       ratios.push_back(raws.back().calls_per_second / oservs.back().calls_per_second);
     }
-    auto slower = [](const Rate& a, const Rate& b) { return a.calls_per_second < b.calls_per_second; };
+    auto slower = [](const Rate& a, const Rate& b) {
+      return a.calls_per_second < b.calls_per_second;
+    };
     const Rate a = openoserv::bench::median(raws, slower);
     const Rate b = openoserv::bench::median(oservs, slower);
-    fmt::print("{:<9}{:>14.0f}{:>14.1f}{:>14.0f}{:>14.1f}{:>8.2f}x  (rounds {:.2f}x..{:.2f}x)\n",
-               threads, a.calls_per_second, a.latency_us, b.calls_per_second, b.latency_us,
-               openoserv::bench::median(ratios), *std::min_element(ratios.begin(), ratios.end()),
-               *std::max_element(ratios.begin(), ratios.end()));
+    fmt::print("{:<9}{:>14.0f}{:>14.1f}{:>14.0f}{:>14.1f}{}\n", threads, a.calls_per_second,
+               a.latency_us, b.calls_per_second, b.latency_us,
+               openoserv::bench::ratio_summary(ratios));
   }
   orb->destroy();
   ::kill(forwarder, SIGTERM);

@@ -113,8 +113,9 @@ int main(int argc, char** argv) {
     }
     std::vector<double> raw_rounds, oserv_rounds;
     for (int r = 0; r < rounds; ++r) {
-      raw_rounds.push_back(round_us([&] { t.raw->ping(); }, calls));
-      oserv_rounds.push_back(round_us([&] { t.oserv->ping(); }, calls));
+      openoserv::bench::take_turns(
+          r, [&] { raw_rounds.push_back(round_us([&] { t.raw->ping(); }, calls)); },
+          [&] { oserv_rounds.push_back(round_us([&] { t.oserv->ping(); }, calls)); });
     }
     const double raw_us = openoserv::bench::median(raw_rounds);
     const double oserv_us = openoserv::bench::median(oserv_rounds);

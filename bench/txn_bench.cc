@@ -161,10 +161,8 @@ int main(int argc, char** argv) {
       if (sync && writes == 1) raw_sync_single = raw_rate;
       if (!wanted(tag)) continue;
       const double fw = median(fw_rates);
-      fmt::print("{:<8}{:>8}{:>9}{:>14.0f}{:>14.0f}{:>8.2f}x  (rounds {:.2f}x..{:.2f}x)\n",
-                 sync ? "sync" : "nosync", writes, 1, raw_rate, fw, median(ratios),
-                 *std::min_element(ratios.begin(), ratios.end()),
-                 *std::max_element(ratios.begin(), ratios.end()));
+      fmt::print("{:<8}{:>8}{:>9}{:>14.0f}{:>14.0f}{}\n", sync ? "sync" : "nosync", writes, 1,
+                 raw_rate, fw, openoserv::bench::ratio_summary(ratios));
     }
   }
   if (wanted("sync-1x8")) {

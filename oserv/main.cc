@@ -39,7 +39,7 @@ using namespace openoserv;
 namespace {
 
 // Concurrent calls to one other dispatcher, each on its own connection, before further calls
-// wait for a free one.
+// wait for a free one. bench/hop_bench.cc gives its raw servers the same (keep the two equal).
 constexpr const char* kMaxPeerConnections = "256";
 
 enum Exit : int {
