@@ -96,7 +96,7 @@ void print_odlist(CORBA::ULong region, const OServ::OdEntries& list) {
     const auto& e = list[i];
     std::string hosts;
     for (CORBA::ULong h = 0; h < e.hostnames.length(); ++h)
-      hosts += (h ? "," : "") + std::string(e.hostnames[h].in());
+      hosts += fmt::format("{}{}", h ? "," : "", e.hostnames[h].in());
     std::string flags = fmt::format("{}t{}", e.connected ? 'c' : '-', e.force_bind ? 'f' : '-');
     std::string first = i == 0 ? std::to_string(region) : "";
     fmt::print("{:<12}{:>4}  {:<7}{:<14}{:<16}{}\n", first, e.od, flags, e.port, e.ipaddr.in(),

@@ -3,5 +3,5 @@
 set -eu
 cd "$(dirname "$0")/.."
 "scripts/deps.sh"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOPENOSERV_WERROR=ON >/dev/null
 cmake --build build -j "$(nproc)"

@@ -13,6 +13,8 @@
 #include <random>
 #include <sstream>
 
+#include <fmt/core.h>
+
 #include "Database.h"
 
 namespace openoserv::db {
@@ -39,14 +41,14 @@ void say(int fd, const std::string& line) {
     std::map<std::string, std::string> writes;
     const std::string tag = std::to_string(seed) + "." + std::to_string(n);
     for (int i = 0, count = 1 + rng() % 4; i < count; ++i) {
-      std::string key = "k" + std::to_string(rng() % kKeys);
+      std::string key = fmt::format("k{}", rng() % kKeys);
       std::string value = tag + "." + std::to_string(i);
       top->put(Table::kObjects, key, value);
       writes[key] = value;
     }
     if (rng() % 2) {  // a sub-transaction, committed or aborted
       auto sub = db->begin(top.get());
-      std::string key = "k" + std::to_string(rng() % kKeys), value = tag + ".sub";
+      std::string key = fmt::format("k{}", rng() % kKeys), value = tag + ".sub";
       sub->put(Table::kObjects, key, value);
       if (rng() % 2) {
         sub->commit();
@@ -140,7 +142,7 @@ TEST(CrashTest, SigkillAtRandomMomentsNeverLosesOrLeaksTransactions) {
         for (const auto& [k, v] : in_doubt) committed[k] = v;
     }
     for (int i = 0; i < kKeys; ++i) {
-      std::string k = "k" + std::to_string(i);
+      std::string k = fmt::format("k{}", i);
       auto expected = committed.count(k) ? std::optional(committed[k]) : std::nullopt;
       ASSERT_EQ(db->read(Table::kObjects, k), expected) << "round " << round << " key " << k;
     }

@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <thread>
 
+#include <fmt/core.h>
+
 #include "Database.h"
 #include "LockTable.h"
 #include "RollbackJournal.h"
@@ -77,7 +79,7 @@ TEST_F(TransactionTest, JournalIsKeptWhileATransactionIsOpen) {
 TEST_F(TransactionTest, CommittedWorkSurvivesACleanCloseAndReopen) {
   for (int i = 0; i < 5; ++i) {
     auto t = db_->begin();
-    t->put(Table::kObjects, "k" + std::to_string(i), "v");
+    t->put(Table::kObjects, fmt::format("k{}", i), "v");
     t->commit();
   }
   db_.reset();
@@ -150,7 +152,7 @@ TEST_F(TransactionTest, ConcurrentCommitsAreGroupedAndAllDurable) {
     writers.emplace_back([&, w] {
       for (int i = 0; i < 50; ++i) {
         auto t = db_->begin();
-        t->put(Table::kObjects, "w" + std::to_string(w) + "." + std::to_string(i), "v");
+        t->put(Table::kObjects, fmt::format("w{}.{}", w, i), "v");
         t->commit();
       }
     });
