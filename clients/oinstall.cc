@@ -15,6 +15,8 @@
 #include "InstanceScripts.h"
 #include "LogicalHost.h"
 #include "TextFile.h"
+#include "Odlist.h"
+#include "WireConvert.h"
 #include "oserv.hh"
 
 namespace po = boost::program_options;
@@ -77,7 +79,7 @@ std::string bindir() {
 
 struct Registration {
   std::uint32_t region, od;
-  std::vector<db::OdRecord> odlist;
+  std::vector<OdRecord> odlist;
 };
 
 // Asks the TMR server at `tmr` (HOST[:PORT]) for a dispatcher number.
@@ -104,14 +106,7 @@ Registration register_with_tmr(const std::string& tmr, const std::string& host,
     OServ::OdEntries_var list;
     const CORBA::ULong od = d->register_node(host.c_str(), ip.c_str(), port, force_bind, region,
                                              list.out());
-    Registration r{region, od, {}};
-    for (CORBA::ULong i = 0; i < list->length(); ++i) {
-      const auto& e = list[i];
-      db::OdRecord rec{.od = e.od, .port = e.port, .ip = e.ipaddr.in(), .force_bind = e.force_bind};
-      for (CORBA::ULong h = 0; h < e.hostnames.length(); ++h)
-        rec.hostnames.emplace_back(e.hostnames[h].in());
-      r.odlist.push_back(std::move(rec));
-    }
+    Registration r{region, od, wire::odlist(list.in())};
     orb->destroy();
     return r;
   } catch (const OServ::Failed& e) {
@@ -285,7 +280,7 @@ int run(int argc, char** argv) {
   // A managed node gets its number, region and odlist from the TMR server, before anything
   // is written here (so a refusal there leaves nothing behind).
   std::uint32_t region = 0, od = 1;
-  std::vector<db::OdRecord> odlist;
+  std::vector<OdRecord> odlist;
   if (managed_node) {
     auto joined = register_with_tmr(tmr, host, address.ip, static_cast<std::uint16_t>(port),
                                      force_bind);
@@ -307,7 +302,7 @@ int run(int argc, char** argv) {
     db->put_meta(db::kMetaInstanceId, where.id);
     db->put_meta(db::kMetaCreated, std::to_string(::time(nullptr)));
     db->put_meta(db::kMetaDurability, nosync ? "nosync" : "sync");
-    db->replace_odlist(odlist);
+    odlist::replace(*db, odlist);
     db->sync();
   } catch (const std::exception& e) {
     if (managed_node)

@@ -6,6 +6,7 @@
 #include <fmt/core.h>
 
 #include "Database.h"
+#include "DatabaseCheck.h"
 #include "Instance.h"
 
 namespace po = boost::program_options;
@@ -49,7 +50,7 @@ int main(int argc, char** argv) {
     auto db = db::Database::open(dbdir, {.owner_id = "wchkdb"});
     if (const auto& r = db->recovery(); !r.rolled_back.empty())
       fmt::print("recovered: rolled back {} transaction(s) from odb.log\n", r.rolled_back.size());
-    auto problems = db->verify();
+    auto problems = check_database(*db);
     for (const auto& p : problems) fmt::print("{}\n", p);
     fmt::print("{}: {} problem(s)\n", dbdir, problems.size());
     return problems.empty() ? 0 : 1;

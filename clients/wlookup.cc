@@ -31,9 +31,10 @@ int main(int argc, char** argv) {
              auto d = client.dispatcher();
              if (all) {
                if (!args.empty()) throw UsageError("-a takes no LABEL");
-               OServ::StringList_var names =
+               OServ::NameEntries_var names =
                    client.call([&] { return d->list_names(resource.c_str()); });
-               for (CORBA::ULong i = 0; i < names->length(); ++i) fmt::print("{}\n", names[i].in());
+               for (CORBA::ULong i = 0; i < names->length(); ++i)
+                 fmt::print("{} {}\n", names[i].label.in(), names[i].oid.in());
                return 0;
              }
              if (args.size() != 1) throw UsageError("one LABEL is needed (or -a)");

@@ -8,13 +8,13 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <set>
 
 #include "LockTable.h"
+#include "Numbers.h"
 #include "RollbackJournal.h"
 
 namespace openoserv::db {
@@ -29,25 +29,6 @@ void check(int rc, const std::string& dir, const char* what) {
 }
 
 MDB_val as_val(const std::string& s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
-
-std::string od_key(std::uint32_t od) {
-  // Big-endian so LMDB's byte order is numeric order.
-  std::string k(4, '\0');
-  for (int i = 0; i < 4; ++i) k[i] = static_cast<char>((od >> (24 - 8 * i)) & 0xFF);
-  return k;
-}
-
-std::uint32_t od_from_key(const MDB_val& v) {
-  std::uint32_t od = 0;
-  const auto* p = static_cast<const unsigned char*>(v.mv_data);
-  for (size_t i = 0; i < 4 && i < v.mv_size; ++i) od = (od << 8) | p[i];
-  return od;
-}
-
-bool parse_u32(std::string_view s, std::uint32_t& out) {
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  return ec == std::errc() && end == s.data() + s.size() && !s.empty();
-}
 
 constexpr const char* kCommitMarkerPrefix = "commit/";
 
@@ -65,6 +46,12 @@ const char* table_name(Table t) {
   static const char* const names[kTableCount] = {"meta",       "odlist",  "objects",
                                                  "attributes", "classes", "names"};
   return names[static_cast<int>(t)];
+}
+
+std::optional<Table> table_from_name(std::string_view name) {
+  for (int t = 0; t < kTableCount; ++t)
+    if (name == table_name(static_cast<Table>(t))) return static_cast<Table>(t);
+  return std::nullopt;
 }
 
 // RAII LMDB transaction: aborted unless committed.
@@ -94,55 +81,6 @@ class Database::LmdbTxn {
   Database& db_;
   MDB_txn* txn_ = nullptr;
 };
-
-std::string OdRecord::encode() const {
-  std::string hosts;
-  for (const auto& h : hostnames) hosts += (hosts.empty() ? "" : ",") + h;
-  return fmt::format("port={}\nip={}\nhosts={}\nforce_bind={}\n", port, ip, hosts,
-                     force_bind ? 1 : 0);
-}
-
-OdRecord OdRecord::decode(std::uint32_t od, const std::string& text) {
-  OdRecord r;
-  r.od = od;
-  bool have_port = false, have_ip = false;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t nl = text.find('\n', pos);
-    if (nl == std::string::npos) nl = text.size();
-    std::string_view line(text.data() + pos, nl - pos);
-    pos = nl + 1;
-    size_t eq = line.find('=');
-    if (eq == std::string_view::npos)
-      throw DbError(fmt::format("odlist record of dispatcher {} is corrupt: '{}'", od, line));
-    std::string_view key = line.substr(0, eq), value = line.substr(eq + 1);
-    std::uint32_t n = 0;
-    if (key == "port") {
-      if (!parse_u32(value, n) || n == 0 || n > 65535)
-        throw DbError(fmt::format("odlist record of dispatcher {}: bad port '{}'", od, value));
-      r.port = static_cast<std::uint16_t>(n);
-      have_port = true;
-    } else if (key == "ip") {
-      r.ip = value;
-      have_ip = true;
-    } else if (key == "hosts") {
-      size_t s = 0;
-      while (s < value.size()) {
-        size_t c = value.find(',', s);
-        if (c == std::string_view::npos) c = value.size();
-        if (c > s) r.hostnames.emplace_back(value.substr(s, c - s));
-        s = c + 1;
-      }
-    } else if (key == "force_bind") {
-      r.force_bind = value == "1";
-    }
-    // Unknown keys are kept forward-compatible: a newer oserv may add fields.
-  }
-  if (!have_port || !have_ip)
-    throw DbError(
-        fmt::format("odlist record of dispatcher {} is incomplete (port/ip missing)", od));
-  return r;
-}
 
 // ---- Transaction ----
 
@@ -174,12 +112,17 @@ void Transaction::require_no_children(const char* what) const {
 
 std::optional<std::string> Transaction::get(Table table, const std::string& key) {
   require_open("get");
-  db_.locks_->acquire(top_, lock_resource(table, key), LockMode::kRead, db_.options_.lock_timeout,
-                      [this](auto t) { return db_.describe(t); });
+  lock(table, key, LockMode::kRead);
   const Key k{table, key};
   for (Transaction* t = this; t; t = t->parent_)
     if (auto it = t->writes_.find(k); it != t->writes_.end()) return it->second;
   return db_.read(table, key);
+}
+
+void Transaction::lock(Table table, const std::string& key, LockMode mode) {
+  require_open("lock");
+  db_.locks_->acquire(top_, lock_resource(table, key), mode, db_.options_.lock_timeout,
+                      [this](auto t) { return db_.describe(t); });
 }
 
 void Transaction::put(Table table, const std::string& key, const std::string& value) {
@@ -192,8 +135,7 @@ void Transaction::change(Table table, const std::string& key,
                          const std::optional<std::string>& value) {
   require_open("change");
   require_no_children("change");
-  db_.locks_->acquire(top_, lock_resource(table, key), LockMode::kWrite, db_.options_.lock_timeout,
-                      [this](auto t) { return db_.describe(t); });
+  lock(table, key, LockMode::kWrite);
   Key k{table, key};
   // The oldest before-image is the one that undoes the whole top-level transaction. The write
   // lock keeps every other transaction off the record, so the committed value read here is
@@ -320,10 +262,10 @@ void Database::recover() {
   // whose journal mark a power loss may have taken; a database they left is still honoured.
   std::set<std::uint64_t> ended;
   std::vector<std::string> markers;
-  for (const auto& [key, value] : scan(Table::kMeta)) {
-    if (key.rfind(kCommitMarkerPrefix, 0) != 0) continue;
+  for (const auto& [key, value] : scan_prefix(Table::kMeta, kCommitMarkerPrefix)) {
     markers.push_back(key);
-    ended.insert(std::strtoull(key.c_str() + std::strlen(kCommitMarkerPrefix), nullptr, 10));
+    const std::string_view id = std::string_view(key).substr(std::strlen(kCommitMarkerPrefix));
+    if (auto n = parse_number<std::uint64_t>(id)) ended.insert(*n);
   }
   if (bytes.empty() && markers.empty()) return;
   JournalScan scan = scan_journal(bytes, journal_->path());  // throws on corruption
@@ -402,41 +344,6 @@ std::size_t Database::backup(const std::string& target_dir) {
   return open_top_level;
 }
 
-std::vector<std::string> Database::verify() {
-  std::vector<std::string> problems;
-  for (const auto& [key, value] : scan(Table::kOdlist)) {
-    try {
-      MDB_val k = as_val(key);
-      OdRecord::decode(od_from_key(k), value);
-    } catch (const DbError& e) {
-      problems.push_back(e.what());
-    }
-  }
-  auto exists = [&](const std::string& oid) { return read(Table::kObjects, oid).has_value(); };
-  for (const auto& [key, value] : scan(Table::kAttributes)) {
-    const std::string oid = key.substr(0, key.find('/'));
-    if (!exists(oid))
-      problems.push_back(
-          fmt::format("attribute {} belongs to object {}, which does not exist", key, oid));
-  }
-  // A name's OID is "<region>.<od>.<n>#<class>#"; only this dispatcher's objects are here.
-  const auto own_od = get_meta(kMetaDispatcher).value_or("");
-  for (const auto& [key, value] : scan(Table::kNames)) {
-    const std::string object = value.substr(0, value.find('#'));
-    const size_t d1 = object.find('.'), d2 = object.find('.', d1 + 1);
-    if (d1 == std::string::npos || d2 == std::string::npos) {
-      problems.push_back(fmt::format("name {} refers to '{}', which is not an object id", key,
-                                     value));
-      continue;
-    }
-    if (object.substr(d1 + 1, d2 - d1 - 1) != own_od) continue;  // lives on another dispatcher
-    if (!exists(object))
-      problems.push_back(
-          fmt::format("name {} refers to object {}, which does not exist", key, value));
-  }
-  return problems;
-}
-
 std::string Database::describe(std::uint64_t txn) const {
   return fmt::format("{{{}:{},{}:{},{}:{}}}", region_, od_, region_, od_, txn >> 32,
                      txn & 0xffffffffu);
@@ -489,7 +396,7 @@ void Database::commit_durably(Transaction& t) {
       error = std::current_exception();
     }
     guard.unlock();
-    bool odlist_changed = false;
+    bool changed[kTableCount] = {};
     try {
       if (error) std::rethrow_exception(error);
       if (options_.sync) journal_->sync();
@@ -497,7 +404,7 @@ void Database::commit_durably(Transaction& t) {
       for (auto* r : group) {
         for (const auto& [k, v] : r->txn->writes_) {
           apply(txn.get(), k.first, k.second, v);
-          odlist_changed |= k.first == Table::kOdlist;
+          changed[static_cast<int>(k.first)] = true;
         }
       }
       txn.commit();
@@ -505,7 +412,8 @@ void Database::commit_durably(Transaction& t) {
       error = std::current_exception();
     }
     guard.lock();
-    if (odlist_changed && !error) ++odlist_generation_;
+    for (int t = 0; t < kTableCount && !error; ++t)
+      if (changed[t]) ++generations_[t];
     // On failure the transactions stay open (their commit marks only say that LMDB may hold
     // them, which it does not): their abort, or a commit retried, writes the next mark.
     for (auto* r : group) {
@@ -596,19 +504,24 @@ std::optional<std::string> Database::read(Table table, const std::string& key) {
 }
 
 std::vector<std::pair<std::string, std::string>> Database::scan(Table table) {
+  return scan_prefix(table, {});
+}
+
+std::vector<std::pair<std::string, std::string>> Database::scan_prefix(Table table,
+                                                                       std::string_view prefix) {
   LmdbTxn txn(*this, false);
   MDB_cursor* cur = nullptr;
   check(mdb_cursor_open(txn.get(), dbi(table), &cur), dir_, "cursor");
   std::vector<std::pair<std::string, std::string>> out;
-  MDB_val k, v;
-  int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-  while (rc == MDB_SUCCESS) {
-    out.emplace_back(std::string(static_cast<const char*>(k.mv_data), k.mv_size),
-                     std::string(static_cast<const char*>(v.mv_data), v.mv_size));
-    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+  MDB_val k{prefix.size(), const_cast<char*>(prefix.data())}, v;
+  int rc = mdb_cursor_get(cur, &k, &v, prefix.empty() ? MDB_FIRST : MDB_SET_RANGE);
+  for (; rc == MDB_SUCCESS; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    std::string_view key(static_cast<const char*>(k.mv_data), k.mv_size);
+    if (key.substr(0, prefix.size()) != prefix) break;  // past the keys with the prefix
+    out.emplace_back(key, std::string_view(static_cast<const char*>(v.mv_data), v.mv_size));
   }
   mdb_cursor_close(cur);
-  if (rc != MDB_NOTFOUND) check(rc, dir_, "cursor_get");
+  if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) check(rc, dir_, "cursor_get");
   return out;
 }
 
@@ -624,53 +537,19 @@ void Database::put_meta(const std::string& key, const std::string& value) {
   t->put(Table::kMeta, key, value);
   t->commit();
   // Transaction ids carry region and dispatcher; keep them in step when oinstall sets them.
-  if (key == kMetaRegion) parse_u32(value, region_);
-  if (key == kMetaDispatcher) parse_u32(value, od_);
+  if (key == kMetaRegion) region_ = parse_number<std::uint32_t>(value).value_or(0);
+  if (key == kMetaDispatcher) od_ = parse_number<std::uint32_t>(value).value_or(0);
 }
 
 std::uint32_t Database::meta_u32(const char* key) {
-  auto v = get_meta(key);
-  std::uint32_t n = 0;
-  if (!v || !parse_u32(*v, n))
-    throw DbError(fmt::format("database {}: meta '{}' is missing or not a number", dir_, key));
-  return n;
+  const auto v = get_meta(key);
+  const auto n = v ? parse_number<std::uint32_t>(*v) : std::nullopt;
+  if (!n) throw DbError(fmt::format("database {}: meta '{}' is missing or not a number", dir_, key));
+  return *n;
 }
 
 std::uint32_t Database::region() { return meta_u32(kMetaRegion); }
 std::uint32_t Database::dispatcher() { return meta_u32(kMetaDispatcher); }
-
-std::vector<OdRecord> Database::odlist() {
-  std::vector<OdRecord> out;
-  for (const auto& [key, value] : scan(Table::kOdlist)) {
-    MDB_val k = as_val(key);
-    out.push_back(OdRecord::decode(od_from_key(k), value));
-  }
-  return out;
-}
-
-std::optional<OdRecord> Database::od(std::uint32_t od) {
-  auto v = read(Table::kOdlist, od_key(od));
-  if (!v) return std::nullopt;
-  return OdRecord::decode(od, *v);
-}
-
-void Database::replace_odlist(const std::vector<OdRecord>& records) {
-  auto t = begin(nullptr, "odlist update");
-  std::set<std::uint32_t> keep;
-  for (const auto& r : records) {
-    keep.insert(r.od);
-    t->put(Table::kOdlist, od_key(r.od), r.encode());
-  }
-  for (const auto& r : odlist())
-    if (!keep.count(r.od)) t->erase(Table::kOdlist, od_key(r.od));
-  t->commit();
-}
-
-void Database::put_od(const OdRecord& record) {
-  auto t = begin(nullptr, "put_od");
-  t->put(Table::kOdlist, od_key(record.od), record.encode());
-  t->commit();
-}
 
 bool Database::sync() {
   check(mdb_env_sync(env_, 1), dir_, "mdb_env_sync");

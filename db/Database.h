@@ -2,8 +2,10 @@
 // framework transactions over it, and the odb.log rollback journal.
 //
 //   meta        key -> value          region number, dispatcher number, instance ID, settings
-//   odlist      od (u32 BE) -> text   the dispatchers of the region (OdRecord)
+//   odlist      od (u32 BE) -> record the dispatchers of the region
 //   objects, attributes, classes, names   framework state, keyed by OID / label
+// The database stores bytes; what the records mean (and their CDR encoding) is the domain's
+// (domain/Records.h).
 //
 // Every change goes through a Transaction. Its first change of a record appends the record's
 // before-image to DBDIR/odb.log (so the journal grows while transactions run); the changes
@@ -34,6 +36,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -53,19 +56,8 @@ class DbInUse : public DbError {
 enum class Table : std::uint8_t { kMeta, kOdlist, kObjects, kAttributes, kClasses, kNames };
 inline constexpr int kTableCount = 6;
 const char* table_name(Table t);
-
-// One dispatcher of the region, as the odlist stores it.
-struct OdRecord {
-  std::uint32_t od = 0;
-  std::uint16_t port = 0;
-  std::string ip;
-  std::vector<std::string> hostnames;  // logical host first, then aliases
-  bool force_bind = false;
-
-  std::string encode() const;
-  // Throws DbError naming the od when the stored text is not a record.
-  static OdRecord decode(std::uint32_t od, const std::string& text);
-};
+// The table called `name` ("meta", "odlist", ...), if there is one.
+std::optional<Table> table_from_name(std::string_view name);
 
 // Beyond this size odb.log is emptied as soon as no transaction is open.
 inline constexpr std::uint64_t kJournalEagerTruncate = 4u << 20;
@@ -81,6 +73,8 @@ class Database;
 class LockTable;
 class RollbackJournal;
 struct LockInfo;
+// Shared (read) or exclusive (write) object locks, held by top-level transactions.
+enum class LockMode { kRead, kWrite };
 
 // A framework transaction. Destroying an open one aborts it.
 class Transaction {
@@ -98,6 +92,10 @@ class Transaction {
   // Changes under a write lock; the first change of a record journals its before-image.
   void put(Table table, const std::string& key, const std::string& value);
   void erase(Table table, const std::string& key);
+  // Takes a lock on (table, key) without reading it, held like any other until the top-level
+  // transaction ends: a read-modify-write takes the write lock first, so two of them serialise
+  // instead of both reading under shared locks and losing one update.
+  void lock(Table table, const std::string& key, LockMode mode);
 
   // Sub-transaction: folds its changes into the parent. Top-level: makes them permanent
   // (durable in sync mode) and releases the locks. Throws DbError with open sub-transactions.
@@ -181,20 +179,20 @@ class Database {
   // The committed state, read without locks (open transactions' changes are not in LMDB yet).
   std::optional<std::string> read(Table table, const std::string& key);
   std::vector<std::pair<std::string, std::string>> scan(Table table);
+  // The records whose keys start with `prefix`, in key order (a cursor positioned with
+  // MDB_SET_RANGE, so the cost is that of the matches, not of the table).
+  std::vector<std::pair<std::string, std::string>> scan_prefix(Table table,
+                                                               std::string_view prefix);
 
   // Single-change conveniences, each its own top-level transaction.
   std::optional<std::string> get_meta(const std::string& key) { return read(Table::kMeta, key); }
   void put_meta(const std::string& key, const std::string& value);
   std::uint32_t region();
   std::uint32_t dispatcher();
-  std::vector<OdRecord> odlist();
-  std::optional<OdRecord> od(std::uint32_t od);
-  void put_od(const OdRecord& record);
-  // Changes whenever a commit changes the odlist, so callers may cache what they derive from it.
-  std::uint64_t odlist_generation() const { return odlist_generation_.load(); }
-  // Makes the odlist exactly `records` (a managed node's copy of the TMR server's), in one
-  // transaction.
-  void replace_odlist(const std::vector<OdRecord>& records);
+  // Changes whenever a commit changes `table`, so callers may cache what they derive from it.
+  std::uint64_t generation(Table table) const {
+    return generations_[static_cast<int>(table)].load();
+  }
 
   // Forces everything committed onto disk (also in nosync mode) and empties the journal when
   // no transaction is open. Returns true when the journal was emptied.
@@ -210,11 +208,6 @@ class Database {
   // committed state. Returns how many top-level transactions were open (and so are not in it).
   // Throws DbError naming the directory.
   std::size_t backup(const std::string& target_dir);
-
-  // The offline check: every odlist record decodes, every attribute ("<region>.<od>.<n>/<name>")
-  // and every name ("<resource>/<label>" -> OID) of an object of this dispatcher refers to an
-  // existing object. One line per problem.
-  std::vector<std::string> verify();
 
   std::vector<TransactionInfo> transactions();
   // How long odb.log has held records with no transaction open (0 when it is empty or in use):
@@ -255,7 +248,7 @@ class Database {
   bool recovered_ = false;  // open() completed; only then may the destructor touch the journal
   std::uint32_t region_ = 0, od_ = 0;  // for transaction ids; 0 until initialised
   std::atomic<std::uint64_t> next_id_{1};
-  std::atomic<std::uint64_t> odlist_generation_{0};
+  std::atomic<std::uint64_t> generations_[kTableCount] = {};
   std::mutex readers_mu_;
   std::vector<MDB_txn*> readers_;  // reset read-only transactions, see read()
 

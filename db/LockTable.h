@@ -22,8 +22,6 @@ class LockTimeout : public DbError {
   using DbError::DbError;
 };
 
-enum class LockMode { kRead, kWrite };
-
 struct LockInfo {
   std::string resource;  // "<table>/<key>"
   LockMode mode;

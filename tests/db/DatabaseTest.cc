@@ -1,4 +1,4 @@
-// Database core: records round-trip, ownership is exclusive, bad records are refused.
+// Database core: meta survives reopening, prefix scans, generations, exclusive ownership.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -27,24 +27,48 @@ class DatabaseTest : public ::testing::Test {
   std::string dir_;
 };
 
-TEST_F(DatabaseTest, MetaAndOdlistSurviveReopen) {
-  {
-    auto db = create();
-    db->put_od({.od = 1, .port = 94, .ip = "9.3.187.134", .hostnames = {"brown", "b"},
-                .force_bind = true});
-    db->put_od({.od = 2, .port = 94, .ip = "9.3.187.136", .hostnames = {"black"},
-                .force_bind = false});
-  }
+TEST_F(DatabaseTest, MetaSurvivesReopen) {
+  create();
   auto db = Database::open(dir_, {.sync = false, .owner_id = "t"});
   EXPECT_EQ(db->region(), 1669180253u);
   EXPECT_EQ(db->dispatcher(), 1u);
-  auto list = db->odlist();
-  ASSERT_EQ(list.size(), 2u);
-  EXPECT_EQ(list[0].od, 1u);
-  EXPECT_EQ(list[0].hostnames, (std::vector<std::string>{"brown", "b"}));
-  EXPECT_TRUE(list[0].force_bind);
-  EXPECT_EQ(list[1].ip, "9.3.187.136");
-  EXPECT_FALSE(db->od(3));
+}
+
+TEST_F(DatabaseTest, PrefixScansReturnExactlyTheMatchesInOrder) {
+  auto db = create();
+  auto t = db->begin();
+  for (const char* key : {"ManagedNode/black", "ManagedNode/black.itsc", "ManagedNode/brown",
+                          "ManagedNodeX/a", "Manag", "TaskLibrary/x"})
+    t->put(Table::kNames, key, "v");
+  t->commit();
+  auto keys = [&](std::string_view prefix) {
+    std::vector<std::string> out;
+    for (const auto& [k, v] : db->scan_prefix(Table::kNames, prefix)) out.push_back(k);
+    return out;
+  };
+  EXPECT_EQ(keys("ManagedNode/"), (std::vector<std::string>{"ManagedNode/black",
+                                                            "ManagedNode/black.itsc",
+                                                            "ManagedNode/brown"}));
+  EXPECT_EQ(keys("ManagedNode/black."), (std::vector<std::string>{"ManagedNode/black.itsc"}));
+  EXPECT_TRUE(keys("Zzz").empty());
+  EXPECT_EQ(keys("").size(), 6u);
+}
+
+TEST_F(DatabaseTest, GenerationsCountCommitsThatChangeTheirTable) {
+  auto db = create();
+  const auto names = db->generation(Table::kNames), odlist = db->generation(Table::kOdlist);
+  auto t = db->begin();
+  t->put(Table::kNames, "a/b", "c");
+  EXPECT_EQ(db->generation(Table::kNames), names) << "not before the commit";
+  t->commit();
+  EXPECT_EQ(db->generation(Table::kNames), names + 1);
+  EXPECT_EQ(db->generation(Table::kOdlist), odlist);
+}
+
+TEST_F(DatabaseTest, TableNamesParse) {
+  EXPECT_EQ(table_from_name("odlist"), Table::kOdlist);
+  EXPECT_EQ(table_from_name("names"), Table::kNames);
+  EXPECT_EQ(table_from_name("bogus"), std::nullopt);
 }
 
 TEST_F(DatabaseTest, SecondOpenerIsRefusedNamingTheOwner) {
@@ -75,23 +99,6 @@ TEST_F(DatabaseTest, MissingDatabaseIsAClearError) {
 TEST_F(DatabaseTest, UninitialisedDatabaseIsRefused) {
   Database::open(dir_, {.create = true, .sync = false});
   EXPECT_THROW(Database::open(dir_, {.sync = false}), DbError);
-}
-
-TEST(OdRecord, EncodeDecodeRoundTrip) {
-  OdRecord r{.od = 7, .port = 9494, .ip = "127.0.0.2", .hostnames = {"a", "b"},
-             .force_bind = true};
-  auto back = OdRecord::decode(7, r.encode());
-  EXPECT_EQ(back.port, 9494);
-  EXPECT_EQ(back.ip, "127.0.0.2");
-  EXPECT_EQ(back.hostnames, r.hostnames);
-  EXPECT_TRUE(back.force_bind);
-}
-
-TEST(OdRecord, CorruptRecordsAreRefused) {
-  EXPECT_THROW(OdRecord::decode(1, ""), DbError);
-  EXPECT_THROW(OdRecord::decode(1, "port=94\n"), DbError);
-  EXPECT_THROW(OdRecord::decode(1, "port=abc\nip=1.2.3.4\n"), DbError);
-  EXPECT_THROW(OdRecord::decode(1, "port=94\nip=1.2.3.4\nbogus\n"), DbError);
 }
 
 }  // namespace

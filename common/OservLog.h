@@ -7,6 +7,8 @@
 
 #include <fmt/core.h>
 
+#include "UniqueFd.h"
+
 namespace openoserv {
 
 class OservLog {
@@ -31,7 +33,7 @@ class OservLog {
  private:
   std::mutex mu_;
   std::string path_;
-  int fd_ = -1;
+  UniqueFd fd_;
   bool mirror_ = true;
 };
 

@@ -14,6 +14,8 @@
 #include <fmt/core.h>
 
 #include "Database.h"
+#include "UniqueFd.h"
+#include "Utf8.h"
 
 extern char** environ;
 
@@ -74,11 +76,12 @@ ProgramResult run_program(const std::vector<std::string>& argv,
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0)
     throw std::runtime_error(fmt::format("cannot run {}: pipe: {}", argv[0], std::strerror(errno)));
+  UniqueFd read_end(pipe_fds[0]), write_end(pipe_fds[1]);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDERR_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, write_end.get(), STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, write_end.get(), STDERR_FILENO);
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   // The oserv blocks TERM/INT/HUP (sigwait) and ignores PIPE; a method program gets neither.
@@ -105,9 +108,8 @@ ProgramResult run_program(const std::vector<std::string>& argv,
   const int rc = ::posix_spawn(&pid, argv[0].c_str(), &actions, &attr, c_argv.data(), c_env.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
-  ::close(pipe_fds[1]);
+  write_end.reset();
   if (rc != 0) {
-    ::close(pipe_fds[0]);
     throw std::runtime_error(fmt::format("cannot run method program {}: {}", argv[0],
                                          std::strerror(rc)));
   }
@@ -117,7 +119,7 @@ ProgramResult run_program(const std::vector<std::string>& argv,
   bool truncated = false;
   char buf[8192];
   for (;;) {
-    ssize_t n = ::read(pipe_fds[0], buf, sizeof buf);
+    ssize_t n = ::read(read_end.get(), buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     if (result.output.size() < kMaxOutput)
@@ -125,11 +127,13 @@ ProgramResult run_program(const std::vector<std::string>& argv,
     else
       truncated = true;
   }
-  ::close(pipe_fds[0]);
+  read_end.reset();
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   scope.set_pid(0);
+  // The output leaves as a CORBA string, which peers convert from UTF-8.
+  result.output = valid_utf8(result.output);
   if (truncated) result.output += "\n[output truncated at 1 MiB]\n";
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return result;

@@ -58,7 +58,7 @@ class MethodThreads {
 
 struct ProgramResult {
   int exit_code;
-  std::string output;  // stdout and stderr, at most 1 MiB (then marked truncated)
+  std::string output;  // stdout and stderr, at most 1 MiB (then marked truncated), as valid UTF-8
 };
 
 // Runs `argv` (argv[0] the program) with `env` added to the oserv's environment, stdin from

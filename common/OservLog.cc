@@ -25,12 +25,11 @@ std::string OservLog::timestamp() {
 }
 
 void OservLog::open(const std::string& path) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (fd < 0)
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
+  if (!fd)
     throw std::runtime_error(fmt::format("cannot open log {}: {}", path, std::strerror(errno)));
   std::lock_guard lock(mu_);
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = fd;
+  fd_ = std::move(fd);
   path_ = path;
 }
 
@@ -41,7 +40,7 @@ void OservLog::reopen() {
 void OservLog::raw(const std::string& text) {
   std::lock_guard lock(mu_);
   // One write() per record keeps concurrent lines whole in an O_APPEND file.
-  if (fd_ >= 0 && ::write(fd_, text.data(), text.size()) < 0) {
+  if (fd_ && ::write(fd_.get(), text.data(), text.size()) < 0) {
     // Nowhere better to report a failing log; stderr still gets the line below.
   }
   if (mirror_ && ::write(STDERR_FILENO, text.data(), text.size()) < 0) {

@@ -1,0 +1,28 @@
+// Every timeout of a call between processes, named once. Calls between dispatchers are bounded
+// so that a dispatcher that does not answer is reported (by number and host), never waited for
+// without end; each value says what it bounds and why it is that long.
+#pragma once
+
+#include <chrono>
+
+namespace openoserv::timeouts {
+
+using std::chrono::milliseconds;
+
+// TCP connect to another dispatcher: loopback and LAN connects take microseconds; a host that
+// is down makes the connect hang until this passes.
+inline constexpr milliseconds kConnect{3000};
+// "Is it up?": the odlist's connected flag and wping. Short, since a healthy oserv answers a
+// ping in well under a millisecond.
+inline constexpr milliseconds kLiveness{1000};
+// State pushed to a node (odlist, classes) and shutdown orders: small calls on a healthy node.
+inline constexpr milliseconds kPush{3000};
+// A managed node reporting to its TMR server at start: the start waits this long at most.
+inline constexpr milliseconds kReportIn{5000};
+// Administration forwarded to the TMR server (odlist edits, names, classes): each is one
+// committed transaction there.
+inline constexpr milliseconds kTmrCall{10000};
+// A client's wait for its own oserv (the --timeout default of every command, in seconds).
+inline constexpr int kClientSeconds = 30;
+
+}  // namespace openoserv::timeouts

@@ -1,0 +1,323 @@
+// Object dispatch: relaying to the owner, built-in methods, method programs, names, classes.
+#include "Objects.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fmt/core.h>
+
+#include "Failure.h"
+#include "Numbers.h"
+#include "Records.h"
+#include "TextFile.h"
+#include "UniqueFd.h"
+
+namespace openoserv {
+
+namespace {
+
+void require_name(const std::string& what, const std::string& text) {
+  if (text.empty() || text.find('/') != std::string::npos ||
+      text.find_first_of(" \t\n#") != std::string::npos)
+    fail(fmt::format("'{}' is not a valid {} (no blanks, '/' or '#')", text, what));
+}
+
+MethodOutcome done(std::string output) { return {0, std::move(output)}; }
+
+constexpr const char* kNextObject = "next_object";  // meta: the next object number
+constexpr const char* kTaskPrefix = "/task:";       // attributes: "<object key>/task:<name>"
+
+}  // namespace
+
+Objects::Objects(const DispatcherInfo& self, db::Database& db, OservLog& log, Region& region,
+                 Peers& peers, MethodThreads& threads, std::chrono::milliseconds method_timeout)
+    : self_(self),
+      db_(db),
+      log_(log),
+      region_(region),
+      peers_(peers),
+      threads_(threads),
+      method_timeout_(method_timeout) {}
+
+template <typename F>
+auto Objects::at_tmr(const char* what, F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const Unreachable& e) {
+    fail(fmt::format("{} is kept at the TMR server, and {}", what, e.what()));
+  }
+}
+
+std::optional<Objects::Location> Objects::locate(const std::string& text) {
+  Location where;
+  if (!Oid::try_parse(text, where.oid) || where.oid.region != self_.region) return std::nullopt;
+  where.local = where.oid.od == self_.od;
+  where.cls = where.oid.cls;
+  if (!where.local) return where;
+  auto cls = db_.read(db::Table::kObjects, where.oid.key());
+  if (!cls || (!where.cls.empty() && where.cls != *cls)) return std::nullopt;
+  where.cls = *cls;
+  return where;
+}
+
+MethodOutcome Objects::invoke(const std::string& oid_text, const std::string& method,
+                              const std::vector<std::string>& args) {
+  const Oid oid = Oid::parse(oid_text);
+  if (oid.region != self_.region)
+    fail(fmt::format("object {} belongs to region {}, not to this region ({})", oid_text,
+                     oid.region, self_.region));
+  if (oid.od != self_.od) {
+    // The owner runs it; this dispatcher waits (rwait), as long as the method takes.
+    MethodThreads::Scope thread(threads_, oid_text, method, "rwait");
+    try {
+      return peers_.invoke(oid.od, oid_text, method, args, method_timeout_);
+    } catch (const Unreachable& e) {
+      fail(fmt::format("{} on {}: {}", method, oid_text, e.what()));
+    }
+  }
+  auto cls = db_.read(db::Table::kObjects, oid.key());
+  if (!cls) fail(fmt::format("object {} does not exist on dispatcher {}", oid_text, self_.od));
+  if (!oid.cls.empty() && oid.cls != *cls)
+    fail(fmt::format("object {} is of class {}, not {}", oid.key(), *cls, oid.cls));
+  Oid full = oid;
+  full.cls = *cls;
+  if (auto result = run_builtin(full, method, args)) return *result;
+  return run_installed(full, method, args);
+}
+
+std::optional<MethodOutcome> Objects::run_builtin(const Oid& oid, const std::string& method,
+                                                  const std::vector<std::string>& args) {
+  auto quick = [&](std::string output) {
+    MethodThreads::Scope thread(threads_, oid.text(), method, "run");
+    return done(std::move(output));
+  };
+  if (method == "oid") return quick(oid.text() + "\n");
+  if (method == "class_name") return quick(oid.cls + "\n");
+  if (oid.cls == kManagedNodeClass) {
+    if (method == "ping") return quick("alive\n");
+    if (method == "hostname") return quick(self_.instance.logical_host + "\n");
+    if (method == "run_script") {
+      if (args.size() != 1) fail("run_script takes one argument: the script");
+      return run_script(oid, args[0]);
+    }
+  }
+  if (oid.cls == kTaskLibraryClass) return run_task_library(oid, method, args);
+  return std::nullopt;
+}
+
+std::optional<MethodOutcome> Objects::run_task_library(const Oid& oid, const std::string& method,
+                                                       const std::vector<std::string>& args) {
+  const std::string prefix = oid.key() + kTaskPrefix;
+  if (method == "add_task") {
+    if (args.size() != 2) fail("add_task takes two arguments: task name and script");
+    require_name("task name", args[0]);
+    MethodThreads::Scope thread(threads_, oid.text(), method, "run");
+    auto txn = db_.begin(nullptr, fmt::format("method thread {}", thread.id()));
+    txn->put(db::Table::kAttributes, prefix + args[0], records::encode_string(args[1]));
+    txn->commit();
+    return done(fmt::format("task {} stored in {}\n", args[0], oid.text()));
+  }
+  if (method == "list_tasks") {
+    MethodThreads::Scope thread(threads_, oid.text(), method, "run");
+    std::string out;
+    for (const auto& [key, value] : db_.scan_prefix(db::Table::kAttributes, prefix))
+      out += key.substr(prefix.size()) + "\n";
+    return done(out);
+  }
+  if (method == "run_task") return run_task(oid, args);
+  return std::nullopt;
+}
+
+MethodOutcome Objects::run_installed(const Oid& oid, const std::string& method,
+                                     const std::vector<std::string>& args) {
+  std::string program;
+  for (const auto& m : class_methods(oid.cls))
+    if (m.name == method) program = m.program;
+  if (program.empty())
+    fail(fmt::format("class {} has no method {} (install it with wclass)", oid.cls, method));
+  MethodThreads::Scope thread(threads_, oid.text(), method, "run");
+  std::vector<std::string> argv = {program, oid.text(), method};
+  argv.insert(argv.end(), args.begin(), args.end());
+  try {
+    auto r = run_program(argv,
+                         {"OSERV=" + self_.id(), "OSERV_OID=" + oid.text(),
+                          "OSERV_METHOD=" + method, fmt::format("OSERV_DISPATCHER={}", self_.od),
+                          fmt::format("OSERV_METHOD_THREAD={}", thread.id())},
+                         thread);
+    return {r.exit_code, std::move(r.output)};
+  } catch (const std::runtime_error& e) {
+    fail(e.what());
+  }
+}
+
+MethodOutcome Objects::run_script(const Oid& oid, const std::string& script) {
+  MethodThreads::Scope thread(threads_, oid.text(), "run_script", "run");
+  const std::string dir = self_.instance.dbdir + "/tmp";
+  make_directories(dir, 0700);
+  std::string path = dir + "/task.XXXXXX";
+  UniqueFd fd(::mkstemp(path.data()));
+  if (!fd) fail(fmt::format("cannot create a task file in {}", dir));
+  struct Remove {
+    const std::string& path;
+    ~Remove() { ::unlink(path.c_str()); }
+  } remove{path};
+  const bool written =
+      ::write(fd.get(), script.data(), script.size()) == static_cast<ssize_t>(script.size());
+  ::fchmod(fd.get(), 0700);
+  fd.reset();
+  if (!written) fail(fmt::format("cannot write the task file {}", path));
+  try {
+    auto r = run_program({"/bin/sh", path}, {"OSERV=" + self_.id(), "OSERV_OID=" + oid.text()},
+                         thread);
+    return {r.exit_code, std::move(r.output)};
+  } catch (const std::runtime_error& e) {
+    fail(e.what());
+  }
+}
+
+MethodOutcome Objects::run_task(const Oid& oid, const std::vector<std::string>& args) {
+  if (args.size() != 2) fail("run_task takes two arguments: task name and managed node label");
+  std::string script;
+  {
+    MethodThreads::Scope thread(threads_, oid.text(), "run_task", "run");
+    auto bytes = db_.read(db::Table::kAttributes, oid.key() + kTaskPrefix + args[0]);
+    if (!bytes) fail(fmt::format("task library {} has no task {}", oid.text(), args[0]));
+    std::optional<std::string> text;
+    try {
+      text = records::decode_string(*bytes);
+    } catch (const Failure& e) {
+      fail(fmt::format("task {} is corrupt: {}", args[0], e.what()));
+    }
+    if (!text) fail(fmt::format("task {} is not a script", args[0]));
+    script = std::move(*text);
+  }
+  const std::string node = lookup("ManagedNode", args[1]);
+  // The node runs it; the invoke below is this dispatcher's rwait thread.
+  return invoke(node, "run_script", {script});
+}
+
+std::uint64_t Objects::next_object_number() {
+  auto txn = db_.begin(nullptr, "create_object");
+  txn->lock(db::Table::kMeta, kNextObject, db::LockMode::kWrite);
+  const auto stored = txn->get(db::Table::kMeta, kNextObject);
+  const auto n = stored ? parse_number<std::uint64_t>(*stored) : std::uint64_t{2};  // 1: node
+  if (!n) fail(fmt::format("database {}: meta next_object is corrupt", self_.instance.dbdir));
+  txn->put(db::Table::kMeta, kNextObject, std::to_string(*n + 1));
+  txn->commit();
+  return *n;
+}
+
+std::string Objects::create_object(const std::string& cls, const std::string& resource,
+                                   const std::string& label) {
+  require_name("class", cls);
+  require_name("resource", resource);
+  require_name("label", label);
+  // Reserve the name first: a taken label leaves no orphan object behind.
+  const Oid oid{self_.region, self_.od, next_object_number(), cls};
+  register_name(resource, label, oid.text());
+  auto txn = db_.begin(nullptr, "create_object");
+  txn->put(db::Table::kObjects, oid.key(), cls);
+  txn->commit();
+  log_.line(fmt::format("created {} as {}/{}", oid.text(), resource, label));
+  return oid.text();
+}
+
+std::string Objects::lookup(const std::string& resource, const std::string& label) {
+  if (!region_.is_tmr())
+    return at_tmr("the name registry", [&] { return peers_.lookup(resource, label); });
+  if (auto oid = db_.read(db::Table::kNames, resource + "/" + label)) return *oid;
+  // "black" also finds "black.itsc.austin.ibm.com", as Tivoli's labels do.
+  auto longer = db_.scan_prefix(db::Table::kNames, resource + "/" + label + ".");
+  if (!longer.empty()) return longer.front().second;
+  fail(fmt::format("no {} named {} in region {} (see wlookup -r {} -a)", resource, label,
+                   self_.region, resource));
+}
+
+std::vector<NameEntry> Objects::list_names(const std::string& resource) {
+  if (!region_.is_tmr())
+    return at_tmr("the name registry", [&] { return peers_.list_names(resource); });
+  std::vector<NameEntry> out;
+  const std::string prefix = resource + "/";
+  for (auto& [key, value] : db_.scan_prefix(db::Table::kNames, prefix))
+    out.push_back({key.substr(prefix.size()), std::move(value)});
+  return out;
+}
+
+void Objects::register_name(const std::string& resource, const std::string& label,
+                            const std::string& oid) {
+  require_name("resource", resource);
+  require_name("label", label);
+  Oid::parse(oid);
+  if (!region_.is_tmr())
+    return at_tmr("the name registry", [&] { peers_.register_name(resource, label, oid); });
+  auto txn = db_.begin(nullptr, "register_name");
+  const std::string key = resource + "/" + label;
+  txn->lock(db::Table::kNames, key, db::LockMode::kWrite);
+  if (auto existing = txn->get(db::Table::kNames, key); existing && *existing != oid)
+    fail(fmt::format("{} {} is already {}", resource, label, *existing));
+  txn->put(db::Table::kNames, key, oid);
+  txn->commit();
+}
+
+void Objects::install_method(const std::string& cls, const std::string& method,
+                             const std::string& program) {
+  require_name("class", cls);
+  require_name("method", method);
+  if (program.empty() || program[0] != '/')
+    fail(fmt::format("method program '{}' must be an absolute path", program));
+  if (!region_.is_tmr())
+    return at_tmr("the class registry", [&] { peers_.install_method(cls, method, program); });
+  std::vector<MethodDef> methods;
+  {
+    auto txn = db_.begin(nullptr, "install_method");
+    txn->lock(db::Table::kClasses, cls, db::LockMode::kWrite);
+    if (auto bytes = txn->get(db::Table::kClasses, cls)) methods = records::decode_class(cls, *bytes);
+    auto it = std::find_if(methods.begin(), methods.end(),
+                           [&](const MethodDef& m) { return m.name == method; });
+    if (it != methods.end())
+      it->program = program;
+    else
+      methods.push_back({method, program});
+    txn->put(db::Table::kClasses, cls, records::encode_class(methods));
+    txn->commit();
+  }
+  log_.line(fmt::format("class {}: method {} is {}", cls, method, program));
+  // Every dispatcher gets the class now; one that is down fetches it at its first call.
+  for (const auto& r : odlist::load(db_)) {
+    if (r.od == self_.od) continue;
+    try {
+      peers_.class_update(r.od, cls, methods);
+    } catch (const Failure& e) {
+      log_.line(fmt::format("^class {} not sent: {}", cls, e.what()));
+    }
+  }
+}
+
+void Objects::store_class(const std::string& cls, const std::vector<MethodDef>& methods) {
+  require_name("class", cls);
+  auto txn = db_.begin(nullptr, "class");
+  txn->put(db::Table::kClasses, cls, records::encode_class(methods));
+  txn->commit();
+}
+
+std::vector<MethodDef> Objects::class_methods(const std::string& cls) {
+  if (auto local = db_.read(db::Table::kClasses, cls)) return records::decode_class(cls, *local);
+  if (region_.is_tmr()) return {};
+  // Installed while this node was down: fetch it once from the TMR server.
+  auto methods = at_tmr("the class registry", [&] { return peers_.class_methods(cls); });
+  if (!methods.empty()) store_class(cls, methods);
+  return methods;
+}
+
+void Objects::ensure_managed_node() {
+  const Oid oid{self_.region, self_.od, 1, kManagedNodeClass};
+  if (!db_.read(db::Table::kObjects, oid.key())) {
+    auto txn = db_.begin(nullptr, "managed node object");
+    txn->put(db::Table::kObjects, oid.key(), kManagedNodeClass);
+    txn->commit();
+  }
+  auto rec = odlist::find(db_, self_.od);
+  register_name("ManagedNode", rec ? rec->label() : self_.instance.logical_host, oid.text());
+}
+
+}  // namespace openoserv

@@ -1,0 +1,86 @@
+// Objects, classes, names and method dispatch.
+//
+// A call made at any dispatcher on an object of another is relayed to the owner (a method thread
+// in state rwait here), which runs the method as a method thread in state run: built-in for the
+// framework classes, else the program the class names for it. Every object answers the built-in
+// methods `oid` and `class_name`. Names ("<resource>/<label>" -> OID) and installed classes are
+// kept at the TMR server; classes are also sent to, and cached by, every dispatcher.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "Database.h"
+#include "DispatcherInfo.h"
+#include "MethodThreads.h"
+#include "Oid.h"
+#include "OservLog.h"
+#include "Peers.h"
+#include "Region.h"
+
+namespace openoserv {
+
+class Objects {
+ public:
+  Objects(const DispatcherInfo& self, db::Database& db, OservLog& log, Region& region,
+          Peers& peers, MethodThreads& threads, std::chrono::milliseconds method_timeout);
+
+  MethodOutcome invoke(const std::string& oid, const std::string& method,
+                       const std::vector<std::string>& args);
+
+  // Where an object is, for its object reference: the owning dispatcher, and its class when
+  // known here (from the OID, or for a local object from the database). A local object that
+  // does not exist, or an OID of another region, is nullopt.
+  struct Location {
+    Oid oid;
+    bool local = false;
+    std::string cls;  // empty: not known here (a remote object named without #class#)
+  };
+  std::optional<Location> locate(const std::string& oid);
+
+  // Creates an object of `cls` on this dispatcher, named `label` under `resource` in the
+  // region's name registry. Returns its OID.
+  std::string create_object(const std::string& cls, const std::string& resource,
+                            const std::string& label);
+
+  std::string lookup(const std::string& resource, const std::string& label);
+  std::vector<NameEntry> list_names(const std::string& resource);
+  void register_name(const std::string& resource, const std::string& label,
+                     const std::string& oid);
+
+  void install_method(const std::string& cls, const std::string& method,
+                      const std::string& program);
+  void store_class(const std::string& cls, const std::vector<MethodDef>& methods);
+  std::vector<MethodDef> class_methods(const std::string& cls);
+
+  // This dispatcher's ManagedNode object (n = 1), created if missing and named at the TMR
+  // server under its logical host. Throws Failure when the TMR server does not answer.
+  void ensure_managed_node();
+
+ private:
+  std::optional<MethodOutcome> run_builtin(const Oid& oid, const std::string& method,
+                                           const std::vector<std::string>& args);
+  std::optional<MethodOutcome> run_task_library(const Oid& oid, const std::string& method,
+                                                const std::vector<std::string>& args);
+  MethodOutcome run_installed(const Oid& oid, const std::string& method,
+                              const std::vector<std::string>& args);
+  MethodOutcome run_script(const Oid& oid, const std::string& script);
+  MethodOutcome run_task(const Oid& oid, const std::vector<std::string>& args);
+  std::uint64_t next_object_number();
+  // Runs f() for state kept at the TMR server, turning "it does not answer" into a sentence.
+  template <typename F>
+  auto at_tmr(const char* what, F&& f) -> decltype(f());
+
+  const DispatcherInfo& self_;
+  db::Database& db_;
+  OservLog& log_;
+  Region& region_;
+  Peers& peers_;
+  MethodThreads& threads_;
+  std::chrono::milliseconds method_timeout_;
+};
+
+}  // namespace openoserv

@@ -1,0 +1,69 @@
+// The other dispatchers of the region, as the domain sees them: plain calls with plain types.
+// The oserv implements this over IIOP (oserv/CorbaPeers); the domain's unit tests with fakes.
+//
+// Every call is bounded by a timeout. A dispatcher that does not answer raises Unreachable,
+// whose message names it ("dispatcher 2 (black, 10.0.0.2:94) does not answer (TRANSIENT)"); one
+// that refuses raises Failure with its own sentence, passed on unchanged.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "Records.h"
+
+namespace openoserv {
+
+// What a method returned: the program's exit code and its output (stdout and stderr, UTF-8).
+struct MethodOutcome {
+  int exit_code = 0;
+  std::string output;
+};
+
+// An edit of the odlist, made at the TMR server.
+struct OdlistEdit {
+  enum class Kind { kForceBind, kChangeIp, kAddAlias, kDeleteAlias };
+  Kind kind = Kind::kForceBind;
+  std::uint32_t od = 0;  // 0: every dispatcher (force bind only)
+  std::string ip;        // change_ip: the new address; aliases: the dispatcher's current address
+  std::string name;      // aliases
+  bool flag = false;     // force bind: on or off; change_ip: send the odlist to the region now
+};
+
+struct NameEntry {
+  std::string label;
+  std::string oid;
+};
+
+class Peers {
+ public:
+  using Timeout = std::chrono::milliseconds;
+  virtual ~Peers() = default;
+
+  // Liveness of dispatcher `od`.
+  virtual void ping(std::uint32_t od, Timeout timeout) = 0;
+  // Runs `method` on `oid` at its owner `od` (which must be another dispatcher).
+  virtual MethodOutcome invoke(std::uint32_t od, const std::string& oid, const std::string& method,
+                               const std::vector<std::string>& args, Timeout timeout) = 0;
+  virtual std::string shutdown(std::uint32_t od) = 0;
+
+  // Managed node -> TMR server.
+  virtual std::vector<OdRecord> node_started(std::uint32_t self, const std::string& ip,
+                                             std::uint16_t port, Timeout timeout) = 0;
+  virtual std::string edit_odlist(const OdlistEdit& edit) = 0;
+  virtual std::string lookup(const std::string& resource, const std::string& label) = 0;
+  virtual std::vector<NameEntry> list_names(const std::string& resource) = 0;
+  virtual void register_name(const std::string& resource, const std::string& label,
+                             const std::string& oid) = 0;
+  virtual void install_method(const std::string& cls, const std::string& method,
+                              const std::string& program) = 0;
+  virtual std::vector<MethodDef> class_methods(const std::string& cls) = 0;
+
+  // TMR server -> every other dispatcher.
+  virtual void odlist_update(std::uint32_t od, const std::vector<OdRecord>& odlist) = 0;
+  virtual void class_update(std::uint32_t od, const std::string& cls,
+                            const std::vector<MethodDef>& methods) = 0;
+};
+
+}  // namespace openoserv

@@ -1,0 +1,231 @@
+// Stored records: CDR through omniORB's cdrMemoryStream, with UTF-8 code sets of its own.
+#include "Records.h"
+
+#include <omniORB4/codeSets.h>
+
+#include <cstring>
+
+#include <fmt/core.h>
+
+#include "Database.h"
+#include "Failure.h"
+#include "Numbers.h"
+#include "records.hh"
+
+namespace openoserv::records {
+
+namespace {
+
+constexpr size_t kHeader = 8;
+constexpr char kAttributeLayout = 0;
+constexpr char kLayout1 = 1;
+
+// A CDR stream whose strings are UTF-8, set here rather than taken from an ORB: records mean the
+// same bytes whatever the process's ORB settings, and encoding needs no ORB_init.
+class RecordStream : public cdrMemoryStream {
+ public:
+  RecordStream() { use_utf8(); }
+  RecordStream(void* data, size_t size) : cdrMemoryStream(data, size) { use_utf8(); }
+
+ private:
+  void use_utf8() {
+    pd_ncs_c = omni::omniCodeSet::getNCS_C(omni::omniCodeSet::ID_UTF_8);
+    pd_tcs_c = omni::omniCodeSet::getTCS_C(omni::omniCodeSet::ID_UTF_8, GIOP::Version{1, 2});
+  }
+};
+
+template <typename T>
+std::string encode(const T& value, char layout) {
+  RecordStream stream;
+  value >>= stream;
+  std::string out(kHeader, '\0');
+  out[0] = static_cast<char>(omni::myByteOrder);
+  out[1] = layout;
+  out.append(static_cast<const char*>(stream.bufPtr()), stream.bufSize());
+  return out;
+}
+
+bool has_cdr_header(std::string_view bytes) {
+  return bytes.size() >= kHeader && (bytes[0] == 0 || bytes[0] == 1);
+}
+
+// Decodes into `value`; returns false when the bytes are not a record of `layout`.
+template <typename T>
+bool decode(std::string_view bytes, char layout, T& value) {
+  if (!has_cdr_header(bytes) || bytes[1] != layout) return false;
+  // A copy into 8-aligned memory: omniORB aligns CDR by address.
+  const size_t n = bytes.size() - kHeader;
+  std::vector<std::uint64_t> aligned(n / 8 + 1);
+  std::memcpy(aligned.data(), bytes.data() + kHeader, n);
+  RecordStream stream(aligned.data(), n);
+  stream.setByteSwapFlag(bytes[0] == 1);  // the flag says "the data is little-endian"
+  try {
+    value <<= stream;
+  } catch (const CORBA::SystemException&) {
+    return false;
+  }
+  return stream.currentInputPtr() == n;  // and nothing left over
+}
+
+// The text format of earlier builds: "port=N\nip=A\nhosts=a,b\nforce_bind=0|1\n".
+std::optional<OdRecord> decode_od_text(std::uint32_t od, std::string_view text) {
+  OdRecord r{.od = od};
+  bool have_port = false, have_ip = false;
+  for (size_t pos = 0; pos < text.size();) {
+    size_t nl = std::min(text.find('\n', pos), text.size());
+    std::string_view line = text.substr(pos, nl - pos);
+    pos = nl + 1;
+    const size_t eq = line.find('=');
+    if (eq == std::string_view::npos) return std::nullopt;
+    const std::string_view key = line.substr(0, eq), value = line.substr(eq + 1);
+    if (key == "port") {
+      const auto port = parse_number<std::uint16_t>(value);
+      if (!port || *port == 0) return std::nullopt;
+      r.port = *port;
+      have_port = true;
+    } else if (key == "ip") {
+      r.ip = value;
+      have_ip = true;
+    } else if (key == "hosts") {
+      for (size_t s = 0; s < value.size();) {
+        const size_t c = std::min(value.find(',', s), value.size());
+        if (c > s) r.hostnames.emplace_back(value.substr(s, c - s));
+        s = c + 1;
+      }
+    } else if (key == "force_bind") {
+      r.force_bind = value == "1";
+    }
+  }
+  if (!have_port || !have_ip) return std::nullopt;
+  return r;
+}
+
+// The text format of earlier builds: "method\tprogram\n" lines.
+std::optional<std::vector<MethodDef>> decode_class_text(std::string_view text) {
+  std::vector<MethodDef> out;
+  for (size_t pos = 0; pos < text.size();) {
+    size_t nl = std::min(text.find('\n', pos), text.size());
+    std::string_view line = text.substr(pos, nl - pos);
+    pos = nl + 1;
+    const size_t tab = line.find('\t');
+    if (tab == std::string_view::npos) return std::nullopt;
+    out.push_back({std::string(line.substr(0, tab)), std::string(line.substr(tab + 1))});
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string encode_od(const OdRecord& r) {
+  OServStore::OdRecord1 wire;
+  wire.od = r.od;
+  wire.port = r.port;
+  wire.ipaddr = r.ip.c_str();
+  wire.hostnames.length(static_cast<CORBA::ULong>(r.hostnames.size()));
+  for (CORBA::ULong i = 0; i < r.hostnames.size(); ++i) wire.hostnames[i] = r.hostnames[i].c_str();
+  wire.force_bind = r.force_bind;
+  return encode(wire, kLayout1);
+}
+
+OdRecord decode_od(std::uint32_t od, std::string_view bytes) {
+  OServStore::OdRecord1 wire;
+  if (!has_cdr_header(bytes)) {
+    if (auto legacy = decode_od_text(od, bytes)) return *legacy;
+  } else if (decode(bytes, kLayout1, wire) && wire.od == od && wire.port != 0) {
+    OdRecord r{.od = wire.od, .port = wire.port, .ip = wire.ipaddr.in(),
+               .force_bind = static_cast<bool>(wire.force_bind)};
+    for (CORBA::ULong i = 0; i < wire.hostnames.length(); ++i)
+      r.hostnames.emplace_back(wire.hostnames[i].in());
+    return r;
+  }
+  fail(fmt::format("the odlist record of dispatcher {} is damaged ({} bytes); check the database "
+                   "with wchkdb",
+                   od, bytes.size()));
+}
+
+std::string encode_class(const std::vector<MethodDef>& methods) {
+  OServStore::ClassRecord1 wire;
+  wire.length(static_cast<CORBA::ULong>(methods.size()));
+  for (CORBA::ULong i = 0; i < methods.size(); ++i) {
+    wire[i].name = methods[i].name.c_str();
+    wire[i].program = methods[i].program.c_str();
+  }
+  return encode(wire, kLayout1);
+}
+
+std::vector<MethodDef> decode_class(std::string_view cls, std::string_view bytes) {
+  OServStore::ClassRecord1 wire;
+  if (!has_cdr_header(bytes)) {
+    if (auto legacy = decode_class_text(bytes)) return *legacy;
+  } else if (decode(bytes, kLayout1, wire)) {
+    std::vector<MethodDef> out;
+    for (CORBA::ULong i = 0; i < wire.length(); ++i)
+      out.push_back({wire[i].name.in(), wire[i].program.in()});
+    return out;
+  }
+  fail(fmt::format("the record of class {} is damaged ({} bytes); check the database with wchkdb",
+                   cls, bytes.size()));
+}
+
+std::string encode_any(const CORBA::Any& value) { return encode(value, kAttributeLayout); }
+
+void decode_any(std::string_view bytes, CORBA::Any& value) {
+  if (!decode(bytes, kAttributeLayout, value))
+    fail(fmt::format("not an encoded attribute ({} bytes)", bytes.size()));
+}
+
+// An any holding an unbounded string is, in CDR, the TypeCode (kind tk_string, bound 0) and then
+// the string. Written and read here directly, so the domain needs no CORBA::Any (whose value
+// buffer needs an initialised ORB); the bytes are those of encode_any() of such an any.
+std::string encode_string(const std::string& text) {
+  RecordStream stream;
+  CORBA::ULong(CORBA::tk_string) >>= stream;
+  CORBA::ULong(0) >>= stream;
+  stream.marshalString(text.c_str());
+  std::string out(kHeader, '\0');
+  out[0] = static_cast<char>(omni::myByteOrder);
+  out[1] = kAttributeLayout;
+  out.append(static_cast<const char*>(stream.bufPtr()), stream.bufSize());
+  return out;
+}
+
+std::optional<std::string> decode_string(std::string_view bytes) {
+  if (!has_cdr_header(bytes) || bytes[1] != kAttributeLayout)
+    fail(fmt::format("not an encoded attribute ({} bytes)", bytes.size()));
+  const size_t n = bytes.size() - kHeader;
+  std::vector<std::uint64_t> aligned(n / 8 + 1);
+  std::memcpy(aligned.data(), bytes.data() + kHeader, n);
+  RecordStream stream(aligned.data(), n);
+  stream.setByteSwapFlag(bytes[0] == 1);
+  try {
+    CORBA::ULong kind = 0, bound = 0;
+    kind <<= stream;
+    if (kind != CORBA::tk_string) return std::nullopt;
+    bound <<= stream;
+    CORBA::String_var text = stream.unmarshalString(bound);
+    if (stream.currentInputPtr() == n) return std::string(text.in());
+  } catch (const CORBA::SystemException&) {
+  }
+  fail(fmt::format("not an encoded attribute ({} bytes)", bytes.size()));
+}
+
+std::size_t upgrade_records(db::Database& db) {
+  auto txn = db.begin(nullptr, "record upgrade");
+  std::size_t rewritten = 0;
+  for (const auto& [key, value] : db.scan(db::Table::kOdlist)) {
+    if (has_cdr_header(value) || key.size() != 4) continue;
+    std::uint32_t od = 0;
+    for (unsigned char c : key) od = od << 8 | c;
+    txn->put(db::Table::kOdlist, key, encode_od(decode_od(od, value)));
+    ++rewritten;
+  }
+  for (const auto& [key, value] : db.scan(db::Table::kClasses)) {
+    if (has_cdr_header(value)) continue;
+    txn->put(db::Table::kClasses, key, encode_class(decode_class(key, value)));
+    ++rewritten;
+  }
+  txn->commit();
+  return rewritten;
+}
+
+}  // namespace openoserv::records

@@ -1,0 +1,76 @@
+// What the object database keeps that is not text for a human, and its one encoding.
+//
+// Each stored record is an 8-byte header, then the record marshalled with omniORB's CDR:
+//   byte 0     byte order of the CDR that follows (0 big-endian, 1 little-endian)
+//   byte 1     the record's layout version (0 for attributes, as they have always been written;
+//              1 for the OServStore::*1 structs of idl/records.idl)
+//   bytes 2-7  zero
+// The header keeps the CDR 8-aligned (omniORB aligns by address) and the byte-order flag lets a
+// node of the other endianness read the database after a failover. Strings are UTF-8 whatever
+// the ORB's settings, and no ORB is needed to encode or decode.
+//
+// Databases written before records were CDR hold odlist and class records as text lines; they
+// are still read (never written), and upgrade_records() rewrites them at start.
+#pragma once
+
+#include <omniORB4/CORBA.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace openoserv::db {
+class Database;
+}
+
+namespace openoserv {
+
+// One dispatcher of the region, as the odlist keeps it.
+struct OdRecord {
+  std::uint32_t od = 0;
+  std::uint16_t port = 0;
+  std::string ip;
+  std::vector<std::string> hostnames;  // logical host first, then aliases
+  bool force_bind = false;
+
+  // The first host name, else the address: how messages name the dispatcher.
+  const std::string& label() const { return hostnames.empty() ? ip : hostnames.front(); }
+  bool operator==(const OdRecord&) const = default;
+};
+
+// A method of an installed class: the program its owning dispatcher runs for it.
+struct MethodDef {
+  std::string name;
+  std::string program;
+  bool operator==(const MethodDef&) const = default;
+};
+
+namespace records {
+
+std::string encode_od(const OdRecord& record);
+// Throws Failure naming the dispatcher when `bytes` is not an odlist record.
+OdRecord decode_od(std::uint32_t od, std::string_view bytes);
+
+std::string encode_class(const std::vector<MethodDef>& methods);
+// Throws Failure naming the class when `bytes` is not a class record.
+std::vector<MethodDef> decode_class(std::string_view cls, std::string_view bytes);
+
+// Typed attributes: a CORBA any (type code and value). These two need an initialised ORB (an
+// any's value buffer takes its code sets from it), as the oserv's servants have.
+std::string encode_any(const CORBA::Any& value);
+// Throws Failure (without naming the attribute; the caller does) when `bytes` is not one.
+void decode_any(std::string_view bytes, CORBA::Any& value);
+// An attribute holding a string (task scripts), readable with `odb getattr` like any other;
+// these two need no ORB.
+std::string encode_string(const std::string& text);
+// The string an attribute holds; nullopt when it holds another type. Throws like decode_any.
+std::optional<std::string> decode_string(std::string_view bytes);
+
+// Rewrites the odlist and class records of an earlier build's text format in CDR, in one
+// transaction. Returns how many it rewrote.
+std::size_t upgrade_records(db::Database& db);
+
+}  // namespace records
+}  // namespace openoserv

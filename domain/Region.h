@@ -1,0 +1,101 @@
+// The dispatcher's region: the odlist and its edits, membership (nodes joining and reporting
+// in), liveness of the other dispatchers, and region-wide orders (shutdown).
+//
+// The TMR server's odlist is authoritative: edits made at a managed node are sent to the TMR
+// server, which applies each as one read-modify-write transaction (under the odlist lock, so no
+// concurrent edit is lost) and then sends the whole odlist to every other dispatcher. Those
+// pushes are made by one sender thread, which always sends the latest odlist, so a node never
+// receives an older odlist after a newer one.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "Database.h"
+#include "DispatcherInfo.h"
+#include "Odlist.h"
+#include "OservLog.h"
+#include "Peers.h"
+
+namespace openoserv {
+
+class Region {
+ public:
+  Region(const DispatcherInfo& self, db::Database& db, OservLog& log, Peers& peers);
+  ~Region();
+  Region(const Region&) = delete;
+  Region& operator=(const Region&) = delete;
+
+  bool is_tmr() const { return self_.od == kTmrDispatcher; }
+  const DispatcherInfo& self() const { return self_; }
+  // "dispatcher N (host, ip:port)" for messages, or "dispatcher N" when it is not in the odlist.
+  std::string describe(std::uint32_t od);
+
+  struct Member {
+    OdRecord record;
+    bool connected = false;  // answers now (this dispatcher: always)
+  };
+  // The odlist, every other dispatcher pinged at once (each for at most timeouts::kLiveness).
+  std::vector<Member> members();
+  // Makes the edit at the TMR server (from a managed node: sends it there). Returns the
+  // operator message.
+  std::string edit(const OdlistEdit& edit);
+  // The logical host of dispatcher `od` once it answered a ping (wping).
+  std::string ping(std::uint32_t od);
+  // Stops dispatcher `od` (0: every dispatcher, this one last). The reply is made before this
+  // dispatcher's own stop begins (see set_stop_self).
+  std::string shutdown(std::uint32_t od);
+  void set_stop_self(std::function<void()> stop) { stop_self_ = std::move(stop); }
+
+  // TMR server: a new managed node gets the next dispatcher number and the odlist.
+  struct Registration {
+    std::uint32_t region = 0, od = 0;
+    std::vector<OdRecord> odlist;
+  };
+  Registration register_node(const std::string& hostname, const std::string& ip,
+                             std::uint16_t port, bool force_bind);
+  // TMR server: a starting node reports in and gets the current odlist.
+  std::vector<OdRecord> node_started(std::uint32_t od, const std::string& ip, std::uint16_t port);
+  // Managed node: the TMR server sends its odlist.
+  void odlist_update(const std::vector<OdRecord>& records);
+
+  // Managed node: reports to the TMR server and takes its odlist. False if it did not answer.
+  bool report_in(std::chrono::milliseconds timeout);
+  // Managed node: keeps reporting in every `interval` until it succeeds, then calls on_joined.
+  void retry_report_in(std::chrono::seconds interval);
+  void set_on_joined(std::function<void()> f) { on_joined_ = std::move(f); }
+  // Managed node: how the link to the TMR server stands (for odadmin).
+  std::string link_state();
+
+  // TMR server: have the sender send the odlist to every other dispatcher.
+  void push_odlist();
+  // Stops the background threads (before the ORB shuts down).
+  void stop();
+
+ private:
+  std::string apply_edit(const OdlistEdit& edit);
+  void send_odlist_loop();
+
+  const DispatcherInfo& self_;
+  db::Database& db_;
+  OservLog& log_;
+  Peers& peers_;
+  std::function<void()> stop_self_;
+  std::function<void()> on_joined_;
+
+  std::mutex mu_;  // guards everything below
+  std::string link_;
+  bool stopping_ = false;
+  bool push_pending_ = false;
+  std::condition_variable wake_;
+  std::thread sender_;   // TMR server: sends the odlist
+  std::thread joiner_;   // managed node: retries reporting in
+};
+
+}  // namespace openoserv

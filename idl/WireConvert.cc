@@ -1,0 +1,100 @@
+// IDL <-> domain conversions.
+#include "WireConvert.h"
+
+#include <fmt/core.h>
+
+#include "Failure.h"
+
+namespace openoserv::wire {
+
+namespace {
+
+// Fills an IDL sequence from a vector, converting each element with `convert`.
+template <typename Seq, typename T, typename F>
+Seq to_sequence(const std::vector<T>& in, F&& convert) {
+  Seq out;
+  out.length(static_cast<CORBA::ULong>(in.size()));
+  for (CORBA::ULong i = 0; i < in.size(); ++i) {
+    auto&& element = out[i];  // string sequences hand out element proxies
+    convert(in[i], element);
+  }
+  return out;
+}
+
+template <typename T, typename Seq, typename F>
+std::vector<T> to_vector(const Seq& in, F&& convert) {
+  std::vector<T> out;
+  out.reserve(in.length());
+  for (CORBA::ULong i = 0; i < in.length(); ++i) out.push_back(convert(in[i]));
+  return out;
+}
+
+}  // namespace
+
+OServ::StringList strings(const std::vector<std::string>& list) {
+  return to_sequence<OServ::StringList>(
+      list, [](const std::string& s, auto&& out) { out = s.c_str(); });
+}
+
+std::vector<std::string> strings(const OServ::StringList& list) {
+  return to_vector<std::string>(list, [](const auto& s) { return std::string(s.in()); });
+}
+
+OServ::OdEntries odlist(const std::vector<OdRecord>& records) {
+  return to_sequence<OServ::OdEntries>(records, [](const OdRecord& r, OServ::OdEntry& e) {
+    e.od = r.od;
+    e.port = r.port;
+    e.ipaddr = r.ip.c_str();
+    e.hostnames = strings(r.hostnames);
+    e.force_bind = r.force_bind;
+    e.connected = false;
+  });
+}
+
+std::vector<OdRecord> odlist(const OServ::OdEntries& entries) {
+  std::vector<OdRecord> out;
+  for (CORBA::ULong i = 0; i < entries.length(); ++i) {
+    const auto& e = entries[i];
+    OdRecord r{.od = e.od, .port = e.port, .ip = e.ipaddr.in(), .hostnames = strings(e.hostnames),
+               .force_bind = static_cast<bool>(e.force_bind)};
+    if (r.od == 0 || r.port == 0 || r.ip.empty())
+      fail(fmt::format("odlist entry {} is incomplete (od, port and address are required)", i));
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+OServ::MethodResult result(const MethodOutcome& outcome) {
+  OServ::MethodResult r;
+  r.exit_code = outcome.exit_code;
+  r.output = outcome.output.c_str();
+  return r;
+}
+
+MethodOutcome result(const OServ::MethodResult& r) { return {r.exit_code, r.output.in()}; }
+
+OServ::MethodDefs methods(const std::vector<MethodDef>& list) {
+  return to_sequence<OServ::MethodDefs>(list, [](const MethodDef& m, OServ::MethodDef& out) {
+    out.name = m.name.c_str();
+    out.program = m.program.c_str();
+  });
+}
+
+std::vector<MethodDef> methods(const OServ::MethodDefs& list) {
+  return to_vector<MethodDef>(
+      list, [](const auto& m) { return MethodDef{m.name.in(), m.program.in()}; });
+}
+
+OServ::NameEntries names(const std::vector<NameEntry>& list) {
+  return to_sequence<OServ::NameEntries>(list, [](const NameEntry& n, OServ::NameEntry& out) {
+    out.label = n.label.c_str();
+    out.oid = n.oid.c_str();
+  });
+}
+
+std::vector<NameEntry> names(const OServ::NameEntries& list) {
+  return to_vector<NameEntry>(list,
+                              [](const auto& n) { return NameEntry{n.label.in(), n.oid.in()}; });
+}
+
+}  // namespace openoserv::wire

@@ -1,0 +1,30 @@
+// The one conversion between the wire's IDL types and the domain's plain types, used by the
+// servants, by the calls to other dispatchers and by the commands.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "Peers.h"
+#include "Records.h"
+#include "oserv.hh"
+
+namespace openoserv::wire {
+
+OServ::OdEntries odlist(const std::vector<OdRecord>& records);  // connected: FALSE
+// Throws Failure naming the entry when one is incomplete (no od, port or address).
+std::vector<OdRecord> odlist(const OServ::OdEntries& entries);
+
+OServ::StringList strings(const std::vector<std::string>& list);
+std::vector<std::string> strings(const OServ::StringList& list);
+
+OServ::MethodResult result(const MethodOutcome& outcome);
+MethodOutcome result(const OServ::MethodResult& result);
+
+OServ::MethodDefs methods(const std::vector<MethodDef>& methods);
+std::vector<MethodDef> methods(const OServ::MethodDefs& methods);
+
+OServ::NameEntries names(const std::vector<NameEntry>& names);
+std::vector<NameEntry> names(const OServ::NameEntries& names);
+
+}  // namespace openoserv::wire

@@ -1,0 +1,122 @@
+// Admin operations.
+#include "AdminServant.h"
+
+#include <dlfcn.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include <fmt/core.h>
+
+#include "Health.h"
+#include "Odlist.h"
+#include "RequestContext.h"
+#include "ServantSupport.h"
+#include "Version.h"
+#include "WireConvert.h"
+
+namespace openoserv {
+
+namespace {
+
+// Where the shared libraries this oserv runs on were loaded from ($LD_LIBRARY_PATH first), the
+// counterpart of Tivoli's install library path.
+std::string library_path() {
+  std::string path;
+  if (const char* ld = std::getenv("LD_LIBRARY_PATH"); ld && *ld) path = std::string(ld) + ":";
+  Dl_info info{};
+  if (::dladdr(reinterpret_cast<void*>(&CORBA::ORB_init), &info) && info.dli_fname)
+    path += std::filesystem::path(info.dli_fname).parent_path().string() + ":";
+  return path;
+}
+
+std::string interpreter_type() {
+  utsname u{};
+  ::uname(&u);
+  return fmt::format("linux-{}", u.machine);
+}
+
+}  // namespace
+
+OServ::StatusBlock* AdminServant::status() {
+  return guarded([&] {
+    const auto& info = local_.info;
+    auto s = std::make_unique<OServ::StatusBlock>();
+    s->instance_id = info.id().c_str();
+    s->region = info.region;
+    s->dispatcher = info.od;
+    s->interpreter_type = interpreter_type().c_str();
+    s->database_dir = info.instance.dbdir.c_str();
+    s->install_dir = info.install_dir.c_str();
+    s->encryption_level = "none";
+    s->kerberos = false;
+    s->remote_client_login = true;
+    s->install_library_path = library_path().c_str();
+    const auto rec = odlist::find(local_.db, info.od);
+    s->force_bind = rec && rec->force_bind;
+    s->force_bind_active = info.force_bind_active;
+    s->hostname_lookup = false;
+    s->version_line = fmt::format("openoserv ({}-{}) #1 {}", OPENOSERV_VERSION, OPENOSERV_GIT,
+                                  OPENOSERV_BUILD_DATE)
+                          .c_str();
+    s->copyright_line = "Copyright openoserv contributors, 2026. MIT License.";
+    s->port_range = "(not restricted)";
+    s->state_flags = true;
+    s->state_checking = true;
+    s->state_check_interval = 180;
+    s->dynamic_ip = false;
+    s->logical_host = info.instance.logical_host.c_str();
+    s->bound_address = info.listening().c_str();
+    s->port = info.instance.port;
+    s->pid = static_cast<CORBA::ULong>(::getpid());
+    s->started = info.started.c_str();
+    s->tmr_link = local_.region.link_state().c_str();
+    return s.release();
+  });
+}
+
+OServ::StringList* AdminServant::health(CORBA::ULong max_method_seconds) {
+  return guarded([&] {
+    return new OServ::StringList(wire::strings(health_problems(
+        local_.db, local_.threads, std::chrono::seconds(max_method_seconds))));
+  });
+}
+
+char* AdminServant::db_sync() {
+  return guarded([&] {
+    auto& db = local_.db;
+    const bool emptied = db.sync();
+    const std::string journal =
+        emptied ? "odb.log is empty"
+                : fmt::format("odb.log kept ({} bytes): {} transaction(s) open", db.journal_size(),
+                              db.transactions().size());
+    local_.log.line(fmt::format("db_sync: database synced; {}", journal));
+    return dup(fmt::format("Database {} synced; {}.", local_.info.instance.dbdir, journal));
+  });
+}
+
+char* AdminServant::shutdown(CORBA::ULong od) {
+  local_.log.line(fmt::format("shutdown of {} asked by {}", od ? std::to_string(od) : "all",
+                              RequestContext::caller()));
+  return guarded([&] { return dup(local_.region.shutdown(od)); });
+}
+
+char* AdminServant::ior() { return dup(ior_); }
+
+char* AdminServant::backup(const char* target_dir) {
+  return guarded([&] {
+    if (*target_dir != '/')
+      fail(fmt::format("backup directory '{}' must be an absolute path", target_dir));
+    const std::size_t left_out = local_.db.backup(target_dir);
+    const std::string msg = fmt::format(
+        "Database {} backed up to {}{}.", local_.info.instance.dbdir, target_dir,
+        left_out == 0 ? std::string()
+                      : fmt::format(" ({} open transaction(s) left out)", left_out));
+    local_.log.line("wbkupdb: " + msg);
+    return dup(msg);
+  });
+}
+
+}  // namespace openoserv

@@ -1,0 +1,157 @@
+// Calls to the other dispatchers of the region.
+#include "CorbaPeers.h"
+
+#include <fmt/core.h>
+
+#include "Failure.h"
+#include "Odlist.h"
+#include "Timeouts.h"
+#include "WireConvert.h"
+
+namespace openoserv {
+
+OServ::Dispatcher_ptr CorbaPeers::dispatcher(std::uint32_t od, Timeout timeout) {
+  const std::uint64_t generation = db_.generation(db::Table::kOdlist);
+  const std::pair<std::uint32_t, long> key{od, static_cast<long>(timeout.count())};
+  {
+    std::lock_guard guard(mu_);
+    auto it = refs_.find(key);
+    if (it != refs_.end() && it->second.generation == generation)
+      return OServ::Dispatcher::_duplicate(it->second.ref);
+  }
+  auto rec = odlist::find(db_, od);
+  if (!rec) fail(fmt::format("dispatcher {} is not in the odlist of region {}", od, db_.region()));
+  const std::string address = fmt::format("{}:{}", rec->ip, rec->port);
+  std::lock_guard guard(mu_);
+  CachedRef& cached = refs_[key];
+  if (cached.address != address || CORBA::is_nil(cached.ref)) {
+    CORBA::Object_var obj =
+        orb_->string_to_object(fmt::format("corbaloc::{}/Dispatcher", address).c_str());
+    omniORB::setClientCallTimeout(obj, static_cast<CORBA::ULong>(timeout.count()));
+    cached.ref = OServ::Dispatcher::_unchecked_narrow(obj);
+    cached.address = address;
+  }
+  cached.generation = generation;
+  return OServ::Dispatcher::_duplicate(cached.ref);
+}
+
+template <typename F>
+auto CorbaPeers::call(std::uint32_t od, Timeout timeout, F&& f)
+    -> decltype(f(OServ::Dispatcher_ptr())) {
+  try {
+    OServ::Dispatcher_var d = dispatcher(od, timeout);
+    return f(d.in());
+  } catch (const OServ::Failed& e) {
+    throw Failure(e.reason.in());
+  } catch (const CORBA::Exception& e) {
+    auto rec = odlist::find(db_, od);
+    throw Unreachable(od, fmt::format("{} does not answer ({})",
+                                      rec ? odlist::describe(*rec) : fmt::format("dispatcher {}", od),
+                                      e._name()));
+  }
+}
+
+void CorbaPeers::ping(std::uint32_t od, Timeout timeout) {
+  call(od, timeout, [](OServ::Dispatcher_ptr d) { d->ping(); });
+}
+
+MethodOutcome CorbaPeers::invoke(std::uint32_t od, const std::string& oid,
+                                 const std::string& method, const std::vector<std::string>& args,
+                                 Timeout timeout) {
+  const OServ::StringList wire_args = wire::strings(args);
+  return call(od, timeout, [&](OServ::Dispatcher_ptr d) {
+    OServ::MethodResult_var r = d->invoke(oid.c_str(), method.c_str(), wire_args);
+    return wire::result(r.in());
+  });
+}
+
+std::string CorbaPeers::shutdown(std::uint32_t od) {
+  return call(od, timeouts::kPush, [od](OServ::Dispatcher_ptr d) {
+    CORBA::String_var msg = d->shutdown(od);
+    return std::string(msg.in());
+  });
+}
+
+std::vector<OdRecord> CorbaPeers::node_started(std::uint32_t self, const std::string& ip,
+                                               std::uint16_t port, Timeout timeout) {
+  return call(kTmrDispatcher, timeout, [&](OServ::Dispatcher_ptr tmr) {
+    OServ::OdEntries_var list = tmr->node_started(self, ip.c_str(), port);
+    return wire::odlist(list.in());
+  });
+}
+
+std::string CorbaPeers::edit_odlist(const OdlistEdit& e) {
+  return call(kTmrDispatcher, timeouts::kTmrCall, [&](OServ::Dispatcher_ptr tmr) {
+    CORBA::String_var msg;
+    switch (e.kind) {
+      case OdlistEdit::Kind::kForceBind:
+        msg = tmr->set_force_bind(e.flag, e.od);
+        break;
+      case OdlistEdit::Kind::kChangeIp:
+        msg = tmr->change_ip(e.od, e.ip.c_str(), e.flag);
+        break;
+      case OdlistEdit::Kind::kAddAlias:
+        msg = tmr->add_hostname_alias(e.od, e.ip.c_str(), e.name.c_str());
+        break;
+      case OdlistEdit::Kind::kDeleteAlias:
+        msg = tmr->delete_hostname_alias(e.od, e.ip.c_str(), e.name.c_str());
+        break;
+    }
+    return std::string(msg.in());
+  });
+}
+
+std::string CorbaPeers::lookup(const std::string& resource, const std::string& label) {
+  return call(kTmrDispatcher, timeouts::kTmrCall, [&](OServ::Dispatcher_ptr tmr) {
+    CORBA::String_var oid = tmr->lookup(resource.c_str(), label.c_str());
+    return std::string(oid.in());
+  });
+}
+
+std::vector<NameEntry> CorbaPeers::list_names(const std::string& resource) {
+  return call(kTmrDispatcher, timeouts::kTmrCall, [&](OServ::Dispatcher_ptr tmr) {
+    OServ::NameEntries_var names = tmr->list_names(resource.c_str());
+    return wire::names(names.in());
+  });
+}
+
+void CorbaPeers::register_name(const std::string& resource, const std::string& label,
+                               const std::string& oid) {
+  call(kTmrDispatcher, timeouts::kTmrCall, [&](OServ::Dispatcher_ptr tmr) {
+    tmr->register_name(resource.c_str(), label.c_str(), oid.c_str());
+  });
+}
+
+void CorbaPeers::install_method(const std::string& cls, const std::string& method,
+                                const std::string& program) {
+  call(kTmrDispatcher, timeouts::kTmrCall, [&](OServ::Dispatcher_ptr tmr) {
+    tmr->install_method(cls.c_str(), method.c_str(), program.c_str());
+  });
+}
+
+std::vector<MethodDef> CorbaPeers::class_methods(const std::string& cls) {
+  return call(kTmrDispatcher, timeouts::kTmrCall, [&](OServ::Dispatcher_ptr tmr) {
+    OServ::MethodDefs_var defs = tmr->class_methods(cls.c_str());
+    return wire::methods(defs.in());
+  });
+}
+
+void CorbaPeers::odlist_update(std::uint32_t od, const std::vector<OdRecord>& records) {
+  const OServ::OdEntries list = wire::odlist(records);
+  call(od, timeouts::kPush, [&](OServ::Dispatcher_ptr d) { d->odlist_update(list); });
+}
+
+void CorbaPeers::class_update(std::uint32_t od, const std::string& cls,
+                              const std::vector<MethodDef>& methods) {
+  const OServ::MethodDefs defs = wire::methods(methods);
+  call(od, timeouts::kPush, [&](OServ::Dispatcher_ptr d) { d->class_update(cls.c_str(), defs); });
+}
+
+std::string CorbaPeers::object_ior(std::uint32_t od, const std::string& oid) {
+  return call(od, timeouts::kTmrCall, [&](OServ::Dispatcher_ptr d) {
+    CORBA::String_var ior = d->object_ior(oid.c_str());
+    return std::string(ior.in());
+  });
+}
+
+}  // namespace openoserv

@@ -1,0 +1,62 @@
+// The domain's Peers over IIOP: calls on the other dispatchers' "Dispatcher" objects, at the
+// address the odlist records, each bounded by a timeout.
+//
+// References are cached per (dispatcher, timeout) and reused while the odlist keeps the same
+// address for the dispatcher: making one from a corbaloc URL costs more than a loopback call.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <string>
+#include <utility>
+
+#include "Database.h"
+#include "Peers.h"
+#include "oserv.hh"
+
+namespace openoserv {
+
+class CorbaPeers final : public Peers {
+ public:
+  CorbaPeers(CORBA::ORB_ptr orb, db::Database& db) : orb_(orb), db_(db) {}
+
+  void ping(std::uint32_t od, Timeout timeout) override;
+  MethodOutcome invoke(std::uint32_t od, const std::string& oid, const std::string& method,
+                       const std::vector<std::string>& args, Timeout timeout) override;
+  std::string shutdown(std::uint32_t od) override;
+  std::vector<OdRecord> node_started(std::uint32_t self, const std::string& ip,
+                                     std::uint16_t port, Timeout timeout) override;
+  std::string edit_odlist(const OdlistEdit& edit) override;
+  std::string lookup(const std::string& resource, const std::string& label) override;
+  std::vector<NameEntry> list_names(const std::string& resource) override;
+  void register_name(const std::string& resource, const std::string& label,
+                     const std::string& oid) override;
+  void install_method(const std::string& cls, const std::string& method,
+                      const std::string& program) override;
+  std::vector<MethodDef> class_methods(const std::string& cls) override;
+  void odlist_update(std::uint32_t od, const std::vector<OdRecord>& odlist) override;
+  void class_update(std::uint32_t od, const std::string& cls,
+                    const std::vector<MethodDef>& methods) override;
+
+  // The IOR of object `oid` as its owner `od` makes it.
+  std::string object_ior(std::uint32_t od, const std::string& oid);
+
+ private:
+  OServ::Dispatcher_ptr dispatcher(std::uint32_t od, Timeout timeout);
+  // Runs f(dispatcher od): a refusal (OServ::Failed) becomes Failure with its sentence, any
+  // other CORBA exception Unreachable naming the dispatcher.
+  template <typename F>
+  auto call(std::uint32_t od, Timeout timeout, F&& f) -> decltype(f(OServ::Dispatcher_ptr()));
+
+  CORBA::ORB_ptr orb_;
+  db::Database& db_;
+  struct CachedRef {
+    std::uint64_t generation = ~std::uint64_t{0};  // of the odlist it was made from
+    std::string address;
+    OServ::Dispatcher_var ref;
+  };
+  std::mutex mu_;  // guards refs_
+  std::map<std::pair<std::uint32_t, long>, CachedRef> refs_;
+};
+
+}  // namespace openoserv

@@ -1,0 +1,17 @@
+// After a start that recovered from an unclean stop (journal rolled back, a dead owner taken
+// over) or that runs on another physical host than last time, the oserv logs a notice and runs
+// the instance's hook programs, <ETCDIR>/failover.d/* in name order, so administrators learn
+// what to check or redo. Hooks are method threads: odstat shows them, a stop ends them.
+#pragma once
+
+#include "Database.h"
+#include "DispatcherInfo.h"
+#include "MethodThreads.h"
+#include "OservLog.h"
+
+namespace openoserv {
+
+void failover_notice(db::Database& db, const DispatcherInfo& info, OservLog& log,
+                     MethodThreads& threads);
+
+}  // namespace openoserv

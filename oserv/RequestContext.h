@@ -1,0 +1,36 @@
+// Every request this oserv serves passes one omniORB server interceptor
+// (serverReceiveRequest), on the thread that then runs the servant. It does two things:
+//
+// * Object keys that are bare OIDs ("1669180253.2.7#Class#", what a corbaloc URL carries) are
+//   rewritten to the key of the object POA ("\xffOID\0<oid>"), whose servant locator serves
+//   every object without a servant per object. omniORB itself only looks bare keys up among
+//   objects activated one by one in its INS POA. IORs carry the POA key itself, because GIOP
+//   LocateRequests (which omniORB clients send for a type-checked IOR) pass no interceptor.
+// * It records who is calling from where (the connection's local and peer addresses), for the
+//   servants: the log of administrative calls names the caller.
+#pragma once
+
+#include <string>
+
+#include <omniORB4/CORBA.h>
+
+namespace openoserv {
+
+// The name of the POA that serves framework objects; its persistent keys are "\xffOID\0<oid>".
+inline constexpr const char* kObjectPoaName = "OID";
+
+struct RequestContext {
+  std::string local_address;  // "giop:tcp:127.0.0.2:9494", "giop:unix:/…/oserv.sock"
+  std::string peer_address;   // "giop:tcp:127.0.0.1:41302", "giop:unix:…"
+  std::string operation;
+
+  // The request being served on this thread (empty outside a request).
+  static const RequestContext& current();
+  // "giop:tcp:127.0.0.1:41302" or "a local client" — for log lines.
+  static std::string caller();
+};
+
+// Installs the interceptor on the process's ORB (call once, after ORB_init, before the POAs).
+void install_request_interceptor();
+
+}  // namespace openoserv
