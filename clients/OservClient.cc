@@ -3,6 +3,10 @@
 
 #include <fmt/core.h>
 
+#include "HostPort.h"
+#include "Oid.h"
+#include "OrbInit.h"
+
 namespace po = boost::program_options;
 
 namespace openoserv {
@@ -43,35 +47,39 @@ OservClient::OservClient(const ClientOptions& options, const po::variables_map& 
   } catch (const ConfigError&) {
   }
 
-  std::string corbaloc;
   if (!options.host.empty()) {
     remote_ = true;
-    std::string host = options.host, port = std::to_string(kDefaultPort);
-    if (auto colon = host.rfind(':'); colon != std::string::npos) {
-      port = host.substr(colon + 1);
-      host = host.substr(0, colon);
+    try {
+      target_ = parse_host_port(options.host, kDefaultPort).text();
+    } catch (const std::invalid_argument& e) {
+      throw ClientError(fmt::format("--host {}", e.what()));
     }
-    target_ = fmt::format("{}:{}", host, port);
-    corbaloc = fmt::format("corbaloc::{}/Dispatcher", target_);
+    url_base_ = corbaloc_url(target_, "");
   } else {
     target_ = "socket " + where_.socket_path();
-    corbaloc = fmt::format("corbaloc:omniunix:{}:/Dispatcher", where_.socket_path());
+    url_base_ = fmt::format("corbaloc:omniunix:{}:/", where_.socket_path());
   }
+  const std::string corbaloc = url_base_ + "Dispatcher";
 
   const std::string timeout_ms = std::to_string(options.timeout_seconds * 1000);
-  const char* orb_options[][2] = {{"traceLevel", "0"},
-                                  {"clientCallTimeOutPeriod", timeout_ms.c_str()},
-                                  {"clientConnectTimeOutPeriod", timeout_ms.c_str()},
-                                  {nullptr, nullptr}};
-  int argc = 1;
-  char arg0[] = "openoserv-client";
-  char* argv[] = {arg0, nullptr};
-  orb_ = CORBA::ORB_init(argc, argv, "omniORB4", orb_options);
+  orb_ = init_orb("openoserv-client", {{"traceLevel", "0"},
+                                       {"clientCallTimeOutPeriod", timeout_ms},
+                                       {"clientConnectTimeOutPeriod", timeout_ms}});
   try {
     CORBA::Object_var obj = orb_->string_to_object(corbaloc.c_str());
     dispatcher_ = OServ::Dispatcher::_unchecked_narrow(obj);
   } catch (const CORBA::Exception& e) {
     throw ClientError(fmt::format("cannot make a reference from {}: {}", corbaloc, e._name()));
+  }
+}
+
+CORBA::Object_ptr OservClient::object(const std::string& target) {
+  const bool reference = target.rfind("IOR:", 0) == 0 || target.rfind("corbaloc:", 0) == 0;
+  const std::string url = reference ? target : url_base_ + corbaloc_key(target);
+  try {
+    return orb_->string_to_object(url.c_str());
+  } catch (const CORBA::Exception& e) {
+    throw ClientError(fmt::format("'{}' is not an object reference ({})", target, e._name()));
   }
 }
 

@@ -12,6 +12,7 @@
 #include <boost/program_options.hpp>
 
 #include "Instance.h"
+#include "Timeouts.h"
 #include "oserv.hh"
 
 namespace openoserv {
@@ -29,7 +30,7 @@ class ClientError : public std::runtime_error {
 
 struct ClientOptions {
   std::string id, etc_root, registry, host;
-  int timeout_seconds = 30;
+  int timeout_seconds = timeouts::kClientSeconds;
 
   // Adds --id, --etc-root, --registry, --host and --timeout to `opts`.
   void add_to(boost::program_options::options_description& opts);
@@ -46,6 +47,9 @@ class OservClient {
 
   // The Dispatcher reference; calls on it may throw CORBA exceptions, see explain().
   OServ::Dispatcher_ptr dispatcher() { return dispatcher_.in(); }
+  // A reference to a framework object, through this client's oserv: `target` is an OID (then
+  // corbaloc at the same socket or host, with the OID as the key), an IOR or a corbaloc URL.
+  CORBA::Object_ptr object(const std::string& target);
   // A sentence for the operator about a failed call.
   std::string explain(const CORBA::Exception& e) const;
   static bool is_unreachable(const CORBA::Exception& e);
@@ -65,6 +69,7 @@ class OservClient {
   InstanceSelection where_;
   std::string etcdir_;
   std::string target_;  // "socket /x/run/oserv.sock" or "host:port"
+  std::string url_base_;  // "corbaloc:omniunix:/x/run/oserv.sock:/" or "corbaloc::host:port/"
   bool remote_ = false;
   CORBA::ORB_var orb_;
   OServ::Dispatcher_var dispatcher_;

@@ -15,7 +15,10 @@
 #include "InstanceScripts.h"
 #include "LogicalHost.h"
 #include "TextFile.h"
+#include "HostPort.h"
 #include "Odlist.h"
+#include "OrbInit.h"
+#include "Timeouts.h"
 #include "WireConvert.h"
 #include "oserv.hh"
 
@@ -85,22 +88,19 @@ struct Registration {
 // Asks the TMR server at `tmr` (HOST[:PORT]) for a dispatcher number.
 Registration register_with_tmr(const std::string& tmr, const std::string& host,
                                const std::string& ip, std::uint16_t port, bool force_bind) {
-  std::string tmr_host = tmr, tmr_port = std::to_string(kDefaultPort);
-  if (auto colon = tmr.rfind(':'); colon != std::string::npos) {
-    tmr_host = tmr.substr(0, colon);
-    tmr_port = tmr.substr(colon + 1);
-  }
-  int argc = 1;
-  char arg0[] = "oinstall";
-  char* argv[] = {arg0, nullptr};
-  const char* options[][2] = {{"traceLevel", "0"},
-                              {"clientCallTimeOutPeriod", "10000"},
-                              {"clientConnectTimeOutPeriod", "5000"},
-                              {nullptr, nullptr}};
-  CORBA::ORB_var orb = CORBA::ORB_init(argc, argv, "omniORB4", options);
+  HostPort address;
   try {
-    CORBA::Object_var obj = orb->string_to_object(
-        fmt::format("corbaloc::{}:{}/Dispatcher", tmr_host, tmr_port).c_str());
+    address = parse_host_port(tmr, kDefaultPort);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(fmt::format("--tmr {}", e.what()));
+  }
+  CORBA::ORB_var orb =
+      init_orb("oinstall", {{"traceLevel", "0"},
+                            {"clientCallTimeOutPeriod", std::to_string(timeouts::kTmrCall.count())},
+                            {"clientConnectTimeOutPeriod", std::to_string(timeouts::kConnect.count())}});
+  try {
+    CORBA::Object_var obj =
+        orb->string_to_object(corbaloc_url(address.text(), "Dispatcher").c_str());
     OServ::Dispatcher_var d = OServ::Dispatcher::_unchecked_narrow(obj);
     CORBA::ULong region = 0;
     OServ::OdEntries_var list;

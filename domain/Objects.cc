@@ -10,6 +10,7 @@
 #include "Numbers.h"
 #include "Records.h"
 #include "TextFile.h"
+#include "Timeouts.h"
 #include "UniqueFd.h"
 
 namespace openoserv {
@@ -53,7 +54,21 @@ std::optional<Objects::Location> Objects::locate(const std::string& text) {
   if (!Oid::try_parse(text, where.oid) || where.oid.region != self_.region) return std::nullopt;
   where.local = where.oid.od == self_.od;
   where.cls = where.oid.cls;
-  if (!where.local) return where;
+  if (!where.local) {
+    // Named without its class: only the owner knows it (one call, made only for such OIDs).
+    // An owner that does not answer leaves the class unknown: calls then report that owner.
+    if (where.cls.empty()) {
+      try {
+        auto r = peers_.invoke(where.oid.od, text, "class_name", {}, timeouts::kTmrCall);
+        if (r.exit_code != 0) return std::nullopt;
+        where.cls = r.output.substr(0, r.output.find('\n'));
+      } catch (const Unreachable&) {
+      } catch (const Failure&) {
+        return std::nullopt;  // the owner has no such object
+      }
+    }
+    return where;
+  }
   auto cls = db_.read(db::Table::kObjects, where.oid.key());
   if (!cls || (!where.cls.empty() && where.cls != *cls)) return std::nullopt;
   where.cls = *cls;

@@ -31,9 +31,10 @@ class Objects {
   MethodOutcome invoke(const std::string& oid, const std::string& method,
                        const std::vector<std::string>& args);
 
-  // Where an object is, for its object reference: the owning dispatcher, and its class when
-  // known here (from the OID, or for a local object from the database). A local object that
-  // does not exist, or an OID of another region, is nullopt.
+  // Where an object is, for its object reference: the owning dispatcher and the object's class
+  // (from the OID; for a local object from the database; for another dispatcher's object named
+  // without its class, from the owner). A local object that does not exist, or an OID of another
+  // region, is nullopt.
   struct Location {
     Oid oid;
     bool local = false;

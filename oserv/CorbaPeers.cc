@@ -5,6 +5,7 @@
 
 #include "Failure.h"
 #include "Odlist.h"
+#include "OrbInit.h"
 #include "Timeouts.h"
 #include "WireConvert.h"
 
@@ -26,7 +27,7 @@ OServ::Dispatcher_ptr CorbaPeers::dispatcher(std::uint32_t od, Timeout timeout) 
   CachedRef& cached = refs_[key];
   if (cached.address != address || CORBA::is_nil(cached.ref)) {
     CORBA::Object_var obj =
-        orb_->string_to_object(fmt::format("corbaloc::{}/Dispatcher", address).c_str());
+        orb_->string_to_object(corbaloc_url(address, "Dispatcher").c_str());
     omniORB::setClientCallTimeout(obj, static_cast<CORBA::ULong>(timeout.count()));
     cached.ref = OServ::Dispatcher::_unchecked_narrow(obj);
     cached.address = address;

@@ -5,6 +5,7 @@
 
 #include "Failure.h"
 #include "Odlist.h"
+#include "OrbInit.h"
 #include "RequestContext.h"
 
 namespace openoserv {
@@ -20,7 +21,8 @@ class ObjectAdapter::Locator : public POA_PortableServer::ServantLocator {
     try {
       where = adapter_.local_.objects.locate(oid);
     } catch (const std::exception&) {
-      throw CORBA::TRANSIENT();  // the database cannot be read now; the caller may retry
+      // The database cannot be read now, or the owner does not answer: the caller may retry.
+      throw CORBA::TRANSIENT();
     }
     if (!where) throw CORBA::OBJECT_NOT_EXIST();
     if (!where->local && remote_ == RemoteCalls::kLocationForward)
@@ -49,7 +51,7 @@ class ObjectAdapter::Locator : public POA_PortableServer::ServantLocator {
     auto rec = odlist::find(adapter_.local_.db, od);
     if (!rec) throw CORBA::OBJECT_NOT_EXIST();
     const std::string url =
-        fmt::format("corbaloc::{}:{}/{}", rec->ip, rec->port, corbaloc_key(oid));
+        corbaloc_url(fmt::format("{}:{}", rec->ip, rec->port), corbaloc_key(oid));
     return adapter_.orb_->string_to_object(url.c_str());
   }
 

@@ -4,6 +4,8 @@
 #include <fmt/core.h>
 
 #include "CorbaPeers.h"
+#include "Odlist.h"
+#include "OrbInit.h"
 #include "ObjectAdapter.h"
 #include "ServantSupport.h"
 #include "WireConvert.h"
@@ -42,14 +44,34 @@ OServ::MethodDefs* RegistryServant::class_methods(const char* class_name) {
       [&] { return new OServ::MethodDefs(wire::methods(local_.objects.class_methods(class_name))); });
 }
 
+namespace {
+
+Oid in_region(const char* oid, std::uint32_t region) {
+  const Oid parsed = Oid::parse(oid);
+  if (parsed.region != region)
+    fail(fmt::format("object {} belongs to region {}, not to this region ({})", oid,
+                     parsed.region, region));
+  return parsed;
+}
+
+}  // namespace
+
 char* RegistryServant::object_ior(const char* oid) {
   return guarded([&] {
-    const Oid parsed = Oid::parse(oid);
-    if (parsed.region != local_.info.region)
-      fail(fmt::format("object {} belongs to region {}, not to this region ({})", oid,
-                       parsed.region, local_.info.region));
+    const Oid parsed = in_region(oid, local_.info.region);
     if (parsed.od != local_.info.od) return dup(peers_.object_ior(parsed.od, oid));
     return dup(adapter_.ior(oid));
+  });
+}
+
+char* RegistryServant::object_url(const char* oid) {
+  return guarded([&] {
+    const Oid parsed = in_region(oid, local_.info.region);
+    const auto owner = odlist::find(local_.db, parsed.od);
+    if (!owner)
+      fail(fmt::format("object {} belongs to dispatcher {}, which is not in the odlist", oid,
+                       parsed.od));
+    return dup(corbaloc_url(fmt::format("{}:{}", owner->ip, owner->port), corbaloc_key(oid)));
   });
 }
 

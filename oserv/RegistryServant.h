@@ -22,6 +22,7 @@ class RegistryServant : public virtual POA_OServ::Registry {
   void class_update(const char* class_name, const OServ::MethodDefs& methods) override;
   OServ::MethodDefs* class_methods(const char* class_name) override;
   char* object_ior(const char* oid) override;
+  char* object_url(const char* oid) override;
 
  private:
   LocalDispatcher& local_;

@@ -26,6 +26,7 @@
 #include "LocalDispatcher.h"
 #include "LogicalHost.h"
 #include "ObjectAdapter.h"
+#include "OrbInit.h"
 #include "Odlist.h"
 #include "OservLog.h"
 #include "PidFile.h"
@@ -160,24 +161,18 @@ CORBA::ORB_var start_orb(const DispatcherInfo& info, char* argv0) {
   const std::string tcp = fmt::format("giop:tcp:{}:{}", info.listen_ip, info.instance.port);
   const std::string unix_ep = "giop:unix:" + socket_path;
   const std::string publish = fmt::format("giop:tcp:{}:{}", info.ip, info.instance.port);
-  const std::string connect_ms = std::to_string(timeouts::kConnect.count());
-  const char* orb_options[][2] = {{"endPoint", tcp.c_str()},
-                                  {"endPoint", unix_ep.c_str()},
-                                  {"endPointPublish", publish.c_str()},
-                                  {"unixTransportPermission", "600"},
-                                  {"clientConnectTimeOutPeriod", connect_ms.c_str()},
-                                  // Strings on the wire are UTF-8, advertised in every IOR.
-                                  {"nativeCharCodeSet", "UTF-8"},
-                                  // Each call in flight to another dispatcher holds a connection
-                                  // (one call per connection); omniORB's default of 5 would make
-                                  // a sixth concurrent method call to a node wait for one of the
-                                  // first five to finish, which may take --method-timeout.
-                                  {"maxGIOPConnectionPerServer", kMaxPeerConnections},
-                                  {nullptr, nullptr}};
-  int orb_argc = 1;
-  char* orb_argv[] = {argv0, nullptr};
+  const OrbOptions options = {
+      {"endPoint", tcp},
+      {"endPoint", unix_ep},
+      {"endPointPublish", publish},
+      {"unixTransportPermission", "600"},
+      {"clientConnectTimeOutPeriod", std::to_string(timeouts::kConnect.count())},
+      // Each call in flight to another dispatcher holds a connection (one call per
+      // connection); omniORB's default of 5 would make a sixth concurrent method call to a node
+      // wait for one of the first five to finish, which may take --method-timeout.
+      {"maxGIOPConnectionPerServer", kMaxPeerConnections}};
   try {
-    CORBA::ORB_var orb = CORBA::ORB_init(orb_argc, orb_argv, "omniORB4", orb_options);
+    CORBA::ORB_var orb = init_orb(argv0, options);
     install_request_interceptor();
     return orb;
   } catch (const CORBA::INITIALIZE&) {

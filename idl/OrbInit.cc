@@ -1,0 +1,79 @@
+// ORB start-up: options, and the client interceptor choosing UTF-8 for references without
+// code-set information.
+#include "OrbInit.h"
+
+#include <memory>
+
+#include <omniORB4/CORBA.h>
+#include <omniORB4/codeSets.h>
+#include <omniORB4/internal/giopRope.h>
+#include <omniORB4/internal/giopStrand.h>
+#include <omniORB4/internal/giopStream.h>
+#include <omniORB4/internal/GIOP_C.h>
+#include <omniORB4/omniIOR.h>
+#include <omniORB4/omniInterceptors.h>
+
+namespace openoserv {
+
+namespace {
+
+// Runs after omniORB's own code-set interceptor, which has chosen ISO 8859-1 for this request
+// without remembering it for the connection when the reference had no code-set information.
+CORBA::Boolean choose_utf8(omni::omniInterceptors::clientSendRequest_T::info_T& info) {
+  omni::giopStrand& strand = info.giop_c.strand();
+  const GIOP::Version version = info.giop_c.version();
+  if (strand.tcs_selected || version.minor < 1) return true;  // already negotiated, or GIOP 1.0
+  const omniIOR::IORInfo* ior = info.giop_c.ior()->getIORInfo();
+  if (ior->TCS_C() || ior->TCS_W()) return true;  // the IOR said: omniORB negotiated
+  using omni::omniCodeSet;
+  auto* tcs_c = omniCodeSet::getTCS_C(omniCodeSet::ID_UTF_8, version);
+  auto* tcs_w = omniCodeSet::getTCS_W(omniCodeSet::ID_UTF_16, version);
+  strand.tcs_c = tcs_c;
+  strand.tcs_w = tcs_w;
+  strand.version = version;
+  strand.tcs_selected = 1;
+  info.giop_c.TCS_C(tcs_c);
+  info.giop_c.TCS_W(tcs_w);
+  cdrEncapsulationStream context(CORBA::ULong(0), CORBA::Boolean(1));
+  tcs_c->id() >>= context;
+  tcs_w->id() >>= context;
+  CORBA::Octet* data;
+  CORBA::ULong max, length;
+  context.getOctetStream(data, max, length);
+  const CORBA::ULong n = info.service_contexts.length();
+  info.service_contexts.length(n + 1);
+  info.service_contexts[n].context_id = IOP::CodeSets;
+  info.service_contexts[n].context_data.replace(max, length, data, 1);
+  return true;
+}
+
+}  // namespace
+
+std::string corbaloc_url(const std::string& host_port, const std::string& key) {
+  return "corbaloc::1.2@" + host_port + "/" + key;
+}
+
+CORBA::ORB_ptr init_orb(const char* name, const OrbOptions& options) {
+  // omniORB takes {name, value} pairs ending with {nullptr, nullptr}.
+  auto table = std::make_unique<const char* [][2]>(options.size() + 2);
+  size_t i = 0;
+  for (const auto& [key, value] : options) {
+    table[i][0] = key.c_str();
+    table[i++][1] = value.c_str();
+  }
+  table[i][0] = "nativeCharCodeSet";
+  table[i++][1] = "UTF-8";
+  table[i][0] = table[i][1] = nullptr;
+  int argc = 1;
+  std::string arg0 = name;
+  char* argv[] = {arg0.data(), nullptr};
+  CORBA::ORB_ptr orb = CORBA::ORB_init(argc, argv, "omniORB4", table.get());
+  static const bool installed = [] {
+    omniORB::getInterceptors()->clientSendRequest.add(choose_utf8);
+    return true;
+  }();
+  (void)installed;
+  return orb;
+}
+
+}  // namespace openoserv

@@ -1,0 +1,33 @@
+// How every openoserv process (oserv, commands, benchmarks) starts its ORB.
+//
+// Strings between openoserv processes are UTF-8, whatever kind of reference carries the call.
+//
+// An IOR made by an oserv advertises UTF-8 (its native code set) in its TAG_CODE_SETS
+// component, and any ORB then transmits strings in UTF-8. But a corbaloc reference carries no
+// code-set information, and omniORB then transmits ISO 8859-1, so every character outside
+// Latin-1 would fail with DATA_CONVERSION. Our clients and dispatchers make every reference
+// from a corbaloc URL, so each process installs a client interceptor that, for references
+// without code-set information, chooses UTF-8 and tells the server so with the standard CodeSets
+// service context (the server keeps it for the connection).
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <omniORB4/CORBA.h>
+
+namespace openoserv {
+
+using OrbOptions = std::vector<std::pair<std::string, std::string>>;
+
+// ORB_init with `options` (omniORB parameter names, e.g. {"endPoint", "giop:tcp::94"}) and UTF-8
+// strings. `name` is the program name omniORB logs under. Throws what ORB_init throws.
+CORBA::ORB_ptr init_orb(const char* name, const OrbOptions& options);
+
+// The corbaloc URL of `key` (escaped as corbaloc requires) at `host_port`, for IIOP 1.2:
+// "corbaloc::1.2@10.0.0.2:94/Dispatcher". A URL without a version means IIOP 1.0 to omniORB,
+// whose GIOP 1.0 has no code-set negotiation: strings would travel as ISO 8859-1.
+std::string corbaloc_url(const std::string& host_port, const std::string& key);
+
+}  // namespace openoserv
