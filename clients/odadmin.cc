@@ -1,6 +1,8 @@
 // odadmin: administer an oserv (status block, odlist, force bind, shutdown, db_sync, ior).
 #include <cstdio>
+#include <functional>
 #include <iostream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -8,6 +10,7 @@
 #include <fmt/core.h>
 
 #include "ClientMain.h"
+#include "Numbers.h"
 
 namespace po = boost::program_options;
 using namespace openoserv;
@@ -50,6 +53,8 @@ Exit codes: 0 success, 1 the oserv refused or failed the request, 2 usage error,
 3 the oserv does not answer.
 )";
 
+
+using Args = std::vector<std::string>;
 
 const char* yes_no(bool b) { return b ? "TRUE" : "FALSE"; }
 
@@ -106,12 +111,7 @@ void print_odlist(CORBA::ULong region, const OServ::OdEntries& list) {
 
 CORBA::ULong parse_od(const std::string& text) {
   if (text == "all") return 0;
-  try {
-    size_t used = 0;
-    unsigned long od = std::stoul(text, &used);
-    if (used == text.size() && od >= 1 && od <= 0xffffffffUL) return static_cast<CORBA::ULong>(od);
-  } catch (const std::exception&) {
-  }
+  if (auto od = parse_number<CORBA::ULong>(text); od && *od >= 1) return *od;
   throw UsageError(fmt::format("'{}' is not a dispatcher number or 'all'", text));
 }
 
@@ -121,86 +121,106 @@ bool parse_bool(const std::string& text) {
   throw UsageError(fmt::format("'{}' is neither TRUE nor FALSE", text));
 }
 
-int run(OservClient& client, const std::vector<std::string>& args) {
+int print_message(OservClient& client, const std::function<char*()>& call) {
+  CORBA::String_var msg = client.call(call);
+  fmt::print("{}\n", msg.in());
+  return 0;
+}
+
+int status(OservClient& client, const Args&) {
+  OServ::StatusBlock_var s = client.call([&] { return client.dispatcher()->status(); });
+  print_status(s.in());
+  return 0;
+}
+
+int odlist(OservClient& client, const Args& args) {
   auto d = client.dispatcher();
-  const std::string cmd = args.empty() ? "" : args[0];
-  if (cmd.empty()) {
-    OServ::StatusBlock_var s = client.call([&] { return d->status(); });
-    print_status(s.in());
-  } else if (cmd == "odlist" && args.size() > 1) {
-    const std::string& edit = args[1];
-    CORBA::String_var msg;
-    if (edit == "change_ip") {
-      if (args.size() != 5) throw UsageError("usage: odadmin odlist change_ip OD IP TRUE|FALSE");
-      CORBA::ULong od = parse_od(args[2]);
-      bool notify = parse_bool(args[4]);
-      msg = client.call([&] { return d->change_ip(od, args[3].c_str(), notify); });
-    } else if (edit == "add_hostname_alias" || edit == "delete_hostname_alias") {
-      if (args.size() != 5)
-        throw UsageError(fmt::format("usage: odadmin odlist {} OD IP NAME", edit));
-      CORBA::ULong od = parse_od(args[2]);
-      msg = client.call([&] {
-        return edit == "add_hostname_alias"
-                   ? d->add_hostname_alias(od, args[3].c_str(), args[4].c_str())
-                   : d->delete_hostname_alias(od, args[3].c_str(), args[4].c_str());
-      });
-    } else {
-      throw UsageError(fmt::format("unknown odlist edit '{}' (change_ip, add_hostname_alias, "
-                                   "delete_hostname_alias)",
-                                   edit));
-    }
-    fmt::print("{}\n", msg.in());
-  } else if (cmd == "odlist") {
-    require_args("odadmin", args, 0, "odlist");
+  if (args.size() == 1) {
     OServ::StatusBlock_var s = client.call([&] { return d->status(); });
     OServ::OdEntries_var list = client.call([&] { return d->odlist(); });
     print_odlist(s->region, list.in());
-  } else if (cmd == "set_force_bind") {
-    require_args("odadmin", args, 2, "set_force_bind TRUE|FALSE OD|all");
-    bool on = parse_bool(args[1]);
-    CORBA::ULong od = parse_od(args[2]);
-    CORBA::String_var msg = client.call([&] { return d->set_force_bind(on, od); });
-    fmt::print("{}\n", msg.in());
-  } else if (cmd == "shutdown") {
-    require_args("odadmin", args, 1, "shutdown OD|all");
-    CORBA::ULong od = parse_od(args[1]);
-    CORBA::String_var msg = client.call([&] { return d->shutdown(od); });
-    fmt::print("{}\n", msg.in());
-  } else if (cmd == "db_sync") {
-    require_args("odadmin", args, 0, "db_sync");
-    CORBA::String_var msg = client.call([&] { return d->db_sync(); });
-    fmt::print("{}\n", msg.in());
-  } else if (cmd == "ior") {
-    require_args("odadmin", args, 0, "ior");
-    CORBA::String_var ior = client.call([&] { return d->ior(); });
-    fmt::print("{}\n", ior.in());
-  } else if (cmd == "health") {
-    if (args.size() > 2) throw UsageError("usage: odadmin health [MAX_METHOD_SECONDS]");
-    CORBA::ULong limit = 3600;
-    if (args.size() == 2) {
-      try {
-        size_t used = 0;
-        limit = static_cast<CORBA::ULong>(std::stoul(args[1], &used));
-        if (used != args[1].size()) throw std::invalid_argument("trailing");
-      } catch (const std::exception&) {
-        throw UsageError(fmt::format("'{}' is not a number of seconds", args[1]));
-      }
-    }
-    OServ::StringList_var problems = client.call([&] { return d->health(limit); });
-    if (problems->length() == 0) {
-      fmt::print("oserv instance {} is healthy\n", client.where().id);
-      return 0;
-    }
-    for (CORBA::ULong i = 0; i < problems->length(); ++i) fmt::print("{}\n", problems[i].in());
-    return 1;
-  } else if (cmd == "ping") {
-    require_args("odadmin", args, 0, "ping");
-    client.call([&] { d->ping(); });
-    fmt::print("oserv instance {} is alive\n", client.where().id);
-  } else {
-    throw UsageError(fmt::format("unknown command '{}' (see odadmin --help)", cmd));
+    return 0;
   }
+  const std::string& edit = args[1];
+  if (edit == "change_ip") {
+    require_args("odadmin odlist", {args.begin() + 1, args.end()}, 3,
+                 "change_ip OD IP TRUE|FALSE");
+    const CORBA::ULong od = parse_od(args[2]);
+    const bool notify = parse_bool(args[4]);
+    return print_message(client, [&] { return d->change_ip(od, args[3].c_str(), notify); });
+  }
+  if (edit == "add_hostname_alias" || edit == "delete_hostname_alias") {
+    require_args("odadmin odlist", {args.begin() + 1, args.end()}, 3,
+                 (edit + " OD IP NAME").c_str());
+    const CORBA::ULong od = parse_od(args[2]);
+    return print_message(client, [&] {
+      return edit == "add_hostname_alias"
+                 ? d->add_hostname_alias(od, args[3].c_str(), args[4].c_str())
+                 : d->delete_hostname_alias(od, args[3].c_str(), args[4].c_str());
+    });
+  }
+  throw UsageError(fmt::format("unknown odlist edit '{}' (change_ip, add_hostname_alias, "
+                               "delete_hostname_alias)",
+                               edit));
+}
+
+int set_force_bind(OservClient& client, const Args& args) {
+  require_args("odadmin", args, 2, "set_force_bind TRUE|FALSE OD|all");
+  const bool on = parse_bool(args[1]);
+  const CORBA::ULong od = parse_od(args[2]);
+  return print_message(client, [&] { return client.dispatcher()->set_force_bind(on, od); });
+}
+
+int shutdown(OservClient& client, const Args& args) {
+  require_args("odadmin", args, 1, "shutdown OD|all");
+  const CORBA::ULong od = parse_od(args[1]);
+  return print_message(client, [&] { return client.dispatcher()->shutdown(od); });
+}
+
+int db_sync(OservClient& client, const Args& args) {
+  require_args("odadmin", args, 0, "db_sync");
+  return print_message(client, [&] { return client.dispatcher()->db_sync(); });
+}
+
+int ior(OservClient& client, const Args& args) {
+  require_args("odadmin", args, 0, "ior");
+  return print_message(client, [&] { return client.dispatcher()->ior(); });
+}
+
+int health(OservClient& client, const Args& args) {
+  if (args.size() > 2) throw UsageError("usage: odadmin health [MAX_METHOD_SECONDS]");
+  CORBA::ULong limit = 3600;
+  if (args.size() == 2) {
+    const auto seconds = parse_number<CORBA::ULong>(args[1]);
+    if (!seconds) throw UsageError(fmt::format("'{}' is not a number of seconds", args[1]));
+    limit = *seconds;
+  }
+  OServ::StringList_var problems = client.call([&] { return client.dispatcher()->health(limit); });
+  if (problems->length() == 0) {
+    fmt::print("oserv instance {} is healthy\n", client.where().id);
+    return 0;
+  }
+  for (CORBA::ULong i = 0; i < problems->length(); ++i) fmt::print("{}\n", problems[i].in());
+  return 1;
+}
+
+int ping(OservClient& client, const Args& args) {
+  require_args("odadmin", args, 0, "ping");
+  client.call([&] { client.dispatcher()->ping(); });
+  fmt::print("oserv instance {} is alive\n", client.where().id);
   return 0;
+}
+
+int run(OservClient& client, const Args& args) {
+  using Command = int (*)(OservClient&, const Args&);
+  static const std::map<std::string, Command> commands = {
+      {"", status},         {"odlist", odlist}, {"set_force_bind", set_force_bind},
+      {"shutdown", shutdown}, {"db_sync", db_sync}, {"ior", ior},
+      {"health", health},   {"ping", ping}};
+  const auto it = commands.find(args.empty() ? "" : args[0]);
+  if (it == commands.end())
+    throw UsageError(fmt::format("unknown command '{}' (see odadmin --help)", args[0]));
+  return it->second(client, args);
 }
 
 }  // namespace

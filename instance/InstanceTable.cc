@@ -3,11 +3,12 @@
 
 #include <algorithm>
 #include <cctype>
-#include <charconv>
 #include <map>
 
 #include <fmt/core.h>
 
+#include "Numbers.h"
+#include "TextEncoding.h"
 #include "TextFile.h"
 
 namespace openoserv {
@@ -16,6 +17,10 @@ namespace {
 
 constexpr const char* kServicesKey = "hkey_local_machine\\system\\currentcontrolset\\services\\";
 constexpr const char* kRegistryHeader = "Windows Registry Editor Version 5.00";
+// No line of either format is longer than a few paths; a longer one is not a configuration.
+constexpr size_t kMaxLine = 4096;
+// Messages quote at most this much of a line.
+constexpr size_t kQuoted = 80;
 
 std::string trim(std::string_view s) {
   size_t b = 0, e = s.size();
@@ -30,12 +35,22 @@ std::string lower(std::string s) {
   return s;
 }
 
-std::vector<std::string> split_lines(const std::string& text) {
+std::string quoted(const std::string& line) {
+  return line.size() <= kQuoted ? line : line.substr(0, kQuoted) + "...";
+}
+
+[[noreturn]] void fail(const std::string& path, size_t line, const std::string& what) {
+  throw ConfigError(fmt::format("{}:{}: {}", path, line, what));
+}
+
+std::vector<std::string> split_lines(const std::string& text, const std::string& path) {
   std::vector<std::string> lines;
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t nl = text.find('\n', start);
-    if (nl == std::string::npos) nl = text.size();
+  for (size_t start = 0; start <= text.size();) {
+    size_t nl = std::min(text.find('\n', start), text.size());
+    if (nl - start > kMaxLine)
+      fail(path, lines.size() + 1,
+           fmt::format("the line is {} bytes long, more than the {} a line may have", nl - start,
+                       kMaxLine));
     std::string line = text.substr(start, nl - start);
     if (!line.empty() && line.back() == '\r') line.pop_back();
     lines.push_back(std::move(line));
@@ -45,16 +60,10 @@ std::vector<std::string> split_lines(const std::string& text) {
   return lines;
 }
 
-[[noreturn]] void fail(const std::string& path, size_t line, const std::string& what) {
-  throw ConfigError(fmt::format("{}:{}: {}", path, line, what));
-}
-
 std::optional<std::uint16_t> parse_port(std::string_view text) {
-  unsigned value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size() || value == 0 || value > 65535)
-    return std::nullopt;
-  return static_cast<std::uint16_t>(value);
+  auto port = parse_number<std::uint16_t>(text);
+  if (!port || *port == 0) return std::nullopt;
+  return port;
 }
 
 bool is_valid_hostname(const std::string& h) {
@@ -64,7 +73,7 @@ bool is_valid_hostname(const std::string& h) {
   });
 }
 
-// Checks one stored parameter; `where` locates it for the message.
+// Checks one entry's stored parameters; `line` locates it for the message.
 void check_entry_values(const InstanceEntry& e, const std::string& path, size_t line) {
   for (const auto* dir : {&e.dbdir, &e.etcdir}) {
     if (*dir && (*dir)->front() != '/')
@@ -72,77 +81,44 @@ void check_entry_values(const InstanceEntry& e, const std::string& path, size_t 
            fmt::format("instance {}: directory '{}' must be an absolute path", e.id, **dir));
   }
   if (e.hostname && !is_valid_hostname(*e.hostname))
-    fail(path, line, fmt::format("instance {}: '{}' is not a valid host name", e.id, *e.hostname));
+    fail(path, line, fmt::format("instance {}: '{}' is not a valid host name", e.id,
+                                 quoted(*e.hostname)));
 }
 
-// --- UTF-16LE support: regedit writes its exports in UTF-16LE with a byte-order mark. ---
-
-std::string utf16le_to_utf8(std::string_view bytes, const std::string& path) {
-  std::string out;
-  for (size_t i = 0; i + 1 < bytes.size(); i += 2) {
-    unsigned cp = static_cast<unsigned char>(bytes[i]) |
-                  (static_cast<unsigned char>(bytes[i + 1]) << 8);
-    if (cp >= 0xD800 && cp <= 0xDBFF) {
-      if (i + 3 >= bytes.size())
-        throw ConfigError(fmt::format("{}: truncated UTF-16 surrogate pair at end of file", path));
-      unsigned lo = static_cast<unsigned char>(bytes[i + 2]) |
-                    (static_cast<unsigned char>(bytes[i + 3]) << 8);
-      if (lo < 0xDC00 || lo > 0xDFFF)
-        throw ConfigError(fmt::format("{}: invalid UTF-16 at byte offset {}", path, i));
-      cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-      i += 2;
-    }
-    if (cp < 0x80) {
-      out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-      out += static_cast<char>(0xC0 | (cp >> 6));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-      out += static_cast<char>(0xE0 | (cp >> 12));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-      out += static_cast<char>(0xF0 | (cp >> 18));
-      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
+// One line of the instances file: ID[:DBDIR[:ETCDIR[:PORT[:HOSTNAME]]]].
+InstanceEntry parse_instances_line(const std::string& line, const std::string& path,
+                                   size_t lineno) {
+  std::vector<std::string> fields;
+  for (size_t start = 0;;) {
+    const size_t colon = line.find(':', start);
+    fields.push_back(line.substr(start, colon - start));
+    if (colon == std::string::npos) break;
+    start = colon + 1;
   }
-  return out;
+  if (fields.size() > 5)
+    fail(path, lineno,
+         fmt::format("expected ID:DBDIR:ETCDIR:PORT:HOSTNAME (at most 5 fields), found {} in "
+                     "'{}'",
+                     fields.size(), quoted(line)));
+  fields.resize(5);  // the seed: values may be missing
+  InstanceEntry e;
+  e.id = fields[0];
+  if (!is_valid_instance_id(e.id))
+    fail(path, lineno, fmt::format("'{}' is not a valid instance ID (letters, digits, '_', '.', "
+                                   "'-')",
+                                   quoted(e.id)));
+  if (!fields[1].empty()) e.dbdir = fields[1];
+  if (!fields[2].empty()) e.etcdir = fields[2];
+  if (!fields[3].empty() && !(e.port = parse_port(fields[3])))
+    fail(path, lineno, fmt::format("instance {}: port '{}' is not a number from 1 to 65535", e.id,
+                                   quoted(fields[3])));
+  if (!fields[4].empty()) e.hostname = fields[4];
+  check_entry_values(e, path, lineno);
+  e.origin = fmt::format("{}:{}", path, lineno);
+  return e;
 }
 
-std::string utf8_to_utf16le(std::string_view s) {
-  std::string out;
-  auto put = [&out](unsigned u) {
-    out += static_cast<char>(u & 0xFF);
-    out += static_cast<char>(u >> 8);
-  };
-  for (size_t i = 0; i < s.size();) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    unsigned cp;
-    int len;
-    if (c < 0x80) { cp = c; len = 1; }
-    else if ((c >> 5) == 6) { cp = c & 0x1F; len = 2; }
-    else if ((c >> 4) == 14) { cp = c & 0x0F; len = 3; }
-    else { cp = c & 0x07; len = 4; }
-    for (int k = 1; k < len && i + k < s.size(); ++k)
-      cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
-    i += len;
-    if (cp >= 0x10000) {
-      cp -= 0x10000;
-      put(0xD800 + (cp >> 10));
-      put(0xDC00 + (cp & 0x3FF));
-    } else {
-      put(cp);
-    }
-  }
-  return out;
-}
-
-bool starts_with_utf16_bom(const std::string& text) {
-  return text.size() >= 2 && static_cast<unsigned char>(text[0]) == 0xFF &&
-         static_cast<unsigned char>(text[1]) == 0xFE;
-}
+// --- Registry exports -----------------------------------------------------------------------
 
 // A registry value as written in a .reg file.
 struct RegValue {
@@ -177,20 +153,16 @@ std::optional<RegValue> parse_reg_value(const std::string& v) {
     if (!str || trim(v.substr(pos)) != "") return std::nullopt;
     return RegValue{RegValue::kString, *str};
   }
-  std::string lv = lower(v);
+  const std::string lv = lower(v);
   if (lv.rfind("dword:", 0) == 0) {
-    std::string hex = v.substr(6);
-    if (hex.size() != 8) return std::nullopt;
-    std::uint32_t value = 0;
-    auto [end, ec] = std::from_chars(hex.data(), hex.data() + hex.size(), value, 16);
-    if (ec != std::errc() || end != hex.data() + hex.size()) return std::nullopt;
+    const auto value = v.size() == 14 ? parse_number<std::uint32_t>(v.substr(6), 16) : std::nullopt;
+    if (!value) return std::nullopt;
     RegValue r{RegValue::kDword, {}};
-    r.dword = value;
+    r.dword = *value;
     return r;
   }
   if (lv.rfind("hex:", 0) == 0 || lv.rfind("hex(", 0) == 0) {
-    size_t colon = v.find(':');
-    if (colon == std::string::npos) return std::nullopt;
+    const size_t colon = v.find(':');
     for (char c : v.substr(colon + 1))
       if (!std::isxdigit(static_cast<unsigned char>(c)) && c != ',' && c != ' ')
         return std::nullopt;
@@ -208,6 +180,74 @@ std::string escape_reg_string(const std::string& s) {
   return out;
 }
 
+// The instance ID a key line names, if it is a ...\Services\<ID>\Parameters key.
+std::optional<std::string> parameters_key_id(const std::string& line, const std::string& path,
+                                             size_t lineno) {
+  if (line.back() != ']') fail(path, lineno, "key line must end with ']'");
+  const std::string key = line.substr(1, line.size() - 2);
+  if (!key.empty() && key[0] == '-') return std::nullopt;  // key deletion: nothing to read
+  const std::string lkey = lower(key);
+  const std::string prefix = kServicesKey, suffix = "\\parameters";
+  if (lkey.rfind(prefix, 0) != 0 || lkey.size() <= prefix.size() + suffix.size() ||
+      lkey.compare(lkey.size() - suffix.size(), suffix.size(), suffix) != 0)
+    return std::nullopt;
+  std::string id = key.substr(prefix.size(), key.size() - prefix.size() - suffix.size());
+  if (id.find('\\') != std::string::npos) return std::nullopt;  // a deeper key
+  if (!is_valid_instance_id(id))
+    fail(path, lineno, fmt::format("'{}' is not a valid instance ID", quoted(id)));
+  return id;
+}
+
+// A value line: "name"=value or @=value. Returns the lower-case name ("" for @) and the value.
+std::pair<std::string, RegValue> parse_value_line(const std::string& line, const std::string& path,
+                                                  size_t lineno) {
+  std::string name;
+  size_t pos = 0;
+  if (line[0] == '@') {
+    pos = 1;
+  } else if (line[0] == '"') {
+    auto n = parse_reg_string(line, pos);
+    if (!n) fail(path, lineno, "unterminated value name");
+    name = lower(*n);
+  } else {
+    fail(path, lineno, fmt::format("expected a [key], a \"name\"=value line or a comment: '{}'",
+                                   quoted(line)));
+  }
+  if (pos >= line.size() || line[pos] != '=') fail(path, lineno, "expected '=' after the name");
+  const std::string text = trim(line.substr(pos + 1));
+  auto value = parse_reg_value(text);
+  if (!value) fail(path, lineno, fmt::format("malformed value '{}'", quoted(text)));
+  return {name, *value};
+}
+
+// Sets entry field `name` (dbdir, etcdir, hostname, port) from `value`; other names are ignored.
+void apply_value(InstanceEntry& e, const std::string& name, const RegValue& value,
+                 const std::string& path, size_t lineno) {
+  if (name == "dbdir" || name == "etcdir" || name == "hostname") {
+    auto& field = name == "dbdir" ? e.dbdir : name == "etcdir" ? e.etcdir : e.hostname;
+    if (value.kind == RegValue::kDelete || (value.kind == RegValue::kString && value.text.empty()))
+      field.reset();
+    else if (value.kind != RegValue::kString)
+      fail(path, lineno, fmt::format("value '{}' must be a string", name));
+    else
+      field = value.text;
+  } else if (name == "port") {
+    if (value.kind == RegValue::kDelete) {
+      e.port.reset();
+    } else if (value.kind == RegValue::kDword) {
+      if (value.dword == 0 || value.dword > 65535)
+        fail(path, lineno, fmt::format("port {} is not from 1 to 65535", value.dword));
+      e.port = static_cast<std::uint16_t>(value.dword);
+    } else if (value.kind == RegValue::kString) {
+      if (!(e.port = parse_port(value.text)))
+        fail(path, lineno,
+             fmt::format("port '{}' is not a number from 1 to 65535", quoted(value.text)));
+    } else {
+      fail(path, lineno, "value 'port' must be a dword");
+    }
+  }
+}
+
 }  // namespace
 
 bool is_valid_instance_id(const std::string& id) {
@@ -217,69 +257,31 @@ bool is_valid_instance_id(const std::string& id) {
   });
 }
 
-InstanceTable InstanceTable::parse_instances_file(const std::string& text,
+InstanceTable InstanceTable::parse_instances_file(const std::string& bytes,
                                                   const std::string& path) {
   InstanceTable table;
   table.path_ = path;
   table.format_ = Format::kInstancesFile;
-  table.original_text_ = text;
+  table.text_ = decode_text(bytes, path, false);
   std::map<std::string, size_t> seen;
-  auto lines = split_lines(text);
+  const auto lines = split_lines(table.text_.utf8, path);
   for (size_t i = 0; i < lines.size(); ++i) {
-    const size_t lineno = i + 1;
-    std::string line = trim(lines[i]);
+    const std::string line = trim(lines[i]);
     if (line.empty() || line[0] == '#') continue;
-    std::vector<std::string> fields;
-    size_t start = 0;
-    for (;;) {
-      size_t colon = line.find(':', start);
-      fields.push_back(line.substr(start, colon - start));
-      if (colon == std::string::npos) break;
-      start = colon + 1;
-    }
-    if (fields.size() != 5)
-      fail(path, lineno,
-           fmt::format("expected ID:DBDIR:ETCDIR:PORT:HOSTNAME (5 fields), found {} in '{}'",
-                       fields.size(), line));
-    InstanceEntry e;
-    e.id = fields[0];
-    if (!is_valid_instance_id(e.id))
-      fail(path, lineno,
-           fmt::format("'{}' is not a valid instance ID (letters, digits, '_', '.', '-')", e.id));
-    if (auto it = seen.find(e.id); it != seen.end())
-      fail(path, lineno, fmt::format("instance {} is already defined at line {}", e.id, it->second));
-    seen[e.id] = lineno;
-    if (!fields[1].empty()) e.dbdir = fields[1];
-    if (!fields[2].empty()) e.etcdir = fields[2];
-    if (!fields[3].empty()) {
-      e.port = parse_port(fields[3]);
-      if (!e.port)
-        fail(path, lineno,
-             fmt::format("instance {}: port '{}' is not a number from 1 to 65535", e.id, fields[3]));
-    }
-    if (!fields[4].empty()) e.hostname = fields[4];
-    check_entry_values(e, path, lineno);
-    e.origin = fmt::format("{}:{}", path, lineno);
+    InstanceEntry e = parse_instances_line(line, path, i + 1);
+    if (auto [it, fresh] = seen.emplace(e.id, i + 1); !fresh)
+      fail(path, i + 1, fmt::format("instance {} is already defined at line {}", e.id, it->second));
     table.entries_.push_back(std::move(e));
   }
   return table;
 }
 
-InstanceTable InstanceTable::parse_registry(const std::string& raw, const std::string& path) {
+InstanceTable InstanceTable::parse_registry(const std::string& bytes, const std::string& path) {
   InstanceTable table;
   table.path_ = path;
   table.format_ = Format::kRegistry;
-  table.original_text_ = raw;
-  std::string text;
-  if (starts_with_utf16_bom(raw)) {
-    text = utf16le_to_utf8(std::string_view(raw).substr(2), path);
-  } else if (raw.rfind("\xEF\xBB\xBF", 0) == 0) {
-    text = raw.substr(3);
-  } else {
-    text = raw;
-  }
-  auto lines = split_lines(text);
-
+  table.text_ = decode_text(bytes, path, true);
+  const auto lines = split_lines(table.text_.utf8, path);
   size_t first = 0;
   while (first < lines.size() && trim(lines[first]).empty()) ++first;
   if (first == lines.size()) return table;  // an empty file holds no instances
@@ -287,7 +289,6 @@ InstanceTable InstanceTable::parse_registry(const std::string& raw, const std::s
   if (header != kRegistryHeader && header != "REGEDIT4")
     fail(path, first + 1,
          fmt::format("not a registry export: expected '{}' as the first line", kRegistryHeader));
-
   std::map<std::string, size_t> index;  // lower-case ID -> entries_ position
   InstanceEntry* current = nullptr;     // the Parameters key being read, if any
   size_t current_line = 0;
@@ -301,98 +302,38 @@ InstanceTable InstanceTable::parse_registry(const std::string& raw, const std::s
     }
     if (line.empty() || line[0] == ';') continue;
     if (line[0] == '[') {
-      if (line.back() != ']') fail(path, lineno, "key line must end with ']'");
-      std::string key = line.substr(1, line.size() - 2);
       current = nullptr;
-      if (!key.empty() && key[0] == '-') continue;  // key deletion: nothing to read
-      std::string lkey = lower(key);
-      const std::string prefix = kServicesKey;
-      const std::string suffix = "\\parameters";
-      if (lkey.rfind(prefix, 0) != 0 || lkey.size() <= prefix.size() + suffix.size() ||
-          lkey.compare(lkey.size() - suffix.size(), suffix.size(), suffix) != 0)
-        continue;
-      std::string id = key.substr(prefix.size(), key.size() - prefix.size() - suffix.size());
-      if (id.find('\\') != std::string::npos) continue;  // a deeper key, not a Parameters key
-      if (!is_valid_instance_id(id))
-        fail(path, lineno, fmt::format("'{}' is not a valid instance ID", id));
-      auto [it, inserted] = index.emplace(lower(id), table.entries_.size());
-      if (inserted) {
-        InstanceEntry e;
-        e.id = id;
-        e.origin = fmt::format("{}:{}", path, lineno);
-        table.entries_.push_back(std::move(e));
-      }
+      const auto id = parameters_key_id(line, path, lineno);
+      if (!id) continue;
+      auto [it, fresh] = index.emplace(lower(*id), table.entries_.size());
+      if (fresh) table.entries_.push_back({.id = *id, .origin = fmt::format("{}:{}", path, lineno)});
       current = &table.entries_[it->second];
       current_line = lineno;
       continue;
     }
-    // A value line: "name"=value or @=value.
-    std::string name;
-    size_t pos = 0;
-    if (line[0] == '@') {
-      pos = 1;
-    } else if (line[0] == '"') {
-      auto n = parse_reg_string(line, pos);
-      if (!n) fail(path, lineno, "unterminated value name");
-      name = lower(*n);
-    } else {
-      fail(path, lineno, fmt::format("expected a [key], a \"name\"=value line or a comment: '{}'",
-                                     line));
-    }
-    if (pos >= line.size() || line[pos] != '=')
-      fail(path, lineno, "expected '=' after the value name");
-    auto value = parse_reg_value(trim(line.substr(pos + 1)));
-    if (!value)
-      fail(path, lineno, fmt::format("malformed value '{}'", trim(line.substr(pos + 1))));
+    const auto [name, value] = parse_value_line(line, path, lineno);
     if (!current) continue;
-    if (name == "dbdir" || name == "etcdir" || name == "hostname") {
-      std::optional<std::string>* field = name == "dbdir"    ? &current->dbdir
-                                          : name == "etcdir" ? &current->etcdir
-                                                             : &current->hostname;
-      if (value->kind == RegValue::kDelete) {
-        field->reset();
-      } else if (value->kind != RegValue::kString) {
-        fail(path, lineno, fmt::format("value '{}' must be a string", name));
-      } else if (value->text.empty()) {
-        field->reset();
-      } else {
-        *field = value->text;
-      }
-    } else if (name == "port") {
-      if (value->kind == RegValue::kDelete) {
-        current->port.reset();
-      } else if (value->kind == RegValue::kDword) {
-        if (value->dword == 0 || value->dword > 65535)
-          fail(path, lineno, fmt::format("port {} is not from 1 to 65535", value->dword));
-        current->port = static_cast<std::uint16_t>(value->dword);
-      } else if (value->kind == RegValue::kString) {
-        current->port = parse_port(value->text);
-        if (!current->port)
-          fail(path, lineno, fmt::format("port '{}' is not a number from 1 to 65535", value->text));
-      } else {
-        fail(path, lineno, "value 'port' must be a dword");
-      }
-    }
+    apply_value(*current, name, value, path, lineno);
     check_entry_values(*current, path, current_line);
   }
   return table;
 }
 
 InstanceTable InstanceTable::load(const std::string& path, Format format) {
-  std::optional<std::string> text;
+  std::optional<std::string> bytes;
   try {
-    text = read_text_file(path);
+    bytes = read_text_file(path);
   } catch (const std::runtime_error& e) {
     throw ConfigError(e.what());
   }
-  if (!text) {
+  if (!bytes) {
     InstanceTable empty;
     empty.path_ = path;
     empty.format_ = format;
     return empty;
   }
-  return format == Format::kRegistry ? parse_registry(*text, path)
-                                     : parse_instances_file(*text, path);
+  return format == Format::kRegistry ? parse_registry(*bytes, path)
+                                     : parse_instances_file(*bytes, path);
 }
 
 const InstanceEntry* InstanceTable::find(const std::string& id) const {
@@ -433,78 +374,68 @@ std::string InstanceTable::format_registry_key(const InstanceEntry& e) {
   return out;
 }
 
+void InstanceTable::save(const std::string& utf8) {
+  const std::string bytes = encode_text(utf8, text_);
+  try {
+    write_file_atomically(path_, bytes);
+  } catch (const std::runtime_error& e) {
+    throw ConfigError(e.what());
+  }
+  *this = format_ == Format::kRegistry ? parse_registry(bytes, path_)
+                                       : parse_instances_file(bytes, path_);
+}
+
 void InstanceTable::add_and_save(const InstanceEntry& entry) {
-  if (find(entry.id)) throw ConfigError(fmt::format("{}: instance {} already exists", path_, entry.id));
-  std::string text = original_text_;
+  if (find(entry.id))
+    throw ConfigError(fmt::format("{}: instance {} already exists", path_, entry.id));
+  std::string text = text_.utf8;
   if (format_ == Format::kInstancesFile) {
     if (text.empty())
       text = "# openoserv instances: ID:DBDIR:ETCDIR:PORT:HOSTNAME (empty field = default)\n";
     if (text.back() != '\n') text += '\n';
     text += format_instances_line(entry);
   } else {
-    const bool utf16 = starts_with_utf16_bom(text);
-    std::string addition = "\r\n" + format_registry_key(entry);
     if (text.empty()) {
-      text = std::string(kRegistryHeader) + "\r\n" + addition;
-    } else if (utf16) {
-      text += utf8_to_utf16le(addition);
-    } else {
-      text += addition;
+      text = std::string(kRegistryHeader) + "\r\n";
+      text_.encoding = EncodedText::Encoding::kUtf16Le;  // as regedit writes them
+      text_.byte_order_mark = true;
     }
+    text += "\r\n" + format_registry_key(entry);
   }
-  try {
-    write_file_atomically(path_, text);
-  } catch (const std::runtime_error& e) {
-    throw ConfigError(e.what());
-  }
-  original_text_ = std::move(text);
-  InstanceEntry added = entry;
-  added.origin = path_;
-  entries_.push_back(std::move(added));
+  save(text);
 }
 
 void InstanceTable::remove_and_save(const std::string& id) {
   const InstanceEntry* entry = find(id);
   if (!entry) throw ConfigError(fmt::format("{}: instance {} does not exist", path_, id));
-  const bool utf16 = format_ == Format::kRegistry && starts_with_utf16_bom(original_text_);
-  std::string text = utf16 ? utf16le_to_utf8(original_text_, path_) : original_text_;
   // Lines with their line ends, so that what is kept stays byte for byte.
   std::vector<std::string> lines;
+  const std::string& text = text_.utf8;
   for (size_t pos = 0; pos < text.size();) {
-    size_t nl = text.find('\n', pos);
-    size_t end = nl == std::string::npos ? text.size() : nl + 1;
+    const size_t end = std::min(text.find('\n', pos), text.size() - 1) + 1;
     lines.push_back(text.substr(pos, end - pos));
     pos = end;
   }
+  size_t first, last;
   if (format_ == Format::kInstancesFile) {
-    const size_t lineno = std::stoul(entry->origin.substr(entry->origin.rfind(':') + 1));
-    lines.erase(lines.begin() + static_cast<long>(lineno - 1));
+    first = *parse_number<size_t>(entry->origin.substr(entry->origin.rfind(':') + 1)) - 1;
+    last = first + 1;
   } else {
-    const std::string key = lower(
-        fmt::format("\\Services\\{}\\Parameters]", id));
-    size_t first = lines.size();
-    for (size_t i = 0; i < lines.size() && first == lines.size(); ++i)
-      if (lower(trim(lines[i])).find(key) != std::string::npos && trim(lines[i])[0] == '[')
-        first = i;
+    const std::string key = lower(fmt::format("\\Services\\{}\\Parameters]", id));
+    for (first = 0; first < lines.size(); ++first)
+      if (trim(lines[first])[0] == '[' && lower(trim(lines[first])).find(key) != std::string::npos)
+        break;
     if (first == lines.size())
       throw ConfigError(fmt::format("{}: the key of instance {} was not found", path_, id));
-    size_t last = first + 1;
-    while (last < lines.size() && (trim(lines[last]).empty() || trim(lines[last])[0] != '['))
-      ++last;
+    for (last = first + 1; last < lines.size(); ++last)
+      if (!trim(lines[last]).empty() && trim(lines[last])[0] == '[') break;
     // A blank line before the key was written with it.
     if (first > 0 && trim(lines[first - 1]).empty()) --first;
-    lines.erase(lines.begin() + static_cast<long>(first), lines.begin() + static_cast<long>(last));
   }
+  lines.erase(lines.begin() + static_cast<long>(first), lines.begin() + static_cast<long>(last));
   std::string rewritten;
   for (const auto& l : lines) rewritten += l;
-  if (utf16) rewritten = utf8_to_utf16le(rewritten);
-  try {
-    write_file_atomically(path_, rewritten);
-  } catch (const std::runtime_error& e) {
-    throw ConfigError(e.what());
-  }
-  *this = format_ == Format::kRegistry ? parse_registry(rewritten, path_)
-                                       : parse_instances_file(rewritten, path_);
+  save(rewritten);
 }
 
 }  // namespace openoserv

@@ -3,7 +3,9 @@
 // (`HKEY_LOCAL_MACHINE\SYSTEM\CurrentControlSet\Services\<ID>\Parameters`).
 //
 // Parsing is strict: any malformed line or value throws ConfigError naming file and line, because
-// a half-understood configuration would start an oserv on the wrong database or port.
+// a half-understood configuration would start an oserv on the wrong database or port. Lines are
+// at most 4096 bytes and NUL bytes are refused. Registry exports may be UTF-8 or UTF-16 of either
+// byte order (with or without a byte-order mark); a rewrite keeps the file's encoding.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +13,8 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "TextEncoding.h"
 
 namespace openoserv {
 
@@ -67,7 +71,10 @@ class InstanceTable {
  private:
   std::string path_;
   Format format_ = Format::kInstancesFile;
-  std::string original_text_;
+  // Rewrites the file with `utf8` in the encoding it was read in, then parses it again.
+  void save(const std::string& utf8);
+
+  EncodedText text_;  // the file as read: its text and its encoding
   std::vector<InstanceEntry> entries_;
 };
 

@@ -1,6 +1,7 @@
 // Instances file and registry export parsing: good input, and malformed input naming file:line.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <string>
 
 #include "InstanceTable.h"
@@ -53,8 +54,7 @@ TEST(InstancesFile, MalformedLinesNameFileAndLine) {
   auto parse = [](const std::string& text) {
     return [text] { InstanceTable::parse_instances_file(text, "/etc/Tivoli/instances"); };
   };
-  expect_error(parse("# ok\noserv:/db:/etc:94\n"), {"/etc/Tivoli/instances:2"});
-  expect_error(parse("oserv:/db:/etc:94:h:extra\n"), {"instances:1"});
+  expect_error(parse("# ok\noserv:/db:/etc:94:h:extra\n"), {"/etc/Tivoli/instances:2"});
   expect_error(parse("oserv:/db:/etc:99999:h\n"), {"instances:1", "99999"});
   expect_error(parse("oserv:/db:/etc:0:h\n"), {"instances:1"});
   expect_error(parse("oserv:/db:/etc:9x4:h\n"), {"instances:1"});
@@ -62,6 +62,32 @@ TEST(InstancesFile, MalformedLinesNameFileAndLine) {
   expect_error(parse("bad id:/db:::\n"), {"instances:1"});
   expect_error(parse(":/db:::\n"), {"instances:1"});
   expect_error(parse("oserv:/a:::\noserv:/b:::\n"), {"instances:2", "line 1"});
+}
+
+TEST(InstancesFile, TrailingFieldsMayBeMissing) {
+  // The seed: "Values may be missing".
+  auto t = InstanceTable::parse_instances_file("a:/db/a\nb:/db/b:/etc/b\nc:/db/c::9494\nd\n", "f");
+  EXPECT_EQ(*t.find("a")->dbdir, "/db/a");
+  EXPECT_FALSE(t.find("a")->etcdir);
+  EXPECT_EQ(*t.find("b")->etcdir, "/etc/b");
+  EXPECT_EQ(*t.find("c")->port, 9494);
+  EXPECT_FALSE(t.find("d")->dbdir);
+}
+
+TEST(InstancesFile, OverlongLinesAndNulBytesAreRefusedBriefly) {
+  const std::string huge = "oserv:/" + std::string(10 << 20, 'x') + ":::\n";
+  try {
+    InstanceTable::parse_instances_file("# first\n" + huge, "instances");
+    FAIL() << "a 10 MB line was accepted";
+  } catch (const ConfigError& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("instances:2"), std::string::npos) << m;
+    EXPECT_LT(m.size(), 300u) << "the message must not echo the line";
+  }
+  expect_error([] { InstanceTable::parse_instances_file(std::string("oserv:/db\0:::\n", 14), "f"); },
+               {"f", "NUL"});
+  expect_error([] { InstanceTable::parse_instances_file("oserv:/caf\xe9:::\n", "f"); },
+               {"f", "UTF-8"});
 }
 
 TEST(InstancesFile, NextFreeIdFollowsTheSequence) {
@@ -117,6 +143,53 @@ TEST(Registry, AcceptsUtf16WithBom) {
   }
   auto t = InstanceTable::parse_registry(utf16, "inst.reg");
   EXPECT_EQ(*t.find("oserv")->dbdir, "/var/db/a.db");
+}
+
+std::string utf16(const std::string& ascii, bool big_endian, bool mark) {
+  std::string out = !mark ? "" : big_endian ? "\xfe\xff" : "\xff\xfe";
+  for (char c : ascii) {
+    if (big_endian) out += '\0';
+    out += c;
+    if (!big_endian) out += '\0';
+  }
+  return out;
+}
+
+TEST(Registry, AcceptsUtf16OfEitherByteOrderWithOrWithoutMark) {
+  for (bool big : {false, true})
+    for (bool mark : {false, true}) {
+      auto t = InstanceTable::parse_registry(utf16(kRegistry, big, mark), "inst.reg");
+      ASSERT_NE(t.find("oserv1"), nullptr) << "big-endian " << big << " mark " << mark;
+      EXPECT_EQ(*t.find("oserv1")->etcdir, "/etc/Tivoli/b");
+    }
+}
+
+TEST(Registry, DamagedUtf16IsRefusedWithTheReason) {
+  std::string odd = utf16(kRegistry, false, true);
+  odd.pop_back();
+  expect_error([&] { InstanceTable::parse_registry(odd, "inst.reg"); }, {"inst.reg", "odd"});
+  std::string lone = utf16(kRegistry, false, true) + std::string("\x00\xd8", 2);  // a lone surrogate
+  expect_error([&] { InstanceTable::parse_registry(lone, "inst.reg"); },
+               {"inst.reg", "invalid UTF-16LE"});
+}
+
+TEST(Registry, RewritesKeepTheFilesEncoding) {
+  const std::string path = ::testing::TempDir() + "/encoding_kept.reg";
+  for (bool big : {false, true}) {
+    {
+      std::ofstream(path, std::ios::binary) << utf16(kRegistry, big, true);
+    }
+    auto t = InstanceTable::load(path, InstanceTable::Format::kRegistry);
+    t.add_and_save({.id = "added", .dbdir = "/db/added"});
+    std::ifstream in(path, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    EXPECT_EQ(bytes.substr(0, 2), big ? "\xfe\xff" : "\xff\xfe");
+    auto again = InstanceTable::load(path, InstanceTable::Format::kRegistry);
+    EXPECT_EQ(*again.find("added")->dbdir, "/db/added");
+    EXPECT_EQ(*again.find("oserv")->dbdir, "/var/db/a.db");
+    again.remove_and_save("added");
+    EXPECT_EQ(InstanceTable::load(path, InstanceTable::Format::kRegistry).find("added"), nullptr);
+  }
 }
 
 TEST(Registry, MalformedValuesNameFileAndLine) {

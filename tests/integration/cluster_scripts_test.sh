@@ -18,7 +18,7 @@ expect_code "no ID" 2 "$ROOT/start"
 
 step "copy-cluster.sh to another node's etc root"
 NODE=$WORK/node-b
-expect_code "copy" 0 env OINSTALL="$BIN/oinstall" "$HA/copy-cluster.sh" oserv "$NODE"
+expect_code "copy" 0 env OCOPYINST="$BIN/ocopyinst" "$HA/copy-cluster.sh" oserv "$NODE"
 expect_contains "copy" "entry added" "$OUT"
 grep -q "^oserv:$WORK/db/oserv:$NODE/oserv:$PORT:127.0.0.2$" "$NODE/instances" ||
   fail "instances line not copied: $(cat "$NODE/instances")"
@@ -26,7 +26,7 @@ grep -q "OSERV_ETC_ROOT='$NODE'" "$NODE/oserv/oserv.rc" || fail "oserv.rc not re
 ! grep -q "$ROOT" "$NODE/oserv/setup_env.sh" || fail "setup_env.sh still names $ROOT"
 for f in start stop start_oserv stop_oserv; do [ -x "$NODE/$f" ] || fail "$NODE/$f missing"; done
 SUM=$(cd "$NODE" && find . -type f | sort | xargs md5sum)
-expect_code "copy again" 0 env OINSTALL="$BIN/oinstall" "$HA/copy-cluster.sh" oserv "$NODE"
+expect_code "copy again" 0 env OCOPYINST="$BIN/ocopyinst" "$HA/copy-cluster.sh" oserv "$NODE"
 expect_contains "idempotent" "already up to date" "$OUT"
 expect_eq "nothing changed" "$SUM" "$(cd "$NODE" && find . -type f | sort | xargs md5sum)"
 
@@ -38,7 +38,7 @@ expect_code "stop on the node" 0 "$NODE/stop_oserv"
 step "a changed instance is updated in the copy, other entries kept"
 echo "other:/srv/other.db::9999:" >>"$NODE/instances"
 sed -i "s/^oserv:\(.*\):$PORT:127.0.0.2$/oserv:\1:$PORT:127.0.0.3/" "$ROOT/instances"
-expect_code "copy after a change" 0 env OINSTALL="$BIN/oinstall" "$HA/copy-cluster.sh" oserv "$NODE"
+expect_code "copy after a change" 0 env OCOPYINST="$BIN/ocopyinst" "$HA/copy-cluster.sh" oserv "$NODE"
 expect_contains "updated" "entry updated" "$OUT"
 grep -q ":$PORT:127.0.0.3$" "$NODE/instances" || fail "entry not updated: $(cat "$NODE/instances")"
 grep -q "^other:/srv/other.db::9999:$" "$NODE/instances" || fail "another entry was lost"
@@ -47,9 +47,9 @@ step "to a registry export (UTF-16, with other keys)"
 REG=$WORK/node-b.reg
 printf 'Windows Registry Editor Version 5.00\r\n\r\n[HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\keep\\Parameters]\r\n"dbdir"="/srv/keep.db"\r\n' |
   iconv -f UTF-8 -t UTF-16LE | { printf '\377\376'; cat; } >"$REG"
-expect_code "copy to registry" 0 env OINSTALL="$BIN/oinstall" "$HA/copy-cluster.sh" oserv \
+expect_code "copy to registry" 0 env OCOPYINST="$BIN/ocopyinst" "$HA/copy-cluster.sh" oserv \
   "$NODE" --target-registry "$REG"
-expect_code "copy to registry again" 0 env OINSTALL="$BIN/oinstall" "$HA/copy-cluster.sh" oserv \
+expect_code "copy to registry again" 0 env OCOPYINST="$BIN/ocopyinst" "$HA/copy-cluster.sh" oserv \
   "$NODE" --target-registry "$REG"
 expect_contains "registry idempotent" "already up to date" "$OUT"
 expect_code "start from the registry" 0 env OSERV_REGISTRY="$REG" oserv --id oserv --etc-root "$NODE" \

@@ -45,7 +45,7 @@ expect_code "start" 0 rc oserv start
 pid=$(pid_of oserv)
 kill -STOP "$pid"
 expect_code "stop of a hung oserv" 0 env OSERV_STOP_TIMEOUT=1 "$OSERV_ETC_ROOT/oserv/oserv.rc" stop
-expect_contains "stop of a hung oserv" "killing it" "$OUT"
+expect_contains "stop of a hung oserv" "did not stop within 1 s; it was killed (SIGKILL)" "$OUT"
 gone "$pid" || fail "hung oserv $pid survived stop"
 expect_code "status" 3 rc oserv status
 expect_code "start after forced stop" 0 rc oserv start
