@@ -1,7 +1,11 @@
-// hop_bench: cross-dispatcher method calls (client -> oserv A -> oserv B, the built-in
-// ManagedNode ping of B's object) beside raw omniORB two-hop forwarding (client -> process 1 ->
-// process 2, both children of this benchmark) on the same transport (IIOP over loopback), in the
-// same run, with 1 and 16 concurrent client threads.
+// hop_bench: calls on another dispatcher's object (the built-in ManagedNode ping of oserv B's
+// object) beside raw omniORB on the same transport (IIOP over loopback), in the same run, with 1
+// and 16 concurrent client threads:
+//   Dispatcher::invoke at A, and the object's reference at A: A relays to B; the baseline is raw
+//     two-hop forwarding (client -> process 1 -> process 2, both children of this benchmark);
+//   the reference at an oserv run with --remote-calls forward (GIOP LOCATION_FORWARD: the
+//     client's ORB goes to B itself after the first call), and B's own IOR: the baseline is one
+//     raw hop (client -> process 2).
 //
 // Every ORB here may open as many connections to one server as the oserv does to another
 // dispatcher (maxGIOPConnectionPerServer), so the 16 client threads stand for 16 client programs,
@@ -16,6 +20,7 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <functional>
 #include <iostream>
 #include <thread>
 #include <vector>
@@ -93,75 +98,113 @@ Rate measure(int threads, double seconds, Call&& call) {
   return {rate, threads * 1e6 / rate};
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  std::string oserv, oid, raw1, raw2;
+struct Options {
+  std::string oserv, oid, relay_url, forward_url, owner_ior, raw1, raw2;
   double seconds = 3;
   int rounds = 9;
+};
+
+Options parse(int argc, char** argv) {
+  Options o;
   po::options_description opts(
       "Usage: hop_bench --oserv HOST:PORT --oid OID --raw1 HOST:PORT --raw2 HOST:PORT\n"
+      "                 [--relay-url URL --forward-url URL --owner-ior IOR]\n"
       "(scripts/bench.sh hop sets everything up)\nOptions");
   opts.add_options()("help,h", "print this help")(
-      "oserv", po::value(&oserv)->required(), "oserv A (the one the client calls)")(
-      "oid", po::value(&oid)->required(), "an object owned by oserv B (its ManagedNode)")(
-      "raw1", po::value(&raw1)->required(), "address for the raw forwarder")(
-      "raw2", po::value(&raw2)->required(), "address for the raw target")(
-      "seconds", po::value(&seconds)->default_value(3), "seconds per measurement")(
-      "rounds", po::value(&rounds)->default_value(9), "alternating rounds per measurement");
+      "oserv", po::value(&o.oserv)->required(), "oserv A (the one the client calls)")(
+      "oid", po::value(&o.oid)->required(), "an object owned by oserv B (its ManagedNode)")(
+      "relay-url", po::value(&o.relay_url), "the object's corbaloc URL at A (relays to B)")(
+      "forward-url", po::value(&o.forward_url),
+      "the object's corbaloc URL at an oserv run with --remote-calls forward")(
+      "owner-ior", po::value(&o.owner_ior), "the object's IOR (at B itself)")(
+      "raw1", po::value(&o.raw1)->required(), "address for the raw forwarder")(
+      "raw2", po::value(&o.raw2)->required(), "address for the raw target")(
+      "seconds", po::value(&o.seconds)->default_value(3), "seconds per measurement")(
+      "rounds", po::value(&o.rounds)->default_value(9), "alternating rounds per measurement");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, opts), vm);
     if (vm.count("help")) {
       std::cout << opts;
-      return 0;
+      std::exit(0);
     }
     po::notify(vm);
   } catch (const po::error& e) {
     std::cerr << "hop_bench: " << e.what() << "\n";
-    return 2;
+    std::exit(2);
   }
-  pid_t target = serve(raw2, "");
-  pid_t forwarder = serve(raw1, raw2);
+  return o;
+}
+
+// One row: `oserv_call` against `raw_call` in alternating rounds, the medians and their ratio.
+void compare(const char* what, int threads, const Options& o, const std::function<void()>& raw_call,
+             const std::function<void()>& oserv_call) {
+  for (int i = 0; i < 200; ++i) {  // warm up connections on both paths
+    raw_call();
+    oserv_call();
+  }
+  std::vector<Rate> raws, oservs;
+  std::vector<double> ratios;
+  for (int round = 0; round < o.rounds; ++round) {
+    openoserv::bench::take_turns(
+        round, [&] { raws.push_back(measure(threads, o.seconds / o.rounds, raw_call)); },
+        [&] { oservs.push_back(measure(threads, o.seconds / o.rounds, oserv_call)); });
+    ratios.push_back(raws.back().calls_per_second / oservs.back().calls_per_second);
+  }
+  auto slower = [](const Rate& a, const Rate& b) { return a.calls_per_second < b.calls_per_second; };
+  const Rate a = openoserv::bench::median(raws, slower);
+  const Rate b = openoserv::bench::median(oservs, slower);
+  fmt::print("{:<34}{:>4}{:>12.0f}{:>9.1f}{:>12.0f}{:>9.1f}{}\n", what, threads, a.calls_per_second,
+             a.latency_us, b.calls_per_second, b.latency_us,
+             openoserv::bench::ratio_summary(ratios));
+}
+
+template <typename T>
+typename T::_ptr_type reference(CORBA::ORB_ptr orb, const std::string& text) {
+  CORBA::Object_var obj = orb->string_to_object(text.c_str());
+  return T::_narrow(obj);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Options o = parse(argc, argv);
+  pid_t target = serve(o.raw2, "");
+  pid_t forwarder = serve(o.raw1, o.raw2);
 
   int orb_argc = 1;
   char* orb_argv[] = {argv[0], nullptr};
   const char* client_options[][2] = {{"maxGIOPConnectionPerServer", kConnectionsPerServer},
                                      {nullptr, nullptr}};
   CORBA::ORB_var orb = CORBA::ORB_init(orb_argc, orb_argv, "omniORB4", client_options);
-  CORBA::Object_var r = orb->string_to_object(("corbaloc::" + raw1 + "/Hop").c_str());
-  RawBench::Hop_var raw = RawBench::Hop::_narrow(r);
-  CORBA::Object_var d = orb->string_to_object(("corbaloc::" + oserv + "/Dispatcher").c_str());
-  OServ::Dispatcher_var dispatcher = OServ::Dispatcher::_narrow(d);
-  OServ::StringList no_args;
-  auto raw_call = [&] { CORBA::String_var s = raw->call(); };
-  auto oserv_call = [&] {
-    OServ::MethodResult_var result = dispatcher->invoke(oid.c_str(), "ping", no_args);
-  };
-  for (int i = 0; i < 200; ++i) {  // warm up connections on both paths
-    raw_call();
-    oserv_call();
-  }
-  fmt::print("two-hop calls over IIOP: client -> A -> B (built-in ManagedNode ping at B)\n");
-  fmt::print("{:<9}{:>14}{:>14}{:>14}{:>14}{:>9}\n", "clients", "raw calls/s", "raw us",
-             "oserv calls/s", "oserv us", "ratio");
+  auto raw_two_hops = reference<RawBench::Hop>(orb, "corbaloc::1.2@" + o.raw1 + "/Hop");
+  auto raw_one_hop = reference<RawBench::Hop>(orb, "corbaloc::1.2@" + o.raw2 + "/Hop");
+  auto dispatcher = reference<OServ::Dispatcher>(orb, "corbaloc::1.2@" + o.oserv + "/Dispatcher");
+  const OServ::StringList no_args;
+  std::vector<std::pair<const char*, OServ::ManagedNode_var>> objects;
+  if (!o.relay_url.empty())
+    objects.emplace_back("object ref at A, relayed to B", reference<OServ::ManagedNode>(orb, o.relay_url));
+  if (!o.forward_url.empty())
+    objects.emplace_back("object ref, LOCATION_FORWARD to B",
+                         reference<OServ::ManagedNode>(orb, o.forward_url));
+  if (!o.owner_ior.empty())
+    objects.emplace_back("object ref at B (its IOR)", reference<OServ::ManagedNode>(orb, o.owner_ior));
+
+  auto two_hops = [&] { CORBA::String_var s = raw_two_hops->call(); };
+  auto one_hop = [&] { CORBA::String_var s = raw_one_hop->call(); };
+  fmt::print("calls over IIOP from one client process; raw omniORB baseline: two hops (client ->\n"
+             "forwarder -> target) for relayed calls, one hop for the others\n");
+  fmt::print("{:<34}{:>4}{:>12}{:>9}{:>12}{:>9}{:>9}\n", "path (built-in ManagedNode ping at B)",
+             "thr", "raw/s", "raw us", "oserv/s", "oserv us", "ratio");
   for (int threads : {1, 16}) {
-    std::vector<Rate> raws, oservs;
-    std::vector<double> ratios;
-    for (int round = 0; round < rounds; ++round) {
-      openoserv::bench::take_turns(
-          round, [&] { raws.push_back(measure(threads, seconds / rounds, raw_call)); },
-          [&] { oservs.push_back(measure(threads, seconds / rounds, oserv_call)); });
-      ratios.push_back(raws.back().calls_per_second / oservs.back().calls_per_second);
+    compare("Dispatcher::invoke at A, relayed", threads, o, two_hops, [&] {
+      OServ::MethodResult_var r = dispatcher->invoke(o.oid.c_str(), "ping", no_args);
+    });
+    for (auto& [what, node] : objects) {
+      const bool relayed = std::string(what).find("relayed") != std::string::npos;
+      compare(what, threads, o, relayed ? std::function<void()>(two_hops) : one_hop,
+              [&, n = node.in()] { CORBA::String_var s = n->ping(); });
     }
-    auto slower = [](const Rate& a, const Rate& b) {
-      return a.calls_per_second < b.calls_per_second;
-    };
-    const Rate a = openoserv::bench::median(raws, slower);
-    const Rate b = openoserv::bench::median(oservs, slower);
-    fmt::print("{:<9}{:>14.0f}{:>14.1f}{:>14.0f}{:>14.1f}{}\n", threads, a.calls_per_second,
-               a.latency_us, b.calls_per_second, b.latency_us,
-               openoserv::bench::ratio_summary(ratios));
   }
   orb->destroy();
   ::kill(forwarder, SIGTERM);

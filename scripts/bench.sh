@@ -26,19 +26,26 @@ for bench in "$@"; do
         --oserv-tcp "127.0.0.2:$OPORT" --raw-socket "$WORK/raw.sock" --raw-tcp "127.0.0.2:$RPORT"
       "$WORK/etc/oserv/oserv.rc" stop >/dev/null ;;
     hop)
+      # A (TMR server, relays), B (owns the object), F (forwards: --remote-calls forward).
       APORT=$(port); R1=$(port); R2=$(port)
       "$BIN/oinstall" --id hopa --dbdir "$WORK/hopa" --hostname 127.0.0.2 --port "$APORT" \
         --force-bind --nosync >/dev/null
       "$WORK/etc/hopa/oserv.rc" start >/dev/null 2>&1
-      "$BIN/oinstall" --id hopb --managed-node --tmr "127.0.0.2:$APORT" --dbdir "$WORK/hopb" \
-        --hostname 127.0.0.3 --port "$APORT" --force-bind --nosync >/dev/null
+      for node in hopb:127.0.0.3 hopf:127.0.0.4; do
+        "$BIN/oinstall" --id "${node%%:*}" --managed-node --tmr "127.0.0.2:$APORT" \
+          --dbdir "$WORK/${node%%:*}" --hostname "${node#*:}" --port "$APORT" --force-bind \
+          --nosync >/dev/null
+      done
       "$WORK/etc/hopb/oserv.rc" start >/dev/null 2>&1
+      "$WORK/etc/hopf/oserv.rc" start --remote-calls forward >/dev/null 2>&1
       OID=$("$BIN/wlookup" --id hopa -r ManagedNode 127.0.0.3)
-      echo "== cross-dispatcher method calls (bench/hop_bench.cc)"
+      KEY=$("$BIN/wlookup" --id hopa -r ManagedNode 127.0.0.3 --url | sed 's|.*/||')
+      echo "== calls on another dispatcher's object (bench/hop_bench.cc)"
       "$BIN/hop_bench" --oserv "127.0.0.2:$APORT" --oid "$OID" --raw1 "127.0.0.2:$R1" \
-        --raw2 "127.0.0.3:$R2"
-      "$WORK/etc/hopb/oserv.rc" stop >/dev/null
-      "$WORK/etc/hopa/oserv.rc" stop >/dev/null ;;
+        --raw2 "127.0.0.3:$R2" --relay-url "corbaloc::1.2@127.0.0.2:$APORT/$KEY" \
+        --forward-url "corbaloc::1.2@127.0.0.4:$APORT/$KEY" \
+        --owner-ior "$("$BIN/wlookup" --id hopa -r ManagedNode 127.0.0.3 --ior)"
+      for id in hopf hopb hopa; do "$WORK/etc/$id/oserv.rc" stop >/dev/null; done ;;
     txn)
       echo "== database transactions (bench/txn_bench.cc)"
       "$BIN/txn_bench" --dir "$WORK/txn" ;;

@@ -16,6 +16,9 @@ install_on B brown 10.77.0.102 "$BROWN" --managed-node --tmr "10.77.0.100:$PORT"
 expect_code "start brown on B" 0 on B "$BROWN/brown/oserv.rc" start --join-interval 1
 expect_code "brown reaches the TMR server" 0 on B env OSERV_ETC_ROOT="$BROWN" OSERV=brown wping 10.77.0.100
 ODLIST=$(as "$TMR" oserv odadmin odlist)
+# References to the TMR server's own object, taken before the failover.
+TMR_IOR=$(as "$TMR" oserv wlookup -r ManagedNode 10.77.0.100 --ior) || fail "wlookup --ior: $TMR_IOR"
+TMR_URL=$(as "$TMR" oserv wlookup -r ManagedNode 10.77.0.100 --url) || fail "wlookup --url: $TMR_URL"
 
 step "host A fails; the managed node restarts first, then B takes over the TMR server"
 PID=$(head -n1 "$TMR/run/oserv.pid")
@@ -39,4 +42,9 @@ expect_eq "odlist unchanged" "$ODLIST" "$(as "$TMR" oserv odadmin odlist)"
 expect_code "call from the TMR server to brown" 0 as "$TMR" oserv objcall \
   "$(as "$TMR" oserv wlookup -r ManagedNode 10.77.0.102)" hostname
 expect_eq "brown answers" 10.77.0.102 "$OUT"
+expect_code "the TMR server's object by its IOR from before the failover" 0 on B \
+  env OSERV_ETC_ROOT="$BROWN" OSERV=brown idlcall "$TMR_IOR" hostname
+expect_eq "the IOR reaches the TMR server on B" 10.77.0.100 "$OUT"
+expect_code "and by its URL" 0 on B env OSERV_ETC_ROOT="$BROWN" OSERV=brown idlcall "$TMR_URL" ping
+expect_eq "the URL reaches the TMR server on B" alive "$OUT"
 echo PASS
