@@ -199,12 +199,12 @@ std::unique_ptr<Database> Database::open(const std::string& dir, const Options& 
 
   // Ownership first: nothing below may touch a database another oserv has open.
   const std::string owner = dir + "/oserv.owner";
-  db->owner_fd_ = ::open(owner.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (db->owner_fd_ < 0)
+  db->owner_fd_.reset(::open(owner.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  if (!db->owner_fd_)
     throw DbError(fmt::format("cannot open {}: {}", owner, std::strerror(errno)));
-  if (::flock(db->owner_fd_, LOCK_EX | LOCK_NB) != 0) {
+  if (::flock(db->owner_fd_.get(), LOCK_EX | LOCK_NB) != 0) {
     char buf[512] = {};
-    ssize_t n = ::pread(db->owner_fd_, buf, sizeof buf - 1, 0);
+    ssize_t n = ::pread(db->owner_fd_.get(), buf, sizeof buf - 1, 0);
     std::string who = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "unknown owner";
     while (!who.empty() && (who.back() == '\n' || who.back() == ' ')) who.pop_back();
     throw DbInUse(fmt::format("database {} is in use by another oserv ({})", dir, who));
@@ -212,7 +212,7 @@ std::unique_ptr<Database> Database::open(const std::string& dir, const Options& 
   {
     // A clean close empties the owner file; content left behind names an owner that died.
     char buf[512] = {};
-    ssize_t n = ::pread(db->owner_fd_, buf, sizeof buf - 1, 0);
+    ssize_t n = ::pread(db->owner_fd_.get(), buf, sizeof buf - 1, 0);
     std::string previous = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
     while (!previous.empty() && (previous.back() == '\n' || previous.back() == ' '))
       previous.pop_back();
@@ -222,8 +222,8 @@ std::unique_ptr<Database> Database::open(const std::string& dir, const Options& 
   ::gethostname(host, sizeof host - 1);
   const std::string who =
       fmt::format("instance {}, pid {}, host {}\n", options.owner_id, ::getpid(), host);
-  if (::ftruncate(db->owner_fd_, 0) != 0 ||
-      ::pwrite(db->owner_fd_, who.data(), who.size(), 0) != static_cast<ssize_t>(who.size()))
+  if (::ftruncate(db->owner_fd_.get(), 0) != 0 ||
+      ::pwrite(db->owner_fd_.get(), who.data(), who.size(), 0) != static_cast<ssize_t>(who.size()))
     throw DbError(fmt::format("cannot write {}: {}", owner, std::strerror(errno)));
 
   check(mdb_env_create(&db->env_), dir, "mdb_env_create");
@@ -319,11 +319,8 @@ Database::~Database() {
   }
   for (MDB_txn* txn : readers_) mdb_txn_abort(txn);
   if (env_) mdb_env_close(env_);
-  if (owner_fd_ >= 0) {
-    // Marks the close as clean (see RecoveryReport::stale_owner), then releases the lock.
-    if (::ftruncate(owner_fd_, 0) != 0) {
-    }
-    ::close(owner_fd_);
+  // Marks the close as clean (see RecoveryReport::stale_owner); the fd's close releases the lock.
+  if (owner_fd_ && ::ftruncate(owner_fd_.get(), 0) != 0) {
   }
 }
 

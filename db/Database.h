@@ -40,6 +40,8 @@
 #include <thread>
 #include <vector>
 
+#include "UniqueFd.h"
+
 namespace openoserv::db {
 
 class DbError : public std::runtime_error {
@@ -241,7 +243,7 @@ class Database {
   Options options_;
   MDB_env* env_ = nullptr;
   MDB_dbi dbis_[kTableCount] = {};
-  int owner_fd_ = -1;
+  UniqueFd owner_fd_;  // holds the lock on DBDIR/oserv.owner
   std::unique_ptr<RollbackJournal> journal_;
   std::unique_ptr<LockTable> locks_;
   RecoveryReport recovery_;

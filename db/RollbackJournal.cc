@@ -221,15 +221,14 @@ JournalScan scan_journal(std::string_view bytes, const std::string& path) {
 
 RollbackJournal::~RollbackJournal() {
   if (map_) ::munmap(map_, map_length_);
-  if (fd_ >= 0) ::close(fd_);
 }
 
 void RollbackJournal::open(const std::string& path) {
   path_ = path;
-  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd_ < 0) throw DbError(fmt::format("cannot open {}: {}", path, std::strerror(errno)));
+  fd_.reset(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  if (!fd_) throw DbError(fmt::format("cannot open {}: {}", path, std::strerror(errno)));
   struct stat st {};
-  if (::fstat(fd_, &st) != 0)
+  if (::fstat(fd_.get(), &st) != 0)
     throw DbError(fmt::format("cannot stat {}: {}", path, std::strerror(errno)));
   // Until recovery has read and truncated it, what is there is not overwritten.
   size_ = file_size_ = static_cast<std::uint64_t>(st.st_size);
@@ -240,7 +239,7 @@ std::string RollbackJournal::read_all() const {
   char buf[65536];
   off_t off = 0;
   for (;;) {
-    ssize_t n = ::pread(fd_, buf, sizeof buf, off);
+    ssize_t n = ::pread(fd_.get(), buf, sizeof buf, off);
     if (n < 0) {
       if (errno == EINTR) continue;
       throw DbError(fmt::format("cannot read {}: {}", path_, std::strerror(errno)));
@@ -255,7 +254,7 @@ void RollbackJournal::grow(std::uint64_t needed) {
   std::uint64_t target = std::max(needed, file_size_ + std::max(kGrowthStep, file_size_ / 4));
   target = (target + kGrowthStep - 1) / kGrowthStep * kGrowthStep;
   // Blocks are allocated now, so writing through the mapping cannot fail for want of space.
-  if (int rc = ::posix_fallocate(fd_, static_cast<off_t>(file_size_),
+  if (int rc = ::posix_fallocate(fd_.get(), static_cast<off_t>(file_size_),
                                  static_cast<off_t>(target - file_size_));
       rc != 0)
     throw DbError(fmt::format("cannot extend {} to {} bytes: {}", path_, target,
@@ -263,7 +262,7 @@ void RollbackJournal::grow(std::uint64_t needed) {
   if (target > map_length_) {
     const std::size_t length = std::max<std::size_t>({target, 2 * map_length_, kMinMapping});
     void* p = map_ ? ::mremap(map_, map_length_, length, MREMAP_MAYMOVE)
-                   : ::mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);
+                   : ::mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_SHARED, fd_.get(), 0);
     if (p == MAP_FAILED)
       throw DbError(fmt::format("cannot map {} ({} bytes): {}", path_, length,
                                 std::strerror(errno)));
@@ -294,12 +293,12 @@ void RollbackJournal::append_mark(JournalRecord::Type type, std::uint64_t top,
 }
 
 void RollbackJournal::sync() {
-  if (::fdatasync(fd_) != 0)
+  if (::fdatasync(fd_.get()) != 0)
     throw DbError(fmt::format("cannot sync {}: {}", path_, std::strerror(errno)));
 }
 
 void RollbackJournal::truncate() {
-  if (::ftruncate(fd_, 0) != 0)
+  if (::ftruncate(fd_.get(), 0) != 0)
     throw DbError(fmt::format("cannot truncate {}: {}", path_, std::strerror(errno)));
   size_ = file_size_ = 0;
   // The mapping stays: nothing is written through it before grow() extends the file again.

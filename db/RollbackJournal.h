@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "Database.h"
+#include "UniqueFd.h"
 
 namespace openoserv::db {
 
@@ -97,7 +98,7 @@ class RollbackJournal {
   void grow(std::uint64_t needed);
 
   std::string path_;
-  int fd_ = -1;
+  UniqueFd fd_;
   char* map_ = nullptr;
   std::size_t map_length_ = 0;
   std::uint64_t size_ = 0, file_size_ = 0;

@@ -215,7 +215,7 @@ std::uint64_t Objects::next_object_number() {
   auto txn = db_.begin(nullptr, "create_object");
   txn->lock(db::Table::kMeta, kNextObject, db::LockMode::kWrite);
   const auto stored = txn->get(db::Table::kMeta, kNextObject);
-  const auto n = stored ? parse_number<std::uint64_t>(*stored) : std::uint64_t{2};  // 1: node
+  const auto n = stored ? parse_number<std::uint64_t>(*stored) : kManagedNodeObject + 1;
   if (!n) fail(fmt::format("database {}: meta next_object is corrupt", self_.instance.dbdir));
   txn->put(db::Table::kMeta, kNextObject, std::to_string(*n + 1));
   txn->commit();
@@ -325,7 +325,7 @@ std::vector<MethodDef> Objects::class_methods(const std::string& cls) {
 }
 
 void Objects::ensure_managed_node() {
-  const Oid oid{self_.region, self_.od, 1, kManagedNodeClass};
+  const Oid oid{self_.region, self_.od, kManagedNodeObject, kManagedNodeClass};
   if (!db_.read(db::Table::kObjects, oid.key())) {
     auto txn = db_.begin(nullptr, "managed node object");
     txn->put(db::Table::kObjects, oid.key(), kManagedNodeClass);

@@ -16,6 +16,8 @@ inline constexpr const char* kTaskLibraryClass = "TMF_TaskLibrary::TaskLibrary";
 inline constexpr const char* kEndpointManagerClass = "TMF_LCF::EndpointManager";
 inline constexpr const char* kGatewayClass = "TMF_Gateway::Gateway";
 inline constexpr const char* kEndpointClass = "TMF_Endpoint::Endpoint";
+// Every dispatcher's own ManagedNode object is its object number 1.
+inline constexpr std::uint64_t kManagedNodeObject = 1;
 
 struct Oid {
   std::uint32_t region = 0, od = 0;

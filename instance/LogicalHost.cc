@@ -12,6 +12,7 @@
 #include <fmt/core.h>
 
 #include "InstanceTable.h"
+#include "UniqueFd.h"
 
 namespace openoserv {
 
@@ -20,11 +21,8 @@ bool is_local_address(const std::string& ip) {
   sa.sin_family = AF_INET;
   sa.sin_port = 0;
   if (::inet_pton(AF_INET, ip.c_str(), &sa.sin_addr) != 1) return false;
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
-  bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
-  ::close(fd);
-  return ok;
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  return fd && ::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
 }
 
 HostAddress resolve_logical_host(const std::string& host, const std::string& source) {

@@ -11,6 +11,7 @@
 #include <fmt/core.h>
 
 #include "Health.h"
+#include "Maintenance.h"
 #include "Odlist.h"
 #include "RequestContext.h"
 #include "ServantSupport.h"
@@ -85,16 +86,7 @@ OServ::StringList* AdminServant::health(CORBA::ULong max_method_seconds) {
 }
 
 char* AdminServant::db_sync() {
-  return guarded([&] {
-    auto& db = local_.db;
-    const bool emptied = db.sync();
-    const std::string journal =
-        emptied ? "odb.log is empty"
-                : fmt::format("odb.log kept ({} bytes): {} transaction(s) open", db.journal_size(),
-                              db.transactions().size());
-    local_.log.line(fmt::format("db_sync: database synced; {}", journal));
-    return dup(fmt::format("Database {} synced; {}.", local_.info.instance.dbdir, journal));
-  });
+  return guarded([&] { return dup(sync_database(local_)); });
 }
 
 char* AdminServant::shutdown(CORBA::ULong od) {
@@ -106,17 +98,7 @@ char* AdminServant::shutdown(CORBA::ULong od) {
 char* AdminServant::ior() { return dup(ior_); }
 
 char* AdminServant::backup(const char* target_dir) {
-  return guarded([&] {
-    if (*target_dir != '/')
-      fail(fmt::format("backup directory '{}' must be an absolute path", target_dir));
-    const std::size_t left_out = local_.db.backup(target_dir);
-    const std::string msg = fmt::format(
-        "Database {} backed up to {}{}.", local_.info.instance.dbdir, target_dir,
-        left_out == 0 ? std::string()
-                      : fmt::format(" ({} open transaction(s) left out)", left_out));
-    local_.log.line("wbkupdb: " + msg);
-    return dup(msg);
-  });
+  return guarded([&] { return dup(backup_database(local_, target_dir)); });
 }
 
 }  // namespace openoserv

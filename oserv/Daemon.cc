@@ -13,6 +13,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "UniqueFd.h"
+
 namespace openoserv {
 
 void Daemon::detach() {
@@ -26,35 +28,34 @@ void Daemon::detach() {
     std::perror("oserv: fork");
     std::exit(1);
   }
+  UniqueFd read_end(fds[0]), write_end(fds[1]);
   if (pid > 0) {
-    ::close(fds[1]);
+    write_end.reset();
     char byte = 0;
     ssize_t n;
-    do n = ::read(fds[0], &byte, 1); while (n < 0 && errno == EINTR);
+    do n = ::read(read_end.get(), &byte, 1); while (n < 0 && errno == EINTR);
     if (n == 1) std::_Exit(0);
     int status = 0;
     ::waitpid(pid, &status, 0);
     std::_Exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
   }
-  ::close(fds[0]);
-  fd_ = fds[1];
+  fd_ = std::move(write_end);
   ::setsid();
 }
 
 void Daemon::ready() {
-  if (fd_ < 0) return;
-  int devnull = ::open("/dev/null", O_RDWR);
-  if (devnull >= 0) {
-    ::dup2(devnull, STDIN_FILENO);
-    ::dup2(devnull, STDOUT_FILENO);
-    ::dup2(devnull, STDERR_FILENO);
-    if (devnull > STDERR_FILENO) ::close(devnull);
+  if (!fd_) return;
+  UniqueFd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
+  if (devnull) {
+    ::dup2(devnull.get(), STDIN_FILENO);
+    ::dup2(devnull.get(), STDOUT_FILENO);
+    ::dup2(devnull.get(), STDERR_FILENO);
   }
   char byte = 0;
-  if (::write(fd_, &byte, 1) != 1) {
+  if (::write(fd_.get(), &byte, 1) != 1) {
+    // The parent is gone; nobody is left to tell.
   }
-  ::close(fd_);
-  fd_ = -1;
+  fd_.reset();
 }
 
 void sd_notify_state(const char* state) {
@@ -66,11 +67,10 @@ void sd_notify_state(const char* state) {
   if (len >= sizeof sa.sun_path) return;
   std::memcpy(sa.sun_path, path, len);
   if (sa.sun_path[0] == '@') sa.sun_path[0] = '\0';  // abstract namespace
-  int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return;
-  ::sendto(fd, state, std::strlen(state), 0, reinterpret_cast<sockaddr*>(&sa),
+  UniqueFd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!fd) return;
+  ::sendto(fd.get(), state, std::strlen(state), 0, reinterpret_cast<sockaddr*>(&sa),
            static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + len));
-  ::close(fd);
 }
 
 }  // namespace openoserv

@@ -5,6 +5,8 @@
 // true answer and see start-up errors on their terminal.
 #pragma once
 
+#include "UniqueFd.h"
+
 namespace openoserv {
 
 class Daemon {
@@ -13,10 +15,10 @@ class Daemon {
   void detach();
   // In the child: report ready to the waiting parent and stop writing to its terminal.
   void ready();
-  bool detached() const { return fd_ >= 0; }
+  bool detached() const { return static_cast<bool>(fd_); }
 
  private:
-  int fd_ = -1;  // write end of the readiness pipe
+  UniqueFd fd_;  // write end of the readiness pipe
 };
 
 // Sends `state` (e.g. "READY=1", "STOPPING=1") to $NOTIFY_SOCKET when set; no-op otherwise.

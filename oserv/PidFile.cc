@@ -23,37 +23,34 @@ PidFile::Acquire PidFile::acquire() {
   // A stopping oserv unlinks the file before it unlocks; if we locked a file that was unlinked
   // meanwhile, our lock protects nothing, so lock again on the new file.
   for (;;) {
-    int fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0)
+    UniqueFd fd(::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+    if (!fd)
       throw std::runtime_error(fmt::format("cannot open pid file {}: {}", path_, std::strerror(errno)));
-    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-      int err = errno;
-      ::close(fd);
+    if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+      const int err = errno;
       if (err == EWOULDBLOCK) return Acquire::kHeld;
       throw std::runtime_error(fmt::format("cannot lock pid file {}: {}", path_, std::strerror(err)));
     }
     struct stat by_fd {}, by_path {};
-    if (::fstat(fd, &by_fd) == 0 && ::stat(path_.c_str(), &by_path) == 0 &&
+    if (::fstat(fd.get(), &by_fd) == 0 && ::stat(path_.c_str(), &by_path) == 0 &&
         by_fd.st_ino == by_path.st_ino && by_fd.st_dev == by_path.st_dev) {
-      fd_ = fd;
+      fd_ = std::move(fd);
       return Acquire::kAcquired;
     }
-    ::close(fd);
   }
 }
 
 void PidFile::write_pid() {
   const std::string text = fmt::format("{}\n", ::getpid());
-  if (::ftruncate(fd_, 0) != 0 ||
-      ::pwrite(fd_, text.data(), text.size(), 0) != static_cast<ssize_t>(text.size()))
+  if (::ftruncate(fd_.get(), 0) != 0 ||
+      ::pwrite(fd_.get(), text.data(), text.size(), 0) != static_cast<ssize_t>(text.size()))
     throw std::runtime_error(fmt::format("cannot write pid file {}: {}", path_, std::strerror(errno)));
 }
 
 void PidFile::remove() {
-  if (fd_ < 0) return;
+  if (!fd_) return;
   ::unlink(path_.c_str());
-  ::close(fd_);
-  fd_ = -1;
+  fd_.reset();
 }
 
 std::optional<pid_t> PidFile::read_pid(const std::string& path) {

@@ -10,6 +10,8 @@
 #include <optional>
 #include <string>
 
+#include "UniqueFd.h"
+
 namespace openoserv {
 
 class PidFile {
@@ -35,7 +37,7 @@ class PidFile {
 
  private:
   std::string path_;
-  int fd_ = -1;
+  UniqueFd fd_;
 };
 
 }  // namespace openoserv

@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <thread>
 
+#include "UniqueFd.h"
+
 namespace openoserv {
 
 BindProbe probe_bind(const std::string& ip, std::uint16_t port, int* error) {
@@ -20,18 +22,18 @@ BindProbe probe_bind(const std::string& ip, std::uint16_t port, int* error) {
     if (error) *error = EINVAL;
     return BindProbe::kOtherError;
   }
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) {
     if (error) *error = errno;
     return BindProbe::kOtherError;
   }
   int one = 1;
-  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  int rc = ::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  int rc = ::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa);
   // Listening makes the probe see the same conflicts a real listener would.
-  if (rc == 0) rc = ::listen(fd, 1);
+  if (rc == 0) rc = ::listen(fd.get(), 1);
   int err = rc == 0 ? 0 : errno;
-  ::close(fd);
+  fd.reset();
   if (error) *error = err;
   switch (err) {
     case 0: return BindProbe::kFree;
