@@ -7,7 +7,7 @@ tops=$(git ls-tree -d --name-only HEAD 2>/dev/null || ls -d */ | tr -d /)
 for doc in README.md docs/*.md; do
   grep -o '`[A-Za-z0-9_./@-]*/[A-Za-z0-9_.@-]*`' "$doc" | tr -d '`' | sort -u | while read -r path; do
     first=${path%%/*}
-    echo "$tops" | grep -qx "$first" || continue   # not a repository path (e.g. /etc/..., build/)
+    echo "$tops" | grep -qxF "$first" || continue   # not a repository path (/etc/..., ../shared)
     [ -e "$path" ] || [ -e "$path.h" ] || [ -e "$path.cc" ] ||
       { echo "$doc cites $path, which does not exist"; exit 1; }
   done || status=1
