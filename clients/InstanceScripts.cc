@@ -3,6 +3,8 @@
 
 #include <map>
 
+#include <fmt/core.h>
+
 #include "ScriptTemplates.h"  // generated from ha/*.in
 #include "TextFile.h"
 
@@ -33,10 +35,10 @@ void write_instance_scripts(const ScriptValues& v) {
   // instances in turn, and a logical host left over from another instance would start this one
   // under the wrong name.
   const std::string wl_sh = v.wlocalhost
-                                ? "WLOCALHOST=" + shell_quote(*v.wlocalhost) + "; export WLOCALHOST"
+                                ? fmt::format("WLOCALHOST={}; export WLOCALHOST", shell_quote(*v.wlocalhost))
                                 : "unset WLOCALHOST";
   const std::string wl_csh =
-      v.wlocalhost ? "setenv WLOCALHOST " + shell_quote(*v.wlocalhost) : "unsetenv WLOCALHOST";
+      v.wlocalhost ? fmt::format("setenv WLOCALHOST {}", shell_quote(*v.wlocalhost)) : "unsetenv WLOCALHOST";
   const std::map<std::string, std::string> values = {
       {"ID", v.id},
       {"ETC_ROOT", shell_quote(v.etc_root)},

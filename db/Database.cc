@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -346,6 +347,15 @@ std::string Database::describe(std::uint64_t txn) const {
                      txn & 0xffffffffu);
 }
 
+std::string Database::describe(const std::vector<std::uint64_t>& txns) const {
+  std::string out;
+  for (const auto id : txns) {
+    if (!out.empty()) out += ' ';
+    out += describe(id);
+  }
+  return out;
+}
+
 std::unique_ptr<Transaction> Database::begin(Transaction* parent, std::string label) {
   if (parent) parent->require_open("begin sub-transaction");
   const std::uint64_t id = next_id_++;
@@ -438,8 +448,26 @@ void Database::finished(Transaction& t, bool end_mark) {
                           t.top_, t.id_);
   if (open_.empty()) {
     idle_since_ = std::chrono::steady_clock::now();
-    if (journal_->size() > kJournalEagerTruncate) journal_->truncate();
+    if (journal_->size() > kJournalEagerTruncate) empty_journal_locked();
   }
+}
+
+bool Database::empty_journal_locked() {
+  try {
+    journal_->truncate();
+    purge_error_.clear();
+    return true;
+  } catch (const DbError& e) {
+    // Not fatal: the journal holds only ended transactions' records, which recovery skips. The
+    // health check reports the journal not being emptied, with this reason.
+    purge_error_ = e.what();
+    return false;
+  }
+}
+
+std::string Database::purge_error() {
+  std::lock_guard guard(mu_);
+  return purge_error_;
 }
 
 // The background half of "odb.log returns to 0 bytes when idle".
@@ -450,10 +478,13 @@ void Database::purge_when_idle() {
     if (open_.empty() && journal_->size() > 0) {
       const auto due = idle_since_ + options_.journal_idle;
       if (std::chrono::steady_clock::now() >= due) {
-        journal_->truncate();
-        continue;
+        if (empty_journal_locked()) continue;
+        // Try again later, not in a loop: whatever refused the truncation may last.
+        wake = std::chrono::steady_clock::now() +
+               std::max<std::chrono::milliseconds>(options_.journal_idle, std::chrono::seconds(1));
+      } else {
+        wake = due;
       }
-      wake = due;
     }
     stop_purger_.wait_until(guard, wake);
   }
@@ -556,7 +587,8 @@ bool Database::sync() {
 bool Database::purge_journal() {
   std::lock_guard guard(mu_);
   if (!open_.empty()) return false;
-  if (journal_->size() > 0) journal_->truncate();
+  if (journal_->size() > 0) journal_->truncate();  // db_sync: the caller hears of a failure
+  purge_error_.clear();
   return true;
 }
 

@@ -201,6 +201,8 @@ class Database {
   bool sync();
   // Empties the journal if no transaction is open (the idle purge). Returns true if it did.
   bool purge_journal();
+  // Why the last attempt to empty odb.log failed ("" when it did not).
+  std::string purge_error();
   // Bytes of records in odb.log (what tmstat -v and the health check report).
   std::uint64_t journal_size();
   // Bytes the file has on disk: its records, then the zeros it was grown by ahead of them.
@@ -218,6 +220,8 @@ class Database {
   std::vector<LockInfo> locks();
   // The transaction id as tmstat prints it: {region:od,region:od,session:n}.
   std::string describe(std::uint64_t txn) const;
+  // Several, separated by spaces.
+  std::string describe(const std::vector<std::uint64_t>& txns) const;
 
  private:
   friend class Transaction;
@@ -236,6 +240,8 @@ class Database {
   void commit_durably(Transaction& t);
   void finished(Transaction& t, bool end_mark);
   void purge_when_idle();
+  // Truncates the journal (mu_ held); a failure is kept in purge_error_, not thrown.
+  bool empty_journal_locked();
   std::uint32_t meta_u32(const char* key);
   MDB_dbi dbi(Table t) const { return dbis_[static_cast<int>(t)]; }
 
@@ -266,6 +272,7 @@ class Database {
   bool leader_active_ = false;
   std::condition_variable committed_;
   std::chrono::steady_clock::time_point idle_since_;
+  std::string purge_error_;
   bool stopping_ = false;
   std::condition_variable stop_purger_;
   std::thread purger_;

@@ -36,8 +36,11 @@ void LockTable::acquire(std::uint64_t owner, std::string resource, LockMode mode
     lock.waiters.erase(std::find(lock.waiters.begin(), lock.waiters.end(), owner));
     if (!granted) {
       std::string holders;
-      for (auto h : lock.holders)
-        if (h != owner) holders += (holders.empty() ? "" : ", ") + describe(h);
+      for (auto h : lock.holders) {
+        if (h == owner) continue;
+        if (!holders.empty()) holders += ", ";
+        holders += describe(h);
+      }
       const std::string message = fmt::format(
           "lock wait timed out after {} ms: {} wanted a {} lock on {}, held ({}) by transaction {}",
           timeout.count(), describe(owner), mode == LockMode::kWrite ? "write" : "read",

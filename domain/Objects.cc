@@ -297,15 +297,9 @@ void Objects::install_method(const std::string& cls, const std::string& method,
     txn->commit();
   }
   log_.line(fmt::format("class {}: method {} is {}", cls, method, program));
-  // Every dispatcher gets the class now; one that is down fetches it at its first call.
-  for (const auto& r : odlist::load(db_)) {
-    if (r.od == self_.od) continue;
-    try {
-      peers_.class_update(r.od, cls, methods);
-    } catch (const Failure& e) {
-      log_.line(fmt::format("^class {} not sent: {}", cls, e.what()));
-    }
-  }
+  // Every dispatcher gets the class now (by the region's one sender, so in order); one that is
+  // down fetches it at its first call.
+  region_.push_class(cls);
 }
 
 void Objects::store_class(const std::string& cls, const std::vector<MethodDef>& methods) {

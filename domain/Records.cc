@@ -21,10 +21,12 @@ constexpr char kAttributeLayout = 0;
 constexpr char kLayout1 = 1;
 
 // A CDR stream whose strings are UTF-8, set here rather than taken from an ORB: records mean the
-// same bytes whatever the process's ORB settings, and encoding needs no ORB_init.
+// same bytes whatever the process's ORB settings, and encoding needs no ORB_init. Its buffer is
+// cleared, so alignment padding is zeros: a record's bytes depend on its value only (and carry
+// nothing of the process's memory).
 class RecordStream : public cdrMemoryStream {
  public:
-  RecordStream() { use_utf8(); }
+  RecordStream() : cdrMemoryStream(0, true) { use_utf8(); }
   RecordStream(void* data, size_t size) : cdrMemoryStream(data, size) { use_utf8(); }
 
  private:

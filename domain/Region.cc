@@ -79,7 +79,7 @@ void validate(const OdlistEdit& e) {
 Region::Region(const DispatcherInfo& self, db::Database& db, OservLog& log, Peers& peers)
     : self_(self), db_(db), log_(log), peers_(peers) {
   link_ = is_tmr() ? "this is the TMR server" : "not yet reported to the TMR server";
-  if (is_tmr()) sender_ = std::thread([this] { send_odlist_loop(); });
+  if (is_tmr()) sender_ = std::thread([this] { send_loop(); });
 }
 
 Region::~Region() { stop(); }
@@ -269,25 +269,57 @@ void Region::push_odlist() {
   wake_.notify_all();
 }
 
-void Region::send_odlist_loop() {
+void Region::push_class(const std::string& cls) {
+  {
+    std::lock_guard guard(mu_);
+    classes_pending_.insert(cls);
+  }
+  wake_.notify_all();
+}
+
+void Region::send_loop() {
   std::unique_lock lock(mu_);
   for (;;) {
-    wake_.wait(lock, [this] { return stopping_ || push_pending_; });
+    wake_.wait(lock, [this] { return stopping_ || push_pending_ || !classes_pending_.empty(); });
     if (stopping_) return;
-    push_pending_ = false;
+    const bool odlist = std::exchange(push_pending_, false);
+    const std::set<std::string> classes = std::exchange(classes_pending_, {});
     lock.unlock();
-    // The odlist as it is now: pushes asked for while this one runs are sent after it.
-    const auto records = odlist::load(db_);
-    for (const auto& r : records) {
-      if (r.od == self_.od) continue;
-      try {
-        peers_.odlist_update(r.od, records);
-      } catch (const Failure& e) {
-        // A node that is down gets the odlist when it next reports in.
-        log_.line(fmt::format("^odlist update not delivered: {}", e.what()));
-      }
+    // The state as it is now: pushes asked for while these run are sent after them.
+    try {
+      if (odlist) send_odlist();
+      for (const auto& cls : classes) send_class(cls);
+    } catch (const std::exception& e) {  // the database could not be read: try once more later
+      log_.line(fmt::format("^region update not sent: {}", e.what()));
     }
     lock.lock();
+  }
+}
+
+void Region::send_odlist() {
+  const auto records = odlist::load(db_);
+  for (const auto& r : records) {
+    if (r.od == self_.od) continue;
+    try {
+      peers_.odlist_update(r.od, records);
+    } catch (const Failure& e) {
+      // A node that is down gets the odlist when it next reports in.
+      log_.line(fmt::format("^odlist update not delivered: {}", e.what()));
+    }
+  }
+}
+
+void Region::send_class(const std::string& cls) {
+  const auto bytes = db_.read(db::Table::kClasses, cls);
+  const auto methods = bytes ? records::decode_class(cls, *bytes) : std::vector<MethodDef>{};
+  for (const auto& r : odlist::load(db_)) {
+    if (r.od == self_.od) continue;
+    try {
+      peers_.class_update(r.od, cls, methods);
+    } catch (const Failure& e) {
+      // A node that is down fetches the class at its first call of one of its methods.
+      log_.line(fmt::format("^class {} not sent: {}", cls, e.what()));
+    }
   }
 }
 

@@ -4,8 +4,9 @@
 // The TMR server's odlist is authoritative: edits made at a managed node are sent to the TMR
 // server, which applies each as one read-modify-write transaction (under the odlist lock, so no
 // concurrent edit is lost) and then sends the whole odlist to every other dispatcher. Those
-// pushes are made by one sender thread, which always sends the latest odlist, so a node never
-// receives an older odlist after a newer one.
+// pushes, and those of installed classes, are made by one sender thread, which always sends the
+// committed state as it is when it sends, so a node never receives an older odlist or class
+// record after a newer one.
 #pragma once
 
 #include <chrono>
@@ -13,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -73,14 +75,17 @@ class Region {
   // Managed node: how the link to the TMR server stands (for odadmin).
   std::string link_state();
 
-  // TMR server: have the sender send the odlist to every other dispatcher.
+  // TMR server: have the sender send the odlist, or class `cls`, to every other dispatcher.
   void push_odlist();
+  void push_class(const std::string& cls);
   // Stops the background threads (before the ORB shuts down).
   void stop();
 
  private:
   std::string apply_edit(const OdlistEdit& edit);
-  void send_odlist_loop();
+  void send_loop();
+  void send_odlist();
+  void send_class(const std::string& cls);
 
   const DispatcherInfo& self_;
   db::Database& db_;
@@ -93,6 +98,7 @@ class Region {
   std::string link_;
   bool stopping_ = false;
   bool push_pending_ = false;
+  std::set<std::string> classes_pending_;
   std::condition_variable wake_;
   std::thread sender_;   // TMR server: sends the odlist
   std::thread joiner_;   // managed node: retries reporting in

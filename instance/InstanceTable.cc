@@ -400,7 +400,8 @@ void InstanceTable::add_and_save(const InstanceEntry& entry) {
       text_.encoding = EncodedText::Encoding::kUtf16Le;  // as regedit writes them
       text_.byte_order_mark = true;
     }
-    text += "\r\n" + format_registry_key(entry);
+    text += "\r\n";
+    text += format_registry_key(entry);
   }
   save(text);
 }

@@ -36,8 +36,7 @@ void failover_notice(db::Database& db, const DispatcherInfo& info, OservLog& log
   const std::string previous = db.get_meta("last_physical_host").value_or("");
   const auto& r = db.recovery();
   std::vector<std::string> reasons;
-  std::string rolled_back;
-  for (auto id : r.rolled_back) rolled_back += (rolled_back.empty() ? "" : " ") + db.describe(id);
+  const std::string rolled_back = db.describe(r.rolled_back);
   if (!r.rolled_back.empty())
     reasons.push_back(fmt::format("{} transaction(s) rolled back", r.rolled_back.size()));
   if (!r.stale_owner.empty())

@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <thread>
 
 #include "UniqueFd.h"
 
@@ -46,7 +45,8 @@ BindProbe probe_bind(const std::string& ip, std::uint16_t port, int* error) {
 
 PortWaitResult wait_for_port(const std::string& ip, std::uint16_t port,
                              std::chrono::milliseconds interval, std::chrono::milliseconds timeout,
-                             const std::function<void()>& on_wait) {
+                             const std::function<void()>& on_wait,
+                             const std::function<bool(std::chrono::milliseconds)>& pause) {
   using clock = std::chrono::steady_clock;
   const auto start = clock::now();
   for (;;) {
@@ -55,8 +55,9 @@ PortWaitResult wait_for_port(const std::string& ip, std::uint16_t port,
     if (p != BindProbe::kInUse || clock::now() - start >= timeout)
       return {p, static_cast<int>(waited.count())};
     on_wait();
-    auto left = timeout - (clock::now() - start);
-    std::this_thread::sleep_for(std::min<clock::duration>(interval, left));
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        timeout - (clock::now() - start));
+    if (!pause(std::min(interval, left))) return {p, static_cast<int>(waited.count()), true};
   }
 }
 

@@ -22,12 +22,15 @@ BindProbe probe_bind(const std::string& ip, std::uint16_t port, int* error = nul
 struct PortWaitResult {
   BindProbe outcome;
   int waited_seconds;
+  bool stopped = false;  // `pause` said stop: the wait was given up
 };
 
 // Probes until the port is free, `timeout` passes, or a non-retryable error. `on_wait` is called
-// before each wait of `interval` (the caller logs "port N: In use. Waiting...").
+// before each wait (the caller logs "port N: In use. Waiting..."); `pause(d)` waits up to d (at
+// most `interval`) and returns false when the wait must end now (a stop was asked for).
 PortWaitResult wait_for_port(const std::string& ip, std::uint16_t port,
                              std::chrono::milliseconds interval, std::chrono::milliseconds timeout,
-                             const std::function<void()>& on_wait);
+                             const std::function<void()>& on_wait,
+                             const std::function<bool(std::chrono::milliseconds)>& pause);
 
 }  // namespace openoserv

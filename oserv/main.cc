@@ -11,6 +11,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
 #include <cstdio>
 #include <filesystem>
 #include <thread>
@@ -112,8 +115,7 @@ void start_log(OservLog& log, const ResolvedInstance& inst, db::Database& db,
     log.line(fmt::format("${}: not closed cleanly by its last owner ({}); taking it over",
                          inst.dbdir, r.stale_owner));
   if (r.journal_bytes > 0 || r.torn_tail) {
-    std::string ids;
-    for (auto id : r.rolled_back) ids += (ids.empty() ? "" : " ") + db.describe(id);
+    const std::string ids = db.describe(r.rolled_back);
     log.line(fmt::format("${}: {} bytes at start; rolled back {} transaction(s){}{}, {} record(s) "
                          "restored{}; odb.log is now empty",
                          inst.dbdir + "/odb.log", r.journal_bytes, r.rolled_back.size(),
@@ -235,12 +237,49 @@ bool join_region(LocalDispatcher& local, const Settings& s, const char* argv0) {
   return joined;
 }
 
-void wait_for_port_or_fail(const DispatcherInfo& info, const Settings& s, OservLog& log) {
+// A stop (SIGTERM, SIGINT) that arrived before the oserv was ready: it ends the start cleanly.
+struct StoppedBeforeReady {
+  int signal;
+};
+
+const char* signal_name(int sig) { return sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : "SIGHUP"; }
+
+// Reopens the log after rotation; a log that cannot be reopened keeps the old file.
+void reopen_log(OservLog& log) {
+  try {
+    log.reopen();
+    log.line("log reopened (SIGHUP)");
+  } catch (const std::exception& e) {
+    log.line(fmt::format("^log not reopened ({}); still writing to the previous file", e.what()));
+  }
+}
+
+// Waits up to `d` for a signal of `signals`: HUP reopens the log; TERM/INT return their number.
+// Returns 0 when `d` passed without a stop.
+int wait_for_signal(const sigset_t& signals, std::chrono::milliseconds d, OservLog& log) {
+  const auto until = std::chrono::steady_clock::now() + d;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(
+        until - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return 0;
+    timespec ts{static_cast<time_t>(left.count() / 1000000000), static_cast<long>(left.count() % 1000000000)};
+    const int sig = sigtimedwait(&signals, nullptr, &ts);
+    if (sig == SIGHUP) reopen_log(log);
+    else if (sig > 0) return sig;
+  }
+}
+
+void wait_for_port_or_fail(const DispatcherInfo& info, const Settings& s, const sigset_t& signals,
+                           OservLog& log) {
   const auto port = info.instance.port;
   const std::string where = info.listening();
-  auto waited = wait_for_port(info.listen_ip, port, std::chrono::seconds(s.bind_wait_interval),
-                              std::chrono::seconds(s.bind_timeout),
-                              [&] { log.line(fmt::format("^port {}: In use. Waiting...", port)); });
+  int stop = 0;
+  auto waited = wait_for_port(
+      info.listen_ip, port, std::chrono::seconds(s.bind_wait_interval),
+      std::chrono::seconds(s.bind_timeout),
+      [&] { log.line(fmt::format("^port {}: In use. Waiting...", port)); },
+      [&](std::chrono::milliseconds d) { return (stop = wait_for_signal(signals, d, log)) == 0; });
+  if (waited.stopped) throw StoppedBeforeReady{stop};
   switch (waited.outcome) {
     case BindProbe::kFree:
       return;
@@ -320,23 +359,41 @@ void wait_for_stop(const sigset_t& signals, OservLog& log, const std::string& id
     int sig = 0;
     sigwait(&signals, &sig);
     if (sig == SIGHUP) {
-      log.reopen();
-      log.line("log reopened (SIGHUP)");
+      reopen_log(log);
       continue;
     }
-    log.line(fmt::format("oserv {} stopping ({})", id, sig == SIGTERM ? "SIGTERM" : "SIGINT"));
+    log.line(fmt::format("oserv {} stopping ({})", id, signal_name(sig)));
     return;
   }
 }
 
-// A stop that hangs (a stuck servant call) must not keep a supervisor waiting forever.
-void arm_stop_watchdog(int seconds, OservLog& log) {
-  std::thread([seconds, &log] {
-    std::this_thread::sleep_for(std::chrono::seconds(seconds));
-    log.line(fmt::format("^graceful stop did not finish within {} s; exiting now", seconds));
-    std::_Exit(kRuntime);
-  }).detach();
-}
+// A stop that hangs (a stuck servant call) must not keep a supervisor waiting forever: past its
+// deadline the process exits at once. A stop that finishes in time disarms and joins it.
+class StopWatchdog {
+ public:
+  StopWatchdog(int seconds, OservLog& log)
+      : thread_([this, seconds, &log] {
+          std::unique_lock lock(mu_);
+          if (disarmed_.wait_for(lock, std::chrono::seconds(seconds), [this] { return done_; }))
+            return;
+          log.line(fmt::format("^graceful stop did not finish within {} s; exiting now", seconds));
+          std::_Exit(kRuntime);
+        }) {}
+  ~StopWatchdog() {
+    {
+      std::lock_guard guard(mu_);
+      done_ = true;
+    }
+    disarmed_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable disarmed_;
+  bool done_ = false;
+  std::thread thread_;  // last: it uses the members above
+};
 
 // What start-up has set up before the dispatcher runs: the instance, its lock, its database and
 // its log. They outlive everything serve() builds on them.
@@ -349,6 +406,7 @@ struct Process {
   std::unique_ptr<db::Database> db;
   OservLog log;
   std::string started;
+  std::optional<StopWatchdog> watchdog;  // armed once a stop begins
 };
 
 // Runs the dispatcher until a stop signal; returns once no request runs any more.
@@ -361,7 +419,13 @@ void serve(Process& p, char* argv0) {
   local.region.set_stop_self([] { ::kill(::getpid(), SIGTERM); });
   local.region.set_on_joined([&local] { name_managed_node(local); });
   const bool joined = join_region(local, settings, argv0);
-  wait_for_port_or_fail(info, settings, p.log);
+  try {
+    wait_for_port_or_fail(info, settings, p.signals, p.log);
+  } catch (const StoppedBeforeReady&) {
+    local.stop();
+    orb->destroy();
+    throw;
+  }
   Endpoints endpoints = activate(orb, local, peers, settings);
 
   p.log.line(fmt::format("oserv {} ready: dispatcher {} of region {} on {} ({}), socket {}, "
@@ -382,7 +446,7 @@ void serve(Process& p, char* argv0) {
 
   wait_for_stop(p.signals, p.log, info.id());
   sd_notify_state("STOPPING=1");
-  arm_stop_watchdog(settings.stop_timeout, p.log);
+  p.watchdog.emplace(settings.stop_timeout, p.log);
   local.stop();
   notice.join();
   orb->shutdown(true);  // waits for the requests in progress
@@ -406,7 +470,12 @@ int run(int argc, char** argv) {
   p.db = open_database(p.inst, p.settings);
   p.started = OservLog::timestamp();
   start_log(p.log, p.inst, *p.db, p.started);
-  serve(p, argv[0]);
+  try {
+    serve(p, argv[0]);
+  } catch (const StoppedBeforeReady& stop) {
+    p.log.line(fmt::format("oserv {} stopping ({}) before it was ready", p.inst.where.id,
+                           signal_name(stop.signal)));
+  }
   // The database is closed (and its owner lock released) before the pid file goes, so a new
   // oserv that finds the instance stopped also finds its database free.
   p.db->sync();
@@ -414,6 +483,7 @@ int run(int argc, char** argv) {
   ::unlink(p.inst.where.socket_path().c_str());
   p.log.line(fmt::format("oserv {} stopped", p.inst.where.id));
   p.pid_file->remove();
+  p.watchdog.reset();
   return kOk;
 }
 

@@ -72,7 +72,7 @@ void say(int fd, const std::string& line) {
 
 TEST(CrashTest, SigkillAtRandomMomentsNeverLosesOrLeaksTransactions) {
   const std::string dir = std::filesystem::temp_directory_path() /
-                          ("openoserv-crash-" + std::to_string(::getpid()));
+                          fmt::format("openoserv-crash-{}", ::getpid());
   std::filesystem::remove_all(dir);
   {
     auto db = open_db(dir, true);

@@ -1,8 +1,12 @@
 // Database core: meta survives reopening, prefix scans, generations, exclusive ownership.
 #include <gtest/gtest.h>
+#include <fmt/core.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <cstdlib>
 #include <filesystem>
+#include <thread>
 
 #include "Database.h"
 
@@ -13,8 +17,8 @@ class DatabaseTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = std::filesystem::temp_directory_path() /
-           ("openoserv-dbtest-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+           fmt::format("openoserv-dbtest-{}-{}", ::getpid(),
+                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir_);
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
@@ -63,6 +67,30 @@ TEST_F(DatabaseTest, GenerationsCountCommitsThatChangeTheirTable) {
   t->commit();
   EXPECT_EQ(db->generation(Table::kNames), names + 1);
   EXPECT_EQ(db->generation(Table::kOdlist), odlist);
+}
+
+TEST_F(DatabaseTest, AJournalThatCannotBeEmptiedIsReportedNotFatal) {
+  if (::geteuid() != 0) GTEST_SKIP() << "making odb.log append-only (chattr +a) needs root";
+  auto db = Database::open(dir_, {.create = true, .sync = false, .owner_id = "t",
+                                  .journal_idle = std::chrono::milliseconds(10)});
+  db->put_meta(kMetaRegion, "1669180253");
+  db->put_meta(kMetaDispatcher, "1");
+  const std::string journal = dir_ + "/odb.log";
+  auto t = db->begin();
+  t->put(Table::kObjects, "k", "v");
+  if (std::system(("chattr +a " + journal + " 2>/dev/null").c_str()) != 0)
+    GTEST_SKIP() << "this filesystem has no append-only attribute";
+  t->commit();
+  auto poll = [](auto done) {
+    for (int i = 0; i < 300 && !done(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return done();
+  };
+  EXPECT_TRUE(poll([&] { return !db->purge_error().empty(); })) << "the failed purge is not reported";
+  EXPECT_NE(db->purge_error().find("odb.log"), std::string::npos) << db->purge_error();
+  EXPECT_GT(db->journal_size(), 0u);
+  EXPECT_EQ(std::system(("chattr -a " + journal).c_str()), 0);
+  EXPECT_TRUE(poll([&] { return db->journal_size() == 0 && db->purge_error().empty(); }))
+      << "the purge did not retry: " << db->purge_error();
 }
 
 TEST_F(DatabaseTest, TableNamesParse) {

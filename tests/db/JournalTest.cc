@@ -1,6 +1,7 @@
 // odb.log encoding and scanning: round trips, torn tails ignored, corruption before the end
 // refused with file and offset, and a brute-force sweep over damaged journals.
 #include <gtest/gtest.h>
+#include <fmt/core.h>
 
 #include <boost/crc.hpp>
 #include <random>
@@ -130,7 +131,7 @@ TEST(Journal, DamageBeforeTheEndIsCorruptionNamingFileAndOffset) {
   } catch (const JournalCorrupt& e) {
     std::string m = e.what();
     EXPECT_NE(m.find("/db/odb.log"), std::string::npos) << m;
-    EXPECT_NE(m.find("offset " + std::to_string(second)), std::string::npos) << m;
+    EXPECT_NE(m.find(fmt::format("offset {}", second)), std::string::npos) << m;
   }
 }
 

@@ -22,8 +22,8 @@ class TransactionTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = std::filesystem::temp_directory_path() /
-           ("openoserv-txtest-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+           fmt::format("openoserv-txtest-{}-{}", ::getpid(),
+                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir_);
     db_ = open(true);
     db_->put_meta(kMetaRegion, "1669180253");

@@ -94,7 +94,8 @@ TEST(Objects, ClassesAreKeptAtTheTmrServerAndReachEveryNode) {
   r.set_down(2, true);
   n3.objects.install_method("Printer", "say", "/bin/echo");
   EXPECT_EQ(r.tmr().objects.class_methods("Printer"), (std::vector<MethodDef>{{"say", "/bin/echo"}}));
-  EXPECT_EQ(n3.db.read(db::Table::kClasses, "Printer").has_value(), true) << "sent to node 3";
+  EXPECT_TRUE(eventually([&] { return n3.db.read(db::Table::kClasses, "Printer").has_value(); }))
+      << "not sent to node 3";
   EXPECT_FALSE(n2.db.read(db::Table::kClasses, "Printer")) << "node 2 was down";
   r.set_down(2, false);
   EXPECT_EQ(n2.objects.class_methods("Printer").size(), 1u) << "fetched from the TMR server";
@@ -102,6 +103,24 @@ TEST(Objects, ClassesAreKeptAtTheTmrServerAndReachEveryNode) {
   n2.objects.install_method("Printer", "say", "/bin/true");  // replaced, not added
   EXPECT_EQ(r.tmr().objects.class_methods("Printer"), (std::vector<MethodDef>{{"say", "/bin/true"}}));
   EXPECT_THROW(n2.objects.install_method("Printer", "say", "relative/path"), Failure);
+}
+
+TEST(Objects, ConcurrentInstallsReachEveryNodeInTheirFinalState) {
+  InProcessRegion r("objects_class_race");
+  auto& n2 = r.add_node();
+  auto& n3 = r.add_node();
+  std::vector<std::thread> installers;
+  for (int i = 0; i < 8; ++i)
+    installers.emplace_back([&, i] {
+      (i % 2 ? n2 : n3).objects.install_method("Printer", fmt::format("m{}", i), "/bin/true");
+    });
+  for (auto& t : installers) t.join();
+  const auto final_record = r.tmr().db.read(db::Table::kClasses, "Printer");
+  ASSERT_TRUE(final_record);
+  EXPECT_EQ(records::decode_class("Printer", *final_record).size(), 8u) << "an install was lost";
+  for (auto* node : {&n2, &n3})
+    EXPECT_TRUE(eventually([&] { return node->db.read(db::Table::kClasses, "Printer") == final_record; }))
+        << "dispatcher " << node->info.od << " kept an older class record";
 }
 
 TEST(Objects, TaskLibrariesStoreTasksAndRunThemOnANode) {

@@ -55,6 +55,16 @@ TEST(Records, DamagedOdRecordsAreRefusedNamingTheDispatcher) {
   EXPECT_THROW(records::decode_od(3, other_version), Failure);
 }
 
+TEST(Records, EqualRecordsHaveEqualBytes) {
+  // CDR alignment padding is zeros, not whatever the buffer held.
+  const std::vector<MethodDef> methods = {{"a", "/x"}, {"bcd", "/yz"}, {"efghi", "/"}};
+  for (int i = 0; i < 50; ++i)
+    ASSERT_EQ(records::encode_class(methods), records::encode_class(methods));
+  const std::string bytes = records::encode_od({.od = 1, .port = 94, .ip = "1.2.3.4", .hostnames = {"a"}});
+  for (int i = 0; i < 50; ++i)
+    ASSERT_EQ(records::encode_od({.od = 1, .port = 94, .ip = "1.2.3.4", .hostnames = {"a"}}), bytes);
+}
+
 TEST(Records, ClassRecordsRoundTrip) {
   const std::vector<MethodDef> methods = {{"nap", "/opt/nap.sh"}, {"fail", "/opt/fail"}};
   EXPECT_EQ(records::decode_class("Sleeper", records::encode_class(methods)), methods);

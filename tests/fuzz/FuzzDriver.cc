@@ -6,6 +6,7 @@
 #include <string>
 
 #include <boost/crc.hpp>
+#include <fmt/core.h>
 
 #include "RollbackJournal.h"
 
@@ -18,7 +19,7 @@ int main(int argc, char** argv) {
   std::string seed;
   for (int i = 0; i < 6; ++i) {
     JournalRecord r{.type = JournalRecord::Type::kBeforeImage, .top = static_cast<std::uint64_t>(1 + i % 2), .txn = 7,
-                    .table = static_cast<std::uint8_t>(i % 6), .key = "key" + std::to_string(i),
+                    .table = static_cast<std::uint8_t>(i % 6), .key = fmt::format("key{}", i),
                     .before = i % 3 ? std::optional<std::string>(std::string(i * 40, 'v'))
                                     : std::nullopt};
     seed += r.encode();

@@ -17,6 +17,20 @@ waits=$(grep -c "port $PORT: In use. Waiting..." "$WORK/db/oserv1/oservlog")
 [ "$waits" -ge 2 ] || fail "expected repeated wait lines in oservlog, got $waits"
 expect_code "oserv1 not running" 3 rc oserv1 status
 
+step "SIGTERM during the wait stops the start cleanly (exit 0), at once"
+oserv --id oserv1 --foreground --bind-wait-interval 1 --bind-timeout 60 2>"$WORK/fg.err" &
+waiter=$!
+BG_PIDS="$BG_PIDS $waiter"
+waiting() { grep -q "port $PORT: In use. Waiting..." "$WORK/fg.err"; }
+wait_until 10 waiting || fail "the foreground start did not wait on the port"
+kill -TERM "$waiter"
+ended() { gone "$waiter"; }
+wait_until 5 ended || fail "SIGTERM did not end the port wait within 5 s"
+wait "$waiter"; code=$?
+expect_eq "exit code after SIGTERM in the port wait" 0 "$code"
+expect_contains "logged" "stopping (SIGTERM) before it was ready" "$(cat "$WORK/fg.err")"
+[ ! -e "$OSERV_ETC_ROOT/run/oserv1.pid" ] || fail "pid file left after a stopped start"
+
 step "a waiting instance starts once the port is released"
 count_waits() { grep -c "port $PORT: In use. Waiting..." "$WORK/db/oserv1/oservlog"; }
 before=$(count_waits)

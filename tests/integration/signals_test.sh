@@ -24,6 +24,15 @@ for sig in TERM INT; do
   [ ! -e "$OSERV_ETC_ROOT/run/oserv.sock" ] || fail "socket left after SIG$sig"
 done
 
+step "a second SIGTERM during the stop does not kill it: one clean stop"
+NOTIFY_SOCKET= oserv --id oserv --foreground 2>"$WORK/fg2.err" &
+pid=$!
+wait_until 10 odadmin ping || fail "oserv did not come up"
+kill -TERM "$pid"; kill -TERM "$pid"; kill -INT "$pid"
+wait "$pid"; code=$?
+expect_eq "exit code after three stop signals" 0 "$code"
+expect_contains "stopped cleanly" "oserv oserv stopped" "$(cat "$WORK/fg2.err")"
+
 step "foreground oserv logs to stderr with the seed's banner"
 expect_contains "banner" "TMR " "$(cat "$WORK/fg.err")"
 expect_contains "banner" ". ORB 1. TMR server 127.0.0.2:$PORT. Port $PORT." "$(cat "$WORK/fg.err")"
@@ -38,5 +47,15 @@ mv "$WORK/db/oserv/oservlog" "$WORK/db/oserv/oservlog.1"
 kill -HUP "$pid"
 wait_until 10 grep -q "log reopened" "$WORK/db/oserv/oservlog" || fail "no new log after SIGHUP"
 expect_code "still answers after HUP" 0 odadmin ping
-kill -TERM "$pid"; wait "$pid"
+
+step "a log that cannot be reopened keeps the oserv running"
+mv "$WORK/db/oserv/oservlog" "$WORK/db/oserv/oservlog.2"
+mkdir "$WORK/db/oserv/oservlog"
+kill -HUP "$pid"
+sleep_until_hup_handled() { grep -q "log not reopened" "$WORK/db/oserv/oservlog.2"; }
+wait_until 10 sleep_until_hup_handled || fail "a failed reopen was not logged in the old file"
+expect_code "still answers after a failed reopen" 0 odadmin ping
+kill -TERM "$pid"; wait "$pid"; code=$?
+expect_eq "clean stop after a failed reopen" 0 "$code"
+rmdir "$WORK/db/oserv/oservlog"
 echo PASS
