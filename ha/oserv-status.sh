@@ -6,9 +6,8 @@
 # whole life; the kernel drops it when the process dies, so the lock (not the pid, which may be
 # reused) says whether the instance runs.
 
-# oserv_pid_state PIDFILE: 0 running, 1 dead but the pid file exists, 3 stopped, 4 unknown (the
-# pid file cannot be read). The LSB status codes.
-oserv_pid_state() {
+# oserv_lock_state PIDFILE: the lock alone: 0 held, 1 free (file present), 3 no file, 4 unreadable.
+oserv_lock_state() {
   [ -e "$1" ] || return 3
   ( flock -n -E 200 9 ) 2>/dev/null 9<"$1"
   case $? in
@@ -16,6 +15,22 @@ oserv_pid_state() {
     200) return 0 ;;
     *) [ -e "$1" ] && return 4; return 3 ;;
   esac
+}
+
+# oserv_pid_state PIDFILE: 0 running, 1 dead but the pid file exists, 3 stopped, 4 unknown (the
+# pid file cannot be read). The LSB status codes.
+# A killed process shows as a zombie once its main thread has exited, but its other threads may
+# still be tearing down and holding its files, the lock among them: a lock held while the process
+# the file names is no longer alive is waited for (up to 10 s) rather than reported as running.
+oserv_pid_state() {
+  oserv_lock_state "$1" || return $?
+  oserv_waits=0
+  while ! oserv_alive "$(oserv_pid "$1")" && [ "$oserv_waits" -lt 100 ]; do
+    sleep 0.1
+    oserv_waits=$((oserv_waits + 1))
+    oserv_lock_state "$1" || return $?
+  done
+  return 0
 }
 
 # oserv_pid PIDFILE: the pid the file records (empty if none).
@@ -30,8 +45,7 @@ oserv_alive() {
 
 # oserv_gone PIDFILE PID: true once the lock is free and the process has left.
 oserv_gone() {
-  oserv_pid_state "$1"
-  [ $? -ne 0 ] && ! oserv_alive "$2"
+  ! oserv_pid_state "$1" && ! oserv_alive "$2"
 }
 
 # oserv_wait_gone PIDFILE PID SECONDS: polls every 0.1 s until gone or SECONDS of wall-clock time

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 scripts/build.sh >/dev/null
 BIN=$PWD/build/bin
 WORK=$(mktemp -d /tmp/oo-bench.XXXXXX)
-export OSERV_ETC_ROOT=$WORK/etc
+export OSERV_ETC_ROOT="$WORK/etc"
 unset OSERV WLOCALHOST OSERV_REGISTRY
 cleanup() { "$WORK/etc/oserv/oserv.rc" stop >/dev/null 2>&1 || true; rm -rf "$WORK"; }
 trap cleanup EXIT

@@ -13,6 +13,7 @@ export OSERV_ETC_ROOT="$ROOT/etc"
 unset OSERV WLOCALHOST OSERV_REGISTRY
 echo "== oinstall"
 build/bin/oinstall --id oserv --dbdir "$ROOT/db" --hostname localhost --port "$PORT" --force-bind
+# shellcheck source=/dev/null
 . "$ROOT/etc/oserv/setup_env.sh"
 echo "== oserv.rc start"
 oserv.rc start

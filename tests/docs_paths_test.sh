@@ -3,7 +3,7 @@
 # without its extension, `oserv/ObjectAdapter`, by its .h or .cc).
 cd "$(dirname "$0")/.." || exit 1
 status=0
-tops=$(git ls-tree -d --name-only HEAD 2>/dev/null || ls -d */ | tr -d /)
+tops=$(git ls-tree -d --name-only HEAD 2>/dev/null || find . -mindepth 1 -maxdepth 1 -type d -printf '%f\n')
 for doc in README.md docs/*.md; do
   grep -o '`[A-Za-z0-9_./@-]*/[A-Za-z0-9_.@-]*`' "$doc" | tr -d '`' | sort -u | while read -r path; do
     first=${path%%/*}

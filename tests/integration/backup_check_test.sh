@@ -1,5 +1,6 @@
 # wbkupdb (online, committed state only), wchkdb (offline, dangling references), and the log
 # line for a database taken over from an owner that died.
+# shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 PORT=$(free_port)
 install_instance oserv 127.0.0.2 "$PORT" >/dev/null

@@ -1,5 +1,6 @@
 # The etc root's per-ID start/stop scripts (appendix A.5.1), the HACMP-style application server
 # scripts, and copy-cluster.sh copying an instance to another node's etc root, idempotently.
+# shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 HA=$(cd "$(dirname "$0")/../../ha" && pwd)
 PORT=$(free_port)

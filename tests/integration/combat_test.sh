@@ -2,6 +2,7 @@
 # description generated from idl/oserv.idl by idl/tclcombat.py and calls object references (an
 # IOR, corbaloc URLs with class-less OIDs, relayed by a dispatcher that does not own the object),
 # receives a method's UTF-8 output, an OServ::Failed exception, and the Dispatcher's odlist.
+# shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 command -v tclsh >/dev/null && echo 'package require combat' | tclsh >/dev/null 2>&1 ||
   { echo "SKIP: tclsh with Combat (tcl-combat) is not installed"; exit 77; }

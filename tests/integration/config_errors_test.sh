@@ -1,6 +1,7 @@
 # Bad configuration gets a clear error and exit code, and never touches the database: unknown
 # IDs, malformed instances files and registry exports, a non-local logical host, a database
 # owned by another oserv, and a logical host that does not match the odlist.
+# shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 PORT=$(free_port)
 install_instance oserv 127.0.0.2 "$PORT" >/dev/null

@@ -1,6 +1,7 @@
 # Framework transactions in a live oserv: held open across calls, seen in tmstat, locks with a
 # timeout naming the holder, nested abort, odb.log growing and returning to 0 bytes, rollback
 # at graceful stop and after kill -9, and a journal damaged before its end refused untouched.
+# shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 PORT=$(free_port)
 install_instance oserv 127.0.0.2 "$PORT" >/dev/null
@@ -69,7 +70,8 @@ step "typed attributes (CORBA any) round-trip and persist"
 T=$(odb begin)
 for tv in "string black.itsc.austin.ibm.com" "long -42" "longlong 9000000000" "ulong 94" \
     "double 2.5" "boolean TRUE"; do
-  set -- $tv
+  read -r type value <<<"$tv"
+  set -- "$type" "$value"
   expect_code "setattr $1" 0 odb setattr "$T" 1669180253.1.7 "attr_$1" "$1" "$2"
 done
 expect_code "commit attributes" 0 odb commit "$T"
@@ -79,7 +81,8 @@ expect_code "restart" 0 rc oserv restart --lock-timeout 1
 T=$(odb begin)
 for tv in "string black.itsc.austin.ibm.com" "long -42" "longlong 9000000000" "ulong 94" \
     "double 2.5" "boolean TRUE"; do
-  set -- $tv
+  read -r type value <<<"$tv"
+  set -- "$type" "$value"
   expect_code "getattr $1" 0 odb getattr "$T" 1669180253.1.7 "attr_$1"
   expect_eq "attribute $1" "$1 $2" "$OUT"
 done

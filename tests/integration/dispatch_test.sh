@@ -2,6 +2,7 @@
 # OID from any node forwarded to the owner, an installed class whose method program sleeps
 # (odstat -c shows run at the owner, rwait at the caller), a failing method, an owner killed
 # mid-call, and a task stored at the TMR server run on a managed node.
+# shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 PORT=$(free_port)
 install_instance oserv 127.0.0.2 "$PORT" --force-bind >/dev/null
@@ -81,9 +82,9 @@ for i in $(seq 8); do
   GATE_CALLERS="$GATE_CALLERS $!"
 done
 BG_PIDS="$BG_PIDS $GATE_CALLERS"
-all_running() { [ "$(ls "$WORK/gate" | grep -c running)" = 8 ]; }
-wait_until 10 all_running ||
-  fail "only $(ls "$WORK/gate" | grep -c running) of 8 forwarded calls run at once"
+running_count() { find "$WORK/gate" -name 'running.*' | wc -l; }
+all_running() { [ "$(running_count)" = 8 ]; }
+wait_until 10 all_running || fail "only $(running_count) of 8 forwarded calls run at once"
 touch "$WORK/gate/release"
 for p in $GATE_CALLERS; do wait "$p" || fail "a gated call failed: $(cat "$WORK"/gate.out.*)"; done
 

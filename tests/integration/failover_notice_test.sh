@@ -1,6 +1,7 @@
 # Failover notice: a start that recovers from an unclean stop (rolled-back transactions, a dead
 # owner taken over, another physical host) logs a notice and runs <ETCDIR>/failover.d hooks with
 # what happened in their environment; a clean restart runs none.
+# shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 PORT=$(free_port)
 install_instance oserv 127.0.0.2 "$PORT" >/dev/null

@@ -1,5 +1,6 @@
 # Mutual takeover on one machine: two force-bound instances share one port on 127.0.0.2 and
 # 127.0.0.3; each client reaches its own instance by $OSERV/--id (Unix socket) or by IP (TCP).
+# shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 PORT=$(free_port)
 install_instance oserv 127.0.0.2 "$PORT" --force-bind >/dev/null

@@ -1,5 +1,6 @@
 # The dispatcher's IOR is persistent: the same after a restart (and after kill -9), and catior
 # decodes it showing the logical host's address and the port.
+# shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 PORT=$(free_port)
 install_instance oserv 127.0.0.3 "$PORT" >/dev/null

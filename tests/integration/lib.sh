@@ -12,7 +12,7 @@ BG_PIDS=""
 
 CLEANUP_HOOKS=""
 cleanup() {
-  for pidfile in $(find "$WORK" -path '*/run/*.pid' 2>/dev/null); do
+  find "$WORK" -path '*/run/*.pid' 2>/dev/null | while read -r pidfile; do
     pid=$(head -n1 "$pidfile" 2>/dev/null)
     [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
   done
@@ -85,11 +85,18 @@ wait_until() {
 pid_of() { head -n1 "$OSERV_ETC_ROOT/run/$1.pid"; }
 
 # crash ID: kill -9 the oserv of instance ID and wait until the process is really gone (a
-# killed process holds its locks and port until the kernel has torn it down).
+# killed process holds its locks and port until the kernel has torn it down, which may be after
+# its main thread already shows as a zombie).
 crash() {
   victim=$(pid_of "$1")
   kill -KILL "$victim"
   wait_until 10 gone "$victim" || fail "oserv $1 (pid $victim) survived kill -9"
+  wait_until 10 lock_free "$1" || fail "oserv $1 (pid $victim) still holds its pid-file lock"
+}
+# True when no process holds the pid-file lock of instance $1.
+lock_free() {
+  ( flock -n -E 200 9 ) 2>/dev/null 9<"$OSERV_ETC_ROOT/run/$1.pid"
+  [ $? -ne 200 ]
 }
 # True when process $1 no longer exists (a zombie nobody has reaped counts as gone).
 gone() {

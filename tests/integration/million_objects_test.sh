@@ -1,6 +1,7 @@
 # A million objects cost nothing at start: no servant or reference is made per object, so an
 # oserv over a database of 1,000,000 objects starts with the memory of one over an empty database
 # (resident size compared, not time), and any of the objects answers through its reference.
+# shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 PORT=$(free_port)
 install_instance big 127.0.0.2 "$PORT" --force-bind >/dev/null

@@ -3,6 +3,7 @@
 # after the owner restarts; a relaying dispatcher shows the call as rwait, one started with
 # --remote-calls forward sends the caller to the owner instead (GIOP LOCATION_FORWARD); method
 # output as UTF-8 (invalid bytes replaced); clear errors.
+# shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 PORT=$(free_port)
 install_instance oserv 127.0.0.2 "$PORT" --force-bind >/dev/null

@@ -1,5 +1,6 @@
 # The OCF resource agent ha/ocf/oserv: ocf-tester (Debian resource-agents) passes, and each
 # action returns the OCF code a cluster manager relies on, the deep monitor included.
+# shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 AGENT=$(cd "$(dirname "$0")/../../ha/ocf" && pwd)/oserv
 if [ "$(id -u)" != 0 ] || ! command -v ocf-tester >/dev/null; then

@@ -1,5 +1,6 @@
 # odadmin against a live instance: status block fields match the instance, odlist, force bind
 # edits, db_sync, shutdown, usage errors, and the message when the instance is down.
+# shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 PORT=$(free_port)
 INSTALL=$(install_instance oserv 127.0.0.2 "$PORT")

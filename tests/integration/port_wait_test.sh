@@ -1,5 +1,6 @@
 # Without force bind, a second oserv on a taken port logs "port N: In use. Waiting..." at the
 # configured interval, then gives up with exit 4 naming the port; it starts once the port frees.
+# shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 PORT=$(free_port)
 install_instance oserv 127.0.0.2 "$PORT" >/dev/null

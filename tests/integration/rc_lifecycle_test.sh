@@ -1,5 +1,6 @@
 # oserv.rc start/status/stop/restart and their LSB exit codes, kill -9 recovery, one stop always
 # enough (even for an oserv that ignores SIGTERM because it is stopped).
+# shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 PORT=$(free_port)
 install_instance oserv 127.0.0.2 "$PORT" >/dev/null

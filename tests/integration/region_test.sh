@@ -2,6 +2,7 @@
 # 127.0.0.2-4. Membership, odlist from any node, odlist edits and set_force_bind from a node,
 # shutdown across nodes, wping, a node started before its TMR server, and the mismatch refusal
 # of a node started under another address, repaired with change_ip.
+# shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 PORT=$(free_port)
 for ip in 127.0.0.3 127.0.0.4 127.0.0.5; do

@@ -1,5 +1,6 @@
 # Foreground oserv under a supervisor: sd_notify READY=1 on $NOTIFY_SOCKET, SIGTERM and SIGINT
 # stop it with exit 0 within its stop deadline, and it cleans up its pid file and socket.
+# shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 PORT=$(free_port)
 install_instance oserv 127.0.0.2 "$PORT" >/dev/null
@@ -25,7 +26,7 @@ for sig in TERM INT; do
 done
 
 step "a second SIGTERM during the stop does not kill it: one clean stop"
-NOTIFY_SOCKET= oserv --id oserv --foreground 2>"$WORK/fg2.err" &
+NOTIFY_SOCKET='' oserv --id oserv --foreground 2>"$WORK/fg2.err" &
 pid=$!
 wait_until 10 odadmin ping || fail "oserv did not come up"
 kill -TERM "$pid"; kill -TERM "$pid"; kill -INT "$pid"

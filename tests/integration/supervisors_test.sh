@@ -1,6 +1,7 @@
 # The supervisor examples in ha/, run by the real supervisors: supervisord and runit start
 # oserv in the foreground, restart it after a crash, and stop it cleanly (exit 0); the systemd
 # template unit passes systemd-analyze verify.
+# shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 HA=$(cd "$(dirname "$0")/../../ha" && pwd)
 PORT=$(free_port)

@@ -3,6 +3,7 @@
 # disk) under the same service address. The TMR server on host T, untouched, reaches it by the
 # same name (wping, a method call) and its odlist is unchanged. Prints the failover time for a
 # database of 100,000 objects and the transactions rolled back.
+# shellcheck source=tests/scenarios/netns.sh
 . "$(dirname "$0")/netns.sh"
 three_hosts
 move_ip 10.77.0.101 "" A

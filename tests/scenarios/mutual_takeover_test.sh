@@ -1,6 +1,7 @@
 # Seed 4.3, mutual takeover of two managed nodes: black on host A and brown on host B, both
 # force-bound to the same port on their own service addresses. A fails; B takes over black's
 # address and disk and runs both oservs on one port. The TMR server on host T reaches both.
+# shellcheck source=tests/scenarios/netns.sh
 . "$(dirname "$0")/netns.sh"
 three_hosts
 move_ip 10.77.0.101 "" A
@@ -29,7 +30,8 @@ echo "mutual takeover failover: $(( $(now_ms) - T0 )) ms from the start on B to 
 
 step "B runs both on one port, each bound to its own address"
 for who in "black $BLACK 10.77.0.101" "brown $BROWN 10.77.0.102"; do
-  set -- $who
+  read -r id root ip <<<"$who"
+  set -- "$id" "$root" "$ip"
   expect_code "status of $1" 0 as "$2" "$1" odadmin
   expect_contains "$1 force-bound" "Listening on = $3:$PORT" "$OUT"
   expect_code "wping $1 from T" 0 tmr wping "$3"

@@ -2,6 +2,7 @@
 # each with a base address 10.77.0.N; service addresses are added to and removed from hosts
 # as an HA manager would move them (with a gratuitous ARP). The "shared disk" is a directory
 # under $WORK that only the active host uses. Needs root; skipped (exit 77) otherwise.
+# shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/../integration/lib.sh"
 if [ "$(id -u)" != 0 ] || ! ip netns list >/dev/null 2>&1; then
   echo "SKIP: failover scenarios need root and ip netns"

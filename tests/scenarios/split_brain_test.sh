@@ -1,5 +1,6 @@
 # Split brain refused: while black runs on host A from the shared directories, starting the same
 # instance on host B fails and names the owner; nothing on the shared disk is disturbed.
+# shellcheck source=tests/scenarios/netns.sh
 . "$(dirname "$0")/netns.sh"
 three_hosts
 move_ip 10.77.0.101 "" A

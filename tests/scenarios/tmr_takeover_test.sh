@@ -2,6 +2,7 @@
 # managed node brown on host B. A fails; B takes over the TMR server's address and disk. The
 # start order rule (TMR server before its managed nodes) is kept by the nodes themselves: a node
 # started before its TMR server keeps running, retries, and joins when the server is up.
+# shellcheck source=tests/scenarios/netns.sh
 . "$(dirname "$0")/netns.sh"
 make_host A 1
 make_host B 2
