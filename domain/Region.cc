@@ -161,18 +161,43 @@ std::string Region::ping(std::uint32_t od) {
   return rec ? rec->label() : std::string();
 }
 
-std::string Region::shutdown(std::uint32_t od) {
+std::uint32_t Region::dispatcher_at(const std::string& ip, std::uint16_t port) {
+  const std::uint64_t generation = db_.generation(db::Table::kOdlist);
+  std::lock_guard guard(addresses_mu_);
+  if (generation != addresses_generation_) {
+    addresses_.clear();
+    for (const auto& r : odlist::load(db_))
+      if (r.od != self_.od) addresses_[{r.ip, r.port}] = r.od;
+    addresses_generation_ = generation;
+  }
+  const auto it = addresses_.find({ip, port});
+  return it == addresses_.end() ? 0 : it->second;
+}
+
+std::string Region::shutdown(std::uint32_t od, const std::function<bool()>& still_wanted) {
   if (od != 0 && od != self_.od) return peers_.shutdown(od);
   std::string others;
   if (od == 0) {
+    // All at once: one dispatcher that does not answer delays the others by nothing.
+    std::vector<std::future<std::string>> replies;
     for (const auto& r : odlist::load(db_)) {
       if (r.od == self_.od) continue;
-      try {
-        others += peers_.shutdown(r.od) + "\n";
-      } catch (const Failure& e) {
-        others += std::string(e.what()) + "\n";
-      }
+      replies.push_back(std::async(std::launch::async, [this, od = r.od] {
+        try {
+          return peers_.shutdown(od);
+        } catch (const Failure& e) {
+          return std::string(e.what());
+        }
+      }));
     }
+    for (auto& reply : replies) others += reply.get() + "\n";
+  }
+  if (!still_wanted()) {
+    log_.line(fmt::format("^shutdown of dispatcher {} not carried out: its caller gave up waiting",
+                          self_.od));
+    fail(fmt::format("the shutdown of dispatcher {} came after its caller gave up; it was not "
+                     "carried out",
+                     self_.od));
   }
   log_.line(fmt::format("shutdown requested by odadmin (dispatcher {})", self_.od));
   if (stop_self_) stop_self_();

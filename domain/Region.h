@@ -13,6 +13,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <set>
 #include <string>
@@ -50,9 +51,14 @@ class Region {
   std::string edit(const OdlistEdit& edit);
   // The logical host of dispatcher `od` once it answered a ping (wping).
   std::string ping(std::uint32_t od);
-  // Stops dispatcher `od` (0: every dispatcher, this one last). The reply is made before this
-  // dispatcher's own stop begins (see set_stop_self).
-  std::string shutdown(std::uint32_t od);
+  // The other dispatcher the odlist records at `ip`:`port` (0: none, or this one): a request
+  // that arrived there was meant for it, not for this dispatcher.
+  std::uint32_t dispatcher_at(const std::string& ip, std::uint16_t port);
+  // Stops dispatcher `od` (0: every dispatcher, the others at once, this one last). The reply is
+  // made before this dispatcher's own stop begins (see set_stop_self). `still_wanted` is asked
+  // before this dispatcher stops: an order whose caller has given up waiting (and so was told it
+  // failed) is not carried out later.
+  std::string shutdown(std::uint32_t od, const std::function<bool()>& still_wanted);
   void set_stop_self(std::function<void()> stop) { stop_self_ = std::move(stop); }
 
   // TMR server: a new managed node gets the next dispatcher number and the odlist.
@@ -102,6 +108,11 @@ class Region {
   std::condition_variable wake_;
   std::thread sender_;   // TMR server: sends the odlist
   std::thread joiner_;   // managed node: retries reporting in
+
+  // The other dispatchers' addresses, as of odlist generation addresses_generation_.
+  std::mutex addresses_mu_;  // guards the two below
+  std::uint64_t addresses_generation_ = ~std::uint64_t{0};
+  std::map<std::pair<std::string, std::uint16_t>, std::uint32_t> addresses_;
 };
 
 }  // namespace openoserv

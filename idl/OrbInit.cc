@@ -1,6 +1,8 @@
-// ORB start-up: options, and the client interceptor choosing UTF-8 for references without
-// code-set information.
+// ORB start-up: options, and the client interceptors: one keeps requests off connections their
+// peer has closed, one chooses UTF-8 for references without code-set information.
 #include "OrbInit.h"
+
+#include "Connections.h"
 
 #include <memory>
 
@@ -16,6 +18,22 @@
 namespace openoserv {
 
 namespace {
+
+// A request is sent on a connection kept from an earlier call when one is idle. If the peer
+// closed it meanwhile (it restarted, or a failover moved it: a GIOP CloseConnection message or
+// the end of the stream is waiting on it), the request would be sent into the void and fail as
+// COMM_FAILURE "completed maybe", which omniORB does not retry when the call has a deadline, and
+// every call of ours has one. Such a connection is dropped here, before anything is sent, and
+// omniORB retries the call on a new one.
+CORBA::Boolean skip_closed_connection(omni::omniInterceptors::clientSendRequest_T::info_T& info) {
+  omni::giopStrand& strand = info.giop_c.strand();
+  if (strand.first_use || !idle_connection_closing(socket_of(strand.connection))) return true;
+  strand.state(omni::giopStrand::DYING);  // released, it is closed, not offered again
+  omni::giopStream::CommFailure::_raise(omni::COMM_FAILURE_MarshalArguments, CORBA::COMPLETED_NO,
+                                        /*retry=*/1, __FILE__, __LINE__,
+                                        "the peer closed this idle connection", &strand);
+  return false;  // not reached
+}
 
 // Runs after omniORB's own code-set interceptor, which has chosen ISO 8859-1 for this request
 // without remembering it for the connection when the reference had no code-set information.
@@ -55,7 +73,7 @@ std::string corbaloc_url(const std::string& host_port, const std::string& key) {
 
 CORBA::ORB_ptr init_orb(const char* name, const OrbOptions& options) {
   // omniORB takes {name, value} pairs ending with {nullptr, nullptr}.
-  auto table = std::make_unique<const char* [][2]>(options.size() + 2);
+  auto table = std::make_unique<const char* [][2]>(options.size() + 3);
   size_t i = 0;
   for (const auto& [key, value] : options) {
     table[i][0] = key.c_str();
@@ -63,12 +81,17 @@ CORBA::ORB_ptr init_orb(const char* name, const OrbOptions& options) {
   }
   table[i][0] = "nativeCharCodeSet";
   table[i++][1] = "UTF-8";
+  // No GIOP LocateRequest before the first call on a reference: it would cost every client a
+  // round trip more, and the call itself reports a missing object.
+  table[i][0] = "verifyObjectExistsAndType";
+  table[i++][1] = "0";
   table[i][0] = table[i][1] = nullptr;
   int argc = 1;
   std::string arg0 = name;
   char* argv[] = {arg0.data(), nullptr};
   CORBA::ORB_ptr orb = CORBA::ORB_init(argc, argv, "omniORB4", table.get());
   static const bool installed = [] {
+    omniORB::getInterceptors()->clientSendRequest.add(skip_closed_connection);
     omniORB::getInterceptors()->clientSendRequest.add(choose_utf8);
     return true;
   }();

@@ -21,8 +21,10 @@ namespace openoserv {
 
 using OrbOptions = std::vector<std::pair<std::string, std::string>>;
 
-// ORB_init with `options` (omniORB parameter names, e.g. {"endPoint", "giop:tcp::94"}) and UTF-8
-// strings. `name` is the program name omniORB logs under. Throws what ORB_init throws.
+// ORB_init with `options` (omniORB parameter names, e.g. {"endPoint", "giop:tcp::94"}), UTF-8
+// strings, no existence check (GIOP LocateRequest) before a reference's first call, and no
+// request sent on a connection its peer has closed. `name` is the program name omniORB logs
+// under. Throws what ORB_init throws.
 CORBA::ORB_ptr init_orb(const char* name, const OrbOptions& options);
 
 // The corbaloc URL of `key` (escaped as corbaloc requires) at `host_port`, for IIOP 1.2:

@@ -92,7 +92,9 @@ char* AdminServant::db_sync() {
 char* AdminServant::shutdown(CORBA::ULong od) {
   local_.log.line(fmt::format("shutdown of {} asked by {}", od ? std::to_string(od) : "all",
                               RequestContext::caller()));
-  return guarded([&] { return dup(local_.region.shutdown(od)); });
+  return guarded([&] {
+    return dup(local_.region.shutdown(od, [] { return !RequestContext::caller_gone(); }));
+  });
 }
 
 char* AdminServant::ior() { return dup(ior_); }

@@ -28,8 +28,9 @@ OServ::Dispatcher_ptr CorbaPeers::dispatcher(std::uint32_t od, Timeout timeout) 
   if (cached.address != address || CORBA::is_nil(cached.ref)) {
     CORBA::Object_var obj =
         orb_->string_to_object(corbaloc_url(address, "Dispatcher").c_str());
-    omniORB::setClientCallTimeout(obj, static_cast<CORBA::ULong>(timeout.count()));
     cached.ref = OServ::Dispatcher::_unchecked_narrow(obj);
+    // On the narrowed reference: narrowing makes a new one, without the timeout of the first.
+    omniORB::setClientCallTimeout(cached.ref, static_cast<CORBA::ULong>(timeout.count()));
     cached.address = address;
   }
   cached.generation = generation;

@@ -8,11 +8,29 @@
 
 #include <cstring>
 
+#include "Connections.h"
+#include "Numbers.h"
+
 namespace openoserv {
 
 namespace {
 
 thread_local RequestContext current_request;
+RequestGuard guard;  // set before the endpoints activate, read-only afterwards
+
+// Refuses a request that arrived at another dispatcher's address: "giop:tcp:IP:PORT", or on a
+// dual-stack listener "giop:tcp:[::ffff:IP]:PORT".
+void check_addressee(const std::string& local) {
+  constexpr std::string_view kTcp = "giop:tcp:", kMapped = "::ffff:";
+  if (!guard || local.compare(0, kTcp.size(), kTcp) != 0) return;
+  const size_t colon = local.rfind(':');
+  const auto port = parse_number<std::uint16_t>(std::string_view(local).substr(colon + 1));
+  if (!port) return;
+  std::string_view ip = std::string_view(local).substr(kTcp.size(), colon - kTcp.size());
+  if (ip.size() > 2 && ip.front() == '[' && ip.back() == ']') ip = ip.substr(1, ip.size() - 2);
+  if (ip.substr(0, kMapped.size()) == kMapped) ip.remove_prefix(kMapped.size());
+  if (guard(std::string(ip), *port) != 0) throw CORBA::OBJECT_NOT_EXIST(0, CORBA::COMPLETED_NO);
+}
 
 // The object POA's key prefix: POA name separator, the name, the terminating NUL.
 std::string object_key_prefix() {
@@ -26,6 +44,8 @@ CORBA::Boolean on_request(omni::omniInterceptors::serverReceiveRequest_T::info_T
   current_request.local_address = info.myaddress() ? info.myaddress() : "";
   current_request.peer_address = info.peeraddress() ? info.peeraddress() : "";
   current_request.operation = info.operation() ? info.operation() : "";
+  current_request.socket = socket_of(info.giop_s.strand().connection);
+  check_addressee(current_request.local_address);
   omni::GIOP_S& request = info.giop_s;
   const int size = request.keysize();
   const CORBA::Octet* key = request.key();
@@ -50,6 +70,10 @@ std::string RequestContext::caller() {
   if (peer.rfind("giop:unix:", 0) == 0) return "a local client (Unix socket)";
   return peer;
 }
+
+bool RequestContext::caller_gone() { return peer_closed(current_request.socket); }
+
+void set_request_guard(RequestGuard g) { guard = std::move(g); }
 
 void install_request_interceptor() {
   omniORB::getInterceptors()->serverReceiveRequest.add(on_request);

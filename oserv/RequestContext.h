@@ -7,9 +7,15 @@
 //   objects activated one by one in its INS POA. IORs carry the POA key itself, because GIOP
 //   LocateRequests (which omniORB clients send for a type-checked IOR) pass no interceptor.
 // * It records who is calling from where (the connection's local and peer addresses), for the
-//   servants: the log of administrative calls names the caller.
+//   servants: the log of administrative calls names the caller; and whether that caller is still
+//   connected (caller_gone()), so that an order whose caller gave up waiting is not carried out.
+// * It refuses (OBJECT_NOT_EXIST) a request that arrived at an address the odlist records for
+//   another dispatcher: a listener on all addresses of a host that also carries a stopped node's
+//   service address must not answer in that node's place (see set_request_guard).
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <string>
 
 #include <omniORB4/CORBA.h>
@@ -23,14 +29,24 @@ struct RequestContext {
   std::string local_address;  // "giop:tcp:127.0.0.2:9494", "giop:unix:/…/oserv.sock"
   std::string peer_address;   // "giop:tcp:127.0.0.1:41302", "giop:unix:…"
   std::string operation;
+  int socket = -1;            // the connection's, for caller_gone()
 
   // The request being served on this thread (empty outside a request).
   static const RequestContext& current();
   // "giop:tcp:127.0.0.1:41302" or "a local client" — for log lines.
   static std::string caller();
+  // True when the caller of the current request has closed its connection: it gave up waiting
+  // (a client's call timeout closes the connection), so the reply would reach nobody.
+  static bool caller_gone();
 };
+
+// Decides, for a request that arrived at TCP address `ip`:`port` of this host, whether it was
+// meant for another dispatcher (whose number it returns, 0 if not).
+using RequestGuard = std::function<std::uint32_t(const std::string& ip, std::uint16_t port)>;
 
 // Installs the interceptor on the process's ORB (call once, after ORB_init, before the POAs).
 void install_request_interceptor();
+// Sets the guard (before the endpoints are activated).
+void set_request_guard(RequestGuard guard);
 
 }  // namespace openoserv

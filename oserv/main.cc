@@ -157,7 +157,7 @@ DispatcherInfo identify(const ResolvedInstance& inst, db::Database& db, const Se
 
 // ORB_init only records the endpoints; they are bound when the POA is created, after the port
 // wait. Until then this ORB can already call other dispatchers.
-CORBA::ORB_var start_orb(const DispatcherInfo& info, char* argv0) {
+CORBA::ORB_var start_orb(const DispatcherInfo& info, const Settings& s, char* argv0) {
   const std::string socket_path = info.instance.where.socket_path();
   ::unlink(socket_path.c_str());  // a stale socket of a killed oserv; we hold the instance lock
   const std::string tcp = fmt::format("giop:tcp:{}:{}", info.listen_ip, info.instance.port);
@@ -169,6 +169,8 @@ CORBA::ORB_var start_orb(const DispatcherInfo& info, char* argv0) {
       {"endPointPublish", publish},
       {"unixTransportPermission", "600"},
       {"clientConnectTimeOutPeriod", std::to_string(timeouts::kConnect.count())},
+      // Every call to another dispatcher has a timeout of its own; this bounds any other.
+      {"clientCallTimeOutPeriod", std::to_string(s.method_timeout * 1000)},
       // Each call in flight to another dispatcher holds a connection (one call per
       // connection); omniORB's default of 5 would make a sixth concurrent method call to a node
       // wait for one of the first five to finish, which may take --method-timeout.
@@ -413,11 +415,14 @@ struct Process {
 void serve(Process& p, char* argv0) {
   const Settings& settings = p.settings;
   const DispatcherInfo info = identify(p.inst, *p.db, settings, p.log, p.started);
-  CORBA::ORB_var orb = start_orb(info, argv0);
+  CORBA::ORB_var orb = start_orb(info, settings, argv0);
   CorbaPeers peers(orb, *p.db);
   LocalDispatcher local(info, *p.db, p.log, peers, std::chrono::seconds(settings.method_timeout));
   local.region.set_stop_self([] { ::kill(::getpid(), SIGTERM); });
   local.region.set_on_joined([&local] { name_managed_node(local); });
+  set_request_guard([&local](const std::string& ip, std::uint16_t port) {
+    return local.region.dispatcher_at(ip, port);
+  });
   const bool joined = join_region(local, settings, argv0);
   try {
     wait_for_port_or_fail(info, settings, p.signals, p.log);

@@ -153,7 +153,9 @@ inline MethodOutcome DirectPeers::invoke(std::uint32_t od, const std::string& oi
                                          const std::vector<std::string>& args, Timeout) {
   return at(od).objects.invoke(oid, method, args);
 }
-inline std::string DirectPeers::shutdown(std::uint32_t od) { return at(od).region.shutdown(od); }
+inline std::string DirectPeers::shutdown(std::uint32_t od) {
+  return at(od).region.shutdown(od, [] { return true; });
+}
 inline std::vector<OdRecord> DirectPeers::node_started(std::uint32_t self, const std::string& ip,
                                                        std::uint16_t port, Timeout) {
   return at(kTmrDispatcher).region.node_started(self, ip, port);

@@ -128,13 +128,31 @@ TEST(Region, ShutdownOfAllStopsEveryOtherDispatcherThenItself) {
   r.add_node();
   r.add_node();
   r.set_down(3, true);
-  const std::string reply = r.tmr().region.shutdown(0);
+  const std::string reply = r.tmr().region.shutdown(0, [] { return true; });
   EXPECT_EQ(r.node(2).stops, 1);
   EXPECT_EQ(r.node(3).stops, 0);
   EXPECT_EQ(r.node(kTmrDispatcher).stops, 1);
   EXPECT_NE(reply.find("Dispatcher 2 (od2) is shutting down."), std::string::npos) << reply;
   EXPECT_NE(reply.find("dispatcher 3 does not answer"), std::string::npos) << reply;
   EXPECT_NE(reply.find("Dispatcher 1 (od1) is shutting down."), std::string::npos) << reply;
+}
+
+TEST(Region, AShutdownWhoseCallerGaveUpIsNotCarriedOut) {
+  InProcessRegion r("region_shutdown_late");
+  r.add_node();
+  EXPECT_THROW(r.tmr().region.shutdown(kTmrDispatcher, [] { return false; }), Failure);
+  EXPECT_EQ(r.node(kTmrDispatcher).stops, 0);
+}
+
+TEST(Region, ARequestArrivingAtAnotherDispatchersAddressIsNamedForIt) {
+  InProcessRegion r("region_addresses");
+  r.add_node();
+  EXPECT_EQ(r.tmr().region.dispatcher_at("127.0.0.2", 9494), 2u);
+  EXPECT_EQ(r.tmr().region.dispatcher_at("127.0.0.1", 9494), 0u) << "its own address";
+  EXPECT_EQ(r.tmr().region.dispatcher_at("127.0.0.2", 9495), 0u) << "another port";
+  r.tmr().region.edit({.kind = OdlistEdit::Kind::kChangeIp, .od = 2, .ip = "127.0.0.9", .flag = true});
+  EXPECT_EQ(r.tmr().region.dispatcher_at("127.0.0.2", 9494), 0u) << "the odlist changed";
+  EXPECT_EQ(r.tmr().region.dispatcher_at("127.0.0.9", 9494), 2u);
 }
 
 TEST(Region, ANodeStartedWithoutItsTmrServerJoinsWhenItComesBack) {

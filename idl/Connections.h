@@ -1,0 +1,24 @@
+// What omniORB does not say about its connections: the socket under one, and whether its peer
+// has closed it. Used by the client interceptor that keeps requests off connections a restarted
+// peer closed (OrbInit.cc) and by the server's "has the caller given up?" (RequestContext).
+#pragma once
+
+namespace omni {
+class giopConnection;
+}
+
+namespace openoserv {
+
+// The socket of a TCP or Unix-socket connection; -1 for any other (or none).
+int socket_of(const omni::giopConnection* connection);
+
+// True when the peer of `socket` has closed its end (end of file or an error is waiting), so
+// nothing sent on it would be answered. Never blocks and reads nothing.
+bool peer_closed(int socket);
+
+// True when a client's idle connection `socket` (no request outstanding) has anything to read:
+// a GIOP server sends nothing unasked but the CloseConnection message that announces its close,
+// so the connection is closing, or closed (peer_closed). Never blocks and reads nothing.
+bool idle_connection_closing(int socket);
+
+}  // namespace openoserv
