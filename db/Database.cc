@@ -17,6 +17,7 @@
 #include "LockTable.h"
 #include "Numbers.h"
 #include "RollbackJournal.h"
+#include "TextFile.h"
 
 namespace openoserv::db {
 
@@ -187,9 +188,11 @@ std::unique_ptr<Database> Database::open(const std::string& dir, const Options& 
   db->options_ = options;
   std::error_code ec;
   if (options.create) {
-    std::filesystem::create_directories(dir, ec);
-    if (ec)
-      throw DbError(fmt::format("cannot create database directory {}: {}", dir, ec.message()));
+    try {
+      make_directories(dir, 0750);
+    } catch (const std::runtime_error& e) {
+      throw DbError(fmt::format("cannot create the database directory: {}", e.what()));
+    }
   } else if (!std::filesystem::is_directory(dir, ec)) {
     throw DbError(fmt::format(
         "database directory {} does not exist; create the instance with oinstall", dir));
@@ -200,7 +203,7 @@ std::unique_ptr<Database> Database::open(const std::string& dir, const Options& 
 
   // Ownership first: nothing below may touch a database another oserv has open.
   const std::string owner = dir + "/oserv.owner";
-  db->owner_fd_.reset(::open(owner.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  db->owner_fd_.reset(::open(owner.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
   if (!db->owner_fd_)
     throw DbError(fmt::format("cannot open {}: {}", owner, std::strerror(errno)));
   if (::flock(db->owner_fd_.get(), LOCK_EX | LOCK_NB) != 0) {
@@ -231,7 +234,9 @@ std::unique_ptr<Database> Database::open(const std::string& dir, const Options& 
   check(mdb_env_set_maxdbs(db->env_, 16), dir, "mdb_env_set_maxdbs");
   check(mdb_env_set_mapsize(db->env_, options.map_size), dir, "mdb_env_set_mapsize");
   unsigned flags = MDB_NOTLS | (options.sync ? 0 : MDB_NOSYNC);
-  check(mdb_env_open(db->env_, dir.c_str(), flags, 0644), dir, "mdb_env_open");
+  check(mdb_env_open(db->env_, dir.c_str(), flags, 0600), dir, "mdb_env_open");
+  // LMDB opens data.mdb without O_CLOEXEC: a method program must not inherit the database.
+  if (mdb_filehandle_t fd; mdb_env_get_fd(db->env_, &fd) == 0) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
   {
     LmdbTxn txn(*db, true);
     for (int t = 0; t < kTableCount; ++t)
@@ -326,10 +331,12 @@ Database::~Database() {
 }
 
 std::size_t Database::backup(const std::string& target_dir) {
+  try {
+    make_directories(target_dir, 0700);
+  } catch (const std::runtime_error& e) {
+    throw DbError(fmt::format("cannot create backup directory: {}", e.what()));
+  }
   std::error_code ec;
-  std::filesystem::create_directories(target_dir, ec);
-  if (ec)
-    throw DbError(fmt::format("cannot create backup directory {}: {}", target_dir, ec.message()));
   if (!std::filesystem::is_empty(target_dir, ec))
     throw DbError(fmt::format("backup directory {} is not empty", target_dir));
   std::size_t open_top_level = 0;
@@ -339,6 +346,10 @@ std::size_t Database::backup(const std::string& target_dir) {
   }
   // LMDB holds committed state only, and the copy reads one snapshot of it.
   check(mdb_env_copy2(env_, target_dir.c_str(), MDB_CP_COMPACT), target_dir, "mdb_env_copy2");
+  // As private as the database itself, whatever mode LMDB gave the copy.
+  const std::string copy = target_dir + "/data.mdb";
+  if (::chmod(copy.c_str(), 0600) != 0)
+    throw DbError(fmt::format("cannot restrict {} to its owner: {}", copy, std::strerror(errno)));
   return open_top_level;
 }
 

@@ -225,7 +225,7 @@ RollbackJournal::~RollbackJournal() {
 
 void RollbackJournal::open(const std::string& path) {
   path_ = path;
-  fd_.reset(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  fd_.reset(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
   if (!fd_) throw DbError(fmt::format("cannot open {}: {}", path, std::strerror(errno)));
   struct stat st {};
   if (::fstat(fd_.get(), &st) != 0)

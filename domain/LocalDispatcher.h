@@ -11,7 +11,9 @@
 #include "Objects.h"
 #include "OservLog.h"
 #include "Peers.h"
+#include "Programs.h"
 #include "Region.h"
+#include "Timeouts.h"
 #include "TransactionSessions.h"
 
 namespace openoserv {
@@ -23,14 +25,15 @@ struct LocalDispatcher {
         db(db),
         log(log),
         region(info, db, log, peers),
-        objects(info, db, log, region, peers, threads, method_timeout),
+        programs(info.instance.dbdir + "/programs", method_timeout, timeouts::kProgramGrace),
+        objects(info, db, log, region, peers, threads, programs),
         transactions(db) {}
 
   // Before the ORB stops: no more background calls, and method programs told to end so that
-  // the calls running them return.
+  // the calls running them return (within the grace period of Programs).
   void stop() {
     region.stop();
-    threads.terminate_programs();
+    programs.stop_all();
   }
 
   const DispatcherInfo& info;
@@ -38,6 +41,7 @@ struct LocalDispatcher {
   OservLog& log;
   Region region;
   MethodThreads threads;  // before objects, which refers to it
+  Programs programs;      // likewise
   Objects objects;
   TransactionSessions transactions;
 };

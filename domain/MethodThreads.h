@@ -1,5 +1,5 @@
-// Method threads: every method this dispatcher runs or waits on, as odstat lists them, and the
-// running of method programs (posix_spawn, output captured, process group killed at shutdown).
+// Method threads: every method this dispatcher runs or waits on, as odstat lists them (the
+// programs they run are in Programs.h).
 #pragma once
 
 #include <sys/types.h>
@@ -43,8 +43,6 @@ class MethodThreads {
   std::vector<Info> list();
   // Threads that have run longer than `limit`, with their age in seconds.
   std::vector<std::pair<Info, long>> older_than(std::chrono::seconds limit);
-  // SIGTERM to the process group of every running method program (at shutdown).
-  void terminate_programs();
 
  private:
   struct Entry {
@@ -55,16 +53,5 @@ class MethodThreads {
   std::map<std::uint32_t, Entry> threads_;
   std::uint32_t next_id_ = 1000;  // Tivoli's thread ids are small numbers like 1073
 };
-
-struct ProgramResult {
-  int exit_code;
-  std::string output;  // stdout and stderr, at most 1 MiB (then marked truncated), as valid UTF-8
-};
-
-// Runs `argv` (argv[0] the program) with `env` added to the oserv's environment, stdin from
-// /dev/null, in its own process group, recording its pid in `scope`. Throws std::runtime_error
-// naming the program when it cannot be started.
-ProgramResult run_program(const std::vector<std::string>& argv,
-                          const std::vector<std::string>& env, MethodThreads::Scope& scope);
 
 }  // namespace openoserv

@@ -31,14 +31,14 @@ constexpr const char* kTaskPrefix = "/task:";       // attributes: "<object key>
 }  // namespace
 
 Objects::Objects(const DispatcherInfo& self, db::Database& db, OservLog& log, Region& region,
-                 Peers& peers, MethodThreads& threads, std::chrono::milliseconds method_timeout)
+                 Peers& peers, MethodThreads& threads, Programs& programs)
     : self_(self),
       db_(db),
       log_(log),
       region_(region),
       peers_(peers),
       threads_(threads),
-      method_timeout_(method_timeout) {}
+      programs_(programs) {}
 
 template <typename F>
 auto Objects::at_tmr(const char* what, F&& f) -> decltype(f()) {
@@ -85,7 +85,10 @@ MethodOutcome Objects::invoke(const std::string& oid_text, const std::string& me
     // The owner runs it; this dispatcher waits (rwait), as long as the method takes.
     MethodThreads::Scope thread(threads_, oid_text, method, "rwait");
     try {
-      return peers_.invoke(oid.od, oid_text, method, args, method_timeout_);
+      // The owner ends a program that runs past the limit and reports it; the caller waits
+      // for that report rather than give up at the same moment.
+      return peers_.invoke(oid.od, oid_text, method, args,
+                           programs_.limit() + timeouts::kProgramGrace + timeouts::kPush);
     } catch (const Unreachable& e) {
       fail(fmt::format("{} on {}: {}", method, oid_text, e.what()));
     }
@@ -154,13 +157,13 @@ MethodOutcome Objects::run_installed(const Oid& oid, const std::string& method,
   std::vector<std::string> argv = {program, oid.text(), method};
   argv.insert(argv.end(), args.begin(), args.end());
   try {
-    auto r = run_program(argv,
+    auto r = programs_.run(argv,
                          {"OSERV=" + self_.id(), "OSERV_OID=" + oid.text(),
                           "OSERV_METHOD=" + method, fmt::format("OSERV_DISPATCHER={}", self_.od),
                           fmt::format("OSERV_METHOD_THREAD={}", thread.id())},
                          thread);
     return {r.exit_code, std::move(r.output)};
-  } catch (const std::runtime_error& e) {
+  } catch (const ProgramError& e) {
     fail(e.what());
   }
 }
@@ -182,10 +185,10 @@ MethodOutcome Objects::run_script(const Oid& oid, const std::string& script) {
   fd.reset();
   if (!written) fail(fmt::format("cannot write the task file {}", path));
   try {
-    auto r = run_program({"/bin/sh", path}, {"OSERV=" + self_.id(), "OSERV_OID=" + oid.text()},
+    auto r = programs_.run({"/bin/sh", path}, {"OSERV=" + self_.id(), "OSERV_OID=" + oid.text()},
                          thread);
     return {r.exit_code, std::move(r.output)};
-  } catch (const std::runtime_error& e) {
+  } catch (const ProgramError& e) {
     fail(e.what());
   }
 }

@@ -19,6 +19,7 @@
 #include "Oid.h"
 #include "OservLog.h"
 #include "Peers.h"
+#include "Programs.h"
 #include "Region.h"
 
 namespace openoserv {
@@ -26,7 +27,7 @@ namespace openoserv {
 class Objects {
  public:
   Objects(const DispatcherInfo& self, db::Database& db, OservLog& log, Region& region,
-          Peers& peers, MethodThreads& threads, std::chrono::milliseconds method_timeout);
+          Peers& peers, MethodThreads& threads, Programs& programs);
 
   MethodOutcome invoke(const std::string& oid, const std::string& method,
                        const std::vector<std::string>& args);
@@ -81,7 +82,7 @@ class Objects {
   Region& region_;
   Peers& peers_;
   MethodThreads& threads_;
-  std::chrono::milliseconds method_timeout_;
+  Programs& programs_;
 };
 
 }  // namespace openoserv

@@ -52,7 +52,7 @@ InstanceSelection select_instance(const InstanceFlags& flags, const InstanceEnvi
     s.etc_root = std::filesystem::absolute(s.etc_root).lexically_normal().string();
   auto registry = flags.registry ? flags.registry : env.registry;
   if (registry) {
-    s.table_path = *registry;
+    s.table_path = std::filesystem::absolute(*registry).lexically_normal().string();
     s.table_format = InstanceTable::Format::kRegistry;
   } else {
     s.table_path = s.etc_root + "/instances";
@@ -93,7 +93,7 @@ ResolvedInstance resolve_instance(const InstanceSelection& where, const Instance
   const InstanceEntry& e = entry ? *entry : none;
 
   if (flags.dbdir) {
-    r.dbdir = *flags.dbdir;
+    r.dbdir = std::filesystem::absolute(*flags.dbdir).lexically_normal().string();
   } else if (e.dbdir) {
     r.dbdir = *e.dbdir;
   } else {
@@ -102,7 +102,8 @@ ResolvedInstance resolve_instance(const InstanceSelection& where, const Instance
         "pass --dbdir",
         e.origin, where.id));
   }
-  r.etcdir = first_of(flags.etcdir, e.etcdir, where.default_etcdir());
+  r.etcdir = flags.etcdir ? std::filesystem::absolute(*flags.etcdir).lexically_normal().string()
+                          : e.etcdir.value_or(where.default_etcdir());
   r.port = first_of(flags.port, e.port, kDefaultPort);
 
   if (flags.hostname) {

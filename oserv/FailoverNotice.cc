@@ -31,7 +31,7 @@ std::vector<std::string> hooks_in(const std::string& dir) {
 }  // namespace
 
 void failover_notice(db::Database& db, const DispatcherInfo& info, OservLog& log,
-                     MethodThreads& threads) {
+                     MethodThreads& threads, Programs& programs) {
   const std::string current = physical_host();
   const std::string previous = db.get_meta("last_physical_host").value_or("");
   const auto& r = db.recovery();
@@ -56,7 +56,7 @@ void failover_notice(db::Database& db, const DispatcherInfo& info, OservLog& log
   for (const auto& hook : hooks_in(info.instance.etcdir + "/failover.d")) {
     MethodThreads::Scope thread(threads, "-", "failover hook " + hook, "run");
     try {
-      auto result = run_program(
+      auto result = programs.run(
           {hook},
           {"OSERV_INSTANCE=" + info.id(), "OSERV_LOGICAL_HOST=" + info.instance.logical_host,
            "OSERV_PREVIOUS_HOST=" + previous, "OSERV_CURRENT_HOST=" + current,
@@ -64,7 +64,7 @@ void failover_notice(db::Database& db, const DispatcherInfo& info, OservLog& log
            "OSERV_REASONS=" + why, "DBDIR=" + info.instance.dbdir},
           thread);
       log.line(fmt::format("failover hook {} exited {}", hook, result.exit_code));
-    } catch (const std::runtime_error& e) {
+    } catch (const ProgramError& e) {
       log.line(fmt::format("^failover hook {}: {}", hook, e.what()));
     }
   }

@@ -8,10 +8,11 @@
 #include "DispatcherInfo.h"
 #include "MethodThreads.h"
 #include "OservLog.h"
+#include "Programs.h"
 
 namespace openoserv {
 
 void failover_notice(db::Database& db, const DispatcherInfo& info, OservLog& log,
-                     MethodThreads& threads);
+                     MethodThreads& threads, Programs& programs);
 
 }  // namespace openoserv

@@ -64,7 +64,9 @@ po::options_description options(Settings& s, Raw& raw) {
       ("join-interval", po::value(&s.join_interval)->default_value(10),
        "managed node: seconds between attempts to reach a TMR server that does not answer")
       ("method-timeout", po::value(&s.method_timeout)->default_value(600),
-       "seconds a call forwarded to another dispatcher may take")
+       "seconds a method program may run before it is ended (SIGTERM, then SIGKILL of its "
+       "process group 5 s later); a call on another dispatcher's object waits that long plus "
+       "8 s for the owner's answer")
       ("remote-calls", po::value(&raw.remote_calls)->default_value("relay"),
        "calls on object references owned by another dispatcher: relay (this dispatcher calls "
        "the owner) or forward (GIOP LOCATION_FORWARD: the caller's ORB goes to the owner)")

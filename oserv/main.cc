@@ -7,15 +7,18 @@
 //   for the port -> activate the Dispatcher and the object POA -> report ready.
 // Then the main thread waits for signals: TERM/INT stop the oserv, HUP reopens the log.
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <mutex>
 #include <optional>
-#include <cstdio>
-#include <filesystem>
 #include <thread>
 
 #include <fmt/core.h>
@@ -418,6 +421,7 @@ void serve(Process& p, char* argv0) {
   CORBA::ORB_var orb = start_orb(info, settings, argv0);
   CorbaPeers peers(orb, *p.db);
   LocalDispatcher local(info, *p.db, p.log, peers, std::chrono::seconds(settings.method_timeout));
+  for (const auto& line : local.programs.end_leftovers()) p.log.line("^" + line);
   local.region.set_stop_self([] { ::kill(::getpid(), SIGTERM); });
   local.region.set_on_joined([&local] { name_managed_node(local); });
   set_request_guard([&local](const std::string& ip, std::uint16_t port) {
@@ -447,7 +451,7 @@ void serve(Process& p, char* argv0) {
     name_managed_node(local);
   else
     local.region.retry_report_in(std::chrono::seconds(settings.join_interval));
-  std::thread notice([&] { failover_notice(*p.db, info, p.log, local.threads); });
+  std::thread notice([&] { failover_notice(*p.db, info, p.log, local.threads, local.programs); });
 
   wait_for_stop(p.signals, p.log, info.id());
   sd_notify_state("STOPPING=1");
@@ -459,7 +463,17 @@ void serve(Process& p, char* argv0) {
   orb->destroy();
 }
 
+// A daemon's process state is its own, not that of whoever started it: no inherited descriptor
+// (it would stay open as long as the oserv runs, and reach its method programs), file modes that
+// do not depend on the starting shell's umask, and / as working directory (not pinning a file
+// system that an administrator may need to unmount). Paths are absolute by then.
+void own_process_state() {
+  ::close_range(3, ~0U, 0);
+  ::umask(022);
+}
+
 int run(int argc, char** argv) {
+  own_process_state();
   Process p;
   p.settings = parse_command_line(argc, argv);
   try {
@@ -467,6 +481,7 @@ int run(int argc, char** argv) {
   } catch (const ConfigError& e) {
     throw StartError{kConfig, e.what()};
   }
+  if (::chdir("/") != 0) throw StartError{kRuntime, fmt::format("chdir /: {}", std::strerror(errno))};
   // Everything that can fail from here on is reported on the terminal of the command that
   // started us: the parent of detach() waits for ready() or our exit code.
   if (!p.settings.foreground) p.daemon.detach();
