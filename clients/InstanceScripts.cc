@@ -39,6 +39,13 @@ void write_instance_scripts(const ScriptValues& v) {
                                 : "unset WLOCALHOST";
   const std::string wl_csh =
       v.wlocalhost ? fmt::format("setenv WLOCALHOST {}", shell_quote(*v.wlocalhost)) : "unsetenv WLOCALHOST";
+  // Likewise the registry export an instance is kept in (without it, the instances file).
+  const std::string reg_sh =
+      v.registry ? fmt::format("OSERV_REGISTRY={}; export OSERV_REGISTRY", shell_quote(*v.registry))
+                 : "unset OSERV_REGISTRY";
+  const std::string reg_csh = v.registry
+                                  ? fmt::format("setenv OSERV_REGISTRY {}", shell_quote(*v.registry))
+                                  : "unsetenv OSERV_REGISTRY";
   const std::map<std::string, std::string> values = {
       {"ID", v.id},
       {"ETC_ROOT", shell_quote(v.etc_root)},
@@ -47,6 +54,8 @@ void write_instance_scripts(const ScriptValues& v) {
       {"BINDIR", shell_quote(v.bindir)},
       {"WLOCALHOST_SH", wl_sh},
       {"WLOCALHOST_CSH", wl_csh},
+      {"REGISTRY_SH", reg_sh},
+      {"REGISTRY_CSH", reg_csh},
   };
   make_directories(v.etcdir);
   write_file_atomically(v.etcdir + "/setup_env.sh", render(kSetupEnvShTemplate, values), 0644);

@@ -10,6 +10,7 @@ namespace openoserv {
 struct ScriptValues {
   std::string id, etc_root, etcdir, dbdir, bindir;
   std::optional<std::string> wlocalhost;  // exported when set, else unset (see render)
+  std::optional<std::string> registry;    // OSERV_REGISTRY: an instance kept in a .reg export
 };
 
 // Writes the three scripts into values.etcdir (atomically; oserv.rc executable).

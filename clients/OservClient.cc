@@ -33,8 +33,9 @@ InstanceFlags ClientOptions::flags(const po::variables_map& vm) const {
 
 OservClient::OservClient(const ClientOptions& options, const po::variables_map& vm) {
   if (options.timeout_seconds < 1) throw ClientError("--timeout must be at least 1 second");
+  flags_ = options.flags(vm);
   try {
-    where_ = select_instance(options.flags(vm), InstanceEnvironment::from_process());
+    where_ = select_instance(flags_, InstanceEnvironment::from_process());
   } catch (const ConfigError& e) {
     throw ClientError(e.what());
   }
@@ -97,6 +98,24 @@ bool OservClient::is_unreachable(const CORBA::Exception& e) {
          name == "TIMEOUT";
 }
 
+ResolvedInstance OservClient::instance() const {
+  try {
+    return load_instance(flags_);
+  } catch (const ConfigError& e) {
+    throw ClientError(e.what());
+  }
+}
+
+std::string OservClient::instance_name() {
+  if (!remote_) return fmt::format("oserv instance {}", where_.id);
+  try {
+    OServ::StatusBlock_var s = dispatcher_->status();
+    return fmt::format("oserv instance {} at {}", s->instance_id.in(), target_);
+  } catch (const CORBA::Exception&) {
+    return fmt::format("the oserv at {}", target_);
+  }
+}
+
 std::string OservClient::explain(const CORBA::Exception& e) const {
   if (auto* failed = OServ::Failed::_downcast(&e)) return failed->reason.in();
   const std::string name = e._name();
@@ -109,10 +128,12 @@ std::string OservClient::explain(const CORBA::Exception& e) const {
                        "oserv.rc start",
                        where_.id, target_, etcdir_);
   }
-  if (name == "TIMEOUT")
-    return fmt::format("oserv instance {} did not answer on {} within the timeout", where_.id,
-                       target_);
-  return fmt::format("call to oserv instance {} on {} failed: CORBA {}", where_.id, target_, name);
+  // With --host the oserv is whichever answers there, not the local instance $OSERV names.
+  const std::string who =
+      remote_ ? fmt::format("the oserv at {}", target_)
+              : fmt::format("oserv instance {} on {}", where_.id, target_);
+  if (name == "TIMEOUT") return fmt::format("{} did not answer within the timeout", who);
+  return fmt::format("call to {} failed: CORBA {}", who, name);
 }
 
 }  // namespace openoserv

@@ -54,6 +54,12 @@ class OservClient {
   std::string explain(const CORBA::Exception& e) const;
   static bool is_unreachable(const CORBA::Exception& e);
   const InstanceSelection& where() const { return where_; }
+  // The instance as its oserv would resolve it (instances file or registry, flags, environment),
+  // for commands that work on its files. Throws ClientError when it does not resolve.
+  ResolvedInstance instance() const;
+  // The oserv this client talks to, for messages: "oserv instance ID" (the local one), or with
+  // --host the instance that answers there as it names itself, "oserv instance ID at HOST:PORT".
+  std::string instance_name();
 
   // Runs `f` (a call on dispatcher()), converting CORBA exceptions to ClientError.
   template <typename F>
@@ -66,6 +72,7 @@ class OservClient {
   }
 
  private:
+  InstanceFlags flags_;
   InstanceSelection where_;
   std::string etcdir_;
   std::string target_;  // "socket /x/run/oserv.sock" or "host:port"

@@ -74,15 +74,26 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
+// The scripts' line that selects the registry export (or none) of the instance, as the copy's
+// must read: the target's registry, or none when the copy is in the target's instances file.
+std::string registry_line(const std::string& line, const std::string& target_registry) {
+  const bool csh = line.rfind("setenv ", 0) == 0 || line.rfind("unsetenv ", 0) == 0;
+  if (target_registry.empty()) return csh ? "unsetenv OSERV_REGISTRY" : "unset OSERV_REGISTRY";
+  return csh ? "setenv OSERV_REGISTRY " + shell_quote(target_registry)
+             : fmt::format("OSERV_REGISTRY={}; export OSERV_REGISTRY", shell_quote(target_registry));
+}
+
 // The instance's files under `from` copied to `to`, with the etc root's path rewritten in the
-// scripts (they name it, e.g. OSERV_ETC_ROOT='/etc/Tivoli').
+// scripts (they name it, e.g. OSERV_ETC_ROOT='/etc/Tivoli') and their registry line made the
+// target's.
 void copy_tree(const fs::path& from, const fs::path& to, const std::string& old_root,
-               const std::string& new_root) {
+               const Options& o) {
+  const std::string& new_root = o.target_root;
   make_directories(to.string());
   for (const auto& entry : fs::directory_iterator(from)) {
     const fs::path target = to / entry.path().filename();
     if (entry.is_directory()) {
-      copy_tree(entry.path(), target, old_root, new_root);
+      copy_tree(entry.path(), target, old_root, o);
       continue;
     }
     if (!entry.is_regular_file()) continue;
@@ -90,6 +101,16 @@ void copy_tree(const fs::path& from, const fs::path& to, const std::string& old_
     for (size_t pos = text.find(old_root); pos != std::string::npos;
          pos = text.find(old_root, pos + new_root.size()))
       text.replace(pos, old_root.size(), new_root);
+    for (const char* start : {"OSERV_REGISTRY=", "unset OSERV_REGISTRY", "setenv OSERV_REGISTRY ",
+                              "unsetenv OSERV_REGISTRY"}) {
+      for (size_t pos = text.find(start); pos != std::string::npos;
+           pos = text.find(start, pos + 1)) {
+        if (pos != 0 && text[pos - 1] != '\n') continue;
+        const size_t end = text.find('\n', pos);
+        const std::string line = text.substr(pos, end - pos);
+        text.replace(pos, line.size(), registry_line(line, o.target_registry));
+      }
+    }
     const auto mode = static_cast<unsigned>(entry.status().permissions() & fs::perms::mask);
     write_file_atomically(target.string(), text, mode);
   }
@@ -131,7 +152,7 @@ int copy_instance(const Options& o) {
   const bool etcdir_local = etcdir == root || etcdir.rfind(root + "/", 0) == 0;
   if (etcdir_local) {
     const std::string target_etcdir = o.target_root + etcdir.substr(root.size());
-    copy_tree(etcdir, target_etcdir, root, o.target_root);
+    copy_tree(etcdir, target_etcdir, root, o);
     if (entry.etcdir) entry.etcdir = target_etcdir;
   }
   const std::string what = register_copy(entry, o);

@@ -9,8 +9,13 @@
 #include <boost/program_options.hpp>
 #include <fmt/core.h>
 
+#include <fmt/ranges.h>
+
 #include "ClientMain.h"
+#include "Database.h"
+#include "Failure.h"
 #include "Numbers.h"
+#include "Odlist.h"
 
 namespace po = boost::program_options;
 using namespace openoserv;
@@ -33,7 +38,9 @@ Commands:
                                   next start
   odlist add_hostname_alias OD IP NAME
   odlist delete_hostname_alias OD IP NAME
-                                  add or remove a host name of dispatcher OD (at address IP)
+                                  add or remove a host name of dispatcher OD (at address IP):
+                                  1 to 253 letters, digits, '.', '-', '_'; at most 32 names,
+                                  the last one cannot be deleted
                                   The odlist edits are made at the TMR server, from any node.
   set_force_bind TRUE|FALSE OD|all
                                   bind dispatcher OD (or every dispatcher) to its own address
@@ -49,8 +56,13 @@ Commands:
                                   transaction is open; a method thread older than
                                   MAX_METHOD_SECONDS, default 3600)
 
-Exit codes: 0 success, 1 the oserv refused or failed the request, 2 usage error,
-3 the oserv does not answer.
+With --offline, odlist and its edits and set_force_bind work on the database of the stopped
+instance itself (no oserv is called; change_ip takes no TRUE|FALSE): the repair for an odlist
+entry that keeps the oserv from starting ("Database mismatch"). A managed node's TMR server
+replaces the node's copy of the odlist when the node joins; edit it there too.
+
+Exit codes: 0 success, 1 the oserv refused or failed the request (or, offline, the edit does
+not apply or the database cannot be opened), 2 usage error, 3 the oserv does not answer.
 )";
 
 
@@ -94,18 +106,24 @@ void print_status(const OServ::StatusBlock& s) {
       s.bound_address.in(), s.pid, s.started.in(), s.tmr_link.in());
 }
 
-void print_odlist(CORBA::ULong region, const OServ::OdEntries& list) {
+// One line of `odadmin odlist`.
+struct OdlistRow {
+  std::uint32_t od;
+  bool connected, force_bind;
+  unsigned port;
+  std::string ip;
+  std::vector<std::string> hostnames;
+};
+
+void print_odlist(std::uint32_t region, const std::vector<OdlistRow>& rows) {
   fmt::print("{:<12}{:<6}{:<7}{:<14}{:<16}{}\n", "Region", "Disp", "Flags", "Port", "IPaddr",
              "Hostname(s)");
-  for (CORBA::ULong i = 0; i < list.length(); ++i) {
-    const auto& e = list[i];
-    std::string hosts;
-    for (CORBA::ULong h = 0; h < e.hostnames.length(); ++h)
-      hosts += fmt::format("{}{}", h ? "," : "", e.hostnames[h].in());
-    std::string flags = fmt::format("{}t{}", e.connected ? 'c' : '-', e.force_bind ? 'f' : '-');
-    std::string first = i == 0 ? std::to_string(region) : "";
-    fmt::print("{:<12}{:>4}  {:<7}{:<14}{:<16}{}\n", first, e.od, flags, e.port, e.ipaddr.in(),
-               hosts);
+  bool first = true;
+  for (const auto& r : rows) {
+    const std::string flags = fmt::format("{}t{}", r.connected ? 'c' : '-', r.force_bind ? 'f' : '-');
+    fmt::print("{:<12}{:>4}  {:<7}{:<14}{:<16}{}\n", first ? std::to_string(region) : "", r.od,
+               flags, r.port, r.ip, fmt::join(r.hostnames, ","));
+    first = false;
   }
 }
 
@@ -119,6 +137,34 @@ bool parse_bool(const std::string& text) {
   if (text == "TRUE" || text == "true") return true;
   if (text == "FALSE" || text == "false") return false;
   throw UsageError(fmt::format("'{}' is neither TRUE nor FALSE", text));
+}
+
+// `odlist EDIT ...` or `set_force_bind ...` as an edit (an online change_ip needs TRUE|FALSE,
+// whether to send the odlist now; offline there is nobody to send it to).
+OdlistEdit parse_edit(const Args& args, bool offline) {
+  if (args[0] == "set_force_bind") {
+    require_args("odadmin", args, 2, "set_force_bind TRUE|FALSE OD|all");
+    return {.kind = OdlistEdit::Kind::kForceBind, .od = parse_od(args[2]),
+            .flag = parse_bool(args[1])};
+  }
+  const Args words(args.begin() + 1, args.end());
+  const std::string& edit = words[0];
+  if (edit == "change_ip") {
+    if (offline && words.size() == 3)
+      return {.kind = OdlistEdit::Kind::kChangeIp, .od = parse_od(words[1]), .ip = words[2]};
+    require_args("odadmin odlist", words, 3, "change_ip OD IP TRUE|FALSE");
+    return {.kind = OdlistEdit::Kind::kChangeIp, .od = parse_od(words[1]), .ip = words[2],
+            .flag = parse_bool(words[3])};
+  }
+  if (edit == "add_hostname_alias" || edit == "delete_hostname_alias") {
+    require_args("odadmin odlist", words, 3, (edit + " OD IP NAME").c_str());
+    return {.kind = edit == "add_hostname_alias" ? OdlistEdit::Kind::kAddAlias
+                                                 : OdlistEdit::Kind::kDeleteAlias,
+            .od = parse_od(words[1]), .ip = words[2], .name = words[3]};
+  }
+  throw UsageError(fmt::format("unknown odlist edit '{}' (change_ip, add_hostname_alias, "
+                               "delete_hostname_alias)",
+                               edit));
 }
 
 int print_message(OservClient& client, const std::function<char*()>& call) {
@@ -138,37 +184,65 @@ int odlist(OservClient& client, const Args& args) {
   if (args.size() == 1) {
     OServ::StatusBlock_var s = client.call([&] { return d->status(); });
     OServ::OdEntries_var list = client.call([&] { return d->odlist(); });
-    print_odlist(s->region, list.in());
+    std::vector<OdlistRow> rows;
+    for (CORBA::ULong i = 0; i < list->length(); ++i) {
+      const auto& e = list[i];
+      rows.push_back({e.od, bool(e.connected), bool(e.force_bind), e.port, e.ipaddr.in(), {}});
+      for (CORBA::ULong h = 0; h < e.hostnames.length(); ++h)
+        rows.back().hostnames.emplace_back(e.hostnames[h].in());
+    }
+    print_odlist(s->region, rows);
     return 0;
   }
-  const std::string& edit = args[1];
-  if (edit == "change_ip") {
-    require_args("odadmin odlist", {args.begin() + 1, args.end()}, 3,
-                 "change_ip OD IP TRUE|FALSE");
-    const CORBA::ULong od = parse_od(args[2]);
-    const bool notify = parse_bool(args[4]);
-    return print_message(client, [&] { return d->change_ip(od, args[3].c_str(), notify); });
-  }
-  if (edit == "add_hostname_alias" || edit == "delete_hostname_alias") {
-    require_args("odadmin odlist", {args.begin() + 1, args.end()}, 3,
-                 (edit + " OD IP NAME").c_str());
-    const CORBA::ULong od = parse_od(args[2]);
-    return print_message(client, [&] {
-      return edit == "add_hostname_alias"
-                 ? d->add_hostname_alias(od, args[3].c_str(), args[4].c_str())
-                 : d->delete_hostname_alias(od, args[3].c_str(), args[4].c_str());
-    });
-  }
-  throw UsageError(fmt::format("unknown odlist edit '{}' (change_ip, add_hostname_alias, "
-                               "delete_hostname_alias)",
-                               edit));
+  const OdlistEdit e = parse_edit(args, false);
+  return print_message(client, [&] {
+    switch (e.kind) {
+      case OdlistEdit::Kind::kChangeIp: return d->change_ip(e.od, e.ip.c_str(), e.flag);
+      case OdlistEdit::Kind::kAddAlias:
+        return d->add_hostname_alias(e.od, e.ip.c_str(), e.name.c_str());
+      case OdlistEdit::Kind::kDeleteAlias:
+        return d->delete_hostname_alias(e.od, e.ip.c_str(), e.name.c_str());
+      case OdlistEdit::Kind::kForceBind: break;
+    }
+    return d->set_force_bind(e.flag, e.od);
+  });
 }
 
-int set_force_bind(OservClient& client, const Args& args) {
-  require_args("odadmin", args, 2, "set_force_bind TRUE|FALSE OD|all");
-  const bool on = parse_bool(args[1]);
-  const CORBA::ULong od = parse_od(args[2]);
-  return print_message(client, [&] { return client.dispatcher()->set_force_bind(on, od); });
+int set_force_bind(OservClient& client, const Args& args) { return odlist(client, args); }
+
+// --offline: the odlist of a stopped instance's database, read and edited in place. The repair
+// for an odlist that keeps the oserv from starting (a change_ip to a wrong address).
+int offline(OservClient& client, const Args& args) {
+  if (args.empty() || (args[0] != "odlist" && args[0] != "set_force_bind"))
+    throw UsageError("--offline works with odlist and set_force_bind only");
+  const ResolvedInstance inst = client.instance();
+  std::unique_ptr<db::Database> db;
+  try {
+    db = db::Database::open(inst.dbdir, {.owner_id = "odadmin --offline"});
+  } catch (const db::DbInUse& e) {
+    throw ClientError(fmt::format("{}: the oserv runs; edit its odlist without --offline", e.what()));
+  } catch (const db::DbError& e) {
+    throw ClientError(e.what());
+  }
+  const auto region = parse_number<std::uint32_t>(db->get_meta(db::kMetaRegion).value_or(""));
+  if (args[0] == "odlist" && args.size() == 1) {
+    std::vector<OdlistRow> rows;
+    for (auto& r : odlist::load(*db))
+      rows.push_back({r.od, false, r.force_bind, r.port, r.ip, r.hostnames});
+    print_odlist(region.value_or(0), rows);
+    return 0;
+  }
+  try {
+    fmt::print("{}\n", odlist::apply_edit(*db, parse_edit(args, true), region.value_or(0)));
+  } catch (const Failure& e) {
+    throw ClientError(e.what());
+  }
+  const auto self = parse_number<std::uint32_t>(db->get_meta(db::kMetaDispatcher).value_or(""));
+  if (self.value_or(kTmrDispatcher) != kTmrDispatcher)
+    fmt::print("Changed in {} only: this is a managed node, whose TMR server sends its own odlist "
+               "when the node joins; make the same change there.\n",
+               inst.dbdir);
+  return 0;
 }
 
 int shutdown(OservClient& client, const Args& args) {
@@ -197,7 +271,7 @@ int health(OservClient& client, const Args& args) {
   }
   OServ::StringList_var problems = client.call([&] { return client.dispatcher()->health(limit); });
   if (problems->length() == 0) {
-    fmt::print("oserv instance {} is healthy\n", client.where().id);
+    fmt::print("{} is healthy\n", client.instance_name());
     return 0;
   }
   for (CORBA::ULong i = 0; i < problems->length(); ++i) fmt::print("{}\n", problems[i].in());
@@ -207,11 +281,14 @@ int health(OservClient& client, const Args& args) {
 int ping(OservClient& client, const Args& args) {
   require_args("odadmin", args, 0, "ping");
   client.call([&] { client.dispatcher()->ping(); });
-  fmt::print("oserv instance {} is alive\n", client.where().id);
+  fmt::print("{} is alive\n", client.instance_name());
   return 0;
 }
 
+bool offline_mode = false;  // --offline
+
 int run(OservClient& client, const Args& args) {
+  if (offline_mode) return offline(client, args);
   using Command = int (*)(OservClient&, const Args&);
   static const std::map<std::string, Command> commands = {
       {"", status},         {"odlist", odlist}, {"set_force_bind", set_force_bind},
@@ -226,5 +303,15 @@ int run(OservClient& client, const Args& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  return client_main({.name = "odadmin", .usage = kUsageText, .body = run}, argc, argv);
+  return client_main({.name = "odadmin",
+                      .usage = kUsageText,
+                      .options =
+                          [](po::options_description& opts) {
+                            opts.add_options()(
+                                "offline", po::bool_switch(&offline_mode),
+                                "read or edit the odlist in the database of a stopped instance "
+                                "(odlist, set_force_bind)");
+                          },
+                      .body = run},
+                     argc, argv);
 }

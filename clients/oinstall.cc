@@ -230,7 +230,10 @@ void register_instance(const Request& r, Placement& p) {
                           .etcdir = inst.etcdir,
                           .dbdir = inst.dbdir,
                           .bindir = bindir(),
-                          .wlocalhost = env.wlocalhost});
+                          .wlocalhost = env.wlocalhost,
+                          .registry = inst.where.table_format == InstanceTable::Format::kRegistry
+                                          ? std::optional(inst.where.table_path)
+                                          : std::nullopt});
   make_directories(inst.where.run_dir());
   write_etc_root_scripts(inst.where.etc_root, inst.where.id);
   InstanceEntry entry{.id = inst.where.id, .dbdir = inst.dbdir, .etcdir = inst.etcdir};

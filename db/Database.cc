@@ -237,6 +237,7 @@ std::unique_ptr<Database> Database::open(const std::string& dir, const Options& 
   check(mdb_env_open(db->env_, dir.c_str(), flags, 0600), dir, "mdb_env_open");
   // LMDB opens data.mdb without O_CLOEXEC: a method program must not inherit the database.
   if (mdb_filehandle_t fd; mdb_env_get_fd(db->env_, &fd) == 0) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+  db->check_not_truncated();
   {
     LmdbTxn txn(*db, true);
     for (int t = 0; t < kTableCount; ++t)
@@ -328,6 +329,25 @@ Database::~Database() {
   // Marks the close as clean (see RecoveryReport::stale_owner); the fd's close releases the lock.
   if (owner_fd_ && ::ftruncate(owner_fd_.get(), 0) != 0) {
   }
+}
+
+// LMDB maps data.mdb and reads its pages in place: a page beyond the end of a truncated file
+// (a copy cut short, a full disk during a copy) would kill the process with SIGBUS at the first
+// read. The meta page says where the last page ends; the file must reach it.
+void Database::check_not_truncated() const {
+  MDB_envinfo info;
+  MDB_stat stat;
+  check(mdb_env_info(env_, &info), dir_, "mdb_env_info");
+  check(mdb_env_stat(env_, &stat), dir_, "mdb_env_stat");
+  const std::string file = dir_ + "/data.mdb";
+  struct stat st {};
+  if (::stat(file.c_str(), &st) != 0)
+    throw DbError(fmt::format("cannot stat {}: {}", file, std::strerror(errno)));
+  const auto needed = static_cast<std::uint64_t>(info.me_last_pgno + 1) * stat.ms_psize;
+  if (static_cast<std::uint64_t>(st.st_size) < needed)
+    throw DbError(fmt::format("{} is truncated: {} bytes, but its pages reach byte {}; it is "
+                              "damaged: restore data.mdb from a backup (wbkupdb)",
+                              file, st.st_size, needed));
 }
 
 std::size_t Database::backup(const std::string& target_dir) {

@@ -224,6 +224,7 @@ class Database {
   std::string describe(const std::vector<std::uint64_t>& txns) const;
 
  private:
+  void check_not_truncated() const;
   friend class Transaction;
   class LmdbTxn;
   struct CommitRequest {

@@ -175,6 +175,32 @@ bool intact_record_from(std::string_view bytes, size_t from) {
   return false;
 }
 
+// Whether the damaged bytes from `pos` on can be what a crash mid-append leaves: part of one
+// record copied into the zero-filled, grown-ahead file. Each magic byte present is the magic's
+// (of either format) or still zero, and nothing is written past the record's end (its length
+// field says where that is, unless the crash left the header incomplete). Anything else - text,
+// random bytes, another file's contents - is not a torn append but a damaged journal.
+bool torn_append_at(std::string_view bytes, size_t pos) {
+  const std::string_view rest = bytes.substr(pos);
+  bool magic_whole = rest.size() >= 4;
+  for (size_t i = 0; i < 4 && i < rest.size(); ++i) {
+    const auto c = static_cast<unsigned char>(rest[i]);
+    const auto m = static_cast<unsigned char>(kMagic >> (8 * i));
+    const auto m1 = static_cast<unsigned char>(kMagicCrc32 >> (8 * i));
+    if (c != m && c != m1 && c != 0) return false;
+    magic_whole = magic_whole && c != 0;
+  }
+  std::uint64_t extent = std::uint64_t{kHeader} + kMaxPayload;
+  if (magic_whole && rest.size() >= 8) {
+    std::uint32_t length = 0;
+    for (size_t i = 0; i < 4; ++i) length |= std::uint32_t{static_cast<unsigned char>(rest[4 + i])} << (8 * i);
+    if (length > kMaxPayload) return false;
+    extent = kHeader + length;
+  }
+  const size_t last_written = rest.find_last_not_of('\0');
+  return last_written == std::string_view::npos || last_written < extent;
+}
+
 }  // namespace
 
 std::uint32_t crc32c(std::string_view data) {
@@ -212,6 +238,12 @@ JournalScan scan_journal(std::string_view bytes, const std::string& path) {
       throw JournalCorrupt(fmt::format(
           "{}: {} at offset {}; the journal is damaged before its end, so the database cannot be "
           "recovered automatically. Keep the file for analysis and restore from a backup.",
+          path, damage, pos));
+    if (!torn_append_at(bytes, pos))
+      throw JournalCorrupt(fmt::format(
+          "{}: {} at offset {}, and what follows is not part of a record a crash cut short: "
+          "the journal is damaged (or is not an odb.log), so the database cannot be recovered "
+          "automatically. Keep the file for analysis and restore from a backup.",
           path, damage, pos));
     scan.torn_tail = true;
     break;

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "Odlist.h"
 #include "Records.h"
 
 namespace openoserv {
@@ -19,16 +20,6 @@ namespace openoserv {
 struct MethodOutcome {
   int exit_code = 0;
   std::string output;
-};
-
-// An edit of the odlist, made at the TMR server.
-struct OdlistEdit {
-  enum class Kind { kForceBind, kChangeIp, kAddAlias, kDeleteAlias };
-  Kind kind = Kind::kForceBind;
-  std::uint32_t od = 0;  // 0: every dispatcher (force bind only)
-  std::string ip;        // change_ip: the new address; aliases: the dispatcher's current address
-  std::string name;      // aliases
-  bool flag = false;     // force bind: on or off; change_ip: send the odlist to the region now
 };
 
 struct NameEntry {

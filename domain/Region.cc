@@ -1,8 +1,6 @@
 // Region membership, the odlist and calls across the region.
 #include "Region.h"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <future>
 
@@ -12,69 +10,6 @@
 #include "Timeouts.h"
 
 namespace openoserv {
-
-namespace {
-
-void require_ipv4(const std::string& ip) {
-  in_addr a{};
-  if (::inet_pton(AF_INET, ip.c_str(), &a) != 1) fail(fmt::format("'{}' is not an IPv4 address", ip));
-}
-
-void require_address(const OdRecord& r, const std::string& ip) {
-  if (r.ip != ip)
-    fail(fmt::format("dispatcher {} has the address {}, not {}; see 'odadmin odlist'", r.od, r.ip,
-                     ip));
-}
-
-// Applies `e` to `r`; returns the operator message.
-std::string apply(const OdlistEdit& e, OdRecord& r) {
-  switch (e.kind) {
-    case OdlistEdit::Kind::kForceBind:
-      r.force_bind = e.flag;
-      return fmt::format("Force socket bind set to {} for dispatcher(s) {}. Restart the oserv(s) "
-                         "for the change to take effect.",
-                         e.flag ? "TRUE" : "FALSE", e.od ? std::to_string(e.od) : "all");
-    case OdlistEdit::Kind::kChangeIp: {
-      const std::string old = r.ip;
-      r.ip = e.ip;
-      return fmt::format("Dispatcher {} address changed from {} to {}.", r.od, old, e.ip);
-    }
-    case OdlistEdit::Kind::kAddAlias:
-      require_address(r, e.ip);
-      if (std::find(r.hostnames.begin(), r.hostnames.end(), e.name) == r.hostnames.end())
-        r.hostnames.push_back(e.name);
-      return fmt::format("Host name {} added to dispatcher {} ({}).", e.name, r.od, e.ip);
-    case OdlistEdit::Kind::kDeleteAlias: {
-      require_address(r, e.ip);
-      auto it = std::find(r.hostnames.begin(), r.hostnames.end(), e.name);
-      if (it == r.hostnames.end()) fail(fmt::format("dispatcher {} has no host name {}", r.od, e.name));
-      r.hostnames.erase(it);
-      return fmt::format("Host name {} deleted from dispatcher {} ({}).", e.name, r.od, e.ip);
-    }
-  }
-  fail("unknown odlist edit");
-}
-
-const char* edit_name(OdlistEdit::Kind kind) {
-  switch (kind) {
-    case OdlistEdit::Kind::kForceBind: return "set_force_bind";
-    case OdlistEdit::Kind::kChangeIp: return "change_ip";
-    case OdlistEdit::Kind::kAddAlias: return "add_hostname_alias";
-    case OdlistEdit::Kind::kDeleteAlias: return "delete_hostname_alias";
-  }
-  return "odlist edit";
-}
-
-void validate(const OdlistEdit& e) {
-  const char* what = edit_name(e.kind);
-  if (e.kind == OdlistEdit::Kind::kForceBind) return;
-  require_ipv4(e.ip);
-  if (e.od == 0) fail(fmt::format("{} needs one dispatcher number", what));
-  if (e.kind != OdlistEdit::Kind::kChangeIp && e.name.empty())
-    fail(fmt::format("{} needs a host name", what));
-}
-
-}  // namespace
 
 Region::Region(const DispatcherInfo& self, db::Database& db, OservLog& log, Peers& peers)
     : self_(self), db_(db), log_(log), peers_(peers) {
@@ -122,34 +57,18 @@ std::vector<Region::Member> Region::members() {
 }
 
 std::string Region::edit(const OdlistEdit& e) {
-  validate(e);
+  odlist::validate(e);
   if (is_tmr()) return apply_edit(e);
   try {
     return peers_.edit_odlist(e);
   } catch (const Unreachable& u) {
-    fail(fmt::format("{} is made at the TMR server, and {}", edit_name(e.kind), u.what()));
+    fail(fmt::format("{} is made at the TMR server, and {}", odlist::edit_name(e.kind), u.what()));
   }
 }
 
 std::string Region::apply_edit(const OdlistEdit& e) {
-  auto txn = db_.begin(nullptr, edit_name(e.kind));
-  odlist::lock(*txn);
-  std::vector<OdRecord> targets;
-  if (e.od == 0) {
-    targets = odlist::load(db_);  // committed, and no other change can start: we hold the lock
-  } else if (auto rec = odlist::find(*txn, e.od)) {
-    targets.push_back(*rec);
-  } else {
-    fail(fmt::format("dispatcher {} is not in the odlist of region {}; see 'odadmin odlist'", e.od,
-                     self_.region));
-  }
-  std::string message;
-  for (auto& r : targets) {
-    message = apply(e, r);
-    odlist::put(*txn, r);
-  }
-  txn->commit();
-  log_.line(fmt::format("{}: {}", edit_name(e.kind), message));
+  const std::string message = odlist::apply_edit(db_, e, self_.region);
+  log_.line(fmt::format("{}: {}", odlist::edit_name(e.kind), message));
   if (e.kind != OdlistEdit::Kind::kChangeIp || e.flag) push_odlist();
   return message;
 }
@@ -210,8 +129,9 @@ Region::Registration Region::register_node(const std::string& hostname, const st
     fail(fmt::format("dispatcher {} is a managed node; register with the TMR server (dispatcher "
                      "1)",
                      self_.od));
-  require_ipv4(ip);
-  if (hostname.empty() || port == 0) fail("a managed node needs a host name and a port");
+  odlist::require_ipv4(ip);
+  odlist::require_host_name(hostname);
+  if (port == 0) fail("a managed node needs a port");
   auto txn = db_.begin(nullptr, "register node");
   odlist::lock(*txn);
   std::uint32_t od = kTmrDispatcher;

@@ -205,9 +205,11 @@ void check_odlist(db::Database& db, const DispatcherInfo& info, OservLog& log, c
         kConfig,
         fmt::format("dispatcher {} is recorded in the odlist as {} ({}), but this start uses "
                     "logical host {} ({}, from {}). Set WLOCALHOST (or --hostname) to {} as at "
-                    "install time, or change the odlist entry with 'odadmin odlist change_ip'.",
+                    "install time, or correct the odlist entry: with this oserv stopped, "
+                    "'odadmin --id {} --offline odlist change_ip {} {}'{}.",
                     info.od, rec->label(), rec->ip, inst.logical_host, info.ip,
-                    inst.logical_host_source, rec->label())};
+                    inst.logical_host_source, rec->label(), info.id(), info.od, info.ip,
+                    info.od == kTmrDispatcher ? "" : " (and the same at the TMR server)")};
   }
   if (rec->port != inst.port) {
     log.line(fmt::format("odlist: dispatcher {} port changed from {} to {}", info.od, rec->port,

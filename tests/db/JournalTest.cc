@@ -73,10 +73,28 @@ TEST(Journal, DamageFollowedByAnIntactRecordIsCorruption) {
   const std::string tail = before_image(3, "z", "v").encode();
   std::string j = sample_journal() + std::string(100, '\x5a') + tail;
   EXPECT_THROW(scan_journal(j, "odb.log"), JournalCorrupt);
-  // Without the intact record after it, the same garbage is a torn append.
-  auto scan = scan_journal(sample_journal() + std::string(100, '\x5a'), "odb.log");
-  EXPECT_TRUE(scan.torn_tail);
-  EXPECT_EQ(scan.records.size(), 4u);
+}
+
+// Bytes no append can leave (no record marker where the next record would start, or bytes past
+// the end of the record being appended) are a damaged journal, not a torn tail: they are refused,
+// never taken for the end of the journal and erased.
+TEST(Journal, GarbageIsRefusedNotTakenForATornTail) {
+  const std::string text = "this is not a journal at all\n";
+  EXPECT_THROW(scan_journal(text, "odb.log"), JournalCorrupt);
+  EXPECT_THROW(scan_journal(sample_journal() + std::string(100, '\x5a'), "odb.log"),
+               JournalCorrupt);
+  std::string past_end = before_image(3, "dd", "v").encode();
+  past_end.resize(past_end.size() - 2);  // cut short: torn...
+  EXPECT_TRUE(scan_journal(sample_journal() + past_end, "odb.log").torn_tail);
+  past_end += std::string(10, '\0') + "x";  // ...but not with a byte written past its end
+  EXPECT_THROW(scan_journal(sample_journal() + past_end, "odb.log"), JournalCorrupt);
+  std::mt19937 rng(99);
+  for (int round = 0; round < 1000; ++round) {
+    std::string noise(1 + rng() % 4096, '\0');
+    for (auto& c : noise) c = static_cast<char>(rng());
+    if (noise[0] == '\0' || noise[0] == 'O') noise[0] = 'x';
+    EXPECT_THROW(scan_journal(sample_journal() + noise, "odb.log"), JournalCorrupt) << round;
+  }
 }
 
 TEST(Journal, Crc32cIsTheCastagnoliChecksum) {

@@ -53,8 +53,9 @@ expect_code "copy to registry" 0 env OCOPYINST="$BIN/ocopyinst" "$HA/copy-cluste
 expect_code "copy to registry again" 0 env OCOPYINST="$BIN/ocopyinst" "$HA/copy-cluster.sh" oserv \
   "$NODE" --target-registry "$REG"
 expect_contains "registry idempotent" "already up to date" "$OUT"
-expect_code "start from the registry" 0 env OSERV_REGISTRY="$REG" oserv --id oserv --etc-root "$NODE" \
-  --hostname 127.0.0.2
+expect_contains "the copy's scripts name the target registry" "OSERV_REGISTRY='$REG'" \
+  "$(cat "$NODE/oserv/oserv.rc" "$NODE/oserv/setup_env.sh")"
+expect_code "start with the copy's oserv.rc" 0 "$NODE/oserv/oserv.rc" start --hostname 127.0.0.2
 expect_code "answers" 0 odadmin --etc-root "$NODE" ping
 TXT=$(iconv -f UTF-16LE -t UTF-8 "$REG")
 expect_contains "other key kept" 'Services\keep\Parameters' "$TXT"
