@@ -169,36 +169,55 @@ bool Region::report_in(std::chrono::milliseconds timeout) {
   try {
     odlist::replace(db_, peers_.node_started(self_.od, self_.ip, self_.instance.port, timeout));
     std::lock_guard guard(mu_);
+    joined_ = true;
     link_ = fmt::format("connected to the TMR server {} since {}", describe(kTmrDispatcher),
                         OservLog::timestamp());
     return true;
   } catch (const Failure& e) {
     std::lock_guard guard(mu_);
-    if (link_.rfind("retrying", 0) != 0)
-      link_ = fmt::format("retrying since {}: {}", OservLog::timestamp(), e.what());
+    lost_link(e.what());
     return false;
   }
 }
 
-void Region::retry_report_in(std::chrono::seconds interval) {
+void Region::lost_link(const std::string& why) {
+  joined_ = false;
+  if (link_.rfind("retrying", 0) != 0)
+    link_ = fmt::format("retrying since {}: {}", OservLog::timestamp(), why);
+}
+
+void Region::keep_link(std::chrono::seconds interval) {
   std::lock_guard guard(mu_);
-  if (stopping_ || joiner_.joinable()) return;
+  if (is_tmr() || stopping_ || joiner_.joinable()) return;
   joiner_ = std::thread([this, interval] {
     std::unique_lock lock(mu_);
-    while (!stopping_) {
-      wake_.wait_for(lock, interval);
-      if (stopping_) return;
+    while (!wake_.wait_for(lock, interval, [this] { return stopping_; })) {
+      const bool was_joined = joined_;
       lock.unlock();
-      const bool joined = report_in(timeouts::kReportIn);
+      if (was_joined)
+        check_link();
+      else if (report_in(timeouts::kReportIn))
+        rejoined();
       lock.lock();
-      if (joined) {
-        log_.line(fmt::format("joined region {}: {}", self_.region, link_));
-        lock.unlock();
-        if (on_joined_) on_joined_();
-        return;
-      }
     }
   });
+}
+
+// Joined: is the TMR server still there? One that stopped answering is reported once, and the
+// node reports in again (to a TMR server that may have restarted with another odlist).
+void Region::check_link() {
+  try {
+    peers_.ping(kTmrDispatcher, timeouts::kLiveness);
+  } catch (const Failure& e) {
+    log_.line(fmt::format("^lost the TMR server: {}; reporting in again every interval", e.what()));
+    std::lock_guard guard(mu_);
+    lost_link(e.what());
+  }
+}
+
+void Region::rejoined() {
+  log_.line(fmt::format("joined region {}: {}", self_.region, link_state()));
+  if (on_joined_) on_joined_();
 }
 
 std::string Region::link_state() {

@@ -75,8 +75,11 @@ class Region {
 
   // Managed node: reports to the TMR server and takes its odlist. False if it did not answer.
   bool report_in(std::chrono::milliseconds timeout);
-  // Managed node: keeps reporting in every `interval` until it succeeds, then calls on_joined.
-  void retry_report_in(std::chrono::seconds interval);
+  // Managed node: keeps the link to the TMR server for the node's life. Every `interval`, a
+  // node not joined reports in (and calls on_joined when that succeeds); a joined one pings its
+  // TMR server, and one that does not answer turns the link to "retrying" (logged) until the
+  // node has reported in again. No-op at the TMR server.
+  void keep_link(std::chrono::seconds interval);
   void set_on_joined(std::function<void()> f) { on_joined_ = std::move(f); }
   // Managed node: how the link to the TMR server stands (for odadmin).
   std::string link_state();
@@ -89,6 +92,9 @@ class Region {
 
  private:
   std::string apply_edit(const OdlistEdit& edit);
+  void lost_link(const std::string& why);  // mu_ held
+  void check_link();
+  void rejoined();
   void send_loop();
   void send_odlist();
   void send_class(const std::string& cls);
@@ -102,12 +108,13 @@ class Region {
 
   std::mutex mu_;  // guards everything below
   std::string link_;
+  bool joined_ = false;  // managed node: reported in, and the TMR server answered since
   bool stopping_ = false;
   bool push_pending_ = false;
   std::set<std::string> classes_pending_;
   std::condition_variable wake_;
   std::thread sender_;   // TMR server: sends the odlist
-  std::thread joiner_;   // managed node: retries reporting in
+  std::thread joiner_;   // managed node: keeps the link to the TMR server (keep_link)
 
   // The other dispatchers' addresses, as of odlist generation addresses_generation_.
   std::mutex addresses_mu_;  // guards the two below

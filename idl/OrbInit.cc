@@ -90,12 +90,10 @@ CORBA::ORB_ptr init_orb(const char* name, const OrbOptions& options) {
   std::string arg0 = name;
   char* argv[] = {arg0.data(), nullptr};
   CORBA::ORB_ptr orb = CORBA::ORB_init(argc, argv, "omniORB4", table.get());
-  static const bool installed = [] {
-    omniORB::getInterceptors()->clientSendRequest.add(skip_closed_connection);
-    omniORB::getInterceptors()->clientSendRequest.add(choose_utf8);
-    return true;
-  }();
-  (void)installed;
+  // ORB::destroy() clears the interceptors; an ORB made again (ORB_init after destroy) needs
+  // them again. Adding one twice adds it once.
+  omniORB::getInterceptors()->clientSendRequest.add(skip_closed_connection);
+  omniORB::getInterceptors()->clientSendRequest.add(choose_utf8);
   return orb;
 }
 

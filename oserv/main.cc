@@ -109,10 +109,16 @@ void start_log(OservLog& log, const ResolvedInstance& inst, db::Database& db,
                const std::string& started) {
   log.open(inst.dbdir + "/oservlog");
   log.set_mirror_stderr(true);
+  // The TMR server as this database knows it: this dispatcher, or dispatcher 1 of its odlist.
+  std::string tmr = fmt::format("{}:{}", inst.logical_host, inst.port);
+  if (db.dispatcher() != kTmrDispatcher) {
+    const auto rec = odlist::find(db, kTmrDispatcher);
+    tmr = rec ? fmt::format("{}:{}", rec->label(), rec->port) : "unknown";
+  }
   log.raw(fmt::format("{}: openoserv ({}-{}) #1 {}\nCopyright openoserv contributors, 2026. MIT "
-                      "License.\nTMR {}. ORB {}. TMR server {}:{}. Port {}.\npid {}\n",
+                      "License.\nTMR {}. ORB {}. TMR server {}. Port {}.\npid {}\n",
                       started, OPENOSERV_VERSION, OPENOSERV_GIT, OPENOSERV_BUILD_DATE, db.region(),
-                      db.dispatcher(), inst.logical_host, inst.port, inst.port, ::getpid()));
+                      db.dispatcher(), tmr, inst.port, ::getpid()));
   const auto& r = db.recovery();
   if (!r.stale_owner.empty())
     log.line(fmt::format("${}: not closed cleanly by its last owner ({}); taking it over",
@@ -236,12 +242,19 @@ bool join_region(LocalDispatcher& local, const Settings& s, const char* argv0) {
                                  local.region.link_state(), s.join_interval));
   }
   check_odlist(local.db, local.info, local.log, argv0);
-  if (auto rec = odlist::find(local.db, local.info.od);
-      rec && rec->force_bind != local.info.force_bind_active && !s.force_bind)
-    local.log.line(fmt::format("force bind is now {} for dispatcher {}; it takes effect at the "
-                               "next start",
-                               rec->force_bind ? "TRUE" : "FALSE", local.info.od));
   return joined;
+}
+
+// Whether the odlist a managed node just took from its TMR server wants another listener than
+// the one its ORB was set up with from the node's own copy: force bind was set or cleared while
+// the node was down. Nothing is bound yet, so the start can still follow it.
+bool listener_changed(const LocalDispatcher& local, const Settings& s) {
+  const auto rec = odlist::find(local.db, local.info.od);
+  if (!rec || s.force_bind || rec->force_bind == local.info.force_bind_active) return false;
+  local.log.line(fmt::format("force bind is {} for dispatcher {} in the TMR server's odlist "
+                             "(changed while this node was down); following it",
+                             rec->force_bind ? "TRUE" : "FALSE", local.info.od));
+  return true;
 }
 
 // A stop (SIGTERM, SIGINT) that arrived before the oserv was ready: it ends the start cleanly.
@@ -416,8 +429,10 @@ struct Process {
   std::optional<StopWatchdog> watchdog;  // armed once a stop begins
 };
 
-// Runs the dispatcher until a stop signal; returns once no request runs any more.
-void serve(Process& p, char* argv0) {
+// One try at running the dispatcher: returns false, before anything is bound, when the odlist
+// taken from the TMR server wants another listener (see listener_changed); else runs until a
+// stop signal and returns true once no request runs any more.
+bool serve_once(Process& p, char* argv0) {
   const Settings& settings = p.settings;
   const DispatcherInfo info = identify(p.inst, *p.db, settings, p.log, p.started);
   CORBA::ORB_var orb = start_orb(info, settings, argv0);
@@ -431,6 +446,11 @@ void serve(Process& p, char* argv0) {
   });
   const bool joined = join_region(local, settings, argv0);
   try {
+    if (listener_changed(local, settings)) {
+      local.stop();
+      orb->destroy();
+      return false;
+    }
     wait_for_port_or_fail(info, settings, p.signals, p.log);
   } catch (const StoppedBeforeReady&) {
     local.stop();
@@ -449,10 +469,8 @@ void serve(Process& p, char* argv0) {
   sd_notify_state("READY=1");
   // A managed node whose TMR server is down still runs (its supervisor sees it up) and joins
   // when the server comes back.
-  if (joined)
-    name_managed_node(local);
-  else
-    local.region.retry_report_in(std::chrono::seconds(settings.join_interval));
+  if (joined) name_managed_node(local);
+  local.region.keep_link(std::chrono::seconds(settings.join_interval));
   std::thread notice([&] { failover_notice(*p.db, info, p.log, local.threads, local.programs); });
 
   wait_for_stop(p.signals, p.log, info.id());
@@ -463,6 +481,13 @@ void serve(Process& p, char* argv0) {
   orb->shutdown(true);  // waits for the requests in progress
   local.transactions.abort_all(p.log);
   orb->destroy();
+  return true;
+}
+
+// Runs the dispatcher until a stop signal. The second try, with the listener the TMR server's
+// odlist asks for, cannot ask for another one: the node's copy is that odlist by then.
+void serve(Process& p, char* argv0) {
+  if (!serve_once(p, argv0)) serve_once(p, argv0);
 }
 
 // A daemon's process state is its own, not that of whoever started it: no inherited descriptor

@@ -163,9 +163,26 @@ TEST(Region, ANodeStartedWithoutItsTmrServerJoinsWhenItComesBack) {
   EXPECT_EQ(n2.region.link_state().rfind("retrying since", 0), 0u) << n2.region.link_state();
   std::atomic<bool> joined{false};
   n2.region.set_on_joined([&] { joined = true; });
-  n2.region.retry_report_in(std::chrono::seconds(1));
+  n2.region.keep_link(std::chrono::seconds(1));
   r.set_down(kTmrDispatcher, false);
   EXPECT_TRUE(eventually([&] { return joined.load(); }));
+  EXPECT_NE(n2.region.link_state().find("connected"), std::string::npos);
+}
+
+TEST(Region, ANodeSeesItsTmrServerGoAndComeBack) {
+  InProcessRegion r("region_link");
+  auto& n2 = r.add_node();
+  ASSERT_TRUE(n2.region.report_in(std::chrono::seconds(1)));
+  std::atomic<int> joins{0};
+  n2.region.set_on_joined([&] { ++joins; });
+  n2.region.keep_link(std::chrono::seconds(1));
+  r.set_down(kTmrDispatcher, true);
+  EXPECT_TRUE(eventually([&] { return n2.region.link_state().rfind("retrying since", 0) == 0; }))
+      << n2.region.link_state();
+  EXPECT_NE(n2.region.link_state().find("dispatcher 1"), std::string::npos)
+      << "names the TMR server: " << n2.region.link_state();
+  r.set_down(kTmrDispatcher, false);
+  EXPECT_TRUE(eventually([&] { return joins.load() == 1; }));
   EXPECT_NE(n2.region.link_state().find("connected"), std::string::npos);
 }
 
