@@ -67,6 +67,9 @@ po::options_description options(Settings& s, Raw& raw) {
        "seconds a method program may run before it is ended (SIGTERM, then SIGKILL of its "
        "process group 5 s later); a call on another dispatcher's object waits that long plus "
        "8 s for the owner's answer")
+      ("idle-connection-timeout", po::value(&s.idle_connection_timeout)->default_value(180),
+       "seconds an incoming connection may stay without a request, and a request may take to "
+       "arrive whole, before the connection is closed")
       ("remote-calls", po::value(&raw.remote_calls)->default_value("relay"),
        "calls on object references owned by another dispatcher: relay (this dispatcher calls "
        "the owner) or forward (GIOP LOCATION_FORWARD: the caller's ORB goes to the owner)")
@@ -86,9 +89,10 @@ po::options_description options(Settings& s, Raw& raw) {
 void check(const Settings& s, const Raw& raw, const po::variables_map& vm) {
   if (vm.count("port") && (raw.port < 1 || raw.port > 65535))
     throw StartError{kConfig, fmt::format("--port {} is not a TCP port (1-65535)", raw.port)};
-  if (s.journal_idle_ms < 1 || s.join_interval < 1 || s.method_timeout < 1)
-    throw StartError{kConfig,
-                     "--journal-idle-ms, --join-interval and --method-timeout must be at least 1"};
+  if (s.journal_idle_ms < 1 || s.join_interval < 1 || s.method_timeout < 1 ||
+      s.idle_connection_timeout < 1)
+    throw StartError{kConfig, "--journal-idle-ms, --join-interval, --method-timeout and "
+                              "--idle-connection-timeout must be at least 1"};
   if (s.bind_wait_interval < 1 || s.bind_timeout < 0 || s.stop_timeout < 1 || s.lock_timeout < 1)
     throw StartError{kConfig, "--bind-wait-interval, --stop-timeout and --lock-timeout must be at "
                               "least 1 second, --bind-timeout at least 0"};

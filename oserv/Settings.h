@@ -35,6 +35,7 @@ struct Settings {
   int journal_idle_ms = 100;
   int join_interval = 10;
   int method_timeout = 600;
+  int idle_connection_timeout = 180;
   ObjectAdapter::RemoteCalls remote_calls = ObjectAdapter::RemoteCalls::kRelay;
 };
 

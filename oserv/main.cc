@@ -7,6 +7,7 @@
 //   for the port -> activate the Dispatcher and the object POA -> report ready.
 // Then the main thread waits for signals: TERM/INT stop the oserv, HUP reopens the log.
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -51,6 +52,10 @@ namespace {
 // Concurrent calls to one other dispatcher, each on its own connection, before further calls
 // wait for a free one. bench/hop_bench.cc gives its raw servers the same (keep the two equal).
 constexpr const char* kMaxPeerConnections = "256";
+// Incoming connections served by a thread each, beyond which requests are served by a pool of
+// kMaxPeerConnections threads (and below which, again, by a thread each).
+constexpr const char* kThreadPerConnectionLimit = "256";
+constexpr const char* kThreadPerConnectionResume = "192";
 
 // Signals are taken by sigwait() in the main thread only; every thread inherits this mask, so
 // it is set before the first thread starts (the database's journal purger).
@@ -183,7 +188,17 @@ CORBA::ORB_var start_orb(const DispatcherInfo& info, const Settings& s, char* ar
       // Each call in flight to another dispatcher holds a connection (one call per
       // connection); omniORB's default of 5 would make a sixth concurrent method call to a node
       // wait for one of the first five to finish, which may take --method-timeout.
-      {"maxGIOPConnectionPerServer", kMaxPeerConnections}};
+      {"maxGIOPConnectionPerServer", kMaxPeerConnections},
+      // A thread per incoming connection up to a point, then a pool serving requests as they
+      // come: idle connections (2,000 of them) then cost no thread each.
+      {"threadPerConnectionUpperLimit", kThreadPerConnectionLimit},
+      {"threadPerConnectionLowerLimit", kThreadPerConnectionResume},
+      {"maxServerThreadPoolSize", kMaxPeerConnections},
+      // An idle connection is closed after the timeout, and so is one whose request does not
+      // arrive whole within it (a client that stalled or went away mid-request: half-open).
+      {"inConScanPeriod", std::to_string(s.idle_connection_timeout)},
+      {"serverCallTimeOutPeriod", std::to_string(s.idle_connection_timeout * 1000)},
+      {"scanGranularity", "1"}};
   try {
     CORBA::ORB_var orb = init_orb(argv0, options);
     install_request_interceptor();
@@ -492,11 +507,17 @@ void serve(Process& p, char* argv0) {
 
 // A daemon's process state is its own, not that of whoever started it: no inherited descriptor
 // (it would stay open as long as the oserv runs, and reach its method programs), file modes that
-// do not depend on the starting shell's umask, and / as working directory (not pinning a file
-// system that an administrator may need to unmount). Paths are absolute by then.
+// do not depend on the starting shell's umask, / as working directory (not pinning a file system
+// that an administrator may need to unmount; paths are absolute by then), and the descriptor
+// limit raised to the hard limit.
 void own_process_state() {
   ::close_range(3, ~0U, 0);
   ::umask(022);
+  // Every connection and method program pipe is a descriptor: allow as many as the hard limit.
+  if (rlimit files{}; ::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &files);
+  }
 }
 
 int run(int argc, char** argv) {
