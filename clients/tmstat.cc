@@ -37,8 +37,9 @@ int tmstat(OservClient& client, const std::vector<std::string>& args) {
   for (CORBA::ULong i = 0; i < txns->length(); ++i) {
     const auto& t = txns[i];
     std::string parent = *t.parent.in() ? fmt::format(" parent {}", t.parent.in()) : "";
-    fmt::print("{} {} running {}{} (changes {}, since {})\n", t.id.in(), t.kind.in(),
-               *t.label.in() ? t.label.in() : "-", parent, t.changes, t.started.in());
+    fmt::print("{} {} running {}{} (changes {}, since {}, idle {} s)\n", t.id.in(), t.kind.in(),
+               *t.label.in() ? t.label.in() : "-", parent, t.changes, t.started.in(),
+               t.idle_seconds);
   }
   if (locks->length() > 0) fmt::print("Locks:\n");
   for (CORBA::ULong i = 0; i < locks->length(); ++i) {

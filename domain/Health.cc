@@ -8,9 +8,12 @@ namespace openoserv {
 namespace {
 // The purge empties the journal within --journal-idle-ms; this leaves a generous margin.
 constexpr std::chrono::seconds kJournalStaleAfter{10};
+// A transaction idle for this share of its lease is reported before it is rolled back.
+constexpr double kNearLease = 0.8;
 }  // namespace
 
 std::vector<std::string> health_problems(db::Database& db, MethodThreads& threads,
+                                         TransactionSessions& transactions,
                                          std::chrono::seconds max_method_age) {
   std::vector<std::string> problems;
   if (const auto stale = db.journal_stale_for(); stale > kJournalStaleAfter) {
@@ -26,6 +29,11 @@ std::vector<std::string> health_problems(db::Database& db, MethodThreads& thread
                                    "since {}",
                                    t.id, t.method, t.pid ? fmt::format("pid {}", t.pid) : "",
                                    t.oid, t.state, age, t.started));
+  for (const auto& [id, idle] : transactions.near_lease(kNearLease))
+    problems.push_back(fmt::format("transaction {} has had no call for {} s; it is rolled back "
+                                   "at {} s (--transaction-lease): is its client still there?",
+                                   db.describe(id), idle.count(),
+                                   transactions.lease().count()));
   return problems;
 }
 

@@ -20,14 +20,14 @@ namespace openoserv {
 
 struct LocalDispatcher {
   LocalDispatcher(const DispatcherInfo& info, db::Database& db, OservLog& log, Peers& peers,
-                  std::chrono::milliseconds method_timeout)
+                  std::chrono::milliseconds method_timeout, std::chrono::seconds lease)
       : info(info),
         db(db),
         log(log),
         region(info, db, log, peers),
         programs(info.instance.dbdir + "/programs", method_timeout, timeouts::kProgramGrace),
         objects(info, db, log, region, peers, threads, programs),
-        transactions(db) {}
+        transactions(db, log, lease) {}
 
   // Before the ORB stops: no more background calls, and method programs told to end so that
   // the calls running them return (within the grace period of Programs).

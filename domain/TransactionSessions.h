@@ -5,13 +5,24 @@
 // family runs under that family's one mutex; different families run concurrently. A lock wait
 // holds only its own family's mutex. The map of open sessions has a mutex of its own, held only
 // to find, add or remove an entry.
+//
+// A family has a lease: one with no call on any of its members for longer than the lease (its
+// client went away) is rolled back by a reaper thread, which logs it; its locks are released.
+// A later call on it fails saying so. tmstat shows each transaction's idle time.
 #pragma once
 
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "Database.h"
 #include "Failure.h"
@@ -21,7 +32,11 @@ namespace openoserv {
 
 class TransactionSessions {
  public:
-  explicit TransactionSessions(db::Database& db) : db_(db) {}
+  // `lease`: how long a family may go without a call before it is rolled back.
+  TransactionSessions(db::Database& db, OservLog& log, std::chrono::seconds lease);
+  ~TransactionSessions();
+  TransactionSessions(const TransactionSessions&) = delete;
+  TransactionSessions& operator=(const TransactionSessions&) = delete;
 
   // A top-level transaction (parent 0) or a sub-transaction of `parent`; returns its number.
   std::uint64_t begin(std::uint64_t parent, const std::string& label);
@@ -29,29 +44,69 @@ class TransactionSessions {
   template <typename F>
   auto with(std::uint64_t id, F&& f) {
     auto session = find(id);
+    Use use(*session->family);
     std::lock_guard guard(session->family->mu);
+    check_alive(id, *session);
     return f(*session->txn);
   }
   void commit(std::uint64_t id);
   void abort(std::uint64_t id);
   // Rolls back every transaction still open, children before parents (at shutdown), logging
   // each; one that cannot be rolled back now is left to the journal's recovery at next start.
-  void abort_all(OservLog& log);
+  // Stops the reaper first.
+  void abort_all();
+
+  // How long transaction `id`'s family has gone without a call (0 while one runs); nullopt for a
+  // transaction not held here (the oserv's own).
+  std::optional<std::chrono::seconds> idle(std::uint64_t id);
+  // Top-level transactions idle for more than `fraction` of the lease, with their idle time.
+  std::vector<std::pair<std::uint64_t, std::chrono::seconds>> near_lease(double fraction);
+  std::chrono::seconds lease() const { return lease_; }
 
  private:
+  using Clock = std::chrono::steady_clock;
   struct Family {
-    std::mutex mu;
+    std::mutex mu;                            // serialises calls on the family's members
+    std::atomic<Clock::rep> last_used{0};     // end of the last call (Clock ticks)
+    std::atomic<int> busy{0};                 // calls running now
+    std::chrono::milliseconds idle() const;
   };
   struct Session {
     std::shared_ptr<Family> family;
     std::unique_ptr<db::Transaction> txn;
+    std::uint64_t top = 0;
+    bool expired = false;  // rolled back by the reaper (under family->mu)
   };
+  // Marks a call on a family for its duration.
+  class Use {
+   public:
+    explicit Use(Family& f) : f_(f) { ++f_.busy; }
+    ~Use() {
+      f_.last_used = Clock::now().time_since_epoch().count();
+      --f_.busy;
+    }
+    Use(const Use&) = delete;
+    Use& operator=(const Use&) = delete;
+
+   private:
+    Family& f_;
+  };
+
   std::shared_ptr<Session> find(std::uint64_t id);
+  void check_alive(std::uint64_t id, const Session& s) const;
   void end(std::uint64_t id, bool commit);
+  void reap();
+  void roll_back(std::map<std::uint64_t, std::shared_ptr<Session>> sessions, const char* why);
 
   db::Database& db_;
-  std::mutex mu_;  // guards sessions_
+  OservLog& log_;
+  const std::chrono::seconds lease_;
+  std::mutex mu_;  // guards sessions_, expired_ and stopping_
   std::map<std::uint64_t, std::shared_ptr<Session>> sessions_;
+  std::deque<std::uint64_t> expired_;  // the latest transactions rolled back at their lease
+  bool stopping_ = false;
+  std::condition_variable wake_;
+  std::thread reaper_;  // last: it uses the members above
 };
 
 }  // namespace openoserv

@@ -81,7 +81,7 @@ OServ::StatusBlock* AdminServant::status() {
 OServ::StringList* AdminServant::health(CORBA::ULong max_method_seconds) {
   return guarded([&] {
     return new OServ::StringList(wire::strings(health_problems(
-        local_.db, local_.threads, std::chrono::seconds(max_method_seconds))));
+        local_.db, local_.threads, local_.transactions, std::chrono::seconds(max_method_seconds))));
   });
 }
 

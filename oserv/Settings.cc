@@ -81,6 +81,9 @@ po::options_description options(Settings& s, Raw& raw) {
        "seconds to wait for a port in use before giving up")
       ("stop-timeout", po::value(&s.stop_timeout)->default_value(10),
        "seconds a graceful stop may take before the process exits anyway")
+      ("transaction-lease", po::value(&s.transaction_lease)->default_value(600),
+       "seconds an open transaction may go without a call (its client went away) before it is "
+       "rolled back and its locks released")
       ("lock-timeout", po::value(&s.lock_timeout)->default_value(30),
        "seconds a transaction waits for an object lock before failing");
   return opts;
@@ -93,9 +96,11 @@ void check(const Settings& s, const Raw& raw, const po::variables_map& vm) {
       s.idle_connection_timeout < 1)
     throw StartError{kConfig, "--journal-idle-ms, --join-interval, --method-timeout and "
                               "--idle-connection-timeout must be at least 1"};
-  if (s.bind_wait_interval < 1 || s.bind_timeout < 0 || s.stop_timeout < 1 || s.lock_timeout < 1)
-    throw StartError{kConfig, "--bind-wait-interval, --stop-timeout and --lock-timeout must be at "
-                              "least 1 second, --bind-timeout at least 0"};
+  if (s.bind_wait_interval < 1 || s.bind_timeout < 0 || s.stop_timeout < 1 ||
+      s.lock_timeout < 1 || s.transaction_lease < 1)
+    throw StartError{kConfig, "--bind-wait-interval, --stop-timeout, --lock-timeout and "
+                              "--transaction-lease must be at least 1 second, --bind-timeout at "
+                              "least 0"};
   if (raw.remote_calls != "relay" && raw.remote_calls != "forward")
     throw StartError{kConfig, fmt::format("--remote-calls {}: must be relay or forward",
                                           raw.remote_calls)};

@@ -36,6 +36,7 @@ struct Settings {
   int join_interval = 10;
   int method_timeout = 600;
   int idle_connection_timeout = 180;
+  int transaction_lease = 600;
   ObjectAdapter::RemoteCalls remote_calls = ObjectAdapter::RemoteCalls::kRelay;
 };
 

@@ -85,7 +85,7 @@ void TransactionServant::txn_abort(CORBA::ULongLong txn) {
 
 namespace {
 
-OServ::TxnEntries* transactions(db::Database& db) {
+OServ::TxnEntries* transactions(db::Database& db, TransactionSessions& sessions) {
   const auto open = db.transactions();
   auto out = std::make_unique<OServ::TxnEntries>();
   out->length(static_cast<CORBA::ULong>(open.size()));
@@ -97,6 +97,8 @@ OServ::TxnEntries* transactions(db::Database& db) {
     e.label = open[i].label.c_str();
     e.started = db::format_time(open[i].started).c_str();
     e.changes = static_cast<CORBA::ULong>(open[i].changes);
+    e.idle_seconds = static_cast<CORBA::ULong>(
+        sessions.idle(open[i].id).value_or(std::chrono::seconds(0)).count());
   }
   return out.release();
 }
@@ -129,7 +131,7 @@ void TransactionServant::tmstat(OServ::TxnEntries_out txns, OServ::LockEntries_o
                                 CORBA::ULongLong& journal_file_bytes) {
   guarded([&] {
     auto& db = local_.db;
-    txns = transactions(db);
+    txns = transactions(db, local_.transactions);
     held = locks(db);
     journal_bytes = db.journal_size();
     journal_file_bytes = db.journal_file_size();

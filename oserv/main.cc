@@ -452,7 +452,8 @@ bool serve_once(Process& p, char* argv0) {
   const DispatcherInfo info = identify(p.inst, *p.db, settings, p.log, p.started);
   CORBA::ORB_var orb = start_orb(info, settings, argv0);
   CorbaPeers peers(orb, *p.db);
-  LocalDispatcher local(info, *p.db, p.log, peers, std::chrono::seconds(settings.method_timeout));
+  LocalDispatcher local(info, *p.db, p.log, peers, std::chrono::seconds(settings.method_timeout),
+                        std::chrono::seconds(settings.transaction_lease));
   for (const auto& line : local.programs.end_leftovers()) p.log.line("^" + line);
   local.region.set_stop_self([] { ::kill(::getpid(), SIGTERM); });
   local.region.set_on_joined([&local] { name_managed_node(local); });
@@ -494,7 +495,7 @@ bool serve_once(Process& p, char* argv0) {
   local.stop();
   notice.join();
   orb->shutdown(true);  // waits for the requests in progress
-  local.transactions.abort_all(p.log);
+  local.transactions.abort_all();
   orb->destroy();
   return true;
 }

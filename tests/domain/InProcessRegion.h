@@ -128,7 +128,8 @@ class InProcessRegion {
     node->info.ip = self.ip;
     node->peers = std::make_unique<DirectPeers>(*this);
     node->local = std::make_unique<LocalDispatcher>(node->info, *node->db, node->log,
-                                                    *node->peers, std::chrono::seconds(30));
+                                                    *node->peers, std::chrono::seconds(30),
+                                                    std::chrono::seconds(600));
     Node* raw = node.get();
     node->local->region.set_stop_self([raw] { ++raw->stops; });
     std::lock_guard guard(mu_);

@@ -8,6 +8,7 @@
 
 #include <fmt/core.h>
 
+#include "TextFile.h"
 #include "TransactionSessions.h"
 
 namespace openoserv {
@@ -33,7 +34,7 @@ class TransactionSessionsTest : public ::testing::Test {
 };
 
 TEST_F(TransactionSessionsTest, SubTransactionsFoldIntoTheirParent) {
-  TransactionSessions s(*db_);
+  TransactionSessions s(*db_, log_, std::chrono::seconds(600));
   const auto top = s.begin(0, "top");
   const auto sub = s.begin(top, "sub");
   s.with(sub, [](db::Transaction& t) { t.put(db::Table::kObjects, "k", "v"); });
@@ -46,7 +47,7 @@ TEST_F(TransactionSessionsTest, SubTransactionsFoldIntoTheirParent) {
 }
 
 TEST_F(TransactionSessionsTest, UnknownTransactionsAreRefusedByNumber) {
-  TransactionSessions s(*db_);
+  TransactionSessions s(*db_, log_, std::chrono::seconds(600));
   try {
     s.abort(12345);
     FAIL() << "aborted a transaction that does not exist";
@@ -58,7 +59,7 @@ TEST_F(TransactionSessionsTest, UnknownTransactionsAreRefusedByNumber) {
 TEST_F(TransactionSessionsTest, CallsOnOneFamilyFromManyThreadsAreSerialised) {
   // A parent's sub-transactions change the parent's state (its children count, its changes):
   // calls on the family from several threads must not interleave (TSan checks this test too).
-  TransactionSessions s(*db_);
+  TransactionSessions s(*db_, log_, std::chrono::seconds(600));
   const auto top = s.begin(0, "top");
   std::vector<std::thread> workers;
   for (int w = 0; w < 4; ++w)
@@ -77,15 +78,52 @@ TEST_F(TransactionSessionsTest, CallsOnOneFamilyFromManyThreadsAreSerialised) {
 }
 
 TEST_F(TransactionSessionsTest, AbortAllRollsBackEverythingOpen) {
-  TransactionSessions s(*db_);
+  TransactionSessions s(*db_, log_, std::chrono::seconds(600));
   const auto top = s.begin(0, "top");
   s.with(top, [](db::Transaction& t) { t.put(db::Table::kObjects, "a", "1"); });
   const auto sub = s.begin(top, "sub");
   s.with(sub, [](db::Transaction& t) { t.put(db::Table::kObjects, "b", "2"); });
-  s.abort_all(log_);
+  s.abort_all();
   EXPECT_TRUE(db_->transactions().empty());
   EXPECT_TRUE(db_->scan(db::Table::kObjects).empty());
   EXPECT_THROW(s.abort(top), Failure);
+}
+
+// A family whose client went away: rolled back past its lease, its locks released so another
+// transaction can change the record, logged; a late call on it is told why.
+TEST_F(TransactionSessionsTest, AFamilyIdlePastItsLeaseIsRolledBackAndItsLocksReleased) {
+  TransactionSessions s(*db_, log_, std::chrono::seconds(1));
+  const auto top = s.begin(0, "vanished client");
+  s.with(top, [](db::Transaction& t) { t.put(db::Table::kObjects, "k", "held"); });
+  const auto sub = s.begin(top, "its child");
+  EXPECT_EQ(s.idle(top), std::chrono::seconds(0));
+  for (int i = 0; i < 50 && !db_->transactions().empty(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_TRUE(db_->transactions().empty()) << "not rolled back within 5 s";
+  EXPECT_FALSE(db_->read(db::Table::kObjects, "k"));
+  const auto other = s.begin(0, "next client");
+  s.with(other, [](db::Transaction& t) { t.put(db::Table::kObjects, "k", "mine"); });
+  s.commit(other);
+  EXPECT_THROW(s.commit(top), Failure);
+  EXPECT_THROW(s.with(sub, [](db::Transaction&) { return 0; }), Failure);
+  const std::string log = read_text_file(dir_ + "/oservlog").value_or("");
+  EXPECT_NE(log.find("had no call for longer than its lease (1 s"), std::string::npos) << log;
+}
+
+TEST_F(TransactionSessionsTest, CallsKeepAFamilyAliveAndItsIdleTimeIsShown) {
+  TransactionSessions s(*db_, log_, std::chrono::seconds(2));
+  const auto top = s.begin(0, "busy client");
+  for (int i = 0; i < 30; ++i) {  // 3 s of calls, each well inside the lease
+    s.with(top, [&](db::Transaction& t) { t.put(db::Table::kObjects, "k", std::to_string(i)); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  s.commit(top);
+  EXPECT_EQ(db_->read(db::Table::kObjects, "k"), "29");
+  const auto idle = s.begin(0, "idle");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1700));
+  EXPECT_GE(s.idle(idle).value_or(std::chrono::seconds(0)).count(), 1);
+  EXPECT_EQ(s.near_lease(0.5).size(), 1u);
+  EXPECT_FALSE(s.idle(12345).has_value());
 }
 
 }  // namespace

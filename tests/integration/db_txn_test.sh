@@ -118,6 +118,27 @@ expect_eq "o1 restored" v1 "$OUT"
 expect_code "o3 never existed" 1 odb get "$T" objects o3
 expect_code "abort" 0 odb abort "$T"
 
+step "a transaction whose client went away is rolled back at its lease, its locks released"
+expect_code "restart with a 3 s lease" 0 rc oserv restart --lock-timeout 1 --transaction-lease 3
+T=$(odb begin --label "vanishing client")
+expect_code "put" 0 odb put "$T" objects o1 abandoned
+sleep 1.5
+expect_code "tmstat" 0 tmstat
+expect_contains "idle time shown" "idle 1 s)" "$OUT"
+sleep 1
+expect_code "health" 1 odadmin health
+expect_contains "near its lease" "has had no call for 2 s; it is rolled back at 3 s" "$OUT"
+rolled_back() { [ -z "$(tmstat)" ]; }
+wait_until 5 rolled_back || fail "still open: $(tmstat)"
+expect_contains "logged" "had no call for longer than its lease (3 s, --transaction-lease)" \
+  "$(cat "$LOG")"
+T2=$(odb begin)
+expect_code "the lock is free" 0 odb put "$T2" objects o1 v1
+expect_code "commit" 0 odb commit "$T2"
+expect_code "the abandoned one is told why" 1 odb commit "$T"
+expect_contains "why" "was rolled back: no call for longer than its lease" "$OUT"
+expect_code "restart" 0 rc oserv restart --lock-timeout 1
+
 step "a journal damaged before its end stops the start and is kept untouched"
 T=$(odb begin)
 odb put "$T" objects o1 a >/dev/null && odb put "$T" objects o2 b >/dev/null || fail "put"
