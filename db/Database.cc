@@ -5,6 +5,7 @@
 #include <fmt/core.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -28,6 +29,22 @@ std::string lock_resource(Table table, const std::string& key);
 void check(int rc, const std::string& dir, const char* what) {
   if (rc != MDB_SUCCESS)
     throw DbError(fmt::format("database {}: {} failed: {}", dir, what, mdb_strerror(rc)));
+}
+
+// LMDB reports a write cut short by a full file system as EIO (a short write), not ENOSPC:
+// below this much free space, that is what it was.
+constexpr std::uint64_t kFullBelow = 1 << 20;
+
+// Why an LMDB commit in `dir` failed, in words an operator acts on.
+std::string commit_error(const std::string& dir, int rc) {
+  struct statvfs fs {};
+  const bool measured = ::statvfs(dir.c_str(), &fs) == 0;
+  const std::uint64_t free_bytes = measured ? std::uint64_t{fs.f_bavail} * fs.f_frsize : 0;
+  if (rc == ENOSPC || (rc == EIO && measured && free_bytes < kFullBelow))
+    return fmt::format("{}/data.mdb: commit failed: No space left on device ({} bytes free on its "
+                       "file system; LMDB: {})",
+                       dir, free_bytes, mdb_strerror(rc));
+  return fmt::format("database {}: commit failed: {}", dir, mdb_strerror(rc));
 }
 
 MDB_val as_val(const std::string& s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
@@ -68,7 +85,7 @@ class Database::LmdbTxn {
   void commit() {
     int rc = mdb_txn_commit(txn_);
     txn_ = nullptr;
-    check(rc, db_.dir_, "commit");
+    if (rc != MDB_SUCCESS) throw DbError(commit_error(db_.dir_, rc));
   }
   std::optional<std::string> get(MDB_dbi dbi, const std::string& key) {
     MDB_val k = as_val(key), v;
@@ -161,7 +178,16 @@ void Transaction::commit() {
   if (parent_) {
     for (auto& [k, v] : writes_) parent_->writes_[k] = std::move(v);
   } else if (!writes_.empty()) {
-    db_.commit_durably(*this);
+    try {
+      db_.commit_durably(*this);
+    } catch (const DbError& e) {
+      // A commit that failed (a full disk) ends the transaction: none of its changes reached
+      // LMDB, and holding its locks would block every later change of those records.
+      writes_.clear();
+      state_ = State::kAborted;
+      db_.finished(*this, true);
+      throw DbError(fmt::format("{}; transaction {} was rolled back", e.what(), db_.describe(id_)));
+    }
     marked = true;
   }
   writes_.clear();
@@ -452,8 +478,8 @@ void Database::commit_durably(Transaction& t) {
     guard.lock();
     for (int t = 0; t < kTableCount && !error; ++t)
       if (changed[t]) ++generations_[t];
-    // On failure the transactions stay open (their commit marks only say that LMDB may hold
-    // them, which it does not): their abort, or a commit retried, writes the next mark.
+    // On failure each transaction's commit() rolls it back: its commit mark only says that
+    // LMDB may hold it, which it does not, and its abort mark follows.
     for (auto* r : group) {
       r->error = error;
       r->done = true;
@@ -472,11 +498,17 @@ void Database::finished(Transaction& t, bool end_mark) {
   }
   std::lock_guard guard(mu_);
   open_.erase(t.id_);
-  if (!t.parent_ && end_mark)
-    journal_->append_mark(t.state_ == Transaction::State::kCommitted
-                              ? JournalRecord::Type::kCommit
-                              : JournalRecord::Type::kAbort,
-                          t.top_, t.id_);
+  // The end mark only spares recovery work: without it recovery restores the before-images,
+  // which are what LMDB holds for a transaction whose changes never reached it. So a mark that
+  // cannot be written (a full disk) does not keep the transaction from ending.
+  try {
+    if (!t.parent_ && end_mark)
+      journal_->append_mark(t.state_ == Transaction::State::kCommitted
+                                ? JournalRecord::Type::kCommit
+                                : JournalRecord::Type::kAbort,
+                            t.top_, t.id_);
+  } catch (const DbError&) {
+  }
   if (open_.empty()) {
     idle_since_ = std::chrono::steady_clock::now();
     if (journal_->size() > kJournalEagerTruncate) empty_journal_locked();

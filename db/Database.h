@@ -88,6 +88,7 @@ class Transaction {
   std::uint64_t id() const { return id_; }
   std::uint64_t top_id() const { return top_; }
   bool top_level() const { return parent_ == nullptr; }
+  bool is_open() const { return state_ == State::kOpen; }
 
   // Reads under a read lock; sees this transaction's and its ancestors' own changes.
   std::optional<std::string> get(Table table, const std::string& key);
@@ -100,7 +101,9 @@ class Transaction {
   void lock(Table table, const std::string& key, LockMode mode);
 
   // Sub-transaction: folds its changes into the parent. Top-level: makes them permanent
-  // (durable in sync mode) and releases the locks. Throws DbError with open sub-transactions.
+  // (durable in sync mode) and releases the locks. Throws DbError with open sub-transactions
+  // (the transaction stays open), or when the changes cannot be written (a full disk): then the
+  // transaction is rolled back and its locks released, and the message says so.
   void commit();
   // Drops this transaction's own changes (a sub-transaction's only), releases a top-level's locks.
   void abort();

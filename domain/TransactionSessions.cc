@@ -75,17 +75,31 @@ std::uint64_t TransactionSessions::begin(std::uint64_t parent, const std::string
 
 void TransactionSessions::end(std::uint64_t id, bool commit) {
   auto session = find(id);
+  std::optional<db::DbError> failed;
   {
     Use use(*session->family);
     std::lock_guard guard(session->family->mu);
     check_alive(id, *session);
-    if (commit)
-      session->txn->commit();
-    else
-      session->txn->abort();
+    try {
+      if (commit)
+        session->txn->commit();
+      else
+        session->txn->abort();
+    } catch (const db::DbError& e) {
+      // A commit that failed (a full disk) has rolled the transaction back: it is over too.
+      if (!session->txn->is_open()) {
+        log_.line(fmt::format("^commit of transaction {} failed: {}", db_.describe(id), e.what()));
+        failed = e;
+      } else {
+        throw;
+      }
+    }
   }
-  std::lock_guard guard(mu_);
-  sessions_.erase(id);
+  {
+    std::lock_guard guard(mu_);
+    sessions_.erase(id);
+  }
+  if (failed) throw *failed;
 }
 
 void TransactionSessions::commit(std::uint64_t id) { end(id, true); }
