@@ -6,7 +6,11 @@
 #include <omniORB4/internal/GIOP_S.h>
 #include <omniORB4/omniInterceptors.h>
 
+#include <sys/socket.h>
+
 #include <cstring>
+
+#include <fmt/core.h>
 
 #include "Connections.h"
 #include "Numbers.h"
@@ -67,7 +71,15 @@ const RequestContext& RequestContext::current() { return current_request; }
 std::string RequestContext::caller() {
   const auto& peer = current_request.peer_address;
   if (peer.empty()) return "this oserv";
-  if (peer.rfind("giop:unix:", 0) == 0) return "a local client (Unix socket)";
+  if (peer.rfind("giop:unix:", 0) == 0) {
+    // The kernel says who is at the other end of a Unix socket.
+    ucred cred{};
+    socklen_t size = sizeof cred;
+    if (current_request.socket >= 0 &&
+        ::getsockopt(current_request.socket, SOL_SOCKET, SO_PEERCRED, &cred, &size) == 0)
+      return fmt::format("a local client (pid {}, uid {}, Unix socket)", cred.pid, cred.uid);
+    return "a local client (Unix socket)";
+  }
   return peer;
 }
 

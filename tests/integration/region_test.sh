@@ -72,6 +72,10 @@ step "shutdown of another node, from a node"
 PID3=$(pid_of mn2)
 expect_code "shutdown 3 from mn1" 0 odadmin --id mn1 shutdown 3
 wait_until 10 gone "$PID3" || fail "dispatcher 3 still runs after odadmin shutdown 3 from mn1"
+expect_contains "who asked, at mn1" "shutdown of 3 asked by a local client (pid " \
+  "$(cat "$WORK/db/mn1/oservlog")"
+expect_contains "who asked, at mn2 (its address)" "shutdown of 3 asked by giop:tcp:127.0.0." \
+  "$(cat "$WORK/db/mn2/oservlog")"
 
 step "a node started under another address is refused, then repaired with change_ip"
 expect_code "stop mn1" 0 rc mn1 stop
