@@ -377,6 +377,9 @@ std::string InstanceTable::format_registry_key(const InstanceEntry& e) {
 void InstanceTable::save(const std::string& utf8) {
   const std::string bytes = encode_text(utf8, text_);
   try {
+    // The first instance of a new etc root or registry export creates its directory.
+    if (const size_t slash = path_.rfind('/'); slash != std::string::npos && slash > 0)
+      make_directories(path_.substr(0, slash));
     write_file_atomically(path_, bytes);
   } catch (const std::runtime_error& e) {
     throw ConfigError(e.what());

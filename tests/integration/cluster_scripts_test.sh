@@ -60,4 +60,10 @@ expect_code "answers" 0 odadmin --etc-root "$NODE" ping
 TXT=$(iconv -f UTF-16LE -t UTF-8 "$REG")
 expect_contains "other key kept" 'Services\keep\Parameters' "$TXT"
 kill -TERM "$(head -n1 "$NODE/run/oserv.pid")"
+
+step "to an etc root and a registry export whose directories do not exist yet"
+expect_code "copy to new directories" 0 env OCOPYINST="$BIN/ocopyinst" "$HA/copy-cluster.sh" oserv \
+  "$WORK/new/node-c/etc" --target-registry "$WORK/new/reg/node-c.reg"
+[ -r "$WORK/new/reg/node-c.reg" ] || fail "no registry export written"
+[ -x "$WORK/new/node-c/etc/oserv/oserv.rc" ] || fail "no oserv.rc copied"
 echo PASS
