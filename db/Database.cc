@@ -237,7 +237,8 @@ std::unique_ptr<Database> Database::open(const std::string& dir, const Options& 
     ssize_t n = ::pread(db->owner_fd_.get(), buf, sizeof buf - 1, 0);
     std::string who = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "unknown owner";
     while (!who.empty() && (who.back() == '\n' || who.back() == ' ')) who.pop_back();
-    throw DbInUse(fmt::format("database {} is in use by another oserv ({})", dir, who));
+    // Owner first: cluster managers cut long exit reasons short.
+    throw DbInUse(fmt::format("database in use by another oserv ({}): {}", who, dir));
   }
   {
     // A clean close empties the owner file; content left behind names an owner that died.

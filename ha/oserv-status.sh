@@ -45,7 +45,8 @@ oserv_alive() {
 
 # oserv_gone PIDFILE PID: true once the lock is free and the process has left.
 oserv_gone() {
-  ! oserv_pid_state "$1" && ! oserv_alive "$2"
+  oserv_lock_state "$1"
+  [ $? -ne 0 ] && ! oserv_alive "$2"
 }
 
 # oserv_wait_gone PIDFILE PID SECONDS: polls every 0.1 s until gone or SECONDS of wall-clock time
@@ -59,9 +60,10 @@ oserv_wait_gone() {
   return 0
 }
 
-# oserv_terminate PIDFILE SECONDS: stops the oserv whose lock PIDFILE holds: SIGTERM, then, if it
-# is not gone within SECONDS, SIGKILL (and up to 10 s more for the kernel to tear it down).
-# Removes the pid file. Returns 0 stopped by SIGTERM, 2 stopped by SIGKILL, 1 still there.
+# oserv_terminate PIDFILE SECONDS [KILL_SECONDS]: stops the oserv whose lock PIDFILE holds:
+# SIGTERM, then, if it is not gone within SECONDS, SIGKILL, and up to KILL_SECONDS (default 10)
+# more for the kernel to tear it down. Both waits are wall-clock time. Removes the pid file.
+# Returns 0 stopped by SIGTERM, 2 stopped by SIGKILL, 1 still there.
 oserv_terminate() {
   oserv_victim=$(oserv_pid "$1")
   kill -TERM "$oserv_victim" 2>/dev/null
@@ -70,7 +72,7 @@ oserv_terminate() {
     return 0
   fi
   kill -KILL "$oserv_victim" 2>/dev/null
-  oserv_wait_gone "$1" "$oserv_victim" 10 || return 1
+  oserv_wait_gone "$1" "$oserv_victim" "${3:-10}" || return 1
   rm -f "$1"
   return 2
 }
