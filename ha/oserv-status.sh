@@ -45,8 +45,8 @@ oserv_alive() {
 
 # oserv_gone PIDFILE PID: true once the lock is free and the process has left.
 oserv_gone() {
-  oserv_lock_state "$1"
-  [ $? -ne 0 ] && ! oserv_alive "$2"
+  oserv_lock_state "$1" && return 1
+  ! oserv_alive "$2"
 }
 
 # oserv_wait_gone PIDFILE PID SECONDS: polls every 0.1 s until gone or SECONDS of wall-clock time
