@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <boost/crc.hpp>
 #include <cerrno>
 #include <cstring>
@@ -87,9 +88,17 @@ void encode_record(char* out, JournalRecord::Type type, std::uint64_t top, std::
     if (before) p = std::copy(before->begin(), before->end(), p);
   }
   const auto payload = static_cast<std::uint32_t>(p - out - kHeader);
-  put_u32(out, kMagic);
-  put_u32(out + 4, payload);
-  put_u32(out + 8, crc32c({out + kHeader, payload}));
+  // The header goes last, its marker last of all: a crash (the writer's stores stop at an
+  // instruction) can leave a record whose marker is missing, never one whose marker is there
+  // but whose length is not. The fences keep the compiler from reordering the stores.
+  char header[kHeader];
+  put_u32(header, kMagic);
+  put_u32(header + 4, payload);
+  put_u32(header + 8, crc32c({out + kHeader, payload}));
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  std::memcpy(out + 4, header + 4, 8);
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  std::memcpy(out, header, 4);
 }
 
 // Bounds-checked reader over one payload.
@@ -177,25 +186,28 @@ bool intact_record_from(std::string_view bytes, size_t from) {
 
 // Whether the damaged bytes from `pos` on can be what a crash mid-append leaves: part of one
 // record copied into the zero-filled, grown-ahead file. Each magic byte present is the magic's
-// (of either format) or still zero, and nothing is written past the record's end (its length
-// field says where that is, unless the crash left the header incomplete). Anything else - text,
-// random bytes, another file's contents - is not a torn append but a damaged journal.
+// (of either format) or still zero, and nothing is written past the record's end. Where that
+// end is, the length field says once the marker is there (encode_record writes the marker
+// last); a zero length is a header older writers left half written, and says nothing.
+// Anything else - text, random bytes, another file's contents - is not a torn append but a
+// damaged journal.
 bool torn_append_at(std::string_view bytes, size_t pos) {
   const std::string_view rest = bytes.substr(pos);
-  bool magic_whole = rest.size() >= 4;
+  bool marked = false;
   for (size_t i = 0; i < 4 && i < rest.size(); ++i) {
     const auto c = static_cast<unsigned char>(rest[i]);
     const auto m = static_cast<unsigned char>(kMagic >> (8 * i));
     const auto m1 = static_cast<unsigned char>(kMagicCrc32 >> (8 * i));
     if (c != m && c != m1 && c != 0) return false;
-    magic_whole = magic_whole && c != 0;
+    marked = marked || c != 0;
   }
   std::uint64_t extent = std::uint64_t{kHeader} + kMaxPayload;
-  if (magic_whole && rest.size() >= 8) {
+  if (marked && rest.size() >= 8) {
     std::uint32_t length = 0;
-    for (size_t i = 0; i < 4; ++i) length |= std::uint32_t{static_cast<unsigned char>(rest[4 + i])} << (8 * i);
+    for (size_t i = 0; i < 4; ++i)
+      length |= std::uint32_t{static_cast<unsigned char>(rest[4 + i])} << (8 * i);
     if (length > kMaxPayload) return false;
-    extent = kHeader + length;
+    if (length != 0) extent = kHeader + length;
   }
   const size_t last_written = rest.find_last_not_of('\0');
   return last_written == std::string_view::npos || last_written < extent;
