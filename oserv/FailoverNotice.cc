@@ -49,16 +49,19 @@ void failover_notice(db::Database& db, const DispatcherInfo& info, OservLog& log
     log.line(fmt::format("^cannot record the physical host: {}", e.what()));
   }
   if (reasons.empty()) return;
+  // Only a host change, after a clean stop: a planned move (crm resource move, a switchover).
+  const char* kind = r.rolled_back.empty() && r.stale_owner.empty() ? "switchover" : "failover";
   std::string why;
   for (const auto& reason : reasons) why += (why.empty() ? "" : "; ") + reason;
-  log.line(fmt::format("$failover notice: {}", why));
+  if (*kind == 's') why += " after a clean stop";
+  log.line(fmt::format("${} notice: {}", kind, why));
 
   for (const auto& hook : hooks_in(info.instance.etcdir + "/failover.d")) {
     MethodThreads::Scope thread(threads, "-", "failover hook " + hook, "run");
     try {
       auto result = programs.run(
           {hook},
-          {"OSERV_INSTANCE=" + info.id(), "OSERV_LOGICAL_HOST=" + info.instance.logical_host,
+          {"OSERV_NOTICE=" + std::string(kind), "OSERV_INSTANCE=" + info.id(), "OSERV_LOGICAL_HOST=" + info.instance.logical_host,
            "OSERV_PREVIOUS_HOST=" + previous, "OSERV_CURRENT_HOST=" + current,
            "OSERV_ROLLED_BACK=" + rolled_back, "OSERV_STALE_OWNER=" + r.stale_owner,
            "OSERV_REASONS=" + why, "DBDIR=" + info.instance.dbdir},

@@ -1,7 +1,9 @@
 // After a start that recovered from an unclean stop (journal rolled back, a dead owner taken
-// over) or that runs on another physical host than last time, the oserv logs a notice and runs
-// the instance's hook programs, <ETCDIR>/failover.d/* in name order, so administrators learn
-// what to check or redo. Hooks are method threads: odstat shows them, a stop ends them.
+// over: a "failover notice") or that, after a clean stop, runs on another physical host than
+// last time (a planned move: a "switchover notice"), the oserv logs the notice and runs the
+// instance's hook programs, <ETCDIR>/failover.d/* in name order, with OSERV_NOTICE set to
+// failover or switchover, so administrators learn what to check or redo. Hooks are method
+// threads: odstat shows them, a stop ends them.
 #pragma once
 
 #include "Database.h"

@@ -1,6 +1,7 @@
 # Failover notice: a start that recovers from an unclean stop (rolled-back transactions, a dead
-# owner taken over, another physical host) logs a notice and runs <ETCDIR>/failover.d hooks with
-# what happened in their environment; a clean restart runs none.
+# owner taken over) logs a failover notice, and one on another physical host after a clean stop
+# a switchover notice; both run <ETCDIR>/failover.d hooks with what happened (and which kind) in
+# their environment; a clean restart on the same host runs none.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 PORT=$(free_port)
@@ -29,6 +30,7 @@ crash oserv
 expect_code "start after the crash" 0 rc oserv start
 wait_until 10 hook_ran || fail "no hook ran: $(tail -n 5 "$LOG")"
 ENV=$(cat "$WORK/hook.env")
+expect_contains "kind" "OSERV_NOTICE=failover" "$ENV"
 expect_contains "instance" "OSERV_INSTANCE=oserv" "$ENV"
 expect_contains "rolled back ids" "OSERV_ROLLED_BACK={" "$ENV"
 expect_contains "stale owner" "OSERV_STALE_OWNER=instance oserv, pid $PID" "$ENV"
@@ -38,7 +40,7 @@ grep -q '\$failover notice: 1 transaction(s) rolled back' "$LOG" || fail "no not
 grep -q "failover hook $HOOKS/10-record exited 0" "$LOG" || fail "hook exit not logged"
 
 if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null; then
-  step "a start on another physical host (a UTS namespace named standby) runs the hooks"
+  step "a start on another physical host after a clean stop is a switchover notice"
   expect_code "stop" 0 rc oserv stop
   rm -f "$WORK/hook.env"
   expect_code "start on standby" 0 unshare --uts sh -c \
@@ -47,7 +49,9 @@ if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null; then
   ENV=$(cat "$WORK/hook.env")
   expect_contains "previous host" "OSERV_PREVIOUS_HOST=$(hostname)" "$ENV"
   expect_contains "current host" "OSERV_CURRENT_HOST=standby" "$ENV"
-  expect_contains "reason" "physical host changed from $(hostname) to standby" "$ENV"
+  expect_contains "kind" "OSERV_NOTICE=switchover" "$ENV"
+  expect_contains "reason" "physical host changed from $(hostname) to standby after a clean stop" "$ENV"
+  grep -q '\$switchover notice: physical host changed' "$LOG" || fail "no switchover notice in the log"
 fi
 expect_code "stop" 0 rc oserv stop
 echo PASS
