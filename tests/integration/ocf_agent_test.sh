@@ -55,6 +55,16 @@ expect_code "start" 0 agent start
 crash oserv
 expect_code "monitor after kill -9" 7 agent monitor
 expect_code "stop after kill -9" 0 agent stop
+expect_code "start again" 0 agent start
+PID=$(pid_of oserv)
+kill -STOP "$PID"
+before=$(date +%s%N)
+expect_code "stop of a hung oserv, 60 s timeout, --stop-timeout 1" 0 env \
+  OCF_RESKEY_CRM_meta_timeout=60000 OCF_RESKEY_options="--stop-timeout 1" "$AGENT" stop
+took=$((($(date +%s%N) - before) / 1000000))
+# Killed once its own stop timeout has passed by 5 s, not 48 s into the cluster's 60 s.
+[ "$took" -lt 15000 ] || fail "the stop of a hung oserv took $took ms"
+gone "$PID" || fail "stop returned while $PID exists"
 
 step "validate-all and the probe: node-local problems are 5, bad parameters 6"
 expect_code "instance not configured on this node" 5 env OCF_RESKEY_instance=nosuch "$AGENT" validate-all

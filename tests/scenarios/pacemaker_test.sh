@@ -3,9 +3,10 @@
 # directory where loop devices are missing) and a fence device: a "power switch" this script
 # plays, which powers a node off by killing its pid namespace and unplugging its link. The
 # resource group is docs/HA.md's crm recipe, run as written with addresses and paths
-# substituted. Scenarios: kill -9 of the oserv (restarted in place by the monitor), crm resource
-# move and ban (a switchover notice), and a node whose corosync dies (fenced, then taken over:
-# a failover notice). Each prints the time a client on the network saw the oserv unreachable.
+# substituted. Scenarios: kill -9 of the oserv and a hung oserv (restarted in place by the
+# monitor), crm resource move and ban (a switchover notice), and a node whose corosync dies
+# (fenced, then taken over: a failover notice). Each prints the time until a client on the
+# network reaches the oserv again.
 # Skipped (77) without root, network namespaces, corosync, Pacemaker or crmsh.
 for tool in corosync pacemakerd crm crm_resource nsenter unshare; do
   command -v "$tool" >/dev/null 2>&1 || PATH=$PATH:/usr/sbin command -v "$tool" >/dev/null 2>&1 ||
@@ -204,6 +205,11 @@ T0=$(now_ms)
 node "$FIRST" sh -c "kill -KILL \$(head -n1 '$ETC/run/black.pid')"
 wait_until 10 client_refused
 recovery "kill -9" "$FIRST"
+
+step "a hung oserv (SIGSTOP): the monitor times out, the stop kills it, it restarts in place"
+T0=$(now_ms)
+node "$FIRST" sh -c "kill -STOP \$(head -n1 '$ETC/run/black.pid')"
+recovery "hung oserv" "$FIRST"
 
 step "crm resource move: a switchover"
 T0=$(now_ms)
