@@ -1,5 +1,7 @@
 # Split brain refused: while black runs on host A from the shared directories, starting the same
 # instance on host B fails and names the owner; nothing on the shared disk is disturbed.
+# The "hosts" are namespaces of one kernel, which share the flock on DBDIR/oserv.owner: across
+# real hosts that lock does not hold, and fencing is what prevents this (docs/HA.md).
 # shellcheck source=tests/scenarios/netns.sh
 . "$(dirname "$0")/netns.sh"
 three_hosts
