@@ -206,10 +206,21 @@ node "$FIRST" sh -c "kill -KILL \$(head -n1 '$ETC/run/black.pid')"
 wait_until 10 client_refused
 recovery "kill -9" "$FIRST"
 
-step "a hung oserv (SIGSTOP): the monitor times out, the stop kills it, it restarts in place"
+step "a hung oserv (SIGSTOP): the monitor times out, the stop kills it, it starts again"
 T0=$(now_ms)
 node "$FIRST" sh -c "kill -STOP \$(head -n1 '$ETC/run/black.pid')"
-recovery "hung oserv" "$FIRST"
+wait_until 10 client_refused
+# In place as a rule; Pacemaker may also recover the group on the other node (seen on a loaded
+# machine), which is as good for the client.
+serving() { placed && client_ok; }
+wait_until 90 serving || fail "hung oserv: black is not back: $(cluster_state)"
+FIRST=$(located)
+[ "$FIRST" = n1 ] && OTHER=n2 || OTHER=n1
+echo "hung oserv: black back on $FIRST, reachable from the client after $(($(now_ms) - T0)) ms"
+# Both monitors may have counted the hang: forget the failures, as an operator would once the
+# cause is known, so that either node may run the group again.
+crm_on resource cleanup black >/dev/null 2>&1 || fail "crm resource cleanup"
+wait_until 30 started_on "$FIRST" || fail "black did not settle after the cleanup: $(cluster_state)"
 
 step "crm resource move: a switchover"
 T0=$(now_ms)
