@@ -55,8 +55,9 @@ PortWaitResult wait_for_port(const std::string& ip, std::uint16_t port,
     if (p != BindProbe::kInUse || clock::now() - start >= timeout)
       return {p, static_cast<int>(waited.count())};
     on_wait();
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        timeout - (clock::now() - start));
+    // Rounded up: a remainder under a millisecond truncated to 0 would make the last pauses
+    // return at once, and the loop log "In use" many times in its final millisecond.
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(timeout - (clock::now() - start));
     if (!pause(std::min(interval, left))) return {p, static_cast<int>(waited.count()), true};
   }
 }
