@@ -132,6 +132,18 @@ std::string OservClient::explain(const CORBA::Exception& e) const {
   const std::string who =
       remote_ ? fmt::format("the oserv at {}", target_)
               : fmt::format("oserv instance {} on {}", where_.id, target_);
+  if (name == "NO_PERMISSION") {
+    std::string caller = "a caller it could not name";
+    try {
+      CORBA::String_var w = dispatcher_->whoami();
+      caller = w.in();
+    } catch (const CORBA::Exception&) {
+    }
+    return fmt::format("permission denied by {}: you are {}. The README's access table gives "
+                       "the role each operation needs; a super administrator grants roles "
+                       "(wsetadmin -r)",
+                       who, caller);
+  }
   if (name == "TIMEOUT") return fmt::format("{} did not answer within the timeout", who);
   return fmt::format("call to {} failed: CORBA {}", who, name);
 }

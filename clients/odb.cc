@@ -32,7 +32,8 @@ Commands:
   getattr TXN OID NAME                  print an attribute as TYPE VALUE; exit 1 if absent
   commit TXN                            commit (a sub-transaction folds into its parent)
   abort TXN                             undo the transaction's own changes
-TXN is the number begin printed, or the ID tmstat shows ({region:od,region:od,session:n}).
+TXN is the number begin printed: a random handle, usable only by the user that began the
+transaction (tmstat's {region:od,region:od,session:n} IDs name transactions, but are no handle).
 TABLE is one of meta, odlist, objects, attributes, classes, names.
 
 Exit codes: 0 success, 1 the oserv refused the request (lock timeout, unknown transaction, no
@@ -40,25 +41,14 @@ such record), 2 usage error, 3 the oserv does not answer.
 )";
 
 CORBA::ULongLong parse_txn(const std::string& text) {
-  std::string number = text;
-  if (!text.empty() && text.front() == '{') {
-    // {region:od,region:od,session:n}: the last pair is the transaction's own number.
-    auto comma = text.rfind(',');
-    auto colon = text.rfind(':');
-    if (comma == std::string::npos || colon == std::string::npos || colon < comma ||
-        text.back() != '}')
-      throw UsageError(fmt::format("'{}' is not a transaction ID", text));
-    try {
-      return std::stoull(text.substr(comma + 1, colon - comma - 1)) << 32 |
-             std::stoull(text.substr(colon + 1, text.size() - colon - 2));
-    } catch (const std::exception&) {
-      throw UsageError(fmt::format("'{}' is not a transaction ID", text));
-    }
-  }
+  if (!text.empty() && text.front() == '{')
+    throw UsageError(fmt::format("'{}' is tmstat's ID of a transaction, not its handle: give the "
+                                 "number odb begin printed",
+                                 text));
   try {
     size_t used = 0;
-    auto n = std::stoull(number, &used);
-    if (used == number.size()) return n;
+    auto n = std::stoull(text, &used);
+    if (used == text.size()) return n;
   } catch (const std::exception&) {
   }
   throw UsageError(fmt::format("'{}' is not a transaction number", text));

@@ -35,6 +35,7 @@ void OservLog::open(const std::string& path) {
 
 void OservLog::reopen() {
   if (!path_.empty()) open(path_);
+  if (companion_) companion_->reopen();
 }
 
 void OservLog::raw(const std::string& text) {

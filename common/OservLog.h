@@ -15,7 +15,9 @@ class OservLog {
  public:
   // Opens (appends to) `path`; throws std::runtime_error naming it on failure.
   void open(const std::string& path);
-  void reopen();  // after log rotation (SIGHUP)
+  void reopen();  // after log rotation (SIGHUP); reopens the companion too
+  // A log rotated with this one (the audit log beside the oservlog).
+  void set_companion(OservLog* other) { companion_ = other; }
   void set_mirror_stderr(bool on) { mirror_ = on; }
 
   // One timestamped line.
@@ -35,6 +37,7 @@ class OservLog {
   std::string path_;
   UniqueFd fd_;
   bool mirror_ = true;
+  OservLog* companion_ = nullptr;
 };
 
 }  // namespace openoserv

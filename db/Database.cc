@@ -62,8 +62,8 @@ std::string lock_resource(Table table, const std::string& key) {
 }  // namespace
 
 const char* table_name(Table t) {
-  static const char* const names[kTableCount] = {"meta",       "odlist",  "objects",
-                                                 "attributes", "classes", "names"};
+  static const char* const names[kTableCount] = {"meta",    "odlist", "objects",       "attributes",
+                                                 "classes", "names",  "administrators"};
   return names[static_cast<int>(t)];
 }
 

@@ -55,8 +55,16 @@ class DbInUse : public DbError {
   using DbError::DbError;
 };
 
-enum class Table : std::uint8_t { kMeta, kOdlist, kObjects, kAttributes, kClasses, kNames };
-inline constexpr int kTableCount = 6;
+enum class Table : std::uint8_t {
+  kMeta,
+  kOdlist,
+  kObjects,
+  kAttributes,
+  kClasses,
+  kNames,
+  kAdministrators
+};
+inline constexpr int kTableCount = 7;
 const char* table_name(Table t);
 // The table called `name` ("meta", "odlist", ...), if there is one.
 std::optional<Table> table_from_name(std::string_view name);

@@ -3,6 +3,7 @@
 
 #include <fmt/core.h>
 
+#include "Administrators.h"
 #include "Failure.h"
 #include "Odlist.h"
 #include "Oid.h"
@@ -25,6 +26,13 @@ void check_records(db::Database& db, std::vector<std::string>& problems) {
   for (const auto& [key, value] : db.scan(db::Table::kClasses)) {
     try {
       records::decode_class(key, value);
+    } catch (const Failure& e) {
+      problems.push_back(e.what());
+    }
+  }
+  for (const auto& [key, value] : db.scan(db::Table::kAdministrators)) {
+    try {
+      Administrators::validate(records::decode_administrator(key, value));
     } catch (const Failure& e) {
       problems.push_back(e.what());
     }

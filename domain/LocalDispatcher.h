@@ -5,6 +5,7 @@
 
 #include <chrono>
 
+#include "Administrators.h"
 #include "Database.h"
 #include "DispatcherInfo.h"
 #include "MethodThreads.h"
@@ -27,7 +28,8 @@ struct LocalDispatcher {
         region(info, db, log, peers),
         programs(info.instance.dbdir + "/programs", method_timeout, timeouts::kProgramGrace),
         objects(info, db, log, region, peers, threads, programs),
-        transactions(db, log, lease) {}
+        transactions(db, log, lease),
+        administrators(db, log, region, peers) {}
 
   // Before the ORB stops: no more background calls, and method programs told to end so that
   // the calls running them return (within the grace period of Programs).
@@ -44,6 +46,7 @@ struct LocalDispatcher {
   Programs programs;      // likewise
   Objects objects;
   TransactionSessions transactions;
+  Administrators administrators;
 };
 
 }  // namespace openoserv

@@ -50,11 +50,16 @@ class Peers {
   virtual void install_method(const std::string& cls, const std::string& method,
                               const std::string& program) = 0;
   virtual std::vector<MethodDef> class_methods(const std::string& cls) = 0;
+  virtual std::string set_administrator(const AdministratorRecord& admin, bool create) = 0;
+  virtual std::string delete_administrator(const std::string& name) = 0;
+  virtual std::vector<AdministratorRecord> administrators() = 0;
 
   // TMR server -> every other dispatcher.
   virtual void odlist_update(std::uint32_t od, const std::vector<OdRecord>& odlist) = 0;
   virtual void class_update(std::uint32_t od, const std::string& cls,
                             const std::vector<MethodDef>& methods) = 0;
+  virtual void administrators_update(std::uint32_t od,
+                                     const std::vector<AdministratorRecord>& admins) = 0;
 };
 
 }  // namespace openoserv

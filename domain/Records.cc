@@ -145,6 +145,26 @@ OdRecord decode_od(std::uint32_t od, std::string_view bytes) {
                    od, bytes.size()));
 }
 
+std::string encode_administrator(const AdministratorRecord& r) {
+  OServStore::Administrator1 wire;
+  wire.name = r.name.c_str();
+  wire.logins.length(static_cast<CORBA::ULong>(r.logins.size()));
+  for (CORBA::ULong i = 0; i < r.logins.size(); ++i) wire.logins[i] = r.logins[i].c_str();
+  wire.roles = r.roles;
+  return encode(wire, kLayout1);
+}
+
+AdministratorRecord decode_administrator(std::string_view name, std::string_view bytes) {
+  OServStore::Administrator1 wire;
+  if (!has_cdr_header(bytes) || !decode(bytes, kLayout1, wire))
+    fail(fmt::format("the record of administrator {} is damaged ({} bytes); check the database "
+                     "with wchkdb",
+                     name, bytes.size()));
+  AdministratorRecord r{.name = wire.name.in(), .logins = {}, .roles = wire.roles};
+  for (CORBA::ULong i = 0; i < wire.logins.length(); ++i) r.logins.emplace_back(wire.logins[i].in());
+  return r;
+}
+
 std::string encode_class(const std::vector<MethodDef>& methods) {
   OServStore::ClassRecord1 wire;
   wire.length(static_cast<CORBA::ULong>(methods.size()));

@@ -47,11 +47,23 @@ struct MethodDef {
   bool operator==(const MethodDef&) const = default;
 };
 
+// An administrator: the OS users it is, and its roles (domain/Access.h).
+struct AdministratorRecord {
+  std::string name;
+  std::vector<std::string> logins;  // "alice" (on any host) or "alice@host"
+  std::uint8_t roles = 0;
+  bool operator==(const AdministratorRecord&) const = default;
+};
+
 namespace records {
 
 std::string encode_od(const OdRecord& record);
 // Throws Failure naming the dispatcher when `bytes` is not an odlist record.
 OdRecord decode_od(std::uint32_t od, std::string_view bytes);
+
+std::string encode_administrator(const AdministratorRecord& record);
+// Throws Failure naming the administrator when `bytes` is not an administrator record.
+AdministratorRecord decode_administrator(std::string_view name, std::string_view bytes);
 
 std::string encode_class(const std::vector<MethodDef>& methods);
 // Throws Failure naming the class when `bytes` is not a class record.

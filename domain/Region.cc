@@ -241,18 +241,30 @@ void Region::push_class(const std::string& cls) {
   wake_.notify_all();
 }
 
+void Region::push_administrators() {
+  {
+    std::lock_guard guard(mu_);
+    admins_pending_ = true;
+  }
+  wake_.notify_all();
+}
+
 void Region::send_loop() {
   std::unique_lock lock(mu_);
   for (;;) {
-    wake_.wait(lock, [this] { return stopping_ || push_pending_ || !classes_pending_.empty(); });
+    wake_.wait(lock, [this] {
+      return stopping_ || push_pending_ || admins_pending_ || !classes_pending_.empty();
+    });
     if (stopping_) return;
     const bool odlist = std::exchange(push_pending_, false);
+    const bool admins = std::exchange(admins_pending_, false);
     const std::set<std::string> classes = std::exchange(classes_pending_, {});
     lock.unlock();
     // The state as it is now: pushes asked for while these run are sent after them.
     try {
       if (odlist) send_odlist();
       for (const auto& cls : classes) send_class(cls);
+      if (admins) send_administrators();
     } catch (const std::exception& e) {  // the database could not be read: try once more later
       log_.line(fmt::format("^region update not sent: {}", e.what()));
     }
@@ -283,6 +295,25 @@ void Region::send_class(const std::string& cls) {
     } catch (const Failure& e) {
       // A node that is down fetches the class at its first call of one of its methods.
       log_.line(fmt::format("^class {} not sent: {}", cls, e.what()));
+    }
+  }
+}
+
+}  // namespace openoserv
+
+namespace openoserv {
+
+void Region::send_administrators() {
+  std::vector<AdministratorRecord> admins;
+  for (const auto& [name, bytes] : db_.scan(db::Table::kAdministrators))
+    admins.push_back(records::decode_administrator(name, bytes));
+  for (const auto& r : odlist::load(db_)) {
+    if (r.od == self_.od) continue;
+    try {
+      peers_.administrators_update(r.od, admins);
+    } catch (const Failure& e) {
+      // A node that is down takes the list when it next joins.
+      log_.line(fmt::format("^administrators not sent: {}", e.what()));
     }
   }
 }

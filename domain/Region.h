@@ -84,9 +84,11 @@ class Region {
   // Managed node: how the link to the TMR server stands (for odadmin).
   std::string link_state();
 
-  // TMR server: have the sender send the odlist, or class `cls`, to every other dispatcher.
+  // TMR server: have the sender send the odlist, class `cls`, or every administrator, to every
+  // other dispatcher.
   void push_odlist();
   void push_class(const std::string& cls);
+  void push_administrators();
   // Stops the background threads (before the ORB shuts down).
   void stop();
 
@@ -98,6 +100,7 @@ class Region {
   void send_loop();
   void send_odlist();
   void send_class(const std::string& cls);
+  void send_administrators();
 
   const DispatcherInfo& self_;
   db::Database& db_;
@@ -111,6 +114,7 @@ class Region {
   bool joined_ = false;  // managed node: reported in, and the TMR server answered since
   bool stopping_ = false;
   bool push_pending_ = false;
+  bool admins_pending_ = false;
   std::set<std::string> classes_pending_;
   std::condition_variable wake_;
   std::thread sender_;   // TMR server: sends the odlist

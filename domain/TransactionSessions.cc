@@ -1,7 +1,11 @@
 // Open framework transactions.
 #include "TransactionSessions.h"
 
+#include <sys/random.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <system_error>
 
 #include <fmt/core.h>
 
@@ -33,33 +37,50 @@ TransactionSessions::~TransactionSessions() {
   if (reaper_.joinable()) reaper_.join();
 }
 
-std::shared_ptr<TransactionSessions::Session> TransactionSessions::find(std::uint64_t id) {
+std::shared_ptr<TransactionSessions::Session> TransactionSessions::find(Handle handle,
+                                                                      const std::string& owner) {
   std::lock_guard guard(mu_);
-  auto it = sessions_.find(id);
-  if (it != sessions_.end()) return it->second;
-  if (std::find(expired_.begin(), expired_.end(), id) != expired_.end())
+  if (auto h = handles_.find(handle); h != handles_.end()) {
+    auto session = sessions_.at(h->second);
+    if (session->owner != owner)
+      fail(fmt::format("transaction {} belongs to {}, not to {}: only its owner may use it",
+                       db_.describe(h->second), session->owner, owner));
+    return session;
+  }
+  if (std::find(expired_.begin(), expired_.end(), handle) != expired_.end())
     fail(fmt::format("transaction {} was rolled back: no call for longer than its lease ({} s, "
                      "--transaction-lease)",
-                     db_.describe(id), lease_.count()));
-  fail(fmt::format("no open transaction {} on dispatcher {}", db_.describe(id), db_.dispatcher()));
+                     handle, lease_.count()));
+  fail(fmt::format("no open transaction {} on dispatcher {}", handle, db_.dispatcher()));
 }
 
-void TransactionSessions::check_alive(std::uint64_t id, const Session& s) const {
+void TransactionSessions::check_alive(const Session& s) const {
   if (s.expired)
     fail(fmt::format("transaction {} was rolled back: no call for longer than its lease ({} s, "
                      "--transaction-lease)",
-                     db_.describe(id), lease_.count()));
+                     db_.describe(s.txn->id()), lease_.count()));
 }
 
-std::uint64_t TransactionSessions::begin(std::uint64_t parent, const std::string& label) {
+TransactionSessions::Handle TransactionSessions::new_handle() {
+  for (;;) {
+    Handle h = 0;
+    if (::getrandom(&h, sizeof h, 0) != static_cast<ssize_t>(sizeof h))
+      throw std::system_error(errno, std::generic_category(), "getrandom");
+    if (h != 0 && !handles_.count(h)) return h;
+  }
+}
+
+TransactionSessions::Handle TransactionSessions::begin(Handle parent, const std::string& label,
+                                                       const std::string& owner) {
   auto session = std::make_shared<Session>();
+  session->owner = owner;
   if (parent) {
-    auto p = find(parent);
+    auto p = find(parent, owner);
     session->family = p->family;
     session->top = p->top;
     Use use(*p->family);
     std::lock_guard guard(p->family->mu);
-    check_alive(parent, *p);
+    check_alive(*p);
     session->txn = db_.begin(p->txn.get(), label);
   } else {
     session->family = std::make_shared<Family>();
@@ -69,17 +90,28 @@ std::uint64_t TransactionSessions::begin(std::uint64_t parent, const std::string
   }
   const std::uint64_t id = session->txn->id();
   std::lock_guard guard(mu_);
+  session->handle = new_handle();
+  handles_[session->handle] = id;
+  const Handle handle = session->handle;
   sessions_[id] = std::move(session);
-  return id;
+  return handle;
 }
 
-void TransactionSessions::end(std::uint64_t id, bool commit) {
-  auto session = find(id);
+std::optional<std::uint64_t> TransactionSessions::id_of(Handle handle) {
+  std::lock_guard guard(mu_);
+  auto h = handles_.find(handle);
+  if (h == handles_.end()) return std::nullopt;
+  return h->second;
+}
+
+void TransactionSessions::end(Handle handle, const std::string& owner, bool commit) {
+  auto session = find(handle, owner);
+  const std::uint64_t id = session->txn->id();
   std::optional<db::DbError> failed;
   {
     Use use(*session->family);
     std::lock_guard guard(session->family->mu);
-    check_alive(id, *session);
+    check_alive(*session);
     try {
       if (commit)
         session->txn->commit();
@@ -98,12 +130,17 @@ void TransactionSessions::end(std::uint64_t id, bool commit) {
   {
     std::lock_guard guard(mu_);
     sessions_.erase(id);
+    handles_.erase(handle);
   }
   if (failed) throw *failed;
 }
 
-void TransactionSessions::commit(std::uint64_t id) { end(id, true); }
-void TransactionSessions::abort(std::uint64_t id) { end(id, false); }
+void TransactionSessions::commit(Handle handle, const std::string& owner) {
+  end(handle, owner, true);
+}
+void TransactionSessions::abort(Handle handle, const std::string& owner) {
+  end(handle, owner, false);
+}
 
 std::optional<std::chrono::seconds> TransactionSessions::idle(std::uint64_t id) {
   std::lock_guard guard(mu_);
@@ -132,7 +169,8 @@ void TransactionSessions::reap() {
     for (auto it = sessions_.begin(); it != sessions_.end();) {
       if (it->second->family->idle() > lease_) {
         expired.insert(*it);
-        expired_.push_back(it->first);
+        handles_.erase(it->second->handle);
+        expired_.push_back(it->second->handle);
         if (expired_.size() > kExpiredKept) expired_.pop_front();
         it = sessions_.erase(it);
       } else {
@@ -177,6 +215,7 @@ void TransactionSessions::abort_all() {
     std::lock_guard guard(mu_);
     stopping_ = true;
     open.swap(sessions_);
+    handles_.clear();
   }
   wake_.notify_all();
   if (reaper_.joinable()) reaper_.join();

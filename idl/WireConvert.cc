@@ -3,6 +3,7 @@
 
 #include <fmt/core.h>
 
+#include "Access.h"
 #include "Failure.h"
 
 namespace openoserv::wire {
@@ -95,6 +96,32 @@ OServ::NameEntries names(const std::vector<NameEntry>& list) {
 std::vector<NameEntry> names(const OServ::NameEntries& list) {
   return to_vector<NameEntry>(list,
                               [](const auto& n) { return NameEntry{n.label.in(), n.oid.in()}; });
+}
+
+OServ::AdminEntry admin(const AdministratorRecord& a) {
+  OServ::AdminEntry out;
+  out.name = a.name.c_str();
+  out.logins = strings(a.logins);
+  out.roles = roles_text(a.roles).c_str();
+  return out;
+}
+
+AdministratorRecord admin(const OServ::AdminEntry& a) {
+  std::string bad;
+  const auto roles = parse_roles(a.roles.in(), &bad);
+  if (!roles)
+    fail(fmt::format("'{}' is not a role of administrator {} (super, senior, admin, user, backup)",
+                     bad, a.name.in()));
+  return AdministratorRecord{.name = a.name.in(), .logins = strings(a.logins), .roles = *roles};
+}
+
+OServ::AdminEntries admins(const std::vector<AdministratorRecord>& list) {
+  return to_sequence<OServ::AdminEntries>(
+      list, [](const AdministratorRecord& a, OServ::AdminEntry& out) { out = admin(a); });
+}
+
+std::vector<AdministratorRecord> admins(const OServ::AdminEntries& list) {
+  return to_vector<AdministratorRecord>(list, [](const auto& a) { return admin(a); });
 }
 
 }  // namespace openoserv::wire

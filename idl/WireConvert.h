@@ -27,4 +27,10 @@ std::vector<MethodDef> methods(const OServ::MethodDefs& methods);
 OServ::NameEntries names(const std::vector<NameEntry>& names);
 std::vector<NameEntry> names(const OServ::NameEntries& names);
 
+// Roles travel as Tivoli's text ("super:senior"); an unknown role name fails naming it.
+OServ::AdminEntries admins(const std::vector<AdministratorRecord>& admins);
+std::vector<AdministratorRecord> admins(const OServ::AdminEntries& admins);
+OServ::AdminEntry admin(const AdministratorRecord& admin);
+AdministratorRecord admin(const OServ::AdminEntry& admin);
+
 }  // namespace openoserv::wire

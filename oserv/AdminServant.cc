@@ -99,8 +99,27 @@ char* AdminServant::shutdown(CORBA::ULong od) {
 
 char* AdminServant::ior() { return dup(ior_); }
 
+// The instance's backup directory (Tivoli's $DBDIR/../backups). A caller with the backup role
+// but not super writes only there: the copy is made by the oserv's user (root), so any other
+// place would let a backup operator create root's files anywhere.
+std::filesystem::path backup_directory(const LocalDispatcher& local) {
+  return std::filesystem::path(local.info.instance.dbdir).parent_path() / "backups";
+}
+
 char* AdminServant::backup(const char* target_dir) {
-  return guarded([&] { return dup(backup_database(local_, target_dir)); });
+  return guarded([&] {
+    if (!satisfies(RequestContext::current().principal.roles, kRoleSuper)) {
+      const auto allowed = std::filesystem::weakly_canonical(backup_directory(local_));
+      const auto target = std::filesystem::weakly_canonical(target_dir);
+      const auto rel = target.lexically_relative(allowed);
+      if (rel.empty() || rel == "." || *rel.begin() == "..")
+        fail(fmt::format("{} is outside the instance's backup directory {}: without the super "
+                         "role, back up into a new directory there",
+                         target_dir, allowed.string()));
+      std::filesystem::create_directories(allowed);
+    }
+    return dup(backup_database(local_, target_dir));
+  });
 }
 
 }  // namespace openoserv

@@ -149,6 +149,34 @@ void CorbaPeers::class_update(std::uint32_t od, const std::string& cls,
   call(od, timeouts::kPush, [&](OServ::Dispatcher_ptr d) { d->class_update(cls.c_str(), defs); });
 }
 
+std::string CorbaPeers::set_administrator(const AdministratorRecord& admin, bool create) {
+  const OServ::AdminEntry entry = wire::admin(admin);
+  return call(kTmrDispatcher, timeouts::kTmrCall, [&](OServ::Dispatcher_ptr tmr) {
+    CORBA::String_var msg = tmr->set_administrator(entry, create);
+    return std::string(msg.in());
+  });
+}
+
+std::string CorbaPeers::delete_administrator(const std::string& name) {
+  return call(kTmrDispatcher, timeouts::kTmrCall, [&](OServ::Dispatcher_ptr tmr) {
+    CORBA::String_var msg = tmr->delete_administrator(name.c_str());
+    return std::string(msg.in());
+  });
+}
+
+std::vector<AdministratorRecord> CorbaPeers::administrators() {
+  return call(kTmrDispatcher, timeouts::kTmrCall, [&](OServ::Dispatcher_ptr tmr) {
+    OServ::AdminEntries_var all = tmr->administrators();
+    return wire::admins(all.in());
+  });
+}
+
+void CorbaPeers::administrators_update(std::uint32_t od,
+                                       const std::vector<AdministratorRecord>& admins) {
+  const OServ::AdminEntries all = wire::admins(admins);
+  call(od, timeouts::kPush, [&](OServ::Dispatcher_ptr d) { d->administrators_update(all); });
+}
+
 std::string CorbaPeers::object_ior(std::uint32_t od, const std::string& oid) {
   return call(od, timeouts::kTmrCall, [&](OServ::Dispatcher_ptr d) {
     CORBA::String_var ior = d->object_ior(oid.c_str());

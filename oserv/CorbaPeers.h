@@ -37,6 +37,11 @@ class CorbaPeers final : public Peers {
   void odlist_update(std::uint32_t od, const std::vector<OdRecord>& odlist) override;
   void class_update(std::uint32_t od, const std::string& cls,
                     const std::vector<MethodDef>& methods) override;
+  std::string set_administrator(const AdministratorRecord& admin, bool create) override;
+  std::string delete_administrator(const std::string& name) override;
+  std::vector<AdministratorRecord> administrators() override;
+  void administrators_update(std::uint32_t od,
+                             const std::vector<AdministratorRecord>& admins) override;
 
   // The IOR of object `oid` as its owner `od` makes it.
   std::string object_ior(std::uint32_t od, const std::string& oid);

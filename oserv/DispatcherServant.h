@@ -8,6 +8,7 @@
 #include "DispatchServant.h"
 #include "RegionServant.h"
 #include "RegistryServant.h"
+#include "SecurityServant.h"
 #include "TransactionServant.h"
 #include "oserv.hh"
 
@@ -18,14 +19,16 @@ class DispatcherServant final : public POA_OServ::Dispatcher,
                                 public RegionServant,
                                 public RegistryServant,
                                 public DispatchServant,
-                                public TransactionServant {
+                                public TransactionServant,
+                                public SecurityServant {
  public:
   DispatcherServant(LocalDispatcher& local, ObjectAdapter& adapter, CorbaPeers& peers)
       : AdminServant(local),
         RegionServant(local),
         RegistryServant(local, adapter, peers),
         DispatchServant(local),
-        TransactionServant(local) {}
+        TransactionServant(local),
+        SecurityServant(local) {}
 };
 
 }  // namespace openoserv

@@ -20,7 +20,8 @@ namespace openoserv {
 namespace {
 
 thread_local RequestContext current_request;
-RequestGuard guard;  // set before the endpoints activate, read-only afterwards
+RequestGuard guard;         // set before the endpoints activate, read-only afterwards
+AccessCheck access_check;  // likewise
 
 // Refuses a request that arrived at another dispatcher's address: "giop:tcp:IP:PORT", or on a
 // dual-stack listener "giop:tcp:[::ffff:IP]:PORT".
@@ -50,6 +51,8 @@ CORBA::Boolean on_request(omni::omniInterceptors::serverReceiveRequest_T::info_T
   current_request.operation = info.operation() ? info.operation() : "";
   current_request.socket = socket_of(info.giop_s.strand().connection);
   check_addressee(current_request.local_address);
+  current_request.principal = {};
+  if (access_check) access_check(current_request);
   omni::GIOP_S& request = info.giop_s;
   const int size = request.keysize();
   const CORBA::Octet* key = request.key();
@@ -86,6 +89,8 @@ std::string RequestContext::caller() {
 bool RequestContext::caller_gone() { return peer_closed(current_request.socket); }
 
 void set_request_guard(RequestGuard g) { guard = std::move(g); }
+
+void set_access_check(AccessCheck check) { access_check = std::move(check); }
 
 void install_request_interceptor() {
   omniORB::getInterceptors()->serverReceiveRequest.add(on_request);

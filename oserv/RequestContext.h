@@ -9,6 +9,8 @@
 // * It records who is calling from where (the connection's local and peer addresses), for the
 //   servants: the log of administrative calls names the caller; and whether that caller is still
 //   connected (caller_gone()), so that an order whose caller gave up waiting is not carried out.
+// * It asks the access check (oserv/Authorization) who the caller is and whether it may call
+//   the operation; a caller that may not gets NO_PERMISSION before anything runs.
 // * It refuses (OBJECT_NOT_EXIST) a request that arrived at an address the odlist records for
 //   another dispatcher: a listener on all addresses of a host that also carries a stopped node's
 //   service address must not answer in that node's place (see set_request_guard).
@@ -20,6 +22,8 @@
 
 #include <omniORB4/CORBA.h>
 
+#include "Access.h"
+
 namespace openoserv {
 
 // The name of the POA that serves framework objects; its persistent keys are "\xffOID\0<oid>".
@@ -30,6 +34,7 @@ struct RequestContext {
   std::string peer_address;   // "giop:tcp:127.0.0.1:41302", "giop:unix:…"
   std::string operation;
   int socket = -1;            // the connection's, for caller_gone()
+  Principal principal;        // who calls (set by the access check)
 
   // The request being served on this thread (empty outside a request).
   static const RequestContext& current();
@@ -44,9 +49,15 @@ struct RequestContext {
 // meant for another dispatcher (whose number it returns, 0 if not).
 using RequestGuard = std::function<std::uint32_t(const std::string& ip, std::uint16_t port)>;
 
+// Decides whether the request may run: sets request.principal, and throws CORBA::NO_PERMISSION
+// (after logging) when it may not.
+using AccessCheck = std::function<void(RequestContext& request)>;
+
 // Installs the interceptor on the process's ORB (call once, after ORB_init, before the POAs).
 void install_request_interceptor();
 // Sets the guard (before the endpoints are activated).
 void set_request_guard(RequestGuard guard);
+// Sets the access check (before the endpoints are activated); without one every call runs.
+void set_access_check(AccessCheck check);
 
 }  // namespace openoserv

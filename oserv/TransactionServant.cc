@@ -6,11 +6,15 @@
 #include "LockTable.h"
 #include "Oid.h"
 #include "Records.h"
+#include "RequestContext.h"
 #include "ServantSupport.h"
 
 namespace openoserv {
 
 namespace {
+
+// Whose transactions these are: the caller, as the access check named it.
+const std::string& owner() { return RequestContext::current().principal.name; }
 
 db::Table table(const char* name) {
   if (auto t = db::table_from_name(name)) return *t;
@@ -20,26 +24,26 @@ db::Table table(const char* name) {
 }  // namespace
 
 CORBA::ULongLong TransactionServant::txn_begin(CORBA::ULongLong parent, const char* label) {
-  return guarded([&] { return local_.transactions.begin(parent, label); });
+  return guarded([&] { return local_.transactions.begin(parent, label, owner()); });
 }
 
 void TransactionServant::txn_put(CORBA::ULongLong txn, const char* t, const char* key,
                                  const char* value) {
   guarded([&] {
-    local_.transactions.with(txn, [&](db::Transaction& x) { x.put(table(t), key, value); });
+    local_.transactions.with(txn, owner(), [&](db::Transaction& x) { x.put(table(t), key, value); });
   });
 }
 
 void TransactionServant::txn_erase(CORBA::ULongLong txn, const char* t, const char* key) {
   guarded([&] {
-    local_.transactions.with(txn, [&](db::Transaction& x) { x.erase(table(t), key); });
+    local_.transactions.with(txn, owner(), [&](db::Transaction& x) { x.erase(table(t), key); });
   });
 }
 
 char* TransactionServant::txn_get(CORBA::ULongLong txn, const char* t, const char* key,
                                   CORBA::Boolean& found) {
   return guarded([&] {
-    auto v = local_.transactions.with(txn, [&](db::Transaction& x) { return x.get(table(t), key); });
+    auto v = local_.transactions.with(txn, owner(), [&](db::Transaction& x) { return x.get(table(t), key); });
     found = v.has_value();
     return dup(v.value_or(""));
   });
@@ -51,7 +55,7 @@ void TransactionServant::attr_set(CORBA::ULongLong txn, const char* oid, const c
     const std::string key = attribute_key(oid, name);
     const std::string bytes = records::encode_any(value);
     local_.transactions.with(
-        txn, [&](db::Transaction& x) { x.put(db::Table::kAttributes, key, bytes); });
+        txn, owner(), [&](db::Transaction& x) { x.put(db::Table::kAttributes, key, bytes); });
   });
 }
 
@@ -60,7 +64,7 @@ CORBA::Any* TransactionServant::attr_get(CORBA::ULongLong txn, const char* oid, 
   return guarded([&] {
     const std::string key = attribute_key(oid, name);
     auto bytes = local_.transactions.with(
-        txn, [&](db::Transaction& x) { return x.get(db::Table::kAttributes, key); });
+        txn, owner(), [&](db::Transaction& x) { return x.get(db::Table::kAttributes, key); });
     auto value = std::make_unique<CORBA::Any>();
     found = bytes.has_value();
     if (bytes) {
@@ -76,11 +80,11 @@ CORBA::Any* TransactionServant::attr_get(CORBA::ULongLong txn, const char* oid, 
 }
 
 void TransactionServant::txn_commit(CORBA::ULongLong txn) {
-  guarded([&] { local_.transactions.commit(txn); });
+  guarded([&] { local_.transactions.commit(txn, owner()); });
 }
 
 void TransactionServant::txn_abort(CORBA::ULongLong txn) {
-  guarded([&] { local_.transactions.abort(txn); });
+  guarded([&] { local_.transactions.abort(txn, owner()); });
 }
 
 namespace {

@@ -24,6 +24,7 @@
 
 #include <fmt/core.h>
 
+#include "Authorization.h"
 #include "CorbaPeers.h"
 #include "Daemon.h"
 #include "Database.h"
@@ -181,7 +182,10 @@ CORBA::ORB_var start_orb(const DispatcherInfo& info, const Settings& s, char* ar
       {"endPoint", tcp},
       {"endPoint", unix_ep},
       {"endPointPublish", publish},
-      {"unixTransportPermission", "600"},
+      // Any local user may connect: the kernel tells the oserv who it is (SO_PEERCRED) and the
+      // access check decides what it may do (root: everything; others: their administrator's
+      // roles, or only ping and whoami).
+      {"unixTransportPermission", "666"},
       {"clientConnectTimeOutPeriod", std::to_string(timeouts::kConnect.count())},
       // Every call to another dispatcher has a timeout of its own; this bounds any other.
       {"clientCallTimeOutPeriod", std::to_string(s.method_timeout * 1000)},
@@ -379,6 +383,8 @@ Endpoints activate(CORBA::ORB_ptr orb, LocalDispatcher& local, CorbaPeers& peers
 }
 
 // This dispatcher's ManagedNode object, named at the TMR server (once reachable).
+// A managed node that has joined: its ManagedNode object is named at the TMR server, and it
+// takes the administrators (changed while it was away, perhaps).
 void name_managed_node(LocalDispatcher& local) {
   try {
     local.objects.ensure_managed_node();
@@ -386,6 +392,13 @@ void name_managed_node(LocalDispatcher& local) {
     local.log.line(fmt::format("^ManagedNode object not registered: {}", e.what()));
   } catch (const db::DbError& e) {
     local.log.line(fmt::format("^ManagedNode object not registered: {}", e.what()));
+  }
+  try {
+    local.administrators.refresh();
+  } catch (const Failure& e) {
+    local.log.line(fmt::format("^administrators not refreshed: {}", e.what()));
+  } catch (const db::DbError& e) {
+    local.log.line(fmt::format("^administrators not refreshed: {}", e.what()));
   }
 }
 
@@ -440,9 +453,29 @@ struct Process {
   std::unique_ptr<PidFile> pid_file;
   std::unique_ptr<db::Database> db;
   OservLog log;
+  OservLog audit;  // DBDIR/audit.log: refusals, and calls that change state or run programs
   std::string started;
   std::optional<StopWatchdog> watchdog;  // armed once a stop begins
 };
+
+// The audit log is the administrators' record of who did what: readable by root only.
+void open_audit_log(Process& p) {
+  const std::string path = p.inst.dbdir + "/audit.log";
+  try {
+    p.audit.open(path);
+    ::chmod(path.c_str(), 0600);
+  } catch (const std::exception& e) {
+    throw StartError{kRuntime, e.what()};
+  }
+  p.audit.set_mirror_stderr(false);
+  p.log.set_companion(&p.audit);
+}
+
+std::string host_name() {
+  char buf[256] = {};
+  ::gethostname(buf, sizeof buf - 1);
+  return buf;
+}
 
 // One try at running the dispatcher: returns false, before anything is bound, when the odlist
 // taken from the TMR server wants another listener (see listener_changed); else runs until a
@@ -460,17 +493,21 @@ bool serve_once(Process& p, char* argv0) {
   set_request_guard([&local](const std::string& ip, std::uint16_t port) {
     return local.region.dispatcher_at(ip, port);
   });
+  Authorization authorization(local.administrators, p.log, p.audit, host_name());
+  set_access_check([&authorization](RequestContext& r) { authorization.check(r); });
   const bool joined = join_region(local, settings, argv0);
   try {
     if (listener_changed(local, settings)) {
       local.stop();
       orb->destroy();
+      set_access_check({});
       return false;
     }
     wait_for_port_or_fail(info, settings, p.signals, p.log);
   } catch (const StoppedBeforeReady&) {
     local.stop();
     orb->destroy();
+    set_access_check({});
     throw;
   }
   Endpoints endpoints = activate(orb, local, peers, settings);
@@ -497,6 +534,7 @@ bool serve_once(Process& p, char* argv0) {
   orb->shutdown(true);  // waits for the requests in progress
   local.transactions.abort_all();
   orb->destroy();
+  set_access_check({});
   return true;
 }
 
@@ -539,6 +577,7 @@ int run(int argc, char** argv) {
   p.db = open_database(p.inst, p.settings);
   p.started = OservLog::timestamp();
   start_log(p.log, p.inst, *p.db, p.started);
+  open_audit_log(p);
   try {
     serve(p, argv[0]);
   } catch (const StoppedBeforeReady& stop) {

@@ -46,6 +46,11 @@ class DirectPeers final : public Peers {
   void odlist_update(std::uint32_t od, const std::vector<OdRecord>& odlist) override;
   void class_update(std::uint32_t od, const std::string& cls,
                     const std::vector<MethodDef>& methods) override;
+  std::string set_administrator(const AdministratorRecord& admin, bool create) override;
+  std::string delete_administrator(const std::string& name) override;
+  std::vector<AdministratorRecord> administrators() override;
+  void administrators_update(std::uint32_t od,
+                             const std::vector<AdministratorRecord>& admins) override;
 
  private:
   LocalDispatcher& at(std::uint32_t od);
@@ -187,6 +192,20 @@ inline void DirectPeers::odlist_update(std::uint32_t od, const std::vector<OdRec
 inline void DirectPeers::class_update(std::uint32_t od, const std::string& cls,
                                       const std::vector<MethodDef>& methods) {
   at(od).objects.store_class(cls, methods);
+}
+
+inline std::string DirectPeers::set_administrator(const AdministratorRecord& admin, bool create) {
+  return at(kTmrDispatcher).administrators.set(admin, create);
+}
+inline std::string DirectPeers::delete_administrator(const std::string& name) {
+  return at(kTmrDispatcher).administrators.remove(name);
+}
+inline std::vector<AdministratorRecord> DirectPeers::administrators() {
+  return at(kTmrDispatcher).administrators.all();
+}
+inline void DirectPeers::administrators_update(std::uint32_t od,
+                                               const std::vector<AdministratorRecord>& admins) {
+  at(od).administrators.replace_all(admins);
 }
 
 }  // namespace openoserv::testing

@@ -40,7 +40,8 @@ TID=$(echo "$OUT" | sed -n 's/^\({[^}]*}\) Top-T.*/\1/p')
 expect_contains "tmstat id format" ":1," "$TID"
 
 step "a sub-transaction abort undoes only its own change"
-S=$(odb begin --parent "$TID") || fail "begin sub: $S"
+expect_code "a tmstat ID is not a handle" 2 odb begin --parent "$TID"
+S=$(odb begin --parent "$T") || fail "begin sub: $S"
 expect_code "sub put" 0 odb put "$S" objects o2 v2
 expect_code "tmstat" 0 tmstat
 expect_contains "tmstat sub" "Sub-T running - parent $TID" "$OUT"

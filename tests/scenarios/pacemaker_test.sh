@@ -145,7 +145,12 @@ crm_on() { node "$ADMIN" crm "$@"; }
 client_ok() { on c odadmin --host "$SERVICE:$PORT" --timeout 1 ping; }
 client_refused() { ! client_ok; }
 located() { node "$ADMIN" crm_resource --locate --resource black 2>/dev/null | sed -n 's/.* running on: //p'; }
-cluster_state() { node "$ADMIN" crm_mon -1r 2>&1 | sed -n '/Node List/,$p'; }
+# The cluster's view, and the oservlog's last lines where the group runs (the disk is there).
+cluster_state() {
+  node "$ADMIN" crm_mon -1r 2>&1 | sed -n '/Node List/,$p'
+  where=$(located)
+  [ -n "$where" ] && node "$where" sh -c "echo '--- oservlog on $where'; tail -n 12 '$MNT/db/black/oservlog'" 2>&1
+}
 placed() { [ -n "$(located)" ]; }
 cluster_up() { node "$ADMIN" crm_mon -1 2>/dev/null | grep -q 'Online: \[ n1 n2 \]'; }
 started_on() { [ "$(located)" = "$1" ] && client_ok; }

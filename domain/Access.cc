@@ -1,0 +1,146 @@
+// The rule table and the decision.
+#include "Access.h"
+
+#include <array>
+
+#include <fmt/core.h>
+
+namespace openoserv {
+
+namespace {
+
+constexpr OperationRule any(std::string_view op) { return {op, Need::kAnyone, kRoleUser, false}; }
+constexpr OperationRule look(std::string_view op) { return {op, Need::kRole, kRoleUser, false}; }
+constexpr OperationRule run(std::string_view op) { return {op, Need::kRole, kRoleAdmin, true}; }
+constexpr OperationRule configure(std::string_view op) {
+  return {op, Need::kRole, kRoleSenior, true};
+}
+constexpr OperationRule raw(std::string_view op) { return {op, Need::kRole, kRoleSuper, true}; }
+constexpr OperationRule region(std::string_view op) {
+  return {op, Need::kDispatcher, kRoleSuper, true};
+}
+
+// Keep in the order of idl/oserv.idl; the README's table is this one.
+constexpr std::array kRules = {
+    // CORBA's own operations (type checks, existence): reveal nothing.
+    any("_is_a"), any("_non_existent"), any("_interface"), any("_repository_id"),
+    any("_component"),
+    // OServ::Object and its classes.
+    look("_get_oid"), look("_get_class_name"), run("invoke"),
+    any("ping"), look("hostname"), run("run_script"),
+    configure("add_task"), look("list_tasks"), run("run_task"),
+    // Admin.
+    look("status"), look("health"), configure("db_sync"), configure("shutdown"), look("ior"),
+    OperationRule{"backup", Need::kRole, kRoleBackup, true},
+    // RegionAdmin.
+    look("odlist"), configure("set_force_bind"), configure("change_ip"),
+    configure("add_hostname_alias"), configure("delete_hostname_alias"),
+    configure("register_node"), region("node_started"), region("odlist_update"),
+    look("ping_od"),
+    // Registry.
+    configure("create_object"), look("lookup"), look("list_names"), configure("register_name"),
+    configure("install_method"), region("class_update"), look("class_methods"),
+    look("object_ior"), look("object_url"),
+    // Dispatch ("invoke" above).
+    look("odstat"),
+    // Transactions: the object database itself, every table (the odlist, the administrators)
+    // below every other rule, so super only.
+    OperationRule{"txn_begin", Need::kRole, kRoleSuper, false}, raw("txn_put"), raw("txn_erase"),
+    OperationRule{"txn_get", Need::kRole, kRoleSuper, false}, raw("attr_set"),
+    OperationRule{"attr_get", Need::kRole, kRoleSuper, false}, raw("txn_commit"),
+    raw("txn_abort"), look("tmstat"),
+    // Security.
+    any("whoami"), look("administrators"),
+    OperationRule{"set_administrator", Need::kRole, kRoleSuper, true},
+    OperationRule{"delete_administrator", Need::kRole, kRoleSuper, true},
+    region("administrators_update"),
+};
+
+constexpr std::array<std::pair<Role, std::string_view>, 5> kRoleNames = {{
+    {kRoleSuper, "super"},
+    {kRoleSenior, "senior"},
+    {kRoleAdmin, "admin"},
+    {kRoleUser, "user"},
+    {kRoleBackup, "backup"},
+}};
+
+}  // namespace
+
+std::string_view role_name(Role role) {
+  for (const auto& [r, name] : kRoleNames)
+    if (r == role) return name;
+  return "?";
+}
+
+std::string roles_text(Roles roles) {
+  std::string text;
+  for (const auto& [r, name] : kRoleNames)
+    if (roles & r) text += (text.empty() ? "" : ":") + std::string(name);
+  return text.empty() ? "none" : text;
+}
+
+std::optional<Roles> parse_roles(std::string_view text, std::string* bad) {
+  // "global,super:senior": the resource Tivoli grants the roles over comes first.
+  if (text.substr(0, 7) == "global,") text.remove_prefix(7);
+  Roles roles = 0;
+  while (!text.empty()) {
+    const size_t end = text.find_first_of(":,");
+    const std::string_view word = text.substr(0, end);
+    bool known = false;
+    for (const auto& [r, name] : kRoleNames)
+      if (word == name) {
+        roles |= r;
+        known = true;
+      }
+    if (!known) {
+      if (bad) *bad = std::string(word);
+      return std::nullopt;
+    }
+    if (end == std::string_view::npos) break;
+    text.remove_prefix(end + 1);
+  }
+  return roles;
+}
+
+bool satisfies(Roles held, Role needed) {
+  if (held & kRoleSuper) return true;
+  switch (needed) {
+    case kRoleUser: return (held & (kRoleUser | kRoleAdmin | kRoleSenior)) != 0;
+    case kRoleAdmin: return (held & (kRoleAdmin | kRoleSenior)) != 0;
+    default: return (held & needed) != 0;
+  }
+}
+
+std::string Principal::describe() const {
+  std::string text = name;
+  if (!admin.empty()) text += ", administrator " + admin;
+  return text;
+}
+
+std::span<const OperationRule> operation_rules() { return kRules; }
+
+const OperationRule* rule_for(std::string_view operation) {
+  for (const auto& rule : kRules)
+    if (rule.operation == operation) return &rule;
+  return nullptr;
+}
+
+std::optional<std::string> refusal(const Principal& who, std::string_view operation) {
+  const OperationRule* rule = rule_for(operation);
+  if (!rule)
+    return fmt::format("{} is not an operation this dispatcher serves to anyone", operation);
+  switch (rule->need) {
+    case Need::kAnyone: return std::nullopt;
+    case Need::kDispatcher:
+      if (who.kind == Principal::Kind::kDispatcher) return std::nullopt;
+      return fmt::format("{} is for the region's dispatchers only; {} is not one", operation,
+                         who.describe());
+    case Need::kRole:
+      if (satisfies(who.roles, rule->role)) return std::nullopt;
+      return fmt::format("{} needs the {} role; {} has {}", operation, role_name(rule->role),
+                         who.describe(), roles_text(who.roles));
+  }
+  return std::nullopt;
+}
+
+}  // namespace openoserv

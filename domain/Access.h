@@ -1,0 +1,86 @@
+// Who may call what: the principals that call an oserv, Tivoli's administrator roles, and the one
+// table that gives every operation of the wire interface (idl/oserv.idl) what it requires.
+//
+// Roles (Tivoli's names): user (look), admin (run tasks and methods), senior (configure: the
+// odlist, classes, objects, shutdown), super (everything), backup (back the database up). They
+// nest super > senior > admin > user; backup stands beside them and only super includes it.
+//
+// Principals, from what the connection proves:
+// * a local client on the Unix socket is the OS user the kernel names (SO_PEERCRED): root, and
+//   the oserv's own user, are the region's root administrator (every role); another user has
+//   the roles of the administrator whose logins name it, or none;
+// * a dispatcher of the region (calls between dispatchers) has every role, and alone may call
+//   the operations by which dispatchers keep the region (register_node, odlist_update, ...);
+// * any other IIOP caller is anonymous: it may only ping, unless the dispatcher allows remote
+//   client login (odadmin set_allow_rconnect TRUE), which makes it the root administrator.
+//
+// An operation the table does not name is refused: a new operation is unreachable until it is
+// given a rule here.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace openoserv {
+
+enum Role : std::uint8_t {
+  kRoleUser = 1,
+  kRoleAdmin = 2,
+  kRoleSenior = 4,
+  kRoleSuper = 8,
+  kRoleBackup = 16,
+};
+using Roles = std::uint8_t;
+inline constexpr Roles kAllRoles = kRoleUser | kRoleAdmin | kRoleSenior | kRoleSuper | kRoleBackup;
+
+// "user", "admin", ...
+std::string_view role_name(Role role);
+// "super:senior" (the roles held, highest first; "none" when empty).
+std::string roles_text(Roles roles);
+// Parses Tivoli's role list: "super:senior", "senior,backup", or with the resource first as
+// wcrtadmin takes it, "global,super:senior". nullopt (and `bad` set to the word) for an unknown
+// role.
+std::optional<Roles> parse_roles(std::string_view text, std::string* bad = nullptr);
+// Whether `held` includes `needed` (super includes every role; senior admin and user; admin user).
+bool satisfies(Roles held, Role needed);
+
+struct Principal {
+  enum class Kind : std::uint8_t {
+    kLocal,       // a local OS user on the Unix socket
+    kDispatcher,  // another dispatcher of the region
+    kRemote,      // an IIOP client
+  };
+  Kind kind = Kind::kRemote;
+  std::string name;   // "root", "alice (uid 1000)", "dispatcher 2 (10.0.0.2)", "10.0.0.9"
+  std::string admin;  // the administrator it acts as ("" when none)
+  Roles roles = 0;
+
+  // "alice (uid 1000), administrator Alice" — for refusals and the audit log.
+  std::string describe() const;
+};
+
+// What an operation requires.
+enum class Need : std::uint8_t {
+  kAnyone,      // even an anonymous caller
+  kRole,        // the role in the rule
+  kDispatcher,  // another dispatcher of the region (or this oserv itself)
+};
+
+struct OperationRule {
+  std::string_view operation;  // GIOP operation name ("shutdown", "_get_oid")
+  Need need;
+  Role role;         // for Need::kRole
+  bool audited;      // changes state or runs a program: every call is logged
+};
+
+// Every operation of idl/oserv.idl, and the standard object operations CORBA clients send.
+std::span<const OperationRule> operation_rules();
+const OperationRule* rule_for(std::string_view operation);
+
+// Why `who` may not call `operation` (a sentence naming both), or nullopt when it may.
+std::optional<std::string> refusal(const Principal& who, std::string_view operation);
+
+}  // namespace openoserv

@@ -1,0 +1,37 @@
+// The access check every request passes (installed into the request interceptor): who the
+// caller is (domain/Access.h's principals, from what the connection proves) and whether the
+// operation's rule lets it call. Refusals, and every allowed call that changes state or runs a
+// program, are written to the audit log (DBDIR/audit.log, 0600), not to the oservlog (whose
+// readers need not see them, and which a caller hammering on refusals must not flood).
+#pragma once
+
+#include <string>
+
+#include "Access.h"
+#include "Administrators.h"
+#include "OservLog.h"
+#include "RequestContext.h"
+
+namespace openoserv {
+
+class Authorization {
+ public:
+  // `host`: this machine's name, for logins "user@host".
+  Authorization(Administrators& admins, OservLog& log, OservLog& audit, std::string host)
+      : admins_(admins), log_(log), audit_(audit), host_(std::move(host)) {}
+
+  // Sets request.principal; throws CORBA::NO_PERMISSION when the operation is not allowed.
+  void check(RequestContext& request);
+
+  Principal principal_of(const RequestContext& request);
+
+ private:
+  Principal local_user(unsigned uid);
+
+  Administrators& admins_;
+  OservLog& log_;
+  OservLog& audit_;
+  const std::string host_;
+};
+
+}  // namespace openoserv

@@ -1,0 +1,61 @@
+// call_operations URL ROLES: calls every operation of domain/Access.cc's table on the object at
+// URL (with no arguments: a refused call is refused before its arguments are read, an allowed
+// one fails unmarshalling them or runs a harmless query), and checks that exactly the operations
+// a local caller with ROLES ("none", "user", "senior:backup", ...) may not call are refused with
+// NO_PERMISSION. Prints one line per mismatch; exit 0 when there is none, 1 otherwise.
+#include <cstdio>
+#include <string>
+
+#include <fmt/core.h>
+
+#include "Access.h"
+#include "OrbInit.h"
+
+using namespace openoserv;
+
+namespace {
+
+// What calling `op` with no arguments gave: "" for a reply, else the exception's name.
+std::string call(CORBA::Object_ptr target, const char* op) {
+  try {
+    CORBA::Request_var request = target->_request(op);
+    request->invoke();
+    if (CORBA::Exception* e = request->env()->exception()) return e->_name();
+    return "";
+  } catch (const CORBA::Exception& e) {
+    return e._name();
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 3) {
+    std::fprintf(stderr, "usage: call_operations URL ROLES\n");
+    return 2;
+  }
+  const auto roles = parse_roles(std::string(argv[2]) == "none" ? "" : argv[2]);
+  if (!roles) {
+    std::fprintf(stderr, "call_operations: bad roles %s\n", argv[2]);
+    return 2;
+  }
+  CORBA::ORB_var orb = init_orb(argv[0], {});
+  CORBA::Object_var target = orb->string_to_object(argv[1]);
+  const Principal caller{.kind = Principal::Kind::kLocal, .name = "caller", .admin = "", .roles = *roles};
+  int mismatches = 0, refused = 0;
+  for (const auto& rule : operation_rules()) {
+    const std::string op(rule.operation);
+    const std::string got = call(target, op.c_str());
+    const bool should_refuse = refusal(caller, op).has_value();
+    if ((got == "NO_PERMISSION") != should_refuse) {
+      fmt::print("{}: expected {}, got {}\n", op, should_refuse ? "NO_PERMISSION" : "no refusal",
+                 got.empty() ? "a reply" : got);
+      ++mismatches;
+    }
+    refused += got == "NO_PERMISSION";
+  }
+  fmt::print("{} operations, {} refused, {} mismatches\n", operation_rules().size(), refused,
+             mismatches);
+  orb->destroy();
+  return mismatches ? 1 : 0;
+}
