@@ -50,6 +50,9 @@ Commands:
   db_sync                         make the database durable now
   ior                             print the dispatcher's IOR (stable across restarts; decode it
                                   with omniORB's catior)
+  method_user [USER]              print (or, super only, set) the account this dispatcher's
+                                  method programs, run_script and tasks run as (default
+                                  nobody; root only if you mean it)
   ping                            exit 0 when the dispatcher answers
   health [MAX_METHOD_SECONDS]     deep check for supervisors: exit 0 and "healthy", or exit 1
                                   and one line per problem (odb.log not emptied while no
@@ -256,6 +259,14 @@ int db_sync(OservClient& client, const Args& args) {
   return print_message(client, [&] { return client.dispatcher()->db_sync(); });
 }
 
+int method_user(OservClient& client, const Args& args) {
+  if (args.size() > 2) throw UsageError("usage: odadmin method_user [USER]");
+  if (args.size() == 2)
+    return print_message(client,
+                         [&] { return client.dispatcher()->set_method_user(args[1].c_str()); });
+  return print_message(client, [&] { return client.dispatcher()->method_user(); });
+}
+
 int ior(OservClient& client, const Args& args) {
   require_args("odadmin", args, 0, "ior");
   return print_message(client, [&] { return client.dispatcher()->ior(); });
@@ -292,7 +303,7 @@ int run(OservClient& client, const Args& args) {
   using Command = int (*)(OservClient&, const Args&);
   static const std::map<std::string, Command> commands = {
       {"", status},         {"odlist", odlist}, {"set_force_bind", set_force_bind},
-      {"shutdown", shutdown}, {"db_sync", db_sync}, {"ior", ior},
+      {"shutdown", shutdown}, {"db_sync", db_sync}, {"ior", ior}, {"method_user", method_user},
       {"health", health},   {"ping", ping}};
   const auto it = commands.find(args.empty() ? "" : args[0]);
   if (it == commands.end())

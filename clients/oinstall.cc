@@ -1,6 +1,7 @@
 // oinstall: create an oserv instance: database, etc directory scripts, instances entry. The
 // instances entry is written last, so an interrupted install leaves no half-registered instance
 // behind.
+#include <pwd.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -62,6 +63,7 @@ struct Request {
   int port = kDefaultPort;
   bool force_bind = false, nosync = false, managed_node = false;
   std::string tmr;
+  std::string method_user = "nobody";
 };
 
 po::options_description options(Request& r, std::string& id, std::string& etc_root,
@@ -83,6 +85,9 @@ po::options_description options(Request& r, std::string& id, std::string& etc_ro
       ("tmr", po::value(&r.tmr), "the TMR server, HOST[:PORT] (port default 94)")
       ("force-bind", po::bool_switch(&r.force_bind),
        "bind only the logical host's address (odadmin set_force_bind TRUE 1)")
+      ("method-user", po::value(&r.method_user)->default_value("nobody"),
+       "the account method programs, run_script and tasks run as (odadmin set_method_user; "
+       "root only if you mean it)")
       ("nosync", po::bool_switch(&r.nosync),
        "run this instance's database without fsync (tests and benchmarks only: a power loss "
        "may lose committed work)");
@@ -108,6 +113,8 @@ Request parse(int argc, char** argv) {
   if (r.managed_node != !r.tmr.empty())
     throw UsageError("--managed-node and --tmr HOST[:PORT] go together");
   if (r.port < 1 || r.port > 65535) throw UsageError(fmt::format("--port {} is not a TCP port", r.port));
+  if (!::getpwnam(r.method_user.c_str()))
+    throw UsageError(fmt::format("--method-user {}: no such user on this host", r.method_user));
   auto given = [&](const char* name, const std::string& v) {
     return vm.count(name) ? std::optional<std::string>(v) : std::nullopt;
   };
@@ -210,6 +217,7 @@ void create_database(const Request& r, const Placement& p, const Membership& m) 
   db->put_meta(db::kMetaInstanceId, p.inst.where.id);
   db->put_meta(db::kMetaCreated, std::to_string(::time(nullptr)));
   db->put_meta(db::kMetaDurability, r.nosync ? "nosync" : "sync");
+  db->put_meta(db::kMetaMethodUser, r.method_user);
   odlist::replace(*db, m.odlist);
   db->sync();
 }

@@ -76,6 +76,7 @@ inline constexpr std::uint64_t kJournalEagerTruncate = 4u << 20;
 inline constexpr const char* kMetaRegion = "region";
 inline constexpr const char* kMetaDispatcher = "dispatcher";
 inline constexpr const char* kMetaInstanceId = "instance_id";
+inline constexpr const char* kMetaMethodUser = "method_user";
 inline constexpr const char* kMetaCreated = "created";
 inline constexpr const char* kMetaDurability = "durability";  // "sync" or "nosync"
 

@@ -31,7 +31,8 @@ constexpr std::array kRules = {
     configure("add_task"), look("list_tasks"), run("run_task"),
     // Admin.
     look("status"), look("health"), configure("db_sync"), configure("shutdown"), look("ior"),
-    OperationRule{"backup", Need::kRole, kRoleBackup, true},
+    OperationRule{"backup", Need::kRole, kRoleBackup, true}, look("method_user"),
+    OperationRule{"set_method_user", Need::kRole, kRoleSuper, true},
     // RegionAdmin.
     look("odlist"), configure("set_force_bind"), configure("change_ip"),
     configure("add_hostname_alias"), configure("delete_hostname_alias"),
@@ -75,7 +76,10 @@ std::string_view role_name(Role role) {
 std::string roles_text(Roles roles) {
   std::string text;
   for (const auto& [r, name] : kRoleNames)
-    if (roles & r) text += (text.empty() ? "" : ":") + std::string(name);
+    if (roles & r) {
+      if (!text.empty()) text += ':';
+      text += name;
+    }
   return text.empty() ? "none" : text;
 }
 
@@ -113,7 +117,8 @@ bool satisfies(Roles held, Role needed) {
 
 std::string Principal::describe() const {
   std::string text = name;
-  if (!admin.empty()) text += ", administrator " + admin;
+  if (!admin.empty()) text += fmt::format(", administrator {}", admin);
+  if (!on_behalf_of.empty()) text += fmt::format(", for {}", on_behalf_of);
   return text;
 }
 
@@ -139,6 +144,19 @@ std::optional<std::string> refusal(const Principal& who, std::string_view operat
       if (satisfies(who.roles, rule->role)) return std::nullopt;
       return fmt::format("{} needs the {} role; {} has {}", operation, role_name(rule->role),
                          who.describe(), roles_text(who.roles));
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> method_refusal(const Principal& who, std::string_view method) {
+  std::string_view operation = "invoke";
+  if (method == "oid") operation = "_get_oid";
+  else if (method == "class_name") operation = "_get_class_name";
+  else if (const OperationRule* rule = rule_for(method); rule && method != "invoke")
+    operation = rule->operation;
+  if (auto why = refusal(who, operation)) {
+    if (operation == method) return why;
+    return fmt::format("method {} (as {}): {}", method, operation, *why);
   }
   return std::nullopt;
 }

@@ -57,8 +57,12 @@ struct Principal {
   std::string name;   // "root", "alice (uid 1000)", "dispatcher 2 (10.0.0.2)", "10.0.0.9"
   std::string admin;  // the administrator it acts as ("" when none)
   Roles roles = 0;
+  // A dispatcher relaying a call: the caller it relays for, as it named it (information for
+  // programs and the audit log, never a credential).
+  std::string on_behalf_of;
 
-  // "alice (uid 1000), administrator Alice" — for refusals and the audit log.
+  // "alice (uid 1000), administrator Alice", "dispatcher 2 ..., for alice ..." — for refusals
+  // and the audit log.
   std::string describe() const;
 };
 
@@ -82,5 +86,9 @@ const OperationRule* rule_for(std::string_view operation);
 
 // Why `who` may not call `operation` (a sentence naming both), or nullopt when it may.
 std::optional<std::string> refusal(const Principal& who, std::string_view operation);
+// The same for method `method` run through the generic invoke: a built-in method with a typed
+// operation of its own (add_task, run_script, ...) needs that operation's role, so that invoke
+// is no way around it; oid and class_name are the attributes; any other method needs admin.
+std::optional<std::string> method_refusal(const Principal& who, std::string_view method);
 
 }  // namespace openoserv

@@ -25,6 +25,13 @@ class Unreachable : public Failure {
   std::uint32_t od_;
 };
 
+// The caller may not do this (a method's role, checked past the request's own rule): the
+// servants answer CORBA::NO_PERMISSION, as the access check does.
+class PermissionDenied : public Failure {
+ public:
+  using Failure::Failure;
+};
+
 [[noreturn]] inline void fail(const std::string& reason) { throw Failure(reason); }
 
 }  // namespace openoserv

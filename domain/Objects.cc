@@ -75,8 +75,58 @@ std::optional<Objects::Location> Objects::locate(const std::string& text) {
   return where;
 }
 
+namespace {
+// Who asked for the method running on this thread (set by invoke, read by the programs' env).
+thread_local const std::string* current_caller = nullptr;
+constexpr const char* kDefaultMethodUser = "nobody";
+// One argument to sh -c: Linux's limit on one argument (MAX_ARG_STRLEN) less a margin.
+constexpr size_t kMaxScript = 128 * 1024 - 1024;
+}  // namespace
+
+std::string Objects::method_user() {
+  return db_.get_meta(db::kMetaMethodUser).value_or(kDefaultMethodUser);
+}
+
+std::string Objects::set_method_user(const std::string& user) {
+  try {
+    RunAs::lookup(user);
+  } catch (const ProgramError& e) {
+    fail(fmt::format("user {} does not exist on this host: method programs could not run as it",
+                     user));
+  }
+  db_.put_meta(db::kMetaMethodUser, user);
+  log_.line(fmt::format("method programs run as {}", user));
+  return fmt::format("Method programs of dispatcher {} run as {}.", self_.od, user);
+}
+
+std::optional<RunAs> Objects::method_account() {
+  try {
+    return RunAs::lookup(method_user());
+  } catch (const ProgramError& e) {
+    fail(e.what());
+  }
+}
+
+std::vector<std::string> Objects::program_env(const Oid& oid, const std::string& method) {
+  return {"OSERV=" + self_.id(), "OSERV_OID=" + oid.text(), "OSERV_METHOD=" + method,
+          fmt::format("OSERV_DISPATCHER={}", self_.od),
+          fmt::format("OSERV_CALLER={}", current_caller ? *current_caller : std::string())};
+}
+
 MethodOutcome Objects::invoke(const std::string& oid_text, const std::string& method,
-                              const std::vector<std::string>& args) {
+                              const std::vector<std::string>& args, const Principal* caller) {
+  if (caller)
+    if (auto why = method_refusal(*caller, method)) throw PermissionDenied(*why);
+  const std::string name = !caller                        ? std::string()
+                           : caller->on_behalf_of.empty() ? caller->describe()
+                                                          : caller->on_behalf_of;
+  struct CallerScope {
+    const std::string* saved = current_caller;
+    explicit CallerScope(const std::string* c) {
+      if (!c->empty()) current_caller = c;
+    }
+    ~CallerScope() { current_caller = saved; }
+  } scope(&name);
   const Oid oid = Oid::parse(oid_text);
   if (oid.region != self_.region)
     fail(fmt::format("object {} belongs to region {}, not to this region ({})", oid_text,
@@ -156,37 +206,26 @@ MethodOutcome Objects::run_installed(const Oid& oid, const std::string& method,
   MethodThreads::Scope thread(threads_, oid.text(), method, "run");
   std::vector<std::string> argv = {program, oid.text(), method};
   argv.insert(argv.end(), args.begin(), args.end());
+  auto env = program_env(oid, method);
+  env.push_back(fmt::format("OSERV_METHOD_THREAD={}", thread.id()));
   try {
-    auto r = programs_.run(argv,
-                         {"OSERV=" + self_.id(), "OSERV_OID=" + oid.text(),
-                          "OSERV_METHOD=" + method, fmt::format("OSERV_DISPATCHER={}", self_.od),
-                          fmt::format("OSERV_METHOD_THREAD={}", thread.id())},
-                         thread);
+    auto r = programs_.run(argv, env, thread, method_account());
     return {r.exit_code, std::move(r.output)};
   } catch (const ProgramError& e) {
     fail(e.what());
   }
 }
 
+// The script is sh's argument (no file: the method account need not read the oserv's files).
 MethodOutcome Objects::run_script(const Oid& oid, const std::string& script) {
+  if (script.size() > kMaxScript)
+    fail(fmt::format("the script is {} bytes; run_script takes at most {} (install a method "
+                     "program for longer ones)",
+                     script.size(), kMaxScript));
   MethodThreads::Scope thread(threads_, oid.text(), "run_script", "run");
-  const std::string dir = self_.instance.dbdir + "/tmp";
-  make_directories(dir, 0700);
-  std::string path = dir + "/task.XXXXXX";
-  UniqueFd fd(::mkstemp(path.data()));
-  if (!fd) fail(fmt::format("cannot create a task file in {}", dir));
-  struct Remove {
-    const std::string& path;
-    ~Remove() { ::unlink(path.c_str()); }
-  } remove{path};
-  const bool written =
-      ::write(fd.get(), script.data(), script.size()) == static_cast<ssize_t>(script.size());
-  ::fchmod(fd.get(), 0700);
-  fd.reset();
-  if (!written) fail(fmt::format("cannot write the task file {}", path));
   try {
-    auto r = programs_.run({"/bin/sh", path}, {"OSERV=" + self_.id(), "OSERV_OID=" + oid.text()},
-                         thread);
+    auto r = programs_.run({"/bin/sh", "-c", script, "run_script"},
+                           program_env(oid, "run_script"), thread, method_account());
     return {r.exit_code, std::move(r.output)};
   } catch (const ProgramError& e) {
     fail(e.what());

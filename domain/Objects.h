@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "Access.h"
 #include "Database.h"
 #include "DispatcherInfo.h"
 #include "MethodThreads.h"
@@ -29,8 +30,16 @@ class Objects {
   Objects(const DispatcherInfo& self, db::Database& db, OservLog& log, Region& region,
           Peers& peers, MethodThreads& threads, Programs& programs);
 
+  // `caller` is who asked (the access check's principal): the method needs its role
+  // (method_refusal), and its programs get its name as OSERV_CALLER. Null for the dispatcher's
+  // own calls.
   MethodOutcome invoke(const std::string& oid, const std::string& method,
-                       const std::vector<std::string>& args);
+                       const std::vector<std::string>& args, const Principal* caller = nullptr);
+
+  // The account method programs, scripts and tasks run as on this dispatcher (meta
+  // "method_user"; "nobody" when unset). Setting it checks that the user exists here.
+  std::string method_user();
+  std::string set_method_user(const std::string& user);
 
   // Where an object is, for its object reference: the owning dispatcher and the object's class
   // (from the OID; for a local object from the database; for another dispatcher's object named
@@ -70,6 +79,9 @@ class Objects {
   MethodOutcome run_installed(const Oid& oid, const std::string& method,
                               const std::vector<std::string>& args);
   MethodOutcome run_script(const Oid& oid, const std::string& script);
+  std::optional<RunAs> method_account();
+  // The environment every program of a method gets.
+  std::vector<std::string> program_env(const Oid& oid, const std::string& method);
   MethodOutcome run_task(const Oid& oid, const std::vector<std::string>& args);
   std::uint64_t next_object_number();
   // Runs f() for state kept at the TMR server, turning "it does not answer" into a sentence.

@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/eventfd.h>
@@ -234,8 +235,36 @@ std::vector<std::string> Programs::end_leftovers() {
   return lines;
 }
 
-pid_t Programs::spawn(const std::vector<std::string>& argv, const std::vector<std::string>& env,
-                      int output_end) {
+namespace {
+// util-linux's setpriv: switches ids and groups, then execs the program.
+constexpr const char* kSetpriv = "/usr/bin/setpriv";
+}  // namespace
+
+std::optional<RunAs> RunAs::lookup(const std::string& user) {
+  passwd entry{};
+  passwd* found = nullptr;
+  char buf[4096];
+  if (::getpwnam_r(user.c_str(), &entry, buf, sizeof buf, &found) != 0 || !found)
+    throw ProgramError(fmt::format("method programs run as user {}, which does not exist on this "
+                                   "host (odadmin set_method_user)",
+                                   user));
+  if (::geteuid() != 0 || found->pw_uid == ::geteuid()) return std::nullopt;
+  return RunAs{found->pw_uid, found->pw_gid, found->pw_name, found->pw_dir};
+}
+
+pid_t Programs::spawn(const std::vector<std::string>& argv_in,
+                      const std::vector<std::string>& env_in, int output_end,
+                      const std::optional<RunAs>& as) {
+  std::vector<std::string> argv = argv_in, env = env_in;
+  if (as) {
+    if (::access(kSetpriv, X_OK) != 0)
+      throw ProgramError(fmt::format("cannot run method program {} as {}: {} (util-linux) is "
+                                     "missing",
+                                     argv[0], as->user, kSetpriv));
+    argv.insert(argv.begin(), {kSetpriv, fmt::format("--reuid={}", as->uid),
+                               fmt::format("--regid={}", as->gid), "--init-groups", "--"});
+    env.insert(env.end(), {"USER=" + as->user, "LOGNAME=" + as->user, "HOME=" + as->home});
+  }
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
@@ -286,7 +315,8 @@ void Programs::record(pid_t pid) {
 void Programs::forget(pid_t pid) { ::unlink(fmt::format("{}/{}", ledger_dir_, pid).c_str()); }
 
 ProgramResult Programs::run(const std::vector<std::string>& argv,
-                            const std::vector<std::string>& env, MethodThreads::Scope& scope) {
+                            const std::vector<std::string>& env, MethodThreads::Scope& scope,
+                            const std::optional<RunAs>& as) {
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0)
     throw ProgramError(fmt::format("cannot run {}: pipe: {}", argv[0], errno_text()));
@@ -298,7 +328,7 @@ ProgramResult Programs::run(const std::vector<std::string>& argv,
     if (stopping_)
       throw ProgramError(fmt::format("method program {} not started: the oserv is stopping",
                                      argv[0]));
-    pid = spawn(argv, env, write_end.get());
+    pid = spawn(argv, env, write_end.get(), as);
   }
   write_end.reset();
   record(pid);

@@ -1,7 +1,9 @@
 // Method programs: the processes an oserv runs for installed methods, run_script, tasks and
 // failover hooks. Each runs in its own process group with stdin from /dev/null and its output
 // captured. A call ends when its program exits, even if a child it left behind keeps the output
-// open; a program that outlives its time limit, or runs when the oserv stops, is sent SIGTERM
+// open; a program may run as another account (RunAs: setpriv(1) switches to it, so the oserv
+// itself never forks a copy of its address space); a program that outlives its time limit, or
+// runs when the oserv stops, is sent SIGTERM
 // and, after a grace period, SIGKILL, with its whole process group. Running programs are
 // recorded in a ledger directory, so that those a killed oserv left behind are ended at its
 // next start (only on the same boot of the same host, and only the very processes recorded).
@@ -11,6 +13,7 @@
 
 #include <chrono>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -19,6 +22,20 @@
 #include "UniqueFd.h"
 
 namespace openoserv {
+
+// The account a program runs as, when it is not the oserv's own: a root oserv switches to it
+// (user and group ids, and the user's supplementary groups) before the program starts.
+struct RunAs {
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::string user;
+  std::string home;
+
+  // The account called `user` on this host; nullopt when programs need no switch (the user is
+  // the oserv's own, or the oserv is not root and so cannot switch). Throws ProgramError when
+  // there is no such user.
+  static std::optional<RunAs> lookup(const std::string& user);
+};
 
 struct ProgramResult {
   int exit_code;
@@ -48,7 +65,7 @@ class Programs {
   // its pid in `scope`, until it exits. Throws ProgramError when it cannot be started, ran past
   // the limit, or the oserv stopped meanwhile (it was ended then).
   ProgramResult run(const std::vector<std::string>& argv, const std::vector<std::string>& env,
-                    MethodThreads::Scope& scope);
+                    MethodThreads::Scope& scope, const std::optional<RunAs>& as = std::nullopt);
 
   // The oserv is stopping: every running program is sent SIGTERM now and SIGKILL after the
   // grace period (by the call that runs it); no program starts any more. Does not wait.
@@ -61,7 +78,7 @@ class Programs {
 
   // Starts argv in a new process group, its output into `output_end`; returns its pid.
   pid_t spawn(const std::vector<std::string>& argv, const std::vector<std::string>& env,
-              int output_end);
+              int output_end, const std::optional<RunAs>& as);
   void record(pid_t pid);
   void forget(pid_t pid);
 

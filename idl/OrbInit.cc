@@ -1,9 +1,9 @@
 // ORB start-up: options, and the client interceptors: one keeps requests off connections their
-// peer has closed, one chooses UTF-8 for references without code-set information.
+// peer has closed, one chooses UTF-8 for references without code-set information, one says on
+// whose behalf a dispatcher calls.
 #include "OrbInit.h"
 
-#include "Connections.h"
-
+#include <cstring>
 #include <memory>
 
 #include <omniORB4/CORBA.h>
@@ -14,6 +14,8 @@
 #include <omniORB4/internal/GIOP_C.h>
 #include <omniORB4/omniIOR.h>
 #include <omniORB4/omniInterceptors.h>
+
+#include "Connections.h"
 
 namespace openoserv {
 
@@ -65,7 +67,25 @@ CORBA::Boolean choose_utf8(omni::omniInterceptors::clientSendRequest_T::info_T& 
   return true;
 }
 
+thread_local const std::string* on_behalf_of = nullptr;
+
+CORBA::Boolean add_on_behalf_of(omni::omniInterceptors::clientSendRequest_T::info_T& info) {
+  if (!on_behalf_of || on_behalf_of->empty()) return true;
+  const CORBA::ULong n = info.service_contexts.length();
+  info.service_contexts.length(n + 1);
+  info.service_contexts[n].context_id = kOnBehalfOfContext;
+  auto& data = info.service_contexts[n].context_data;
+  data.length(static_cast<CORBA::ULong>(on_behalf_of->size()));
+  std::memcpy(data.get_buffer(), on_behalf_of->data(), on_behalf_of->size());
+  return true;
+}
+
 }  // namespace
+
+OnBehalfOf::OnBehalfOf(const std::string& caller) : saved_(on_behalf_of) {
+  on_behalf_of = &caller;
+}
+OnBehalfOf::~OnBehalfOf() { on_behalf_of = saved_; }
 
 std::string corbaloc_url(const std::string& host_port, const std::string& key) {
   return "corbaloc::1.2@" + host_port + "/" + key;
@@ -94,6 +114,7 @@ CORBA::ORB_ptr init_orb(const char* name, const OrbOptions& options) {
   // them again. Adding one twice adds it once.
   omniORB::getInterceptors()->clientSendRequest.add(skip_closed_connection);
   omniORB::getInterceptors()->clientSendRequest.add(choose_utf8);
+  omniORB::getInterceptors()->clientSendRequest.add(add_on_behalf_of);
   return orb;
 }
 

@@ -27,6 +27,24 @@ using OrbOptions = std::vector<std::pair<std::string, std::string>>;
 // under. Throws what ORB_init throws.
 CORBA::ORB_ptr init_orb(const char* name, const OrbOptions& options);
 
+// The service context a dispatcher adds to a call it makes on a caller's behalf (a relayed
+// method call): the caller as the relaying dispatcher named it, so the owner can tell its
+// programs (OSERV_CALLER) and its audit log who asked. Information only, never a credential:
+// the relaying dispatcher checked the caller's rights.
+inline constexpr CORBA::ULong kOnBehalfOfContext = 0x4F4F0001;  // "OO", 1
+
+// While one lives, the calls this thread makes carry `caller` in that service context.
+class OnBehalfOf {
+ public:
+  explicit OnBehalfOf(const std::string& caller);
+  ~OnBehalfOf();
+  OnBehalfOf(const OnBehalfOf&) = delete;
+  OnBehalfOf& operator=(const OnBehalfOf&) = delete;
+
+ private:
+  const std::string* saved_;
+};
+
 // The corbaloc URL of `key` (escaped as corbaloc requires) at `host_port`, for IIOP 1.2:
 // "corbaloc::1.2@10.0.0.2:94/Dispatcher". A URL without a version means IIOP 1.0 to omniORB,
 // whose GIOP 1.0 has no code-set negotiation: strings would travel as ISO 8859-1.

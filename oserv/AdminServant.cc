@@ -122,4 +122,12 @@ char* AdminServant::backup(const char* target_dir) {
   });
 }
 
+char* AdminServant::method_user() {
+  return guarded([&] { return dup(local_.objects.method_user()); });
+}
+
+char* AdminServant::set_method_user(const char* user) {
+  return guarded([&] { return dup(local_.objects.set_method_user(user)); });
+}
+
 }  // namespace openoserv

@@ -21,6 +21,8 @@ class AdminServant : public virtual POA_OServ::Admin {
   char* shutdown(CORBA::ULong od) override;
   char* ior() override;
   char* backup(const char* target_dir) override;
+  char* method_user() override;
+  char* set_method_user(const char* user) override;
 
  private:
   LocalDispatcher& local_;

@@ -64,7 +64,13 @@ Principal Authorization::principal_of(const RequestContext& request) {
   return Principal{.kind = Principal::Kind::kDispatcher,
                    .name = fmt::format("unauthenticated IIOP caller {}", peer),
                    .admin = "",
-                   .roles = kAllRoles};
+                   .roles = kAllRoles,
+                   .on_behalf_of = request.on_behalf_of};
+}
+
+void Authorization::refused(const RequestContext& request, const std::string& why) {
+  audit_.line(fmt::format("refused {} by {} via {}: {}", request.operation,
+                          request.principal.describe(), request.local_address, why));
 }
 
 void Authorization::check(RequestContext& request) {
@@ -75,8 +81,7 @@ void Authorization::check(RequestContext& request) {
     return;
   request.principal = principal_of(request);
   if (auto why = refusal(request.principal, request.operation)) {
-    audit_.line(fmt::format("refused {} by {} via {}: {}", request.operation,
-                            request.principal.describe(), request.local_address, *why));
+    refused(request, *why);
     throw CORBA::NO_PERMISSION(0, CORBA::COMPLETED_NO);
   }
   if (rule && rule->audited)

@@ -24,6 +24,8 @@ class Authorization {
   void check(RequestContext& request);
 
   Principal principal_of(const RequestContext& request);
+  // A refusal a servant made (a method's role): to the audit log like the check's own.
+  void refused(const RequestContext& request, const std::string& why);
 
  private:
   Principal local_user(unsigned uid);

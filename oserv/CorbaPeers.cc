@@ -6,6 +6,7 @@
 #include "Failure.h"
 #include "Odlist.h"
 #include "OrbInit.h"
+#include "RequestContext.h"
 #include "Timeouts.h"
 #include "WireConvert.h"
 
@@ -61,6 +62,10 @@ MethodOutcome CorbaPeers::invoke(std::uint32_t od, const std::string& oid,
                                  const std::string& method, const std::vector<std::string>& args,
                                  Timeout timeout) {
   const OServ::StringList wire_args = wire::strings(args);
+  // The owner's programs and audit log learn who asked here.
+  const Principal& caller = RequestContext::current().principal;
+  const std::string original = caller.on_behalf_of.empty() ? caller.describe() : caller.on_behalf_of;
+  OnBehalfOf scope(original);
   return call(od, timeout, [&](OServ::Dispatcher_ptr d) {
     OServ::MethodResult_var r = d->invoke(oid.c_str(), method.c_str(), wire_args);
     return wire::result(r.in());

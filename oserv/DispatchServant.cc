@@ -1,6 +1,7 @@
 // Dispatch operations.
 #include "DispatchServant.h"
 
+#include "RequestContext.h"
 #include "ServantSupport.h"
 #include "WireConvert.h"
 
@@ -10,7 +11,8 @@ OServ::MethodResult* DispatchServant::invoke(const char* oid, const char* method
                                              const OServ::StringList& args) {
   return guarded([&] {
     return new OServ::MethodResult(
-        wire::result(local_.objects.invoke(oid, method, wire::strings(args))));
+        wire::result(local_.objects.invoke(oid, method, wire::strings(args),
+                                           &RequestContext::current().principal)));
   });
 }
 

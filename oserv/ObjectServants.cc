@@ -3,6 +3,7 @@
 
 #include <fmt/core.h>
 
+#include "RequestContext.h"
 #include "ServantSupport.h"
 #include "WireConvert.h"
 
@@ -16,7 +17,7 @@ const std::string& ObjectServant::current() { return current_oid; }
 void ObjectServant::set_current(std::string oid) { current_oid = std::move(oid); }
 
 MethodOutcome ObjectServant::call(const std::string& method, const std::vector<std::string>& args) {
-  return local_.objects.invoke(current_oid, method, args);
+  return local_.objects.invoke(current_oid, method, args, &RequestContext::current().principal);
 }
 
 char* ObjectServant::call_for_text(const std::string& method,

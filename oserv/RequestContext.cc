@@ -8,12 +8,14 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include <fmt/core.h>
 
 #include "Connections.h"
 #include "Numbers.h"
+#include "OrbInit.h"
 
 namespace openoserv {
 
@@ -22,6 +24,7 @@ namespace {
 thread_local RequestContext current_request;
 RequestGuard guard;         // set before the endpoints activate, read-only afterwards
 AccessCheck access_check;  // likewise
+std::function<void(const RequestContext&, const std::string&)> refusal_note;  // likewise
 
 // Refuses a request that arrived at another dispatcher's address: "giop:tcp:IP:PORT", or on a
 // dual-stack listener "giop:tcp:[::ffff:IP]:PORT".
@@ -52,6 +55,14 @@ CORBA::Boolean on_request(omni::omniInterceptors::serverReceiveRequest_T::info_T
   current_request.socket = socket_of(info.giop_s.strand().connection);
   check_addressee(current_request.local_address);
   current_request.principal = {};
+  current_request.on_behalf_of.clear();
+  const IOP::ServiceContextList& contexts = info.giop_s.service_contexts();
+  for (CORBA::ULong i = 0; i < contexts.length(); ++i) {
+    if (contexts[i].context_id != kOnBehalfOfContext) continue;
+    const auto& data = contexts[i].context_data;
+    current_request.on_behalf_of.assign(reinterpret_cast<const char*>(data.get_buffer()),
+                                        std::min<CORBA::ULong>(data.length(), 512));
+  }
   if (access_check) access_check(current_request);
   omni::GIOP_S& request = info.giop_s;
   const int size = request.keysize();
@@ -90,7 +101,15 @@ bool RequestContext::caller_gone() { return peer_closed(current_request.socket);
 
 void set_request_guard(RequestGuard g) { guard = std::move(g); }
 
-void set_access_check(AccessCheck check) { access_check = std::move(check); }
+void set_access_check(AccessCheck check,
+                      std::function<void(const RequestContext&, const std::string&)> refused) {
+  access_check = std::move(check);
+  refusal_note = std::move(refused);
+}
+
+void RequestContext::note_refusal(const std::string& why) {
+  if (refusal_note) refusal_note(current_request, why);
+}
 
 void install_request_interceptor() {
   omniORB::getInterceptors()->serverReceiveRequest.add(on_request);

@@ -35,11 +35,14 @@ struct RequestContext {
   std::string operation;
   int socket = -1;            // the connection's, for caller_gone()
   Principal principal;        // who calls (set by the access check)
+  std::string on_behalf_of;   // the caller's kOnBehalfOfContext, if it sent one
 
   // The request being served on this thread (empty outside a request).
   static const RequestContext& current();
   // "giop:tcp:127.0.0.1:41302" or "a local client" — for log lines.
   static std::string caller();
+  // Records a refusal decided past the access check (a method's role) in the audit log.
+  static void note_refusal(const std::string& why);
   // True when the caller of the current request has closed its connection: it gave up waiting
   // (a client's call timeout closes the connection), so the reply would reach nobody.
   static bool caller_gone();
@@ -58,6 +61,7 @@ void install_request_interceptor();
 // Sets the guard (before the endpoints are activated).
 void set_request_guard(RequestGuard guard);
 // Sets the access check (before the endpoints are activated); without one every call runs.
-void set_access_check(AccessCheck check);
+// `refused` records refusals the servants make (RequestContext::note_refusal).
+void set_access_check(AccessCheck check, std::function<void(const RequestContext&, const std::string&)> refused = {});
 
 }  // namespace openoserv

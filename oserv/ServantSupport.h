@@ -6,6 +6,7 @@
 
 #include "Database.h"
 #include "Failure.h"
+#include "RequestContext.h"
 #include "oserv.hh"
 
 namespace openoserv {
@@ -14,6 +15,9 @@ template <typename F>
 auto guarded(F&& f) -> decltype(f()) {
   try {
     return f();
+  } catch (const PermissionDenied& e) {
+    RequestContext::note_refusal(e.what());
+    throw CORBA::NO_PERMISSION(0, CORBA::COMPLETED_NO);
   } catch (const Failure& e) {
     throw OServ::Failed(e.what());
   } catch (const db::DbError& e) {

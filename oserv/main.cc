@@ -494,7 +494,10 @@ bool serve_once(Process& p, char* argv0) {
     return local.region.dispatcher_at(ip, port);
   });
   Authorization authorization(local.administrators, p.log, p.audit, host_name());
-  set_access_check([&authorization](RequestContext& r) { authorization.check(r); });
+  set_access_check([&authorization](RequestContext& r) { authorization.check(r); },
+                   [&authorization](const RequestContext& r, const std::string& why) {
+                     authorization.refused(r, why);
+                   });
   const bool joined = join_region(local, settings, argv0);
   try {
     if (listener_changed(local, settings)) {

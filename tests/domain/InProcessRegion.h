@@ -120,6 +120,8 @@ class InProcessRegion {
     node->db = db::Database::open(dbdir, {.create = true, .sync = false, .owner_id = "test"});
     node->db->put_meta(db::kMetaRegion, std::to_string(kRegion));
     node->db->put_meta(db::kMetaDispatcher, std::to_string(od));
+    // The tests' method programs live in their temp directories: run them as the test's user.
+    node->db->put_meta(db::kMetaMethodUser, "root");
     odlist::replace(*node->db, odlist);
     node->log.open(dbdir + "/oservlog");
     node->log.set_mirror_stderr(false);

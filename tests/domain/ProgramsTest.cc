@@ -57,6 +57,22 @@ class ProgramsTest : public ::testing::Test {
   MethodThreads threads_;
 };
 
+// A root oserv runs programs as the method account: its uid, gid, groups and home; not root.
+TEST_F(ProgramsTest, AProgramRunsAsTheMethodAccount) {
+  if (::geteuid() != 0) GTEST_SKIP() << "switching accounts needs root";
+  Programs programs(dir_ + "/ledger", milliseconds(10000), milliseconds(500));
+  const auto nobody = RunAs::lookup("nobody");
+  ASSERT_TRUE(nobody);
+  MethodThreads::Scope scope(threads_, "1.1.1", "test", "run");
+  auto r = programs.run({"/bin/sh", "-c", "id -u; id -G; echo $USER $HOME; touch /root/x"}, {},
+                        scope, nobody);
+  EXPECT_EQ(r.output.substr(0, r.output.find('\n')), std::to_string(nobody->uid)) << r.output;
+  EXPECT_NE(r.output.find("nobody " + nobody->home), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("Permission denied"), std::string::npos) << "wrote as root: " << r.output;
+  EXPECT_EQ(RunAs::lookup("root"), std::nullopt) << "the oserv's own account needs no switch";
+  EXPECT_THROW(RunAs::lookup("no-such-user-here"), ProgramError);
+}
+
 TEST_F(ProgramsTest, TheCallEndsWhenTheProgramExitsThoughAChildKeepsItsOutput) {
   Programs programs(dir_ + "/ledger", milliseconds(20000), milliseconds(200));
   const auto start = std::chrono::steady_clock::now();

@@ -10,7 +10,7 @@ IR=${OPENOSERV_COMBAT_IR:?the build sets OPENOSERV_COMBAT_IR to the generated de
 PORT=$(free_port)
 install_instance oserv 127.0.0.2 "$PORT" --force-bind >/dev/null
 expect_code "start TMR" 0 rc oserv start
-expect_code "oinstall mn1" 0 oinstall --id mn1 --managed-node --tmr "127.0.0.2:$PORT" \
+expect_code "oinstall mn1" 0 oinstall --id mn1 --managed-node --method-user root --tmr "127.0.0.2:$PORT" \
   --dbdir "$WORK/db/mn1" --hostname 127.0.0.3 --port "$PORT" --force-bind --nosync
 expect_code "start mn1" 0 rc mn1 start
 named() { wlookup --id oserv -r ManagedNode 127.0.0.3; }

@@ -9,7 +9,7 @@ install_instance oserv 127.0.0.2 "$PORT" --force-bind >/dev/null
 expect_code "start TMR" 0 rc oserv start
 for n in 1 2; do
   ip=127.0.0.$((n + 2))
-  expect_code "oinstall mn$n" 0 oinstall --id "mn$n" --managed-node --tmr "127.0.0.2:$PORT" \
+  expect_code "oinstall mn$n" 0 oinstall --id "mn$n" --managed-node --method-user root --tmr "127.0.0.2:$PORT" \
     --dbdir "$WORK/db/mn$n" --hostname "$ip" --port "$PORT" --force-bind --nosync
   expect_code "start mn$n" 0 rc "mn$n" start --method-timeout 30
 done

@@ -63,10 +63,12 @@ free_port() {
 }
 
 # install_instance ID HOST PORT [oinstall flags...]: prints oinstall's output.
+# Method programs run as root (the tests' programs live in $WORK, 0700), unless
+# TEST_METHOD_USER names another account (oinstall's default is nobody).
 install_instance() {
   id=$1 host=$2 port=$3; shift 3
-  oinstall --id "$id" --dbdir "$WORK/db/$id" --hostname "$host" --port "$port" --nosync "$@" ||
-    fail "oinstall $id failed"
+  oinstall --id "$id" --dbdir "$WORK/db/$id" --hostname "$host" --port "$port" --nosync \
+    --method-user "${TEST_METHOD_USER:-root}" "$@" || fail "oinstall $id failed"
 }
 
 rc() { "$OSERV_ETC_ROOT/$1/oserv.rc" "${@:2}"; }

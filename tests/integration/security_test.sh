@@ -12,6 +12,7 @@ if [ "$(id -u)" != 0 ] || ! command -v setpriv >/dev/null; then
   exit 77
 fi
 PORT=$(free_port)
+TEST_METHOD_USER=nobody  # oinstall's default: method programs run unprivileged
 install_instance oserv 127.0.0.2 "$PORT" --force-bind >/dev/null
 chmod 755 "$WORK"  # mktemp's 0700 would keep other users from the sockets under it
 expect_code "start the TMR server" 0 rc oserv start
@@ -68,8 +69,21 @@ step "admin role: nobody may run a script; wsetadmin and wdeladmin"
 expect_code "wsetadmin" 0 wsetadmin --id mn1 -r admin Watcher
 wait_until 10 sh -c "setpriv --reuid=nobody --regid=nogroup --clear-groups -- '$BIN/wgetadmin' --id oserv | grep -q ': admin'" ||
   fail "the change made at mn1 did not reach the TMR server"
-expect_code "run_script as Watcher (admin)" 0 as_nobody "$BIN/idlcall" --id oserv "$NODE" run_script "echo ran"
-expect_contains "output" "ran" "$OUT"
+expect_code "run_script as Watcher (admin)" 0 as_nobody "$BIN/idlcall" --id oserv "$NODE" run_script 'echo ran as $(id -u) for $OSERV_CALLER'
+expect_contains "runs unprivileged, told who asked" \
+  "ran as $(id -u nobody) for nobody (uid 65534, local), administrator Watcher" "$OUT"
+expect_code "a script run by root runs as the method account too" 0 idlcall --id oserv "$NODE" run_script 'id -u'
+expect_eq "method account" "$(id -u nobody)" "$OUT"
+expect_code "odadmin method_user" 0 odadmin --id oserv method_user
+expect_eq "default method account" nobody "$OUT"
+expect_code "set_method_user as Watcher" 1 as_nobody "$BIN/odadmin" --id oserv method_user root
+expect_code "set_method_user to no user" 1 odadmin --id oserv method_user no-such-user
+expect_code "wtask create a library (root)" 0 wtask --id oserv add Library t0 /dev/null
+echo 'echo task' >"$WORK/t.sh"
+chmod 644 "$WORK/t.sh"
+expect_code "add_task through invoke as admin" 1 as_nobody "$BIN/wtask" --id oserv add Library t1 "$WORK/t.sh"
+grep -q "refused invoke by nobody (uid 65534, local), administrator Watcher via .*: add_task needs the senior role" "$AUDIT" ||
+  fail "generic invoke of add_task not refused in the audit log: $(tail -n 3 "$AUDIT")"
 
 step "backup role: a backup only into the instance's backup directory"
 expect_code "wbkupdb as admin" 1 as_nobody "$BIN/wbkupdb" --id oserv "$WORK/db/backups/b0"
