@@ -18,6 +18,7 @@
 #include "LogicalHost.h"
 #include "Odlist.h"
 #include "OrbInit.h"
+#include "RegionCa.h"
 #include "TextFile.h"
 #include "Timeouts.h"
 #include "WireConvert.h"
@@ -262,6 +263,17 @@ int install(const Request& r) {
     throw std::runtime_error(fmt::format("{}; dispatcher {} is already recorded at the TMR "
                                          "server {}",
                                          e.what(), m.od, r.tmr));
+  }
+  // A TMR server founds the region's certificate authority and gives itself a certificate; the
+  // keys live beside the database, so they fail over with it.
+  if (!r.managed_node) {
+    const std::string ssl = p.inst.dbdir + "/ssl";
+    const tls::Identity ca = tls::make_region_ca(m.region);
+    tls::save_ca(ssl, ca, true);
+    tls::save_self(ssl, tls::issue(ca,
+                                   {.kind = tls::Subject::Kind::kDispatcher, .region = m.region,
+                                    .od = m.od, .name = "", .ip = p.address.ip},
+                                   std::chrono::hours(24 * 825)));
   }
   register_instance(r, p);
   const auto& inst = p.inst;

@@ -3,7 +3,7 @@
 # Needs root (or sudo) only when something must be installed.
 set -eu
 PACKAGES="g++ cmake make pkg-config libomniorb4-dev omniidl omniorb liblmdb-dev lmdb-utils
-libfmt-dev libboost-program-options-dev libgtest-dev util-linux iproute2 procps
+libfmt-dev libboost-program-options-dev libgtest-dev libssl-dev util-linux iproute2 procps
 resource-agents supervisor runit systemd iputils-arping tcl tcl-combat
 pacemaker corosync crmsh kmod"
 missing=""

@@ -24,6 +24,19 @@ URL="corbaloc:omniunix:$SOCK:/Dispatcher"
 # as_nobody COMMAND...: runs COMMAND as the user nobody (its own environment kept).
 as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups -- "$@"; }
 
+step "the TMR server's install founds the region CA: files 0600 beside the database"
+SSL=$WORK/db/oserv/ssl
+[ "$(stat -c %a "$SSL")" = 700 ] || fail "$SSL is $(stat -c %a "$SSL"), not 700"
+for f in ca.pem ca.key self.pem self.key; do
+  [ "$(stat -c %a "$SSL/$f")" = 600 ] || fail "$SSL/$f is $(stat -c %a "$SSL/$f"), not 600"
+done
+if command -v openssl >/dev/null; then
+  expect_code "openssl verifies the dispatcher's certificate" 0 \
+    openssl verify -CAfile "$SSL/ca.pem" "$SSL/self.pem"
+  expect_contains "named as dispatcher 1" "CN = od1.region" \
+    "$(openssl x509 -in "$SSL/self.pem" -noout -subject)"
+fi
+
 step "a local user without an administrator may only ping and ask who it is"
 expect_code "wgetadmin as nobody" 0 as_nobody "$BIN/wgetadmin" --id oserv
 expect_eq "whoami" "nobody (uid 65534, local): none" "$OUT"

@@ -1,0 +1,84 @@
+// The region CA: certificates it issues verify against it and not against another region's;
+// expired ones do not; subjects read back as issued; key files are 0600 in a 0700 directory.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include <fmt/core.h>
+
+#include "RegionCa.h"
+
+namespace openoserv::tls {
+namespace {
+
+constexpr std::chrono::hours kYear(24 * 365);
+
+TEST(RegionCa, IssuedCertificatesVerifyAgainstTheirRegionOnly) {
+  const Identity ca = make_region_ca(1669180253);
+  const Identity other = make_region_ca(2000000000);
+  const Identity node = issue(ca, {.kind = Subject::Kind::kDispatcher, .region = 1669180253,
+                                   .od = 2, .name = "", .ip = "10.0.0.2"},
+                              kYear);
+  EXPECT_EQ(verify(ca.cert_pem, node.cert_pem), std::nullopt);
+  EXPECT_TRUE(verify(other.cert_pem, node.cert_pem)) << "another region's CA";
+  EXPECT_TRUE(verify(ca.cert_pem, "garbage")) << "not a certificate";
+  const Identity forged = issue(other, {.kind = Subject::Kind::kDispatcher, .region = 1669180253,
+                                        .od = 1, .name = "", .ip = ""},
+                                kYear);
+  EXPECT_TRUE(verify(ca.cert_pem, forged.cert_pem)) << "a look-alike from another CA";
+}
+
+TEST(RegionCa, AnExpiredCertificateDoesNotVerify) {
+  const Identity ca = make_region_ca(1669180253);
+  const Identity old = issue(ca, {.kind = Subject::Kind::kAdministrator, .region = 1669180253,
+                                  .od = 0, .name = "Alice", .ip = ""},
+                             std::chrono::hours(-2));
+  const auto why = verify(ca.cert_pem, old.cert_pem);
+  ASSERT_TRUE(why);
+  EXPECT_NE(why->find("expired"), std::string::npos) << *why;
+}
+
+TEST(RegionCa, SubjectsReadBackAsIssued) {
+  const Identity ca = make_region_ca(42);
+  const Subject d = subject_of(issue(ca, {.kind = Subject::Kind::kDispatcher, .region = 42, .od = 7,
+                                          .name = "", .ip = "127.0.0.7"},
+                                     kYear)
+                                   .cert_pem);
+  EXPECT_EQ(d.kind, Subject::Kind::kDispatcher);
+  EXPECT_EQ(d.od, 7u);
+  EXPECT_EQ(d.region, 42u);
+  const Subject a = subject_of(issue(ca, {.kind = Subject::Kind::kAdministrator, .region = 42,
+                                          .od = 0, .name = "Root_black", .ip = ""},
+                                     kYear)
+                                   .cert_pem);
+  EXPECT_EQ(a.kind, Subject::Kind::kAdministrator);
+  EXPECT_EQ(a.name, "Root_black");
+  EXPECT_FALSE(parse_common_name("od2"));
+  EXPECT_FALSE(parse_common_name("od2.region"));
+  EXPECT_FALSE(parse_common_name("od2.region12x"));
+  EXPECT_EQ(parse_common_name("od12.region5")->od, 12u);
+  EXPECT_EQ(parse_common_name("odd.region5")->kind, Subject::Kind::kAdministrator);
+}
+
+TEST(RegionCa, FilesArePrivate) {
+  const std::string dir = fmt::format("{}/ca-{}/ssl", ::testing::TempDir(), ::getpid());
+  std::filesystem::remove_all(std::filesystem::path(dir).parent_path());
+  const Identity ca = make_region_ca(1);
+  save_ca(dir, ca, true);
+  save_self(dir, issue(ca, {.kind = Subject::Kind::kDispatcher, .region = 1, .od = 1, .name = "",
+                            .ip = ""},
+                       kYear));
+  struct stat st {};
+  ASSERT_EQ(::stat(dir.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  for (const char* f : {"ca.pem", "ca.key", "self.pem", "self.key"}) {
+    ASSERT_EQ(::stat((dir + "/" + f).c_str(), &st), 0) << f;
+    EXPECT_EQ(st.st_mode & 0777, 0600u) << f;
+  }
+  std::filesystem::remove_all(std::filesystem::path(dir).parent_path());
+}
+
+}  // namespace
+}  // namespace openoserv::tls
