@@ -386,20 +386,18 @@ Endpoints activate(CORBA::ORB_ptr orb, LocalDispatcher& local, CorbaPeers& peers
 // A managed node that has joined: its ManagedNode object is named at the TMR server, and it
 // takes the administrators (changed while it was away, perhaps).
 void name_managed_node(LocalDispatcher& local) {
-  try {
-    local.objects.ensure_managed_node();
-  } catch (const Failure& e) {
-    local.log.line(fmt::format("^ManagedNode object not registered: {}", e.what()));
-  } catch (const db::DbError& e) {
-    local.log.line(fmt::format("^ManagedNode object not registered: {}", e.what()));
-  }
-  try {
-    local.administrators.refresh();
-  } catch (const Failure& e) {
-    local.log.line(fmt::format("^administrators not refreshed: {}", e.what()));
-  } catch (const db::DbError& e) {
-    local.log.line(fmt::format("^administrators not refreshed: {}", e.what()));
-  }
+  // Each is retried at the next join; a failure is logged, never fatal.
+  auto attempt = [&](const char* what, auto&& f) {
+    try {
+      f();
+    } catch (const Failure& e) {
+      local.log.line(fmt::format("^{}: {}", what, e.what()));
+    } catch (const db::DbError& e) {
+      local.log.line(fmt::format("^{}: {}", what, e.what()));
+    }
+  };
+  attempt("ManagedNode object not registered", [&] { local.objects.ensure_managed_node(); });
+  attempt("administrators not refreshed", [&] { local.administrators.refresh(); });
 }
 
 void wait_for_stop(const sigset_t& signals, OservLog& log, const std::string& id) {

@@ -19,6 +19,7 @@ namespace openoserv {
 namespace {
 
 using testing::InProcessRegion;
+using testing::eventually;
 
 // The GIOP operation names idl/oserv.idl defines: operations, and attributes as _get_<name>.
 std::set<std::string> idl_operations() {
@@ -99,15 +100,6 @@ TEST(Access, RefusalsNameTheOperationTheCallerAndWhatIsMissing) {
   const Principal peer{.kind = Principal::Kind::kDispatcher, .name = "od 2", .admin = "",
                        .roles = kAllRoles};
   for (const auto& rule : operation_rules()) EXPECT_FALSE(refusal(peer, rule.operation));
-}
-
-template <typename F>
-bool eventually(F&& done) {
-  for (int i = 0; i < 500; ++i) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return done();
 }
 
 TEST(Administrators, EditedFromANodeKeptAtTheTmrServerAndCopiedToEveryNode) {

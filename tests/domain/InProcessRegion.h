@@ -4,12 +4,14 @@
 // as a stopped oserv would.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <set>
 #include <string>
+#include <thread>
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -22,6 +24,16 @@
 #include "Odlist.h"
 
 namespace openoserv::testing {
+
+// Polls `done` every 10 ms for up to 5 s (pushes to nodes are made by a background sender).
+template <typename F>
+bool eventually(F&& done) {
+  for (int i = 0; i < 500; ++i) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return done();
+}
 
 class InProcessRegion;
 

@@ -14,15 +14,7 @@ namespace openoserv {
 namespace {
 
 using testing::InProcessRegion;
-
-template <typename F>
-bool eventually(F&& done) {
-  for (int i = 0; i < 500; ++i) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return done();
-}
+using testing::eventually;
 
 std::string script(const std::string& dir, const std::string& name, const std::string& body) {
   const std::string path = dir + "/" + name;

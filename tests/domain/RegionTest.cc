@@ -12,16 +12,7 @@ namespace openoserv {
 namespace {
 
 using testing::InProcessRegion;
-
-// Polls `done` every 10 ms for up to 5 s (pushes to nodes are made by a background sender).
-template <typename F>
-bool eventually(F&& done) {
-  for (int i = 0; i < 500; ++i) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return done();
-}
+using testing::eventually;
 
 bool has_alias(LocalDispatcher& d, std::uint32_t od, const std::string& name) {
   auto rec = odlist::find(d.db, od);
