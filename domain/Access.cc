@@ -131,7 +131,11 @@ const OperationRule* rule_for(std::string_view operation) {
 }
 
 std::optional<std::string> refusal(const Principal& who, std::string_view operation) {
-  const OperationRule* rule = rule_for(operation);
+  return refusal(who, operation, rule_for(operation));
+}
+
+std::optional<std::string> refusal(const Principal& who, std::string_view operation,
+                                   const OperationRule* rule) {
   if (!rule)
     return fmt::format("{} is not an operation this dispatcher serves to anyone", operation);
   switch (rule->need) {

@@ -86,6 +86,9 @@ const OperationRule* rule_for(std::string_view operation);
 
 // Why `who` may not call `operation` (a sentence naming both), or nullopt when it may.
 std::optional<std::string> refusal(const Principal& who, std::string_view operation);
+// The same, with the operation's rule already looked up (null: the operation has none).
+std::optional<std::string> refusal(const Principal& who, std::string_view operation,
+                                   const OperationRule* rule);
 // The same for method `method` run through the generic invoke: a built-in method with a typed
 // operation of its own (add_task, run_script, ...) needs that operation's role, so that invoke
 // is no way around it; oid and class_name are the attributes; any other method needs admin.

@@ -80,7 +80,7 @@ void Authorization::check(RequestContext& request) {
   if (rule && rule->need == Need::kAnyone && !rule->audited && request.operation != "whoami")
     return;
   request.principal = principal_of(request);
-  if (auto why = refusal(request.principal, request.operation)) {
+  if (auto why = refusal(request.principal, request.operation, rule)) {
     refused(request, *why);
     throw CORBA::NO_PERMISSION(0, CORBA::COMPLETED_NO);
   }
