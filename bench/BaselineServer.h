@@ -19,6 +19,8 @@
 #include <iostream>
 #include <string>
 
+#include "OrbInit.h"
+
 namespace openoserv::bench {
 
 // Forks; the child leaves this session and runs serve(ready_fd), which writes one byte to
@@ -53,12 +55,9 @@ pid_t start_baseline_server(const char* what, Serve&& serve) {
 // omniINSPOA under `key` (as the oserv's Dispatcher is), readiness signalled on ready_fd, then
 // the ORB runs until the process is killed.
 template <typename MakeServant>
-[[noreturn]] void serve_object(const char* name, const char* options[][2], const char* key,
+[[noreturn]] void serve_object(const char* name, const OrbOptions& options, const char* key,
                                int ready_fd, MakeServant&& make) {
-  std::string arg0 = name;
-  int argc = 1;
-  char* argv[] = {arg0.data(), nullptr};
-  CORBA::ORB_var orb = CORBA::ORB_init(argc, argv, "omniORB4", options);
+  CORBA::ORB_var orb = init_orb(name, options);
   CORBA::Object_var obj = orb->resolve_initial_references("omniINSPOA");
   PortableServer::POA_var poa = PortableServer::POA::_narrow(obj);
   PortableServer::ServantBase* servant = make(orb.in());

@@ -29,6 +29,8 @@
 #include <fmt/core.h>
 
 #include "BaselineServer.h"
+#include "OrbInit.h"
+#include "OrbTls.h"
 #include "Rounds.h"
 #include "oserv.hh"
 #include "raw.hh"
@@ -55,19 +57,20 @@ class Forwarder : public POA_RawBench::Hop {
   RawBench::Hop_var next_;
 };
 
-// A baseline server process serving one Hop object on `endpoint` (host:port), forwarding to
-// `next` if set.
-pid_t serve(const std::string& endpoint, const std::string& next) {
+// A baseline server process serving one Hop object on `endpoint` (host:port) over TLS with
+// `files`, forwarding to `next` if set.
+pid_t serve(const std::string& endpoint, const std::string& next,
+            const openoserv::TlsFiles& files) {
   return openoserv::bench::start_baseline_server("hop_bench", [&](int ready_fd) {
-    const std::string ep = "giop:tcp:" + endpoint;
-    const char* options[][2] = {{"endPoint", ep.c_str()},
-                                {"maxGIOPConnectionPerServer", kConnectionsPerServer},
-                                {nullptr, nullptr}};
+    openoserv::OrbOptions options = openoserv::tls_options(files);
+    options.emplace_back("endPoint", "giop:ssl:" + endpoint);
+    options.emplace_back("maxGIOPConnectionPerServer", kConnectionsPerServer);
     openoserv::bench::serve_object(
         "hop_server", options, "Hop", ready_fd,
         [&](CORBA::ORB_ptr orb) -> PortableServer::ServantBase* {
           if (next.empty()) return new Target;
-          CORBA::Object_var n = orb->string_to_object(("corbaloc::" + next + "/Hop").c_str());
+          CORBA::Object_var n =
+              orb->string_to_object(openoserv::corbaloc_url(next, "Hop").c_str());
           return new Forwarder(RawBench::Hop::_narrow(n));
         });
   });
@@ -100,6 +103,7 @@ Rate measure(int threads, double seconds, Call&& call) {
 
 struct Options {
   std::string oserv, oid, relay_url, forward_url, owner_ior, raw1, raw2;
+  openoserv::TlsFiles files;
   double seconds = 3;
   int rounds = 9;
 };
@@ -108,6 +112,7 @@ Options parse(int argc, char** argv) {
   Options o;
   po::options_description opts(
       "Usage: hop_bench --oserv HOST:PORT --oid OID --raw1 HOST:PORT --raw2 HOST:PORT\n"
+      "                 --ca FILE --identity FILE\n"
       "                 [--relay-url URL --forward-url URL --owner-ior IOR]\n"
       "(scripts/bench.sh hop sets everything up)\nOptions");
   opts.add_options()("help,h", "print this help")(
@@ -119,6 +124,9 @@ Options parse(int argc, char** argv) {
       "owner-ior", po::value(&o.owner_ior), "the object's IOR (at B itself)")(
       "raw1", po::value(&o.raw1)->required(), "address for the raw forwarder")(
       "raw2", po::value(&o.raw2)->required(), "address for the raw target")(
+      "ca", po::value(&o.files.ca)->required(), "the region CA (DBDIR/ssl/ca.pem)")(
+      "identity", po::value(&o.files.identity)->required(),
+      "the certificate every end shows (DBDIR/ssl/identity.pem)")(
       "seconds", po::value(&o.seconds)->default_value(3), "seconds per measurement")(
       "rounds", po::value(&o.rounds)->default_value(9), "alternating rounds per measurement");
   po::variables_map vm;
@@ -169,17 +177,16 @@ typename T::_ptr_type reference(CORBA::ORB_ptr orb, const std::string& text) {
 
 int main(int argc, char** argv) {
   const Options o = parse(argc, argv);
-  pid_t target = serve(o.raw2, "");
-  pid_t forwarder = serve(o.raw1, o.raw2);
+  pid_t target = serve(o.raw2, "", o.files);
+  pid_t forwarder = serve(o.raw1, o.raw2, o.files);
 
-  int orb_argc = 1;
-  char* orb_argv[] = {argv[0], nullptr};
-  const char* client_options[][2] = {{"maxGIOPConnectionPerServer", kConnectionsPerServer},
-                                     {nullptr, nullptr}};
-  CORBA::ORB_var orb = CORBA::ORB_init(orb_argc, orb_argv, "omniORB4", client_options);
-  auto raw_two_hops = reference<RawBench::Hop>(orb, "corbaloc::1.2@" + o.raw1 + "/Hop");
-  auto raw_one_hop = reference<RawBench::Hop>(orb, "corbaloc::1.2@" + o.raw2 + "/Hop");
-  auto dispatcher = reference<OServ::Dispatcher>(orb, "corbaloc::1.2@" + o.oserv + "/Dispatcher");
+  openoserv::OrbOptions client_options = openoserv::tls_options(o.files);
+  client_options.emplace_back("maxGIOPConnectionPerServer", kConnectionsPerServer);
+  CORBA::ORB_var orb = openoserv::init_orb(argv[0], client_options);
+  using openoserv::corbaloc_url;
+  auto raw_two_hops = reference<RawBench::Hop>(orb, corbaloc_url(o.raw1, "Hop"));
+  auto raw_one_hop = reference<RawBench::Hop>(orb, corbaloc_url(o.raw2, "Hop"));
+  auto dispatcher = reference<OServ::Dispatcher>(orb, corbaloc_url(o.oserv, "Dispatcher"));
   const OServ::StringList no_args;
   std::vector<std::pair<const char*, OServ::ManagedNode_var>> objects;
   if (!o.relay_url.empty())
@@ -192,7 +199,7 @@ int main(int argc, char** argv) {
 
   auto two_hops = [&] { CORBA::String_var s = raw_two_hops->call(); };
   auto one_hop = [&] { CORBA::String_var s = raw_one_hop->call(); };
-  fmt::print("calls over IIOP from one client process; raw omniORB baseline: two hops (client ->\n"
+  fmt::print("calls over IIOP on TLS from one client process; raw omniORB baseline: two hops (client ->\n"
              "forwarder -> target) for relayed calls, one hop for the others\n");
   fmt::print("{:<34}{:>4}{:>12}{:>9}{:>12}{:>9}{:>9}\n", "path (built-in ManagedNode ping at B)",
              "thr", "raw/s", "raw us", "oserv/s", "oserv us", "ratio");

@@ -1,6 +1,8 @@
 // ping_bench: round-trip latency of Dispatcher::ping on a running oserv, beside a raw omniORB
 // ping served by a child process of this benchmark (in a session of its own, as the oserv daemon
-// is: BaselineServer.h) on the same transport, in the same run.
+// is: BaselineServer.h) on the same transport, in the same run: the Unix socket, and TLS (the
+// oserv's port speaks nothing else; the raw server uses the same certificate and omniORB's same
+// SSL transport).
 //
 // Calls alternate between the two targets in rounds, so drift of the machine (CPU frequency,
 // other load) hits both alike; the reported figure per target is the median round.
@@ -18,6 +20,8 @@
 #include <fmt/core.h>
 
 #include "BaselineServer.h"
+#include "OrbInit.h"
+#include "OrbTls.h"
 #include "Rounds.h"
 #include "oserv.hh"
 #include "raw.hh"
@@ -31,11 +35,13 @@ class RawPinger : public POA_RawBench::Pinger {
   void ping() override {}
 };
 
-// The baseline server: same ORB, same endpoint kinds, nothing else.
-[[noreturn]] void serve_raw(const std::string& tcp, const std::string& unix_path, int ready_fd) {
-  const std::string tcp_ep = "giop:tcp:" + tcp, unix_ep = "giop:unix:" + unix_path;
-  const char* options[][2] = {
-      {"endPoint", tcp_ep.c_str()}, {"endPoint", unix_ep.c_str()}, {nullptr, nullptr}};
+// The baseline server: same ORB, same endpoint kinds and TLS files, nothing else.
+[[noreturn]] void serve_raw(const std::string& tls, const std::string& unix_path,
+                            const openoserv::TlsFiles& files, int ready_fd) {
+  const std::string tls_ep = "giop:ssl:" + tls, unix_ep = "giop:unix:" + unix_path;
+  openoserv::OrbOptions options = openoserv::tls_options(files);
+  options.emplace_back("endPoint", tls_ep);
+  options.emplace_back("endPoint", unix_ep);
   openoserv::bench::serve_object("raw_ping_server", options, "Pinger", ready_fd,
                                  [](CORBA::ORB_ptr) { return new RawPinger; });
 }
@@ -51,15 +57,20 @@ double round_us(Ping&& ping, int calls) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string oserv_socket, oserv_tcp, raw_tcp, raw_socket;
+  std::string oserv_socket, oserv_tls, raw_tls, raw_socket;
+  openoserv::TlsFiles files;
   int calls = 2000, rounds = 15;
   po::options_description opts(
-      "Usage: ping_bench --oserv-socket PATH --oserv-tcp HOST:PORT --raw-tcp HOST:PORT "
-      "--raw-socket PATH\n(scripts/bench.sh sets everything up)\nOptions");
+      "Usage: ping_bench --oserv-socket PATH --oserv-tls HOST:PORT --raw-tls HOST:PORT "
+      "--raw-socket PATH --ca FILE --identity FILE\n(scripts/bench.sh sets everything up)\n"
+      "Options");
   opts.add_options()("help,h", "print this help")
       ("oserv-socket", po::value(&oserv_socket)->required(), "the oserv's Unix socket")
-      ("oserv-tcp", po::value(&oserv_tcp)->required(), "the oserv's HOST:PORT")
-      ("raw-tcp", po::value(&raw_tcp)->required(), "HOST:PORT for the raw baseline server")
+      ("oserv-tls", po::value(&oserv_tls)->required(), "the oserv's HOST:PORT")
+      ("raw-tls", po::value(&raw_tls)->required(), "HOST:PORT for the raw baseline server")
+      ("ca", po::value(&files.ca)->required(), "the region CA (DBDIR/ssl/ca.pem)")
+      ("identity", po::value(&files.identity)->required(),
+       "the certificate both ends show (DBDIR/ssl/identity.pem)")
       ("raw-socket", po::value(&raw_socket)->required(), "Unix socket for the raw server")
       ("calls", po::value(&calls)->default_value(2000), "calls per round")
       ("rounds", po::value(&rounds)->default_value(15), "rounds per target");
@@ -77,11 +88,9 @@ int main(int argc, char** argv) {
   }
 
   const pid_t server = openoserv::bench::start_baseline_server(
-      "ping_bench", [&](int ready_fd) { serve_raw(raw_tcp, raw_socket, ready_fd); });
+      "ping_bench", [&](int ready_fd) { serve_raw(raw_tls, raw_socket, files, ready_fd); });
 
-  int orb_argc = 1;
-  char* orb_argv[] = {argv[0], nullptr};
-  CORBA::ORB_var orb = CORBA::ORB_init(orb_argc, orb_argv, "omniORB4");
+  CORBA::ORB_var orb = openoserv::init_orb(argv[0], openoserv::tls_options(files));
   auto dispatcher = [&](const std::string& loc) {
     CORBA::Object_var o = orb->string_to_object(loc.c_str());
     return OServ::Dispatcher::_narrow(o);
@@ -99,8 +108,8 @@ int main(int argc, char** argv) {
   std::vector<Transport> transports;
   transports.push_back({"unix", dispatcher("corbaloc:omniunix:" + oserv_socket + ":/Dispatcher"),
                         raw("corbaloc:omniunix:" + raw_socket + ":/Pinger")});
-  transports.push_back({"tcp", dispatcher("corbaloc::" + oserv_tcp + "/Dispatcher"),
-                        raw("corbaloc::" + raw_tcp + "/Pinger")});
+  transports.push_back({"tls", dispatcher(openoserv::corbaloc_url(oserv_tls, "Dispatcher")),
+                        raw(openoserv::corbaloc_url(raw_tls, "Pinger"))});
 
   fmt::print("ping round trip, median of {} rounds x {} calls (lower is better)\n", rounds, calls);
   fmt::print("{:<10}{:>16}{:>16}{:>10}{:>14}\n", "transport", "raw omniORB us", "dispatcher us",

@@ -1,6 +1,13 @@
 // Client connection set-up and error translation.
 #include "OservClient.h"
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+
 #include <fmt/core.h>
 
 #include "HostPort.h"
@@ -18,7 +25,13 @@ void ClientOptions::add_to(po::options_description& opts) {
        "configuration root (default: $OSERV_ETC_ROOT, else /etc/Tivoli)")
       ("registry", po::value(&registry), "read instances from this registry export (.reg)")
       ("host", po::value(&host),
-       "talk to the oserv at HOST[:PORT] over IIOP instead of the local socket")
+       "talk to the oserv at HOST[:PORT] over IIOP on TLS instead of the local socket")
+      ("cert", po::value(&cert),
+       "with --host: the client certificate file to show (default: $OSERV_CERT, else the "
+       "local instance's own if readable, else none: ping only)")
+      ("ca", po::value(&ca),
+       "with --host and no certificate: the region CA to trust (default: $OSERV_CA, else the "
+       "local instance's)")
       ("timeout", po::value(&timeout_seconds)->default_value(30),
        "seconds to wait for an answer");
 }
@@ -63,15 +76,58 @@ OservClient::OservClient(const ClientOptions& options, const po::variables_map& 
   const std::string corbaloc = url_base_ + "Dispatcher";
 
   const std::string timeout_ms = std::to_string(options.timeout_seconds * 1000);
-  orb_ = init_orb("openoserv-client", {{"traceLevel", "0"},
-                                       {"clientCallTimeOutPeriod", timeout_ms},
-                                       {"clientConnectTimeOutPeriod", timeout_ms}});
+  OrbOptions orb_options = {{"traceLevel", "0"},
+                            {"clientCallTimeOutPeriod", timeout_ms},
+                            {"clientConnectTimeOutPeriod", timeout_ms}};
+  // Local clients too: an IOR or corbaloc URL (idlcall, wlookup's answers) names an oserv's TLS
+  // port; without a certificate or CA to use, only the Unix socket works.
+  std::optional<TlsFiles> tls;
+  if (remote_) {
+    tls = tls_files(options);
+  } else {
+    try {
+      tls = tls_files(options);
+    } catch (const ClientError&) {
+    }
+  }
+  if (tls)
+    for (auto& option : tls_options(*tls)) orb_options.push_back(option);
+  orb_ = init_orb("openoserv-client", orb_options);
   try {
     CORBA::Object_var obj = orb_->string_to_object(corbaloc.c_str());
     dispatcher_ = OServ::Dispatcher::_unchecked_narrow(obj);
   } catch (const CORBA::Exception& e) {
     throw ClientError(fmt::format("cannot make a reference from {}: {}", corbaloc, e._name()));
   }
+}
+
+TlsFiles OservClient::tls_files(const ClientOptions& options) const {
+  auto readable = [](const std::string& path) { return ::access(path.c_str(), R_OK) == 0; };
+  auto env = [](const char* name) {
+    const char* v = std::getenv(name);
+    return std::string(v ? v : "");
+  };
+  std::string cert = options.cert.empty() ? env("OSERV_CERT") : options.cert;
+  if (!cert.empty()) {
+    if (!readable(cert))
+      throw ClientError(fmt::format("client certificate {}: {}", cert, std::strerror(errno)));
+    return {.ca = cert, .identity = cert};  // the file carries the CA too
+  }
+  std::string ssl_dir;
+  try {
+    ssl_dir = load_instance(flags_).dbdir + "/ssl";
+  } catch (const ConfigError&) {  // no local instance: only what the options give
+  }
+  if (!ssl_dir.empty() && readable(ssl_dir + "/identity.pem"))
+    return {.ca = ssl_dir + "/ca.pem", .identity = ssl_dir + "/identity.pem"};
+  std::string ca = options.ca.empty() ? env("OSERV_CA") : options.ca;
+  if (ca.empty() && !ssl_dir.empty() && readable(ssl_dir + "/ca.pem")) ca = ssl_dir + "/ca.pem";
+  if (ca.empty() || !readable(ca))
+    throw ClientError(
+        "--host needs a certificate: --cert FILE or $OSERV_CERT (an administrator's, made with "
+        "'odadmin issue_cert' at the TMR server), or at least the region CA to check the oserv "
+        "with (--ca FILE or $OSERV_CA; then only ping is allowed)");
+  return {.ca = ca, .identity = ""};
 }
 
 CORBA::Object_ptr OservClient::object(const std::string& target) {
@@ -121,8 +177,9 @@ std::string OservClient::explain(const CORBA::Exception& e) const {
   const std::string name = e._name();
   if (name == "TRANSIENT" || name == "COMM_FAILURE" || name == "OBJECT_NOT_EXIST") {
     if (remote_)
-      return fmt::format("no oserv answers at {} ({}); check that it runs and that the host and "
-                         "port are right",
+      return fmt::format("no oserv answers at {} ({}); check that it runs, that the host and "
+                         "port are right, and that it takes this client's certificate (an "
+                         "oserv's audit.log names each TLS handshake it refused)",
                          target_, name);
     return fmt::format("oserv instance {} is not running (no answer on {}). Start it with: {}/"
                        "oserv.rc start",

@@ -1,5 +1,11 @@
 // How every openoserv command reaches an oserv: over the instance's Unix socket (chosen by
-// --id / $OSERV and --etc-root / $OSERV_ETC_ROOT), or over IIOP with --host HOST[:PORT].
+// --id / $OSERV and --etc-root / $OSERV_ETC_ROOT), or over IIOP on TLS with --host HOST[:PORT].
+//
+// With --host the client shows a certificate: --cert FILE, else $OSERV_CERT (an administrator's
+// client certificate file, made by 'odadmin issue_cert'), else the local instance's own
+// (DBDIR/ssl/identity.pem, readable by root and the oserv's user: the client then calls as that
+// dispatcher), else none: then it trusts the CA of --ca FILE or $OSERV_CA, or the local
+// instance's, and may only ping.
 //
 // CORBA system exceptions are turned into ClientError sentences that name the instance, its
 // socket or host and port, and how to start it, because "TRANSIENT" tells an operator nothing.
@@ -12,6 +18,7 @@
 #include <boost/program_options.hpp>
 
 #include "Instance.h"
+#include "OrbTls.h"
 #include "Timeouts.h"
 #include "oserv.hh"
 
@@ -29,10 +36,10 @@ class ClientError : public std::runtime_error {
 };
 
 struct ClientOptions {
-  std::string id, etc_root, registry, host;
+  std::string id, etc_root, registry, host, cert, ca;
   int timeout_seconds = timeouts::kClientSeconds;
 
-  // Adds --id, --etc-root, --registry, --host and --timeout to `opts`.
+  // Adds --id, --etc-root, --registry, --host, --cert, --ca and --timeout to `opts`.
   void add_to(boost::program_options::options_description& opts);
   // After parsing: the flags that were given.
   InstanceFlags flags(const boost::program_options::variables_map& vm) const;
@@ -54,6 +61,8 @@ class OservClient {
   std::string explain(const CORBA::Exception& e) const;
   static bool is_unreachable(const CORBA::Exception& e);
   const InstanceSelection& where() const { return where_; }
+  // With --host: the TLS files the client uses (see above).
+  TlsFiles tls_files(const ClientOptions& options) const;
   // The instance as its oserv would resolve it (instances file or registry, flags, environment),
   // for commands that work on its files. Throws ClientError when it does not resolve.
   ResolvedInstance instance() const;

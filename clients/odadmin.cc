@@ -16,6 +16,7 @@
 #include "Failure.h"
 #include "Numbers.h"
 #include "Odlist.h"
+#include "RegionCa.h"
 
 namespace po = boost::program_options;
 using namespace openoserv;
@@ -28,7 +29,8 @@ Administers the oserv of one instance (--id, else $OSERV, else oserv), reached o
 socket <etc-root>/run/<ID>.sock, or over IIOP with --host HOST[:PORT].
 
 Commands:
-  (none)                          print the dispatcher's status block
+  (none)                          print the dispatcher's status block, then who this client
+                                  is to it ("You are = ...": principal and roles)
   odlist                          print the region's dispatchers: Region Disp Flags Port IPaddr
                                   Hostname(s). Flags: c = connected (answers this dispatcher
                                   now), t = trusted, f = force bind set, - = not set
@@ -54,6 +56,19 @@ Commands:
                                   method programs, run_script and tasks run as (default
                                   nobody; root only if you mean it)
   ping                            exit 0 when the dispatcher answers
+  join_token [USES [SECONDS]]     at the TMR server: print a token for USES new managed nodes
+                                  (default 1) within SECONDS (default 3600); give it to
+                                  oinstall --managed-node --token (senior)
+  issue_cert ADMIN FILE [DAYS]    at the TMR server: write a client certificate of
+                                  administrator ADMIN, valid DAYS (default 365), to FILE (0600:
+                                  certificate, CA, key); use it with --host H --cert FILE
+                                  (super)
+  revoke_cert ADMIN SERIAL|all    at the TMR server: revoke ADMIN's certificate SERIAL (as
+                                  wgetadmin lists them) or all of them, region-wide (super)
+  renew_cert                      get a new key and certificate for this dispatcher from the
+                                  TMR server; used from its next start (senior)
+  set_allow_rconnect TRUE|FALSE   accept administrators' client certificates here or not
+                                  ("Remote client login allowed"; senior)
   health [MAX_METHOD_SECONDS]     deep check for supervisors: exit 0 and "healthy", or exit 1
                                   and one line per problem (odb.log not emptied while no
                                   transaction is open; a method thread older than
@@ -136,6 +151,12 @@ CORBA::ULong parse_od(const std::string& text) {
   throw UsageError(fmt::format("'{}' is not a dispatcher number or 'all'", text));
 }
 
+CORBA::ULong parse_count(const std::string& text, const char* what) {
+  const auto n = parse_number<CORBA::ULong>(text);
+  if (!n || *n == 0) throw UsageError(fmt::format("{} '{}' is not a positive number", what, text));
+  return *n;
+}
+
 bool parse_bool(const std::string& text) {
   if (text == "TRUE" || text == "true") return true;
   if (text == "FALSE" || text == "false") return false;
@@ -179,6 +200,9 @@ int print_message(OservClient& client, const std::function<char*()>& call) {
 int status(OservClient& client, const Args&) {
   OServ::StatusBlock_var s = client.call([&] { return client.dispatcher()->status(); });
   print_status(s.in());
+  // Who this client is to the oserv (its principal and roles), as the access check sees it.
+  CORBA::String_var me = client.call([&] { return client.dispatcher()->whoami(); });
+  fmt::print("You are = {}\n", me.in());
   return 0;
 }
 
@@ -296,6 +320,57 @@ int ping(OservClient& client, const Args& args) {
   return 0;
 }
 
+int join_token(OservClient& client, const Args& args) {
+  if (args.size() > 3) throw UsageError("usage: odadmin join_token [USES [SECONDS]]");
+  const CORBA::ULong uses = args.size() > 1 ? parse_count(args[1], "USES") : 1;
+  const CORBA::ULong seconds = args.size() > 2 ? parse_count(args[2], "SECONDS") : 3600;
+  return print_message(client, [&] { return client.dispatcher()->join_token(uses, seconds); });
+}
+
+int issue_cert(OservClient& client, const Args& args) {
+  if (args.size() < 3 || args.size() > 4)
+    throw UsageError("usage: odadmin issue_cert ADMIN FILE [DAYS]");
+  const CORBA::ULong days = args.size() > 3 ? parse_count(args[3], "DAYS") : 365;
+  const tls::KeyRequest request = tls::make_request();
+  CORBA::String_var ca;
+  CORBA::String_var cert = client.call([&] {
+    return client.dispatcher()->issue_certificate(args[1].c_str(), request.csr_pem.c_str(), days,
+                                                  ca.out());
+  });
+  const tls::Identity self{request.key_pem, cert.in()};
+  try {
+    tls::write_private(args[2], tls::identity_bundle(self, ca.in()));
+  } catch (const tls::TlsError& e) {
+    throw ClientError(fmt::format("{} (the certificate, serial {}, was issued; revoke it with "
+                                  "odadmin revoke_cert {} {})",
+                                  e.what(), tls::serial_of(self.cert_pem), args[1],
+                                  tls::serial_of(self.cert_pem)));
+  }
+  fmt::print("Wrote {}: client certificate {} of administrator {}, valid until {}. Use it with "
+             "--host HOST --cert {} (or OSERV_CERT={}).\n",
+             args[2], tls::serial_of(self.cert_pem), args[1], tls::expiry_date(self.cert_pem),
+             args[2], args[2]);
+  return 0;
+}
+
+int revoke_cert(OservClient& client, const Args& args) {
+  require_args("odadmin", args, 2, "revoke_cert ADMIN SERIAL|all");
+  return print_message(client, [&] {
+    return client.dispatcher()->revoke_certificate(args[1].c_str(), args[2].c_str());
+  });
+}
+
+int renew_cert(OservClient& client, const Args& args) {
+  require_args("odadmin", args, 0, "renew_cert");
+  return print_message(client, [&] { return client.dispatcher()->renew_own_certificate(); });
+}
+
+int set_allow_rconnect(OservClient& client, const Args& args) {
+  require_args("odadmin", args, 1, "set_allow_rconnect TRUE|FALSE");
+  const bool allow = parse_bool(args[1]);
+  return print_message(client, [&] { return client.dispatcher()->set_allow_rconnect(allow); });
+}
+
 bool offline_mode = false;  // --offline
 
 int run(OservClient& client, const Args& args) {
@@ -304,7 +379,9 @@ int run(OservClient& client, const Args& args) {
   static const std::map<std::string, Command> commands = {
       {"", status},         {"odlist", odlist}, {"set_force_bind", set_force_bind},
       {"shutdown", shutdown}, {"db_sync", db_sync}, {"ior", ior}, {"method_user", method_user},
-      {"health", health},   {"ping", ping}};
+      {"health", health},   {"ping", ping}, {"join_token", join_token},
+      {"issue_cert", issue_cert}, {"revoke_cert", revoke_cert}, {"renew_cert", renew_cert},
+      {"set_allow_rconnect", set_allow_rconnect}};
   const auto it = commands.find(args.empty() ? "" : args[0]);
   if (it == commands.end())
     throw UsageError(fmt::format("unknown command '{}' (see odadmin --help)", args[0]));

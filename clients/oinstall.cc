@@ -2,8 +2,12 @@
 // instances entry is written last, so an interrupted install leaves no half-registered instance
 // behind.
 #include <pwd.h>
+#include <stdlib.h>
 #include <unistd.h>
 
+#include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <random>
@@ -17,7 +21,10 @@
 #include "InstanceScripts.h"
 #include "LogicalHost.h"
 #include "Odlist.h"
+#include "Certificates.h"
 #include "OrbInit.h"
+#include "OrbTls.h"
+#include "PeerChain.h"
 #include "RegionCa.h"
 #include "TextFile.h"
 #include "Timeouts.h"
@@ -31,12 +38,15 @@ using namespace openoserv;
 namespace {
 
 const char* kUsage = R"(Usage: oinstall --dbdir DIR [options]
-       oinstall --managed-node --tmr HOST[:PORT] --dbdir DIR [options]
+       oinstall --managed-node --tmr HOST[:PORT] --token TOKEN --dbdir DIR [options]
 
 Creates an oserv instance: a TMR server (dispatcher 1) of a new region with a random 10-digit
-region number or, with --managed-node, a managed node of the region whose TMR server answers at
---tmr (it must be running): the TMR server assigns the next dispatcher number and records the
-node in its odlist. It
+region number and the region's certificate authority or, with --managed-node, a managed node of
+the region whose TMR server answers at --tmr (it must be running). A node joins with a token
+made at the TMR server ('odadmin join_token'; also read from $OSERV_JOIN_TOKEN): oinstall checks
+that the CA the TMR server shows is the one the token names before it sends the token, makes
+the node's key here, and the TMR server assigns the next dispatcher number, records the node in
+its odlist and signs the node's certificate. It
   - initialises the object database in DBDIR (which must not hold one already),
   - writes setup_env.sh, setup_env.csh and oserv.rc into ETCDIR (default <etc-root>/<ID>),
   - adds the line ID:DBDIR:ETCDIR:PORT:HOSTNAME to <etc-root>/instances (or, with --registry,
@@ -63,7 +73,7 @@ struct Request {
   InstanceFlags flags;  // id, etc root, registry, dbdir, etcdir, hostname as given
   int port = kDefaultPort;
   bool force_bind = false, nosync = false, managed_node = false;
-  std::string tmr;
+  std::string tmr, token;
   std::string method_user = "nobody";
 };
 
@@ -84,6 +94,9 @@ po::options_description options(Request& r, std::string& id, std::string& etc_ro
       ("managed-node", po::bool_switch(&r.managed_node),
        "create a managed node of an existing region (needs --tmr)")
       ("tmr", po::value(&r.tmr), "the TMR server, HOST[:PORT] (port default 94)")
+      ("token", po::value(&r.token),
+       "the join token made at the TMR server by 'odadmin join_token' (default: "
+       "$OSERV_JOIN_TOKEN)")
       ("force-bind", po::bool_switch(&r.force_bind),
        "bind only the logical host's address (odadmin set_force_bind TRUE 1)")
       ("method-user", po::value(&r.method_user)->default_value("nobody"),
@@ -93,6 +106,14 @@ po::options_description options(Request& r, std::string& id, std::string& etc_ro
        "run this instance's database without fsync (tests and benchmarks only: a power loss "
        "may lose committed work)");
   return opts;
+}
+
+// "<32 hex>.<32 hex>" (domain/Certificates.h).
+bool valid_token(const std::string& token) {
+  if (token.size() != 65 || token[32] != '.') return false;
+  for (size_t i = 0; i < token.size(); ++i)
+    if (i != 32 && !std::isxdigit(static_cast<unsigned char>(token[i]))) return false;
+  return true;
 }
 
 Request parse(int argc, char** argv) {
@@ -113,6 +134,14 @@ Request parse(int argc, char** argv) {
   if (!vm.count("dbdir")) throw UsageError("--dbdir is required");
   if (r.managed_node != !r.tmr.empty())
     throw UsageError("--managed-node and --tmr HOST[:PORT] go together");
+  if (r.managed_node && r.token.empty())
+    if (const char* env = std::getenv("OSERV_JOIN_TOKEN")) r.token = env;
+  if (r.managed_node && !valid_token(r.token))
+    throw UsageError(r.token.empty()
+                         ? "a managed node joins with --token TOKEN (make one at the TMR server "
+                           "with 'odadmin join_token')"
+                         : "--token: not a join token (64 hex digits around a dot, as 'odadmin "
+                           "join_token' prints it)");
   if (r.port < 1 || r.port > 65535) throw UsageError(fmt::format("--port {} is not a TCP port", r.port));
   if (!::getpwnam(r.method_user.c_str()))
     throw UsageError(fmt::format("--method-user {}: no such user on this host", r.method_user));
@@ -167,9 +196,34 @@ Placement place(const Request& r) {
 struct Membership {
   std::uint32_t region, od;
   std::vector<OdRecord> odlist;
+  std::string ca_pem;           // a managed node: its region's CA
+  tls::Identity self;           // a managed node: its key and certificate
 };
 
-// Asks the TMR server at `tmr` (HOST[:PORT]) for a dispatcher number.
+// The region CA the TMR server at `address` shows in its TLS handshake, if it is the one the
+// token's pin names (so the token goes to that TMR server and no other).
+std::string pinned_ca(const HostPort& address, const std::string& token) {
+  const std::string pin = token.substr(33);
+  std::vector<std::string> chain;
+  try {
+    chain = tls::peer_chain(address.host, address.port, timeouts::kConnect);
+  } catch (const tls::TlsError& e) {
+    throw TmrUnreachable(fmt::format("the TMR server {} does not answer: {}; start it first",
+                                     address.text(), e.what()));
+  }
+  for (const auto& cert : chain)
+    if (Certificates::pin_of(cert) == pin) {
+      if (!chain.empty() && !tls::verify(cert, chain.front()))
+        return cert;
+    }
+  throw std::runtime_error(fmt::format(
+      "the oserv at {} does not show the region CA the token names: the token is from another "
+      "TMR server, or something else answers at that address; nothing was sent to it",
+      address.text()));
+}
+
+// Joins the region whose TMR server answers at `tmr` (HOST[:PORT]) with the token: a dispatcher
+// number, the odlist, and a certificate for a key made here.
 Membership register_with_tmr(const Request& r, const Placement& p) {
   HostPort address;
   try {
@@ -177,27 +231,46 @@ Membership register_with_tmr(const Request& r, const Placement& p) {
   } catch (const std::invalid_argument& e) {
     throw UsageError(fmt::format("--tmr {}", e.what()));
   }
-  CORBA::ORB_var orb =
-      init_orb("oinstall", {{"traceLevel", "0"},
-                            {"clientCallTimeOutPeriod", std::to_string(timeouts::kTmrCall.count())},
-                            {"clientConnectTimeOutPeriod", std::to_string(timeouts::kConnect.count())}});
+  Membership m{};
+  m.ca_pem = pinned_ca(address, r.token);
+  // omniORB reads the CA from a file: a private one of this process until the database exists.
+  char dir[] = "/tmp/oinstall.XXXXXX";
+  if (!::mkdtemp(dir)) throw std::runtime_error(fmt::format("mkdtemp: {}", std::strerror(errno)));
+  const std::string ca_file = std::string(dir) + "/ca.pem";
+  struct Remove {
+    std::string dir;
+    ~Remove() { fs::remove_all(dir); }
+  } remove{dir};
+  tls::write_private(ca_file, m.ca_pem);
+  const tls::KeyRequest request = tls::make_request();
+  OrbOptions options = {{"traceLevel", "0"},
+                        {"clientCallTimeOutPeriod", std::to_string(timeouts::kTmrCall.count())},
+                        {"clientConnectTimeOutPeriod", std::to_string(timeouts::kConnect.count())}};
+  for (auto& option : tls_options({.ca = ca_file, .identity = ""})) options.push_back(option);
+  CORBA::ORB_var orb = init_orb("oinstall", options);
   try {
     CORBA::Object_var obj =
         orb->string_to_object(corbaloc_url(address.text(), "Dispatcher").c_str());
     OServ::Dispatcher_var d = OServ::Dispatcher::_unchecked_narrow(obj);
-    CORBA::ULong region = 0;
-    OServ::OdEntries_var list;
-    const CORBA::ULong od = d->register_node(p.inst.logical_host.c_str(), p.address.ip.c_str(),
-                                             p.inst.port, r.force_bind, region, list.out());
-    Membership m{region, od, wire::odlist(list.in())};
+    OServ::JoinGrant_var grant =
+        d->join_region(r.token.c_str(), request.csr_pem.c_str(), p.inst.logical_host.c_str(),
+                       p.address.ip.c_str(), p.inst.port, r.force_bind);
+    m.region = grant->region;
+    m.od = grant->od;
+    m.odlist = wire::odlist(grant->odlist);
+    m.self = {request.key_pem, grant->certificate.in()};
     orb->destroy();
-    return m;
   } catch (const OServ::Failed& e) {
     throw std::runtime_error(fmt::format("the TMR server {} refused: {}", r.tmr, e.reason.in()));
   } catch (const CORBA::Exception& e) {
     throw TmrUnreachable(fmt::format("the TMR server {} does not answer ({}); start it first",
                                      r.tmr, e._name()));
   }
+  if (auto why = tls::verify(m.ca_pem, m.self.cert_pem))
+    throw std::runtime_error(fmt::format("the TMR server {} sent a certificate that does not "
+                                         "verify: {}",
+                                         r.tmr, *why));
+  return m;
 }
 
 // A TMR server founds a region: ten digits, as Tivoli's (1000000000 .. 4294967295, which fits
@@ -207,7 +280,8 @@ Membership found_region(const Request& r, const Placement& p) {
   std::uniform_int_distribution<std::uint32_t> digits(1000000000u, 4294967295u);
   return {digits(rd), kTmrDispatcher,
           {{.od = kTmrDispatcher, .port = p.inst.port, .ip = p.address.ip,
-            .hostnames = {p.inst.logical_host}, .force_bind = r.force_bind}}};
+            .hostnames = {p.inst.logical_host}, .force_bind = r.force_bind}},
+          "", {}};
 }
 
 void create_database(const Request& r, const Placement& p, const Membership& m) {
@@ -264,16 +338,22 @@ int install(const Request& r) {
                                          "server {}",
                                          e.what(), m.od, r.tmr));
   }
-  // A TMR server founds the region's certificate authority and gives itself a certificate; the
-  // keys live beside the database, so they fail over with it.
+  // A TMR server founds the region's certificate authority and gives itself a certificate; a
+  // node keeps what it joined with. The keys live beside the database, so they fail over with
+  // it.
+  const std::string ssl = p.inst.dbdir + "/ssl";
   if (!r.managed_node) {
-    const std::string ssl = p.inst.dbdir + "/ssl";
     const tls::Identity ca = tls::make_region_ca(m.region);
     tls::save_ca(ssl, ca, true);
-    tls::save_self(ssl, tls::issue(ca,
-                                   {.kind = tls::Subject::Kind::kDispatcher, .region = m.region,
-                                    .od = m.od, .name = "", .ip = p.address.ip},
-                                   std::chrono::hours(24 * 825)));
+    tls::save_self(ssl,
+                   tls::issue(ca,
+                              {.kind = tls::Subject::Kind::kDispatcher, .region = m.region,
+                               .od = m.od, .name = "", .ip = p.address.ip},
+                              std::chrono::hours(24 * 825)),
+                   ca.cert_pem);
+  } else {
+    tls::save_ca(ssl, {.key_pem = "", .cert_pem = m.ca_pem}, false);
+    tls::save_self(ssl, m.self, m.ca_pem);
   }
   register_instance(r, p);
   const auto& inst = p.inst;

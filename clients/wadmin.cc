@@ -56,8 +56,12 @@ std::string one_name(const std::vector<std::string>& args, const char* command) 
 void print_admin(const OServ::AdminEntry& a) {
   std::vector<std::string> logins;
   for (CORBA::ULong i = 0; i < a.logins.length(); ++i) logins.emplace_back(a.logins[i].in());
-  fmt::print("Administrator: {}\n  logins: {}\n  roles:  global  {}\n", a.name.in(),
-             logins.empty() ? "(none)" : fmt::format("{}", fmt::join(logins, ", ")), a.roles.in());
+  std::vector<std::string> certs;
+  for (CORBA::ULong i = 0; i < a.certificates.length(); ++i)
+    certs.emplace_back(a.certificates[i].in());
+  fmt::print("Administrator: {}\n  logins: {}\n  roles:  global  {}\n  client certificates: {}\n",
+             a.name.in(), logins.empty() ? "(none)" : fmt::format("{}", fmt::join(logins, ", ")),
+             a.roles.in(), certs.empty() ? "(none)" : fmt::format("{}", fmt::join(certs, ", ")));
 }
 
 int create(OservClient& client, const std::vector<std::string>& args, const Edits& e) {

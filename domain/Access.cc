@@ -36,7 +36,7 @@ constexpr std::array kRules = {
     // RegionAdmin.
     look("odlist"), configure("set_force_bind"), configure("change_ip"),
     configure("add_hostname_alias"), configure("delete_hostname_alias"),
-    configure("register_node"), region("node_started"), region("odlist_update"),
+    region("node_started"), region("odlist_update"),
     look("ping_od"),
     // Registry.
     configure("create_object"), look("lookup"), look("list_names"), configure("register_name"),
@@ -54,7 +54,13 @@ constexpr std::array kRules = {
     any("whoami"), look("administrators"),
     OperationRule{"set_administrator", Need::kRole, kRoleSuper, true},
     OperationRule{"delete_administrator", Need::kRole, kRoleSuper, true},
-    region("administrators_update"),
+    region("administrators_update"), configure("join_token"),
+    // The token is the right to join; every attempt is logged.
+    OperationRule{"join_region", Need::kAnyone, kRoleUser, true},
+    OperationRule{"issue_certificate", Need::kRole, kRoleSuper, true},
+    OperationRule{"revoke_certificate", Need::kRole, kRoleSuper, true},
+    region("renew_certificate"), configure("renew_own_certificate"),
+    configure("set_allow_rconnect"),
 };
 
 constexpr std::array<std::pair<Role, std::string_view>, 5> kRoleNames = {{

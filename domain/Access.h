@@ -9,10 +9,15 @@
 // * a local client on the Unix socket is the OS user the kernel names (SO_PEERCRED): root, and
 //   the oserv's own user, are the region's root administrator (every role); another user has
 //   the roles of the administrator whose logins name it, or none;
-// * a dispatcher of the region (calls between dispatchers) has every role, and alone may call
-//   the operations by which dispatchers keep the region (register_node, odlist_update, ...);
-// * any other IIOP caller is anonymous: it may only ping, unless the dispatcher allows remote
-//   client login (odadmin set_allow_rconnect TRUE), which makes it the root administrator.
+// * a dispatcher of the region is a TLS peer with a certificate of the region's CA issued to a
+//   dispatcher (security/RegionCa.h): it has every role, and alone may call the operations by
+//   which dispatchers keep the region (node_started, odlist_update, ...);
+// * a remote client is a TLS peer with an administrator's client certificate of the region,
+//   still listed in that administrator's record (not revoked): it has that administrator's
+//   roles, if this dispatcher allows remote client login (odadmin set_allow_rconnect);
+// * any other peer is anonymous: it may call only what anyone may (ping, whoami, and
+//   join_region, whose token is the right). A peer that does not speak TLS, or shows a
+//   certificate of another CA or an expired one, does not get past the TLS handshake.
 //
 // An operation the table does not name is refused: a new operation is unreachable until it is
 // given a rule here.
@@ -57,6 +62,7 @@ struct Principal {
   std::string name;   // "root", "alice (uid 1000)", "dispatcher 2 (10.0.0.2)", "10.0.0.9"
   std::string admin;  // the administrator it acts as ("" when none)
   Roles roles = 0;
+  std::uint32_t od = 0;  // kDispatcher: its dispatcher number, from its certificate
   // A dispatcher relaying a call: the caller it relays for, as it named it (information for
   // programs and the audit log, never a credential).
   std::string on_behalf_of;

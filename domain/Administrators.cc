@@ -89,7 +89,12 @@ std::string Administrators::set(const AdministratorRecord& admin, bool create) {
         if (std::find(other.logins.begin(), other.logins.end(), login) != other.logins.end())
           fail(fmt::format("login {} is already administrator {}'s", login, other.name));
     }
-    txn->put(db::Table::kAdministrators, admin.name, records::encode_administrator(admin));
+    // Its certificates are issued and revoked by their own commands, not set here.
+    AdministratorRecord kept = admin;
+    kept.certificates.clear();
+    if (auto stored = txn->get(db::Table::kAdministrators, admin.name))
+      kept.certificates = records::decode_administrator(admin.name, *stored).certificates;
+    txn->put(db::Table::kAdministrators, admin.name, records::encode_administrator(kept));
     txn->commit();
   }
   log_.line(fmt::format("administrator {}: roles {}, logins {}", admin.name,
@@ -97,6 +102,43 @@ std::string Administrators::set(const AdministratorRecord& admin, bool create) {
   region_.push_administrators();
   return fmt::format("Administrator {} {}: roles {}.", admin.name,
                      create ? "created" : "changed", roles_text(admin.roles));
+}
+
+std::optional<AdministratorRecord> Administrators::find(const std::string& name) {
+  auto bytes = db_.read(db::Table::kAdministrators, name);
+  if (!bytes) return std::nullopt;
+  return records::decode_administrator(name, *bytes);
+}
+
+std::vector<std::string> Administrators::edit_certificates(
+    const std::string& name, const std::function<void(std::vector<std::string>&)>& change) {
+  if (!region_.is_tmr())
+    fail("client certificates are issued and revoked at the TMR server, which holds the "
+         "region CA's key");
+  std::vector<std::string> result;
+  {
+    auto txn = db_.begin(nullptr, "certificates");
+    txn->lock(db::Table::kAdministrators, kEditLock, db::LockMode::kWrite);
+    auto stored = txn->get(db::Table::kAdministrators, name);
+    if (!stored) fail(fmt::format("no administrator {} (see wgetadmin)", name));
+    AdministratorRecord admin = records::decode_administrator(name, *stored);
+    change(admin.certificates);
+    result = admin.certificates;
+    txn->put(db::Table::kAdministrators, name, records::encode_administrator(admin));
+    txn->commit();
+  }
+  region_.push_administrators();
+  return result;
+}
+
+bool Administrators::remote_login_allowed() const { return remote_login_.load(); }
+
+std::string Administrators::set_remote_login(bool allow) {
+  db_.put_meta(kMetaRemoteLogin, allow ? "TRUE" : "FALSE");
+  remote_login_.store(allow);
+  log_.line(fmt::format("remote client login allowed: {}", allow ? "TRUE" : "FALSE"));
+  return fmt::format("Remote client login allowed = {} (dispatcher {}).", allow ? "TRUE" : "FALSE",
+                     region_.self().od);
 }
 
 std::string Administrators::remove(const std::string& name) {

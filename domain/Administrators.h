@@ -9,6 +9,8 @@
 // local administrators out.
 #pragma once
 
+#include <atomic>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,9 +28,14 @@ namespace openoserv {
 class Administrators {
  public:
   Administrators(db::Database& db, OservLog& log, Region& region, Peers& peers)
-      : db_(db), log_(log), region_(region), peers_(peers) {}
+      : db_(db),
+        log_(log),
+        region_(region),
+        peers_(peers),
+        remote_login_(db.get_meta(kMetaRemoteLogin).value_or("TRUE") != "FALSE") {}
 
   std::vector<AdministratorRecord> all();
+  std::optional<AdministratorRecord> find(const std::string& name);
   // The administrator OS user `user` on `host` is (a login "user@host" before "user").
   std::optional<AdministratorRecord> for_login(std::string_view user, std::string_view host);
 
@@ -36,6 +43,18 @@ class Administrators {
   // otherwise an unknown one. Returns the operator message.
   std::string set(const AdministratorRecord& admin, bool create);
   std::string remove(const std::string& name);
+  // At the TMR server: changes administrator `name`'s list of valid certificate serials (one
+  // transaction, then sent to the region like any edit); returns the new list.
+  std::vector<std::string> edit_certificates(
+      const std::string& name, const std::function<void(std::vector<std::string>&)>& change);
+
+  // Whether administrators' client certificates are accepted at this dispatcher (Tivoli's
+  // "Remote client login allowed", odadmin set_allow_rconnect; kept in this dispatcher's
+  // database, TRUE unless set).
+  bool remote_login_allowed() const;
+  std::string set_remote_login(bool allow);
+  static constexpr const char* kMetaRemoteLogin = "allow_rconnect";
+
   // Managed node: the TMR server's list replaces this node's.
   void replace_all(const std::vector<AdministratorRecord>& admins);
   // Managed node: fetches the list from the TMR server (after joining).
@@ -50,6 +69,7 @@ class Administrators {
   OservLog& log_;
   Region& region_;
   Peers& peers_;
+  std::atomic<bool> remote_login_;
 };
 
 }  // namespace openoserv

@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "Administrators.h"
+#include "Certificates.h"
 #include "Database.h"
 #include "DispatcherInfo.h"
 #include "MethodThreads.h"
@@ -25,11 +26,13 @@ struct LocalDispatcher {
       : info(info),
         db(db),
         log(log),
+        peers(peers),
         region(info, db, log, peers),
         programs(info.instance.dbdir + "/programs", method_timeout, timeouts::kProgramGrace),
         objects(info, db, log, region, peers, threads, programs),
         transactions(db, log, lease),
-        administrators(db, log, region, peers) {}
+        administrators(db, log, region, peers),
+        certificates(db, log, administrators, info.instance.dbdir + "/ssl", info.region) {}
 
   // Before the ORB stops: no more background calls, and method programs told to end so that
   // the calls running them return (within the grace period of Programs).
@@ -41,12 +44,14 @@ struct LocalDispatcher {
   const DispatcherInfo& info;
   db::Database& db;
   OservLog& log;
+  Peers& peers;
   Region region;
   MethodThreads threads;  // before objects, which refers to it
   Programs programs;      // likewise
   Objects objects;
   TransactionSessions transactions;
   Administrators administrators;
+  Certificates certificates;
 };
 
 }  // namespace openoserv

@@ -53,6 +53,9 @@ class Peers {
   virtual std::string set_administrator(const AdministratorRecord& admin, bool create) = 0;
   virtual std::string delete_administrator(const std::string& name) = 0;
   virtual std::vector<AdministratorRecord> administrators() = 0;
+  // The TMR server signs a new certificate for this dispatcher's key (certificate request
+  // `csr`); returns it.
+  virtual std::string renew_certificate(const std::string& csr) = 0;
 
   // TMR server -> every other dispatcher.
   virtual void odlist_update(std::uint32_t od, const std::vector<OdRecord>& odlist) = 0;

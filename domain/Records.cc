@@ -19,6 +19,7 @@ namespace {
 constexpr size_t kHeader = 8;
 constexpr char kAttributeLayout = 0;
 constexpr char kLayout1 = 1;
+constexpr char kLayout2 = 2;  // a record type's second version (Administrator2)
 
 // A CDR stream whose strings are UTF-8, set here rather than taken from an ORB: records mean the
 // same bytes whatever the process's ORB settings, and encoding needs no ORB_init. Its buffer is
@@ -145,24 +146,41 @@ OdRecord decode_od(std::uint32_t od, std::string_view bytes) {
                    od, bytes.size()));
 }
 
+namespace {
+OServStore::Names to_names(const std::vector<std::string>& list) {
+  OServStore::Names out;
+  out.length(static_cast<CORBA::ULong>(list.size()));
+  for (CORBA::ULong i = 0; i < list.size(); ++i) out[i] = list[i].c_str();
+  return out;
+}
+std::vector<std::string> from_names(const OServStore::Names& names) {
+  std::vector<std::string> out;
+  for (CORBA::ULong i = 0; i < names.length(); ++i) out.emplace_back(names[i].in());
+  return out;
+}
+}  // namespace
+
 std::string encode_administrator(const AdministratorRecord& r) {
-  OServStore::Administrator1 wire;
+  OServStore::Administrator2 wire;
   wire.name = r.name.c_str();
-  wire.logins.length(static_cast<CORBA::ULong>(r.logins.size()));
-  for (CORBA::ULong i = 0; i < r.logins.size(); ++i) wire.logins[i] = r.logins[i].c_str();
+  wire.logins = to_names(r.logins);
   wire.roles = r.roles;
-  return encode(wire, kLayout1);
+  wire.certificates = to_names(r.certificates);
+  return encode(wire, kLayout2);
 }
 
 AdministratorRecord decode_administrator(std::string_view name, std::string_view bytes) {
-  OServStore::Administrator1 wire;
-  if (!has_cdr_header(bytes) || !decode(bytes, kLayout1, wire))
-    fail(fmt::format("the record of administrator {} is damaged ({} bytes); check the database "
-                     "with wchkdb",
-                     name, bytes.size()));
-  AdministratorRecord r{.name = wire.name.in(), .logins = {}, .roles = wire.roles};
-  for (CORBA::ULong i = 0; i < wire.logins.length(); ++i) r.logins.emplace_back(wire.logins[i].in());
-  return r;
+  OServStore::Administrator2 wire;
+  OServStore::Administrator1 v1;
+  if (has_cdr_header(bytes) && decode(bytes, kLayout2, wire))
+    return {.name = wire.name.in(), .logins = from_names(wire.logins), .roles = wire.roles,
+            .certificates = from_names(wire.certificates)};
+  if (has_cdr_header(bytes) && decode(bytes, kLayout1, v1))
+    return {.name = v1.name.in(), .logins = from_names(v1.logins), .roles = v1.roles,
+            .certificates = {}};
+  fail(fmt::format("the record of administrator {} is damaged ({} bytes); check the database "
+                   "with wchkdb",
+                   name, bytes.size()));
 }
 
 std::string encode_class(const std::vector<MethodDef>& methods) {

@@ -52,6 +52,7 @@ struct AdministratorRecord {
   std::string name;
   std::vector<std::string> logins;  // "alice" (on any host) or "alice@host"
   std::uint8_t roles = 0;
+  std::vector<std::string> certificates;  // serials (hex) of its valid client certificates
   bool operator==(const AdministratorRecord&) const = default;
 };
 

@@ -9,11 +9,12 @@ class giopConnection;
 
 namespace openoserv {
 
-// The socket of a TCP or Unix-socket connection; -1 for any other (or none).
+// The socket of a TCP, TLS or Unix-socket connection; -1 for any other (or none).
 int socket_of(const omni::giopConnection* connection);
 
-// True when the peer of `socket` has closed its end (end of file or an error is waiting), so
-// nothing sent on it would be answered. Never blocks and reads nothing.
+// True when the peer of `socket` has closed its end (its end of the stream has arrived, behind
+// unread bytes or not, or an error is waiting), so nothing sent on it would be answered. Never
+// blocks and reads nothing.
 bool peer_closed(int socket);
 
 // True when a client's idle connection `socket` (no request outstanding) has anything to read:

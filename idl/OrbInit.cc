@@ -88,7 +88,7 @@ OnBehalfOf::OnBehalfOf(const std::string& caller) : saved_(on_behalf_of) {
 OnBehalfOf::~OnBehalfOf() { on_behalf_of = saved_; }
 
 std::string corbaloc_url(const std::string& host_port, const std::string& key) {
-  return "corbaloc::1.2@" + host_port + "/" + key;
+  return "corbaloc:ssliop:1.2@" + host_port + "/" + key;
 }
 
 CORBA::ORB_ptr init_orb(const char* name, const OrbOptions& options) {

@@ -45,9 +45,10 @@ class OnBehalfOf {
   const std::string* saved_;
 };
 
-// The corbaloc URL of `key` (escaped as corbaloc requires) at `host_port`, for IIOP 1.2:
-// "corbaloc::1.2@10.0.0.2:94/Dispatcher". A URL without a version means IIOP 1.0 to omniORB,
-// whose GIOP 1.0 has no code-set negotiation: strings would travel as ISO 8859-1.
+// The corbaloc URL of `key` (escaped as corbaloc requires) at `host_port`, for IIOP 1.2 over
+// TLS (every oserv's port speaks TLS only): "corbaloc:ssliop:1.2@10.0.0.2:94/Dispatcher". A URL
+// without a version means IIOP 1.0 to omniORB, whose GIOP 1.0 has no code-set negotiation:
+// strings would travel as ISO 8859-1.
 std::string corbaloc_url(const std::string& host_port, const std::string& key);
 
 }  // namespace openoserv

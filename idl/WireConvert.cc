@@ -103,6 +103,7 @@ OServ::AdminEntry admin(const AdministratorRecord& a) {
   out.name = a.name.c_str();
   out.logins = strings(a.logins);
   out.roles = roles_text(a.roles).c_str();
+  out.certificates = strings(a.certificates);
   return out;
 }
 
@@ -112,7 +113,8 @@ AdministratorRecord admin(const OServ::AdminEntry& a) {
   if (!roles)
     fail(fmt::format("'{}' is not a role of administrator {} (super, senior, admin, user, backup)",
                      bad, a.name.in()));
-  return AdministratorRecord{.name = a.name.in(), .logins = strings(a.logins), .roles = *roles};
+  return AdministratorRecord{.name = a.name.in(), .logins = strings(a.logins), .roles = *roles,
+                             .certificates = strings(a.certificates)};
 }
 
 OServ::AdminEntries admins(const std::vector<AdministratorRecord>& list) {

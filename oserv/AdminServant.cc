@@ -14,6 +14,7 @@
 #include "Maintenance.h"
 #include "Odlist.h"
 #include "RequestContext.h"
+#include "RegionCa.h"
 #include "ServantSupport.h"
 #include "Version.h"
 #include "WireConvert.h"
@@ -39,6 +40,17 @@ std::string interpreter_type() {
   return fmt::format("linux-{}", u.machine);
 }
 
+// Tivoli printed "Simple" or "DES"; here the transport and this dispatcher's certificate.
+std::string encryption_level(LocalDispatcher& local) {
+  try {
+    const std::string cert = local.certificates.own_certificate();
+    return fmt::format("TLS, certificate {} until {}", tls::serial_of(cert),
+                       tls::expiry_date(cert));
+  } catch (const std::exception& e) {
+    return fmt::format("TLS (own certificate unreadable: {})", e.what());
+  }
+}
+
 }  // namespace
 
 OServ::StatusBlock* AdminServant::status() {
@@ -51,9 +63,9 @@ OServ::StatusBlock* AdminServant::status() {
     s->interpreter_type = interpreter_type().c_str();
     s->database_dir = info.instance.dbdir.c_str();
     s->install_dir = info.install_dir.c_str();
-    s->encryption_level = "none";
+    s->encryption_level = encryption_level(local_).c_str();
     s->kerberos = false;
-    s->remote_client_login = true;
+    s->remote_client_login = local_.administrators.remote_login_allowed();
     s->install_library_path = library_path().c_str();
     const auto rec = odlist::find(local_.db, info.od);
     s->force_bind = rec && rec->force_bind;

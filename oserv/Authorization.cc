@@ -5,7 +5,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include <fmt/core.h>
+
+#include "RegionCa.h"
 
 namespace openoserv {
 
@@ -17,6 +21,13 @@ std::string login_name(unsigned uid) {
   char buf[1024];
   if (::getpwuid_r(uid, &entry, buf, sizeof buf, &found) == 0 && found) return entry.pw_name;
   return "";
+}
+
+// "127.0.0.1:41302" of "giop:ssl:127.0.0.1:41302".
+std::string without_transport(const std::string& address) {
+  if (address.rfind("giop:", 0) != 0) return address;
+  const size_t second = address.find(':', 5);
+  return second == std::string::npos ? address : address.substr(second + 1);
 }
 
 }  // namespace
@@ -59,13 +70,47 @@ Principal Authorization::principal_of(const RequestContext& request) {
       return local_user(cred.uid);
     return Principal{.kind = Principal::Kind::kLocal, .name = "an unidentified local client"};
   }
-  // Until the region's dispatchers authenticate with TLS certificates, an IIOP caller proves
-  // nothing: it is trusted as a dispatcher of the region (docs/SECURITY.md).
-  return Principal{.kind = Principal::Kind::kDispatcher,
-                   .name = fmt::format("unauthenticated IIOP caller {}", peer),
-                   .admin = "",
-                   .roles = kAllRoles,
-                   .on_behalf_of = request.on_behalf_of};
+  return tls_peer(request);
+}
+
+// A TLS peer: what its verified certificate says, checked against this region and (for an
+// administrator) against the administrator's record.
+Principal Authorization::tls_peer(const RequestContext& request) {
+  const std::string address = without_transport(request.peer_address);
+  Principal who{.kind = Principal::Kind::kRemote,
+                .name = fmt::format("anonymous TLS client {}", address)};
+  const auto peer = tls::peer_of(request.peer_certificate);
+  if (!peer) return who;
+  const tls::Subject& s = peer->subject;
+  if (s.region != region_) {
+    who.name = fmt::format("a certificate of region {} ({})", s.region, address);
+    return who;
+  }
+  if (s.kind == tls::Subject::Kind::kDispatcher)
+    return Principal{.kind = Principal::Kind::kDispatcher,
+                     .name = fmt::format("dispatcher {} ({})", s.od, address),
+                     .admin = "",
+                     .roles = kAllRoles,
+                     .od = s.od,
+                     .on_behalf_of = request.on_behalf_of};
+  who.name = fmt::format("{} (client certificate {}, {})", s.name, peer->serial, address);
+  if (!admins_.remote_login_allowed()) {
+    who.name += ", remote client login not allowed here";
+    return who;
+  }
+  try {
+    auto admin = admins_.find(s.name);
+    if (!admin || std::find(admin->certificates.begin(), admin->certificates.end(),
+                            peer->serial) == admin->certificates.end()) {
+      who.name += ", revoked";
+      return who;
+    }
+    who.admin = admin->name;
+    who.roles = admin->roles;
+  } catch (const std::exception& e) {  // a damaged record: no roles, and say why
+    log_.line(fmt::format("^administrators unreadable: {}", e.what()));
+  }
+  return who;
 }
 
 void Authorization::refused(const RequestContext& request, const std::string& why) {

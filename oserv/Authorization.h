@@ -5,6 +5,7 @@
 // readers need not see them, and which a caller hammering on refusals must not flood).
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "Access.h"
@@ -16,9 +17,10 @@ namespace openoserv {
 
 class Authorization {
  public:
-  // `host`: this machine's name, for logins "user@host".
-  Authorization(Administrators& admins, OservLog& log, OservLog& audit, std::string host)
-      : admins_(admins), log_(log), audit_(audit), host_(std::move(host)) {}
+  // `host`: this machine's name, for logins "user@host"; `region`: this dispatcher's region.
+  Authorization(Administrators& admins, OservLog& log, OservLog& audit, std::string host,
+                std::uint32_t region)
+      : admins_(admins), log_(log), audit_(audit), host_(std::move(host)), region_(region) {}
 
   // Sets request.principal; throws CORBA::NO_PERMISSION when the operation is not allowed.
   void check(RequestContext& request);
@@ -29,11 +31,13 @@ class Authorization {
 
  private:
   Principal local_user(unsigned uid);
+  Principal tls_peer(const RequestContext& request);
 
   Administrators& admins_;
   OservLog& log_;
   OservLog& audit_;
   const std::string host_;
+  const std::uint32_t region_;
 };
 
 }  // namespace openoserv

@@ -176,6 +176,13 @@ std::vector<AdministratorRecord> CorbaPeers::administrators() {
   });
 }
 
+std::string CorbaPeers::renew_certificate(const std::string& csr) {
+  return call(kTmrDispatcher, timeouts::kTmrCall, [&](OServ::Dispatcher_ptr tmr) {
+    CORBA::String_var cert = tmr->renew_certificate(csr.c_str());
+    return std::string(cert.in());
+  });
+}
+
 void CorbaPeers::administrators_update(std::uint32_t od,
                                        const std::vector<AdministratorRecord>& admins) {
   const OServ::AdminEntries all = wire::admins(admins);

@@ -40,6 +40,7 @@ class CorbaPeers final : public Peers {
   std::string set_administrator(const AdministratorRecord& admin, bool create) override;
   std::string delete_administrator(const std::string& name) override;
   std::vector<AdministratorRecord> administrators() override;
+  std::string renew_certificate(const std::string& csr) override;
   void administrators_update(std::uint32_t od,
                              const std::vector<AdministratorRecord>& admins) override;
 

@@ -39,17 +39,6 @@ char* RegionServant::delete_hostname_alias(CORBA::ULong od, const char* ipaddr,
   return edit({.kind = OdlistEdit::Kind::kDeleteAlias, .od = od, .ip = ipaddr, .name = name});
 }
 
-CORBA::ULong RegionServant::register_node(const char* hostname, const char* ipaddr,
-                                          CORBA::UShort port, CORBA::Boolean force_bind,
-                                          CORBA::ULong& region, OServ::OdEntries_out odlist) {
-  return guarded([&] {
-    auto joined = local_.region.register_node(hostname, ipaddr, port, force_bind);
-    region = joined.region;
-    odlist = new OServ::OdEntries(wire::odlist(joined.odlist));
-    return static_cast<CORBA::ULong>(joined.od);
-  });
-}
-
 OServ::OdEntries* RegionServant::node_started(CORBA::ULong od, const char* ipaddr,
                                               CORBA::UShort port) {
   return guarded(

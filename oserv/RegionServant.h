@@ -15,9 +15,6 @@ class RegionServant : public virtual POA_OServ::RegionAdmin {
   char* change_ip(CORBA::ULong od, const char* ipaddr, CORBA::Boolean notify) override;
   char* add_hostname_alias(CORBA::ULong od, const char* ipaddr, const char* name) override;
   char* delete_hostname_alias(CORBA::ULong od, const char* ipaddr, const char* name) override;
-  CORBA::ULong register_node(const char* hostname, const char* ipaddr, CORBA::UShort port,
-                             CORBA::Boolean force_bind, CORBA::ULong& region,
-                             OServ::OdEntries_out odlist) override;
   OServ::OdEntries* node_started(CORBA::ULong od, const char* ipaddr, CORBA::UShort port) override;
   void odlist_update(const OServ::OdEntries& odlist) override;
   char* ping_od(CORBA::ULong od) override;

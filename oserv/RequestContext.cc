@@ -16,6 +16,7 @@
 #include "Connections.h"
 #include "Numbers.h"
 #include "OrbInit.h"
+#include "OrbTls.h"
 
 namespace openoserv {
 
@@ -26,10 +27,10 @@ RequestGuard guard;         // set before the endpoints activate, read-only afte
 AccessCheck access_check;  // likewise
 std::function<void(const RequestContext&, const std::string&)> refusal_note;  // likewise
 
-// Refuses a request that arrived at another dispatcher's address: "giop:tcp:IP:PORT", or on a
-// dual-stack listener "giop:tcp:[::ffff:IP]:PORT".
+// Refuses a request that arrived at another dispatcher's address: "giop:ssl:IP:PORT", or on a
+// dual-stack listener "giop:ssl:[::ffff:IP]:PORT".
 void check_addressee(const std::string& local) {
-  constexpr std::string_view kTcp = "giop:tcp:", kMapped = "::ffff:";
+  constexpr std::string_view kTcp = "giop:ssl:", kMapped = "::ffff:";
   if (!guard || local.compare(0, kTcp.size(), kTcp) != 0) return;
   const size_t colon = local.rfind(':');
   const auto port = parse_number<std::uint16_t>(std::string_view(local).substr(colon + 1));
@@ -53,6 +54,7 @@ CORBA::Boolean on_request(omni::omniInterceptors::serverReceiveRequest_T::info_T
   current_request.peer_address = info.peeraddress() ? info.peeraddress() : "";
   current_request.operation = info.operation() ? info.operation() : "";
   current_request.socket = socket_of(info.giop_s.strand().connection);
+  current_request.peer_certificate = peer_certificate(info.giop_s.strand().connection);
   check_addressee(current_request.local_address);
   current_request.principal = {};
   current_request.on_behalf_of.clear();

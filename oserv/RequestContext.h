@@ -24,22 +24,27 @@
 
 #include "Access.h"
 
+struct x509_st;  // OpenSSL's X509
+
 namespace openoserv {
 
 // The name of the POA that serves framework objects; its persistent keys are "\xffOID\0<oid>".
 inline constexpr const char* kObjectPoaName = "OID";
 
 struct RequestContext {
-  std::string local_address;  // "giop:tcp:127.0.0.2:9494", "giop:unix:/…/oserv.sock"
-  std::string peer_address;   // "giop:tcp:127.0.0.1:41302", "giop:unix:…"
+  std::string local_address;  // "giop:ssl:127.0.0.2:9494", "giop:unix:/…/oserv.sock"
+  std::string peer_address;   // "giop:ssl:127.0.0.1:41302", "giop:unix:…"
   std::string operation;
   int socket = -1;            // the connection's, for caller_gone()
+  // The verified certificate a TLS peer showed (OpenSSL's X509; null: none), owned by the
+  // connection.
+  const ::x509_st* peer_certificate = nullptr;
   Principal principal;        // who calls (set by the access check)
   std::string on_behalf_of;   // the caller's kOnBehalfOfContext, if it sent one
 
   // The request being served on this thread (empty outside a request).
   static const RequestContext& current();
-  // "giop:tcp:127.0.0.1:41302" or "a local client" — for log lines.
+  // "giop:ssl:127.0.0.1:41302" or "a local client" — for log lines.
   static std::string caller();
   // Records a refusal decided past the access check (a method's role) in the audit log.
   static void note_refusal(const std::string& why);
@@ -48,7 +53,7 @@ struct RequestContext {
   static bool caller_gone();
 };
 
-// Decides, for a request that arrived at TCP address `ip`:`port` of this host, whether it was
+// Decides, for a request that arrived at TLS address `ip`:`port` of this host, whether it was
 // meant for another dispatcher (whose number it returns, 0 if not).
 using RequestGuard = std::function<std::uint32_t(const std::string& ip, std::uint16_t port)>;
 

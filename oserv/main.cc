@@ -35,6 +35,8 @@
 #include "LogicalHost.h"
 #include "ObjectAdapter.h"
 #include "OrbInit.h"
+#include "OrbTls.h"
+#include "RegionCa.h"
 #include "Odlist.h"
 #include "OservLog.h"
 #include "PidFile.h"
@@ -170,16 +172,50 @@ DispatcherInfo identify(const ResolvedInstance& inst, db::Database& db, const Se
   return info;
 }
 
+// This dispatcher's TLS files (DBDIR/ssl, see security/RegionCa.h). An instance made before
+// identity.pem existed gets it from self.pem, ca.pem and self.key.
+TlsFiles dispatcher_tls_files(const ResolvedInstance& inst, OservLog& log) {
+  const std::string dir = inst.dbdir + "/ssl";
+  const TlsFiles files{.ca = dir + "/ca.pem", .identity = dir + "/identity.pem"};
+  namespace fs = std::filesystem;
+  try {
+    if (!fs::exists(files.identity) && fs::exists(dir + "/self.pem") &&
+        fs::exists(dir + "/self.key") && fs::exists(files.ca)) {
+      tls::write_private(files.identity,
+                         tls::identity_bundle({.key_pem = *read_text_file(dir + "/self.key"),
+                                               .cert_pem = *read_text_file(dir + "/self.pem")},
+                                              *read_text_file(files.ca)));
+      log.line(fmt::format("{}: made from self.pem, ca.pem and self.key", files.identity));
+    }
+  } catch (const std::exception& e) {
+    throw StartError{kConfig, fmt::format("{}: {}", files.identity, e.what())};
+  }
+  for (const auto& f : {files.ca, files.identity})
+    if (::access(f.c_str(), R_OK) != 0) {
+      std::string msg = fmt::format(
+          "{}: {}; this dispatcher has no region certificate, and every connection to an oserv "
+          "is TLS. A managed node gets one when it joins (oinstall --managed-node --token); "
+          "restore DBDIR/ssl from a backup of this instance",
+          f, std::strerror(errno));
+      log.line("!" + msg);
+      throw StartError{kConfig, msg};
+    }
+  return files;
+}
+
 // ORB_init only records the endpoints; they are bound when the POA is created, after the port
 // wait. Until then this ORB can already call other dispatchers.
-CORBA::ORB_var start_orb(const DispatcherInfo& info, const Settings& s, char* argv0) {
+CORBA::ORB_var start_orb(const DispatcherInfo& info, const Settings& s, const TlsFiles& tls,
+                         char* argv0) {
   const std::string socket_path = info.instance.where.socket_path();
   ::unlink(socket_path.c_str());  // a stale socket of a killed oserv; we hold the instance lock
-  const std::string tcp = fmt::format("giop:tcp:{}:{}", info.listen_ip, info.instance.port);
+  // The port speaks TLS only (omniORB's SSL transport): a peer proves it is a dispatcher of the
+  // region, or an administrator, with a certificate of the region's CA.
+  const std::string tls_ep = fmt::format("giop:ssl:{}:{}", info.listen_ip, info.instance.port);
   const std::string unix_ep = "giop:unix:" + socket_path;
-  const std::string publish = fmt::format("giop:tcp:{}:{}", info.ip, info.instance.port);
-  const OrbOptions options = {
-      {"endPoint", tcp},
+  const std::string publish = fmt::format("giop:ssl:{}:{}", info.ip, info.instance.port);
+  OrbOptions options = {
+      {"endPoint", tls_ep},
       {"endPoint", unix_ep},
       {"endPointPublish", publish},
       // Any local user may connect: the kernel tells the oserv who it is (SO_PEERCRED) and the
@@ -203,6 +239,7 @@ CORBA::ORB_var start_orb(const DispatcherInfo& info, const Settings& s, char* ar
       {"inConScanPeriod", std::to_string(s.idle_connection_timeout)},
       {"serverCallTimeOutPeriod", std::to_string(s.idle_connection_timeout * 1000)},
       {"scanGranularity", "1"}};
+  for (auto& option : tls_options(tls)) options.push_back(std::move(option));
   try {
     CORBA::ORB_var orb = init_orb(argv0, options);
     install_request_interceptor();
@@ -481,7 +518,9 @@ std::string host_name() {
 bool serve_once(Process& p, char* argv0) {
   const Settings& settings = p.settings;
   const DispatcherInfo info = identify(p.inst, *p.db, settings, p.log, p.started);
-  CORBA::ORB_var orb = start_orb(info, settings, argv0);
+  const TlsFiles tls = dispatcher_tls_files(p.inst, p.log);
+  on_tls_refusal([&audit = p.audit](const std::string& line) { audit.line(line); });
+  CORBA::ORB_var orb = start_orb(info, settings, tls, argv0);
   CorbaPeers peers(orb, *p.db);
   LocalDispatcher local(info, *p.db, p.log, peers, std::chrono::seconds(settings.method_timeout),
                         std::chrono::seconds(settings.transaction_lease));
@@ -491,7 +530,7 @@ bool serve_once(Process& p, char* argv0) {
   set_request_guard([&local](const std::string& ip, std::uint16_t port) {
     return local.region.dispatcher_at(ip, port);
   });
-  Authorization authorization(local.administrators, p.log, p.audit, host_name());
+  Authorization authorization(local.administrators, p.log, p.audit, host_name(), info.region);
   set_access_check([&authorization](RequestContext& r) { authorization.check(r); },
                    [&authorization](const RequestContext& r, const std::string& why) {
                      authorization.refused(r, why);

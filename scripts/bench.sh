@@ -23,7 +23,8 @@ for bench in "$@"; do
       taskset -c 0 "$WORK/etc/oserv/oserv.rc" start >/dev/null 2>&1
       echo "== dispatcher ping (bench/ping_bench.cc), all on CPU 0"
       taskset -c 0 "$BIN/ping_bench" --oserv-socket "$WORK/etc/run/oserv.sock" \
-        --oserv-tcp "127.0.0.2:$OPORT" --raw-socket "$WORK/raw.sock" --raw-tcp "127.0.0.2:$RPORT"
+        --oserv-tls "127.0.0.2:$OPORT" --raw-socket "$WORK/raw.sock" --raw-tls "127.0.0.2:$RPORT" \
+        --ca "$WORK/db/ssl/ca.pem" --identity "$WORK/db/ssl/identity.pem"
       "$WORK/etc/oserv/oserv.rc" stop >/dev/null ;;
     hop)
       # A (TMR server, relays), B (owns the object), F (forwards: --remote-calls forward).
@@ -31,8 +32,9 @@ for bench in "$@"; do
       "$BIN/oinstall" --id hopa --dbdir "$WORK/hopa" --hostname 127.0.0.2 --port "$APORT" \
         --force-bind --nosync >/dev/null
       "$WORK/etc/hopa/oserv.rc" start >/dev/null 2>&1
+      TOKEN=$("$BIN/odadmin" --id hopa join_token 2)
       for node in hopb:127.0.0.3 hopf:127.0.0.4; do
-        "$BIN/oinstall" --id "${node%%:*}" --managed-node --tmr "127.0.0.2:$APORT" \
+        "$BIN/oinstall" --id "${node%%:*}" --managed-node --tmr "127.0.0.2:$APORT" --token "$TOKEN" \
           --dbdir "$WORK/${node%%:*}" --hostname "${node#*:}" --port "$APORT" --force-bind \
           --nosync >/dev/null
       done
@@ -42,8 +44,9 @@ for bench in "$@"; do
       KEY=$("$BIN/wlookup" --id hopa -r ManagedNode 127.0.0.3 --url | sed 's|.*/||')
       echo "== calls on another dispatcher's object (bench/hop_bench.cc)"
       "$BIN/hop_bench" --oserv "127.0.0.2:$APORT" --oid "$OID" --raw1 "127.0.0.2:$R1" \
-        --raw2 "127.0.0.3:$R2" --relay-url "corbaloc::1.2@127.0.0.2:$APORT/$KEY" \
-        --forward-url "corbaloc::1.2@127.0.0.4:$APORT/$KEY" \
+        --raw2 "127.0.0.3:$R2" --relay-url "corbaloc:ssliop:1.2@127.0.0.2:$APORT/$KEY" \
+        --forward-url "corbaloc:ssliop:1.2@127.0.0.4:$APORT/$KEY" \
+        --ca "$WORK/hopa/ssl/ca.pem" --identity "$WORK/hopa/ssl/identity.pem" \
         --owner-ior "$("$BIN/wlookup" --id hopa -r ManagedNode 127.0.0.3 --ior)"
       for id in hopf hopb hopa; do "$WORK/etc/$id/oserv.rc" stop >/dev/null; done ;;
     txn)

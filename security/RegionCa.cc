@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <ctime>
 #include <memory>
 
 #include <fmt/core.h>
@@ -29,6 +30,7 @@ struct Deleter {
 };
 using Key = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY, EVP_PKEY_free>>;
 using Cert = std::unique_ptr<X509, Deleter<X509, X509_free>>;
+using Request = std::unique_ptr<X509_REQ, Deleter<X509_REQ, X509_REQ_free>>;
 using Bio = std::unique_ptr<BIO, Deleter<BIO, BIO_free_all>>;
 using Store = std::unique_ptr<X509_STORE, Deleter<X509_STORE, X509_STORE_free>>;
 using StoreCtx = std::unique_ptr<X509_STORE_CTX, Deleter<X509_STORE_CTX, X509_STORE_CTX_free>>;
@@ -145,6 +147,16 @@ std::string entry(X509_NAME* name, int nid) {
   return out;
 }
 
+// The serial number in upper-case hex, as `openssl x509 -serial` prints it.
+std::string serial_text(const X509* cert) {
+  BIGNUM* bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr);
+  char* hex = bn ? BN_bn2hex(bn) : nullptr;
+  std::string out = hex ? hex : "";
+  OPENSSL_free(hex);
+  BN_free(bn);
+  return out;
+}
+
 }  // namespace
 
 Identity make_region_ca(std::uint32_t region, std::chrono::hours lifetime) {
@@ -157,12 +169,15 @@ Identity make_region_ca(std::uint32_t region, std::chrono::hours lifetime) {
   return {pem_of(key), pem_of(cert)};
 }
 
-Identity issue(const Identity& ca, const Subject& subject, std::chrono::hours lifetime) {
+namespace {
+
+// A certificate for `key` naming `subject`, signed by the CA.
+std::string certify(const Identity& ca, EVP_PKEY* key, const Subject& subject,
+                    std::chrono::hours lifetime) {
   Key ca_key = key_from(ca.key_pem);
   Cert ca_cert = cert_from(ca.cert_pem);
-  Key key = new_key();
   const bool dispatcher = subject.kind == Subject::Kind::kDispatcher;
-  Cert cert = new_cert(key.get(), common_name(subject), dispatcher ? "dispatcher" : "administrator",
+  Cert cert = new_cert(key, common_name(subject), dispatcher ? "dispatcher" : "administrator",
                        ca_cert.get(), lifetime);
   add_extension(cert.get(), ca_cert.get(), NID_basic_constraints, "critical,CA:FALSE");
   add_extension(cert.get(), ca_cert.get(), NID_key_usage, "critical,digitalSignature");
@@ -172,7 +187,82 @@ Identity issue(const Identity& ca, const Subject& subject, std::chrono::hours li
   if (dispatcher && !subject.ip.empty())
     add_extension(cert.get(), ca_cert.get(), NID_subject_alt_name, "IP:" + subject.ip);
   sign(cert.get(), ca_key.get());
-  return {pem_of(key), pem_of(cert)};
+  return pem_of(cert);
+}
+
+}  // namespace
+
+Identity issue(const Identity& ca, const Subject& subject, std::chrono::hours lifetime) {
+  Key key = new_key();
+  return {pem_of(key), certify(ca, key.get(), subject, lifetime)};
+}
+
+KeyRequest make_request() {
+  Key key = new_key();
+  Request req(X509_REQ_new());
+  if (!req || X509_REQ_set_version(req.get(), 0) != 1 ||
+      X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req.get()), "CN", MBSTRING_UTF8,
+                                 reinterpret_cast<const unsigned char*>("request"), -1, -1,
+                                 0) != 1 ||
+      X509_REQ_set_pubkey(req.get(), key.get()) != 1 ||
+      X509_REQ_sign(req.get(), key.get(), EVP_sha256()) <= 0)
+    fail("cannot make a certificate request");
+  Bio bio(BIO_new(BIO_s_mem()));
+  if (!bio || PEM_write_bio_X509_REQ(bio.get(), req.get()) != 1)
+    fail("cannot encode a certificate request");
+  char* data = nullptr;
+  const long n = BIO_get_mem_data(bio.get(), &data);
+  return {pem_of(key), std::string(data, static_cast<size_t>(n))};
+}
+
+std::string sign_request(const Identity& ca, const std::string& csr_pem, const Subject& subject,
+                         std::chrono::hours lifetime) {
+  Bio bio(BIO_new_mem_buf(csr_pem.data(), static_cast<int>(csr_pem.size())));
+  Request req(bio ? PEM_read_bio_X509_REQ(bio.get(), nullptr, nullptr, nullptr) : nullptr);
+  if (!req) fail("not a PEM certificate request");
+  Key key(X509_REQ_get_pubkey(req.get()));
+  if (!key || X509_REQ_verify(req.get(), key.get()) != 1)
+    fail("the certificate request's signature does not verify");
+  return certify(ca, key.get(), subject, lifetime);
+}
+
+std::string serial_of(const std::string& cert_pem) {
+  Cert cert = cert_from(cert_pem);
+  return serial_text(cert.get());
+}
+
+std::string fingerprint_of(const std::string& cert_pem) {
+  Cert cert = cert_from(cert_pem);
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  if (X509_digest(cert.get(), EVP_sha256(), md, &n) != 1) fail("cannot hash a certificate");
+  std::string hex;
+  for (unsigned int i = 0; i < n; ++i) hex += fmt::format("{:02x}", md[i]);
+  return hex;
+}
+
+long long expiry_of(const std::string& cert_pem) {
+  Cert cert = cert_from(cert_pem);
+  tm when{};
+  if (ASN1_TIME_to_tm(X509_get0_notAfter(cert.get()), &when) != 1)
+    fail("cannot read a certificate's expiry");
+  return static_cast<long long>(timegm(&when));
+}
+
+std::string expiry_date(const std::string& cert_pem) {
+  const time_t when = static_cast<time_t>(expiry_of(cert_pem));
+  tm utc{};
+  gmtime_r(&when, &utc);
+  return fmt::format("{:04}-{:02}-{:02}", utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday);
+}
+
+std::optional<Peer> peer_of(const x509_st* cert) {
+  if (!cert) return std::nullopt;
+  X509_NAME* name = X509_get_subject_name(cert);
+  const std::string cn = entry(name, NID_commonName), ou = entry(name, NID_organizationalUnitName);
+  auto s = parse_common_name(cn);
+  if (!s || (ou == "dispatcher") != (s->kind == Subject::Kind::kDispatcher)) return std::nullopt;
+  return Peer{*s, serial_text(cert)};
 }
 
 std::optional<std::string> verify(const std::string& ca_pem, const std::string& cert_pem) {
@@ -227,6 +317,25 @@ Subject subject_of(const std::string& cert_pem) {
   return *s;
 }
 
+std::string sha256_hex(const std::string& data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  if (EVP_Digest(data.data(), data.size(), md, &n, EVP_sha256(), nullptr) != 1)
+    fail("cannot hash");
+  std::string hex;
+  for (unsigned int i = 0; i < n; ++i) hex += fmt::format("{:02x}", md[i]);
+  return hex;
+}
+
+std::string random_hex(size_t bytes) {
+  std::string raw(bytes, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1)
+    fail("no random bytes");
+  std::string hex;
+  for (unsigned char c : raw) hex += fmt::format("{:02x}", c);
+  return hex;
+}
+
 void write_private(const std::string& path, const std::string& text) {
   const std::string tmp = path + ".new";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -257,10 +366,15 @@ void save_ca(const std::string& dir, const Identity& ca, bool with_key) {
   if (with_key) write_private(dir + "/ca.key", ca.key_pem);
 }
 
-void save_self(const std::string& dir, const Identity& self) {
+std::string identity_bundle(const Identity& self, const std::string& ca_pem) {
+  return self.cert_pem + ca_pem + self.key_pem;
+}
+
+void save_self(const std::string& dir, const Identity& self, const std::string& ca_pem) {
   make_private_dir(dir);
   write_private(dir + "/self.key", self.key_pem);
   write_private(dir + "/self.pem", self.cert_pem);
+  write_private(dir + "/identity.pem", identity_bundle(self, ca_pem));
 }
 
 }  // namespace openoserv::tls

@@ -61,6 +61,9 @@ class DirectPeers final : public Peers {
   std::string set_administrator(const AdministratorRecord& admin, bool create) override;
   std::string delete_administrator(const std::string& name) override;
   std::vector<AdministratorRecord> administrators() override;
+  std::string renew_certificate(const std::string&) override {
+    throw Failure("no certificates in the in-process region");
+  }
   void administrators_update(std::uint32_t od,
                              const std::vector<AdministratorRecord>& admins) override;
 

@@ -1,6 +1,7 @@
 # A client on Combat, a pure-Tcl ORB independent of omniORB: calls openoserv objects through
 # their references and prints one line per result, which combat_test.sh checks.
-#   tclsh combat_client.tcl IR_FILE DISPATCHER_IOR NODE_IOR NODE_URL PRINTER_URL
+#   tclsh combat_client.tcl IR_FILE DISPATCHER_REF NODE_REF NODE_URL PRINTER_URL
+# (references: IORs or corbaloc URLs; NODE_REF at the owner, NODE_URL at a relaying dispatcher)
 lassign $argv ir dispatcher_ior node_ior node_url printer_url
 source $ir
 # Combat takes its native code set's bytes for characters, which is right only for an 8-bit code
@@ -8,6 +9,8 @@ source $ir
 corba::init -ORBNativeCodeSet iso8859-1
 
 set node [corba::string_to_object $node_ior]
+# A corbaloc reference carries no type: _is_a tells Combat the interface.
+$node _is_a IDL:OServ/ManagedNode:1.0
 puts "ior hostname: [$node hostname]"
 puts "ior oid: [$node oid]"
 puts "ior class_name: [$node class_name]"

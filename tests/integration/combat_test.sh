@@ -1,7 +1,10 @@
 # A second, independent ORB calls openoserv: Combat (Debian's tcl-combat, pure Tcl) loads a type
-# description generated from idl/oserv.idl by idl/tclcombat.py and calls object references (an
-# IOR, corbaloc URLs with class-less OIDs, relayed by a dispatcher that does not own the object),
-# receives a method's UTF-8 output, an OServ::Failed exception, and the Dispatcher's odlist.
+# description generated from idl/oserv.idl by idl/tclcombat.py and calls object references
+# (corbaloc URLs with class-less OIDs, at the owner and relayed by a dispatcher that does not own
+# the object), receives a method's UTF-8 output, an OServ::Failed exception, and the
+# Dispatcher's odlist. Combat speaks no TLS, and an oserv's port speaks nothing else: it calls
+# through TLS tunnels (socat) that show an administrator's client certificate, as any ORB
+# without TLS would. Without the tunnel it gets nothing.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 command -v tclsh >/dev/null && echo 'package require combat' | tclsh >/dev/null 2>&1 ||
@@ -10,6 +13,7 @@ IR=${OPENOSERV_COMBAT_IR:?the build sets OPENOSERV_COMBAT_IR to the generated de
 PORT=$(free_port)
 install_instance oserv 127.0.0.2 "$PORT" --force-bind >/dev/null
 expect_code "start TMR" 0 rc oserv start
+OSERV_JOIN_TOKEN=$(join_token oserv) && export OSERV_JOIN_TOKEN
 expect_code "oinstall mn1" 0 oinstall --id mn1 --managed-node --method-user root --tmr "127.0.0.2:$PORT" \
   --dbdir "$WORK/db/mn1" --hostname 127.0.0.3 --port "$PORT" --force-bind --nosync
 expect_code "start mn1" 0 rc mn1 start
@@ -27,16 +31,35 @@ expect_code "install say" 0 wclass --id oserv method Printer say "$WORK/say.sh"
 PRINTER=$(wclass --id mn1 create Printer Printer printer) || fail "create: $PRINTER"
 REGION=${PRINTER%%.*}
 
-step "Combat calls the objects"
-NODE_IOR=$(wlookup --id oserv -r ManagedNode 127.0.0.3 --ior) || fail "wlookup --ior: $NODE_IOR"
+step "without TLS Combat gets nothing"
+expect_code "plain IIOP" 1 tclsh "$(dirname "$0")/combat_client.tcl" "$IR" \
+  "corbaloc::1.2@127.0.0.2:$PORT/Dispatcher" "corbaloc::1.2@127.0.0.3:$PORT/$REGION.2.1" \
+  "corbaloc::1.2@127.0.0.2:$PORT/$REGION.2.1" "corbaloc::1.2@127.0.0.3:$PORT/${PRINTER%%#*}"
+wait_until 5 grep -q "TLS handshake refused from 127.0.0.1:[0-9]*: wrong version number" \
+  "$WORK/db/mn1/audit.log" || fail "no audit line for Combat's plain IIOP"
+
+step "Combat calls the objects through TLS tunnels"
+expect_code "an administrator for Combat" 0 wcrtadmin --id oserv -r admin Combat
+expect_code "its certificate" 0 odadmin --id oserv issue_cert Combat "$WORK/combat.pem"
+# tunnel LOCAL_PORT ADDRESS: 127.0.0.1:LOCAL_PORT, plain, to ADDRESS:PORT, TLS.
+tunnel() {
+  socat "TCP-LISTEN:$1,bind=127.0.0.1,reuseaddr,fork" \
+    "OPENSSL:$2:$PORT,cert=$WORK/combat.pem,cafile=$WORK/db/oserv/ssl/ca.pem,verify=1" &
+  BG_PIDS="$BG_PIDS $!"
+  wait_until 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" || fail "tunnel to $2 not listening"
+}
+TO_TMR=$(free_port)
+TO_MN1=$(free_port)
+tunnel "$TO_TMR" 127.0.0.2
+tunnel "$TO_MN1" 127.0.0.3
 # Class-less OIDs: Combat's corbaloc parser decodes %XX escapes wrongly (one hex digit), and
 # the dispatcher accepts an OID without its #class# part.
-NODE_URL="corbaloc::1.2@127.0.0.2:$PORT/$REGION.2.1"
-PRINTER_URL="corbaloc::1.2@127.0.0.3:$PORT/${PRINTER%%#*}"
+NODE_URL="corbaloc::1.2@127.0.0.1:$TO_TMR/$REGION.2.1"
+PRINTER_URL="corbaloc::1.2@127.0.0.1:$TO_MN1/${PRINTER%%#*}"
 expect_code "combat client" 0 tclsh "$(dirname "$0")/combat_client.tcl" "$IR" \
-  "$(odadmin --id oserv ior)" "$NODE_IOR" "$NODE_URL" "$PRINTER_URL"
-echo "$OUT"
-expect_contains "typed call on an IOR" "ior hostname: 127.0.0.3" "$OUT"
+  "corbaloc::1.2@127.0.0.1:$TO_TMR/Dispatcher" "corbaloc::1.2@127.0.0.1:$TO_MN1/$REGION.2.1" \
+  "$NODE_URL" "$PRINTER_URL"
+expect_contains "typed call at the owner" "ior hostname: 127.0.0.3" "$OUT"
 expect_contains "attribute oid" "ior oid: $REGION.2.1#TMF_ManagedNode::Managed_Node#" "$OUT"
 expect_contains "attribute class_name" "ior class_name: TMF_ManagedNode::Managed_Node" "$OUT"
 expect_contains "_is_a through a relaying dispatcher" "url is_a ManagedNode: 1" "$OUT"
@@ -47,4 +70,6 @@ expect_contains "method exit code" "printer exit_code: 0" "$OUT"
 expect_contains "UTF-8 output" "printer output: café from tcl" "$OUT"
 expect_contains "Failed exception" "nosuch Failed: class Printer has no method nosuch" "$OUT"
 expect_contains "odlist" "odlist: 2 127.0.0.3 connected=1" "$OUT"
+grep -q "invoke by Combat (client certificate" "$WORK/db/mn1/audit.log" ||
+  fail "mn1's audit log does not name Combat"
 echo PASS

@@ -22,7 +22,8 @@ expect_code "the last name" 1 odadmin --id oserv odlist delete_hostname_alias 1 
 expect_contains "kept" "the only host name of dispatcher 1" "$OUT"
 
 step "odadmin --host names the instance that answers there"
-expect_code "ping by host" 0 env OSERV=elsewhere odadmin --host "127.0.0.2:$PORT" ping
+expect_code "ping by host" 0 env OSERV=elsewhere odadmin --host "127.0.0.2:$PORT" \
+  --cert "$WORK/db/oserv/ssl/identity.pem" ping
 expect_eq "its own ID" "oserv instance oserv at 127.0.0.2:$PORT is alive" "$OUT"
 
 step "a wrong change_ip of the TMR server is repaired offline"

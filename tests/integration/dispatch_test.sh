@@ -7,6 +7,7 @@
 PORT=$(free_port)
 install_instance oserv 127.0.0.2 "$PORT" --force-bind >/dev/null
 expect_code "start TMR" 0 rc oserv start
+OSERV_JOIN_TOKEN=$(join_token oserv) && export OSERV_JOIN_TOKEN
 for n in 1 2; do
   ip=127.0.0.$((n + 2))
   expect_code "oinstall mn$n" 0 oinstall --id "mn$n" --managed-node --method-user root --tmr "127.0.0.2:$PORT" \

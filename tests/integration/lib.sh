@@ -65,9 +65,18 @@ free_port() {
 # install_instance ID HOST PORT [oinstall flags...]: prints oinstall's output.
 # Method programs run as root (the tests' programs live in $WORK, 0700), unless
 # TEST_METHOD_USER names another account (oinstall's default is nobody).
+# join_token [TMR_ID [USES]]: a token new managed nodes join the region of instance TMR_ID
+# (default oserv) with, good for USES joins (default 10).
+join_token() { odadmin --id "${1:-oserv}" join_token "${2:-10}"; }
+
+# install_instance ID HOST PORT [oinstall flags]: a managed node (--managed-node) joins with a
+# token of instance $TMR_ID (default oserv) unless $OSERV_JOIN_TOKEN or --token gives one.
 install_instance() {
   id=$1 host=$2 port=$3; shift 3
-  oinstall --id "$id" --dbdir "$WORK/db/$id" --hostname "$host" --port "$port" --nosync \
+  case " $* " in
+    *" --managed-node "*) [ -n "${OSERV_JOIN_TOKEN:-}" ] || OSERV_JOIN_TOKEN=$(join_token "${TMR_ID:-oserv}" 1) ;;
+  esac
+  OSERV_JOIN_TOKEN=${OSERV_JOIN_TOKEN:-} oinstall --id "$id" --dbdir "$WORK/db/$id" --hostname "$host" --port "$port" --nosync \
     --method-user "${TEST_METHOD_USER:-root}" "$@" || fail "oinstall $id failed"
 }
 

@@ -8,6 +8,7 @@ PORT=$(free_port)
 NODE_PORT=$(free_port)  # not force-bound at first, it needs a port of its own
 install_instance oserv 127.0.0.2 "$PORT" --force-bind >/dev/null
 expect_code "start TMR" 0 rc oserv start
+OSERV_JOIN_TOKEN=$(join_token oserv) && export OSERV_JOIN_TOKEN
 expect_code "oinstall mn1" 0 oinstall --id mn1 --managed-node --tmr "127.0.0.2:$PORT" \
   --dbdir "$WORK/db/mn1" --hostname 127.0.0.3 --port "$NODE_PORT" --nosync
 expect_code "start mn1" 0 rc mn1 start --join-interval 1

@@ -8,6 +8,7 @@
 PORT=$(free_port)
 install_instance oserv 127.0.0.2 "$PORT" --force-bind >/dev/null
 expect_code "start TMR" 0 rc oserv start
+OSERV_JOIN_TOKEN=$(join_token oserv) && export OSERV_JOIN_TOKEN
 for n in 1 2; do
   expect_code "oinstall mn$n" 0 oinstall --id "mn$n" --managed-node --method-user root --tmr "127.0.0.2:$PORT" \
     --dbdir "$WORK/db/mn$n" --hostname "127.0.0.$((n + 2))" --port "$PORT" --force-bind --nosync
@@ -36,11 +37,12 @@ step "the IOR names the owner, its interface and UTF-8, and survives a restart o
 IOR=$(wlookup --id mn2 -r ManagedNode 127.0.0.3 --ior) || fail "wlookup --ior: $IOR"
 decoded=$(catior "$IOR")
 expect_contains "repository id" 'Type ID: "IDL:OServ/ManagedNode:1.0"' "$decoded"
-expect_contains "owner's address" "IIOP 1.2 127.0.0.3 $PORT" "$decoded"
+expect_contains "owner's address" "IIOP 1.2 127.0.0.3 0" "$decoded"
+expect_contains "owner's TLS port" "TAG_SSL_SEC_TRANS port = $PORT" "$decoded"
 expect_contains "OID in the key" "$MN1" "$decoded"
 expect_contains "UTF-8" "char native code set:       UTF-8" "$decoded"
 URL=$(wlookup --id oserv -r ManagedNode 127.0.0.3 --url)
-expect_eq "url" "corbaloc::1.2@127.0.0.3:$PORT/$REGION.2.1%23TMF_ManagedNode::Managed_Node%23" "$URL"
+expect_eq "url" "corbaloc:ssliop:1.2@127.0.0.3:$PORT/$REGION.2.1%23TMF_ManagedNode::Managed_Node%23" "$URL"
 expect_code "restart mn1" 0 rc mn1 restart
 expect_eq "same IOR after restart" "$IOR" "$(wlookup --id oserv -r ManagedNode 127.0.0.3 --ior)"
 expect_code "old IOR after restart" 0 idlcall --id oserv "$IOR" hostname

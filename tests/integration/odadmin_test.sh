@@ -20,14 +20,14 @@ step "status block"
 expect_code "odadmin" 0 odadmin
 for line in "Region = $REGION" "Dispatcher = 1" "Interpreter type = linux-$(uname -m)" \
     "Database directory = $WORK/db/oserv" "Install directory = $BIN" \
-    "Inter-dispatcher encryption level = none" "Kerberos in use = FALSE" \
+    "Inter-dispatcher encryption level = TLS, certificate " "Kerberos in use = FALSE" \
     "Remote client login allowed = TRUE" "Install library path = " \
     "Force socket bind to a single address = FALSE" \
     "Perform local hostname lookup for IOM connections = FALSE" "openoserv (" "Copyright " \
     "Port range = (not restricted)" "State flags in use = TRUE" "State checking in use = TRUE" \
     "State checking every 180 seconds" "Dynamic IP addressing allowed = FALSE" \
     "Instance ID = oserv" "Logical host = 127.0.0.2" "Listening on = *:$PORT" \
-    "Process id = $PID"; do
+    "Process id = $PID" "You are = root (uid 0, local), administrator root: super"; do
   expect_contains "status block" "$line" "$OUT"
 done
 expect_eq "first line" "Region = $REGION" "$(echo "$OUT" | head -n1)"

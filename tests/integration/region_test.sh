@@ -10,6 +10,7 @@ for ip in 127.0.0.3 127.0.0.4 127.0.0.5; do
 done
 install_instance oserv 127.0.0.2 "$PORT" --force-bind >/dev/null
 expect_code "start TMR" 0 rc oserv start
+OSERV_JOIN_TOKEN=$(join_token oserv) && export OSERV_JOIN_TOKEN
 REGION=$(odadmin | sed -n 's/^Region = //p')
 
 step "managed nodes join through the TMR server"
@@ -74,7 +75,7 @@ expect_code "shutdown 3 from mn1" 0 odadmin --id mn1 shutdown 3
 wait_until 10 gone "$PID3" || fail "dispatcher 3 still runs after odadmin shutdown 3 from mn1"
 expect_contains "who asked, at mn1" "shutdown of 3 asked by a local client (pid " \
   "$(cat "$WORK/db/mn1/oservlog")"
-expect_contains "who asked, at mn2 (its address)" "shutdown of 3 asked by giop:tcp:127.0.0." \
+expect_contains "who asked, at mn2 (its address)" "shutdown of 3 asked by giop:ssl:127.0.0." \
   "$(cat "$WORK/db/mn2/oservlog")"
 
 step "a node started under another address is refused, then repaired with change_ip"

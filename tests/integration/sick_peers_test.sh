@@ -9,6 +9,7 @@
 PORT=$(free_port)
 install_instance oserv 127.0.0.2 "$PORT" >/dev/null   # no force bind: *:PORT
 expect_code "start TMR on all addresses" 0 rc oserv start
+OSERV_JOIN_TOKEN=$(join_token oserv) && export OSERV_JOIN_TOKEN
 expect_code "status" 0 odadmin --id oserv
 expect_contains "wildcard listener" "Listening on = *:$PORT" "$OUT"
 REGION=$(echo "$OUT" | sed -n 's/^Region = //p')
@@ -36,6 +37,10 @@ expect_code "force bind the TMR server" 0 odadmin --id oserv set_force_bind TRUE
 expect_code "restart it" 0 rc oserv restart
 expect_code "start mn1" 0 rc mn1 start
 expect_code "start mn2" 0 rc mn2 start
+# mn1 reaches mn2 once first: its TLS connection is then open, and the shutdown below is sent
+# on it and waits in mn2's socket (without one, the TLS handshake with the hung node would time
+# out and nothing would ever reach it).
+expect_code "mn1 reaches mn2" 0 wping --id mn1 --timeout 8 127.0.0.4
 HUNG=$(pid_of mn2)
 kill -STOP "$HUNG"
 CLEANUP_HOOKS="resume_hung $CLEANUP_HOOKS"

@@ -53,7 +53,11 @@ move_ip() {
 # install_on HOST ID HOST_IP ETC_ROOT [oinstall flags]: an instance on the shared disk.
 install_on() {
   h=$1 id=$2 ip=$3 root=$4; shift 4
-  on "$h" env OSERV_ETC_ROOT="$root" oinstall --id "$id" --dbdir "$(dirname "$root")/db/$id" \
+  token=
+  case " $* " in
+    *" --managed-node "*) token=$(as "$TMR" oserv odadmin join_token) || fail "no join token" ;;
+  esac
+  on "$h" env OSERV_ETC_ROOT="$root" OSERV_JOIN_TOKEN="$token" oinstall --id "$id" --dbdir "$(dirname "$root")/db/$id" \
     --hostname "$ip" --port "$PORT" --force-bind --nosync "$@" >/dev/null ||
     fail "oinstall $id on $h"
 }

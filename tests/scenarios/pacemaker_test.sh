@@ -142,7 +142,7 @@ boot() {  # boot NAME N: a cluster node with address 10.77.0.N, corosync and Pac
 
 ADMIN=n1  # where the crm commands run
 crm_on() { node "$ADMIN" crm "$@"; }
-client_ok() { on c odadmin --host "$SERVICE:$PORT" --timeout 1 ping; }
+client_ok() { on c odadmin --host "$SERVICE:$PORT" --ca "$WORK/region-ca.pem" --timeout 1 ping; }
 client_refused() { ! client_ok; }
 located() { node "$ADMIN" crm_resource --locate --resource black 2>/dev/null | sed -n 's/.* running on: //p'; }
 # The cluster's view, and the oservlog's last lines where the group runs (the disk is there).
@@ -182,6 +182,9 @@ fi
 node n1 ip addr add "$SERVICE/24" dev "e${TAG}n1"
 node n1 env OSERV_ETC_ROOT="$ETC" "$BIN/oinstall" --id black --dbdir "$MNT/db/black" \
   --hostname "$SERVICE" --port "$PORT" --force-bind --nosync >/dev/null || fail "oinstall"
+# The client checks the oserv's TLS certificate against the region's CA (and, without a
+# certificate of its own, may only ping).
+node n1 cp "$MNT/db/black/ssl/ca.pem" "$WORK/region-ca.pem" || fail "copy the region CA"
 node n1 ip addr del "$SERVICE/24" dev "e${TAG}n1"
 [ -n "$LOOP" ] && { node n1 umount "$MNT" || fail "umount"; }
 node n1 env OSERV_ETC_ROOT="$ETC" "$REPO/ha/copy-cluster.sh" black "$CL/n2/etc" >/dev/null ||

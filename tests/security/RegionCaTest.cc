@@ -67,17 +67,64 @@ TEST(RegionCa, FilesArePrivate) {
   std::filesystem::remove_all(std::filesystem::path(dir).parent_path());
   const Identity ca = make_region_ca(1);
   save_ca(dir, ca, true);
-  save_self(dir, issue(ca, {.kind = Subject::Kind::kDispatcher, .region = 1, .od = 1, .name = "",
-                            .ip = ""},
-                       kYear));
+  save_self(dir,
+            issue(ca, {.kind = Subject::Kind::kDispatcher, .region = 1, .od = 1, .name = "",
+                       .ip = ""},
+                  kYear),
+            ca.cert_pem);
   struct stat st {};
   ASSERT_EQ(::stat(dir.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0700u);
-  for (const char* f : {"ca.pem", "ca.key", "self.pem", "self.key"}) {
+  for (const char* f : {"ca.pem", "ca.key", "self.pem", "self.key", "identity.pem"}) {
     ASSERT_EQ(::stat((dir + "/" + f).c_str(), &st), 0) << f;
     EXPECT_EQ(st.st_mode & 0777, 0600u) << f;
   }
   std::filesystem::remove_all(std::filesystem::path(dir).parent_path());
+}
+
+
+TEST(RegionCa, SignsARequestWithTheSubjectItChooses) {
+  const Identity ca = make_region_ca(42);
+  const KeyRequest request = make_request();
+  const std::string cert = sign_request(
+      ca, request.csr_pem,
+      {.kind = Subject::Kind::kAdministrator, .region = 42, .od = 0, .name = "Alice", .ip = ""},
+      kYear);
+  EXPECT_EQ(verify(ca.cert_pem, cert), std::nullopt);
+  const Subject s = subject_of(cert);
+  EXPECT_EQ(s.kind, Subject::Kind::kAdministrator);
+  EXPECT_EQ(s.name, "Alice");
+  EXPECT_EQ(s.region, 42u);
+  EXPECT_FALSE(serial_of(cert).empty());
+  EXPECT_NE(serial_of(cert), serial_of(sign_request(ca, request.csr_pem,
+                                                    {.kind = Subject::Kind::kAdministrator,
+                                                     .region = 42, .od = 0, .name = "Alice",
+                                                     .ip = ""},
+                                                    kYear)));
+  EXPECT_GT(expiry_of(cert), ::time(nullptr) + 300 * 86400);
+  EXPECT_EQ(fingerprint_of(ca.cert_pem).size(), 64u);
+}
+
+TEST(RegionCa, RefusesARequestWhoseSignatureDoesNotVerify) {
+  const Identity ca = make_region_ca(42);
+  std::string csr = make_request().csr_pem;
+  // One base64 character of the signature changed.
+  const size_t end = csr.find("-----END");
+  ASSERT_NE(end, std::string::npos);
+  csr[end - 6] = csr[end - 6] == 'A' ? 'B' : 'A';
+  EXPECT_THROW(sign_request(ca, csr,
+                            {.kind = Subject::Kind::kDispatcher, .region = 42, .od = 2,
+                             .name = "", .ip = ""},
+                            kYear),
+               TlsError);
+  EXPECT_THROW(sign_request(ca, "not a request", {}, kYear), TlsError);
+}
+
+TEST(RegionCa, HashesAndRandomness) {
+  EXPECT_EQ(sha256_hex("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(random_hex(16).size(), 32u);
+  EXPECT_NE(random_hex(16), random_hex(16));
 }
 
 }  // namespace

@@ -1,8 +1,10 @@
-// call_operations URL ROLES: calls every operation of domain/Access.cc's table on the object at
-// URL (with no arguments: a refused call is refused before its arguments are read, an allowed
-// one fails unmarshalling them or runs a harmless query), and checks that exactly the operations
-// a local caller with ROLES ("none", "user", "senior:backup", ...) may not call are refused with
-// NO_PERMISSION. Prints one line per mismatch; exit 0 when there is none, 1 otherwise.
+// call_operations URL ROLES [CA [IDENTITY]]: calls every operation of domain/Access.cc's table on
+// the object at URL (with no arguments: a refused call is refused before its arguments are read,
+// an allowed one fails unmarshalling them or runs a harmless query), and checks that exactly the
+// operations a caller with ROLES ("none", "user", "senior:backup", ...) may not call are refused
+// with NO_PERMISSION. With CA (and IDENTITY, a certificate to show) the calls go over TLS.
+// ROLES "unreachable": no call may get through at all (a peer the TLS handshake refuses).
+// Prints one line per mismatch; exit 0 when there is none, 1 otherwise.
 #include <cstdio>
 #include <string>
 
@@ -10,6 +12,7 @@
 
 #include "Access.h"
 #include "OrbInit.h"
+#include "OrbTls.h"
 
 using namespace openoserv;
 
@@ -30,16 +33,19 @@ std::string call(CORBA::Object_ptr target, const char* op) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: call_operations URL ROLES\n");
+  if (argc < 3 || argc > 5) {
+    std::fprintf(stderr, "usage: call_operations URL ROLES [CA [IDENTITY]]\n");
     return 2;
   }
-  const auto roles = parse_roles(std::string(argv[2]) == "none" ? "" : argv[2]);
+  const bool unreachable = std::string(argv[2]) == "unreachable";
+  const auto roles = parse_roles(std::string(argv[2]) == "none" || unreachable ? "" : argv[2]);
   if (!roles) {
     std::fprintf(stderr, "call_operations: bad roles %s\n", argv[2]);
     return 2;
   }
-  CORBA::ORB_var orb = init_orb(argv[0], {});
+  OrbOptions options;
+  if (argc > 3) options = tls_options({.ca = argv[3], .identity = argc > 4 ? argv[4] : ""});
+  CORBA::ORB_var orb = init_orb(argv[0], options);
   CORBA::Object_var target = orb->string_to_object(argv[1]);
   const Principal caller{.kind = Principal::Kind::kLocal, .name = "caller", .admin = "", .roles = *roles};
   int mismatches = 0, refused = 0;
@@ -47,6 +53,13 @@ int main(int argc, char** argv) {
     const std::string op(rule.operation);
     const std::string got = call(target, op.c_str());
     const bool should_refuse = refusal(caller, op).has_value();
+    if (unreachable) {
+      if (got != "TRANSIENT" && got != "COMM_FAILURE") {
+        fmt::print("{}: expected no connection, got {}\n", op, got.empty() ? "a reply" : got);
+        ++mismatches;
+      }
+      continue;
+    }
     if ((got == "NO_PERMISSION") != should_refuse) {
       fmt::print("{}: expected {}, got {}\n", op, should_refuse ? "NO_PERMISSION" : "no refusal",
                  got.empty() ? "a reply" : got);

@@ -115,8 +115,7 @@ int main(int argc, char** argv) {
                       .ip = "127.0.0.1"},
                      std::chrono::hours(std::stol(argv[6])));
       tls::save_ca(argv[3], ca, false);
-      tls::save_self(argv[3], self);
-      tls::write_private(std::string(argv[3]) + "/identity.pem", self.cert_pem + self.key_pem);
+      tls::save_self(argv[3], self, ca.cert_pem);
       return 0;
     }
     if (verb == "serve" && argc == 4) return serve(argv[2], argv[3]);

@@ -1,0 +1,98 @@
+// A TLS handshake that verifies nothing and keeps what the server showed.
+#include "PeerChain.h"
+
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+
+#include <fmt/core.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+
+#include "RegionCa.h"
+#include "UniqueFd.h"
+
+namespace openoserv::tls {
+
+namespace {
+
+using Ctx = std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)>;
+using Ssl = std::unique_ptr<SSL, decltype(&SSL_free)>;
+
+UniqueFd connect_to(const std::string& host, unsigned short port, int timeout_ms) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  const std::string service = std::to_string(port);
+  if (const int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &found); rc != 0)
+    throw TlsError(fmt::format("{}: {}", host, ::gai_strerror(rc)));
+  std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> list(found, ::freeaddrinfo);
+  std::string why = "no address";
+  for (addrinfo* a = found; a; a = a->ai_next) {
+    UniqueFd fd(::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!fd) continue;
+    if (::connect(fd.get(), a->ai_addr, a->ai_addrlen) != 0 && errno != EINPROGRESS) {
+      why = std::strerror(errno);
+      continue;
+    }
+    pollfd p{fd.get(), POLLOUT, 0};
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (::poll(&p, 1, timeout_ms) != 1 ||
+        ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
+      why = err ? std::strerror(err) : "timed out";
+      continue;
+    }
+    return fd;
+  }
+  throw TlsError(fmt::format("cannot connect to {}:{}: {}", host, port, why));
+}
+
+}  // namespace
+
+std::vector<std::string> peer_chain(const std::string& host, unsigned short port,
+                                    std::chrono::milliseconds timeout) {
+  UniqueFd fd = connect_to(host, port, static_cast<int>(timeout.count()));
+  Ctx ctx(SSL_CTX_new(TLS_client_method()), SSL_CTX_free);
+  if (!ctx) throw TlsError("cannot make a TLS context");
+  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);  // what it shows is checked after
+  Ssl ssl(SSL_new(ctx.get()), SSL_free);
+  if (!ssl || SSL_set_fd(ssl.get(), fd.get()) != 1) throw TlsError("cannot make a TLS session");
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    const int rc = SSL_connect(ssl.get());
+    if (rc == 1) break;
+    const int err = SSL_get_error(ssl.get(), rc);
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if ((err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) || left.count() <= 0) {
+      char reason[256] = "timed out";
+      if (const unsigned long e = ERR_get_error()) ERR_error_string_n(e, reason, sizeof reason);
+      ERR_clear_error();
+      throw TlsError(fmt::format("no TLS handshake with {}:{}: {}", host, port, reason));
+    }
+    pollfd p{fd.get(), static_cast<short>(err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT), 0};
+    ::poll(&p, 1, static_cast<int>(left.count()));
+  }
+  std::vector<std::string> pems;
+  STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl.get());
+  for (int i = 0; chain && i < sk_X509_num(chain); ++i) {
+    BIO* bio = BIO_new(BIO_s_mem());
+    if (bio && PEM_write_bio_X509(bio, sk_X509_value(chain, i)) == 1) {
+      char* data = nullptr;
+      const long n = BIO_get_mem_data(bio, &data);
+      pems.emplace_back(data, static_cast<size_t>(n));
+    }
+    BIO_free(bio);
+  }
+  SSL_shutdown(ssl.get());
+  return pems;
+}
+
+}  // namespace openoserv::tls
