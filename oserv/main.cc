@@ -172,6 +172,21 @@ DispatcherInfo identify(const ResolvedInstance& inst, db::Database& db, const Se
   return info;
 }
 
+// A certificate close to its end is renewed while the region still takes it.
+void warn_of_expiry(const std::string& cert_file, OservLog& log) {
+  constexpr long long kWarnDays = 30;
+  try {
+    const std::string cert = read_text_file(cert_file).value_or("");
+    const long long left = tls::expiry_of(cert) - static_cast<long long>(::time(nullptr));
+    if (left < kWarnDays * 86400)
+      log.line(fmt::format("^{}: this dispatcher's certificate {} on {}; renew it with "
+                           "'odadmin renew_cert' (then restart this oserv)",
+                           cert_file, left < 0 ? "expired" : "expires", tls::expiry_date(cert)));
+  } catch (const std::exception& e) {
+    log.line(fmt::format("^{}: {}", cert_file, e.what()));
+  }
+}
+
 // This dispatcher's TLS files (DBDIR/ssl, see security/RegionCa.h). An instance made before
 // identity.pem existed gets it from self.pem, ca.pem and self.key.
 TlsFiles dispatcher_tls_files(const ResolvedInstance& inst, OservLog& log) {
@@ -200,6 +215,7 @@ TlsFiles dispatcher_tls_files(const ResolvedInstance& inst, OservLog& log) {
       log.line("!" + msg);
       throw StartError{kConfig, msg};
     }
+  warn_of_expiry(dir + "/self.pem", log);
   return files;
 }
 
