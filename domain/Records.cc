@@ -1,12 +1,11 @@
-// Stored records: CDR through omniORB's cdrMemoryStream, with UTF-8 code sets of its own.
+// Stored records: CDR through omniORB's cdrMemoryStream (idl/Cdr.h), behind an 8-byte header.
 #include "Records.h"
-
-#include <omniORB4/codeSets.h>
 
 #include <cstring>
 
 #include <fmt/core.h>
 
+#include "Cdr.h"
 #include "Database.h"
 #include "Failure.h"
 #include "Numbers.h"
@@ -21,30 +20,12 @@ constexpr char kAttributeLayout = 0;
 constexpr char kLayout1 = 1;
 constexpr char kLayout2 = 2;  // a record type's second version (Administrator2)
 
-// A CDR stream whose strings are UTF-8, set here rather than taken from an ORB: records mean the
-// same bytes whatever the process's ORB settings, and encoding needs no ORB_init. Its buffer is
-// cleared, so alignment padding is zeros: a record's bytes depend on its value only (and carry
-// nothing of the process's memory).
-class RecordStream : public cdrMemoryStream {
- public:
-  RecordStream() : cdrMemoryStream(0, true) { use_utf8(); }
-  RecordStream(void* data, size_t size) : cdrMemoryStream(data, size) { use_utf8(); }
-
- private:
-  void use_utf8() {
-    pd_ncs_c = omni::omniCodeSet::getNCS_C(omni::omniCodeSet::ID_UTF_8);
-    pd_tcs_c = omni::omniCodeSet::getTCS_C(omni::omniCodeSet::ID_UTF_8, GIOP::Version{1, 2});
-  }
-};
-
 template <typename T>
 std::string encode(const T& value, char layout) {
-  RecordStream stream;
-  value >>= stream;
   std::string out(kHeader, '\0');
-  out[0] = static_cast<char>(omni::myByteOrder);
+  out[0] = static_cast<char>(cdr::little_endian() ? 1 : 0);
   out[1] = layout;
-  out.append(static_cast<const char*>(stream.bufPtr()), stream.bufSize());
+  cdr::append(value, out);
   return out;
 }
 
@@ -56,18 +37,8 @@ bool has_cdr_header(std::string_view bytes) {
 template <typename T>
 bool decode(std::string_view bytes, char layout, T& value) {
   if (!has_cdr_header(bytes) || bytes[1] != layout) return false;
-  // A copy into 8-aligned memory: omniORB aligns CDR by address.
-  const size_t n = bytes.size() - kHeader;
-  std::vector<std::uint64_t> aligned(n / 8 + 1);
-  std::memcpy(aligned.data(), bytes.data() + kHeader, n);
-  RecordStream stream(aligned.data(), n);
-  stream.setByteSwapFlag(bytes[0] == 1);  // the flag says "the data is little-endian"
-  try {
-    value <<= stream;
-  } catch (const CORBA::SystemException&) {
-    return false;
-  }
-  return stream.currentInputPtr() == n;  // and nothing left over
+  // The flag says "the data is little-endian".
+  return cdr::read(bytes.substr(kHeader), bytes[0] == 1, value);
 }
 
 // The text format of earlier builds: "port=N\nip=A\nhosts=a,b\nforce_bind=0|1\n".
@@ -218,12 +189,12 @@ void decode_any(std::string_view bytes, CORBA::Any& value) {
 // the string. Written and read here directly, so the domain needs no CORBA::Any (whose value
 // buffer needs an initialised ORB); the bytes are those of encode_any() of such an any.
 std::string encode_string(const std::string& text) {
-  RecordStream stream;
+  cdr::Utf8Stream stream;
   CORBA::ULong(CORBA::tk_string) >>= stream;
   CORBA::ULong(0) >>= stream;
   stream.marshalString(text.c_str());
   std::string out(kHeader, '\0');
-  out[0] = static_cast<char>(omni::myByteOrder);
+  out[0] = static_cast<char>(cdr::little_endian() ? 1 : 0);
   out[1] = kAttributeLayout;
   out.append(static_cast<const char*>(stream.bufPtr()), stream.bufSize());
   return out;
@@ -235,7 +206,7 @@ std::optional<std::string> decode_string(std::string_view bytes) {
   const size_t n = bytes.size() - kHeader;
   std::vector<std::uint64_t> aligned(n / 8 + 1);
   std::memcpy(aligned.data(), bytes.data() + kHeader, n);
-  RecordStream stream(aligned.data(), n);
+  cdr::Utf8Stream stream(aligned.data(), n);
   stream.setByteSwapFlag(bytes[0] == 1);
   try {
     CORBA::ULong kind = 0, bound = 0;

@@ -2,20 +2,18 @@
 // cuts, splices, garbage), a fixed seed so failures reproduce, ROUNDS from argv[1].
 #include <cstdint>
 #include <cstdlib>
-#include <random>
 #include <string>
 
 #include <boost/crc.hpp>
 #include <fmt/core.h>
 
+#include "Mutations.h"
 #include "RollbackJournal.h"
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size);
 
 int main(int argc, char** argv) {
   using namespace openoserv::db;
   const long rounds = argc > 1 ? std::atol(argv[1]) : 200000;
-  std::mt19937_64 rng(20261124);
   std::string seed;
   for (int i = 0; i < 6; ++i) {
     JournalRecord r{.type = JournalRecord::Type::kBeforeImage, .top = static_cast<std::uint64_t>(1 + i % 2), .txn = 7,
@@ -36,22 +34,6 @@ int main(int argc, char** argv) {
     old[8 + i] = static_cast<char>(crc.checksum() >> (8 * i));
   }
   seed += old;
-  for (long round = 0; round < rounds; ++round) {
-    std::string input = seed;
-    for (int m = 0, n = 1 + rng() % 3; m < n && !input.empty(); ++m) {
-      switch (rng() % 5) {
-        case 0: input[rng() % input.size()] ^= static_cast<char>(1 << (rng() % 8)); break;
-        case 1: input.resize(rng() % input.size()); break;
-        case 2: input.insert(rng() % input.size(), std::string(1 + rng() % 16, static_cast<char>(rng()))); break;
-        case 3: input.erase(rng() % input.size(), 1 + rng() % 16); break;
-        case 4: {  // splice a copy of one region over another
-          size_t from = rng() % input.size(), to = rng() % input.size(), len = 1 + rng() % 24;
-          input.replace(to, len, input.substr(from, len));
-          break;
-        }
-      }
-    }
-    LLVMFuzzerTestOneInput(reinterpret_cast<const std::uint8_t*>(input.data()), input.size());
-  }
+  openoserv::fuzz::run_mutations(seed, rounds, 20261124);
   return 0;
 }

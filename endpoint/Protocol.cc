@@ -1,0 +1,112 @@
+// Frames and their CDR payloads.
+#include "Protocol.h"
+
+#include <array>
+
+#include <fmt/core.h>
+
+#include "Cdr.h"
+
+namespace openoserv::lcf {
+
+namespace {
+
+constexpr std::array<const char*, 11> kTypeNames = {
+    nullptr,      "Login",         "LoginReply",  "Heartbeat", "Downcall", "DowncallResult",
+    "MethodRequest", "MethodBody", "Upcall",      "UpcallAck", "Redirect"};
+
+bool known_type(std::uint8_t type) { return type >= 1 && type < kTypeNames.size(); }
+
+std::uint32_t be32(const char* p) {
+  const auto* u = reinterpret_cast<const unsigned char*>(p);
+  return std::uint32_t(u[0]) << 24 | std::uint32_t(u[1]) << 16 | std::uint32_t(u[2]) << 8 | u[3];
+}
+
+void put_be32(std::string& out, std::uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>(v >> shift & 0xFF));
+}
+
+}  // namespace
+
+std::string type_name(std::uint8_t type) {
+  return known_type(type) ? kTypeNames[type] : fmt::format("type {}", type);
+}
+
+std::string frame_bytes(Type type, std::uint32_t id, const std::string& payload) {
+  if (payload.size() > kMaxPayload)
+    throw ProtocolError(fmt::format("a {} frame of {} bytes is over the limit of {}",
+                                    type_name(static_cast<std::uint8_t>(type)), payload.size(),
+                                    kMaxPayload));
+  std::string out = "LC";
+  out.push_back(static_cast<char>(kVersion));
+  out.push_back(static_cast<char>(type));
+  put_be32(out, static_cast<std::uint32_t>(payload.size()));
+  put_be32(out, id);
+  return out + payload;
+}
+
+template <typename Message>
+std::string encode(Type type, std::uint32_t id, const Message& message) {
+  std::string payload(1, cdr::little_endian() ? '\1' : '\0');
+  cdr::append(message, payload);
+  return frame_bytes(type, id, payload);
+}
+
+template <typename Message>
+Message decode(const Frame& frame) {
+  Message message;
+  const std::string_view p = frame.payload;
+  if (p.empty() || (p[0] != 0 && p[0] != 1) ||
+      !cdr::read(p.substr(1), p[0] == 1, message))
+    throw ProtocolError(fmt::format("a {} frame whose payload ({} bytes) is not one {} message",
+                                    type_name(static_cast<std::uint8_t>(frame.type)), p.size(),
+                                    type_name(static_cast<std::uint8_t>(frame.type))));
+  return message;
+}
+
+std::optional<Frame> FrameReader::next() {
+  if (buffered() < kHeaderSize) return std::nullopt;
+  const char* h = buffer_.data() + consumed_;
+  if (h[0] != 'L' || h[1] != 'C')
+    throw ProtocolError("not an endpoint protocol frame (no \"LC\" magic)");
+  if (static_cast<std::uint8_t>(h[2]) != kVersion)
+    throw ProtocolError(fmt::format("protocol version {} (this side speaks {})",
+                                    static_cast<unsigned>(static_cast<std::uint8_t>(h[2])),
+                                    kVersion));
+  const auto type = static_cast<std::uint8_t>(h[3]);
+  if (!known_type(type)) throw ProtocolError(fmt::format("unknown frame {}", type_name(type)));
+  const std::uint32_t length = be32(h + 4);
+  if (length > kMaxPayload)
+    throw ProtocolError(fmt::format("a {} frame announces {} bytes, over the limit of {}",
+                                    type_name(type), length, kMaxPayload));
+  if (buffered() < kHeaderSize + length) return std::nullopt;
+  Frame frame{static_cast<Type>(type), be32(h + 8), std::string(h + kHeaderSize, length)};
+  consumed_ += kHeaderSize + length;
+  // Drop what was consumed once it is all, or most, of the buffer, so it does not grow
+  // without bound.
+  if (consumed_ == buffer_.size()) {
+    buffer_.clear();
+    consumed_ = 0;
+  } else if (consumed_ > 4096 && consumed_ * 2 > buffer_.size()) {
+    buffer_.erase(0, consumed_);
+    consumed_ = 0;
+  }
+  return frame;
+}
+
+#define OPENOSERV_LCF_MESSAGE(T)                                          \
+  template std::string encode<Lcf::T>(Type, std::uint32_t, const Lcf::T&); \
+  template Lcf::T decode<Lcf::T>(const Frame&);
+OPENOSERV_LCF_MESSAGE(Login)
+OPENOSERV_LCF_MESSAGE(LoginReply)
+OPENOSERV_LCF_MESSAGE(Heartbeat)
+OPENOSERV_LCF_MESSAGE(Downcall)
+OPENOSERV_LCF_MESSAGE(DowncallResult)
+OPENOSERV_LCF_MESSAGE(MethodRequest)
+OPENOSERV_LCF_MESSAGE(MethodBody)
+OPENOSERV_LCF_MESSAGE(Upcall)
+OPENOSERV_LCF_MESSAGE(UpcallAck)
+OPENOSERV_LCF_MESSAGE(Redirect)
+#undef OPENOSERV_LCF_MESSAGE
+
+}  // namespace openoserv::lcf

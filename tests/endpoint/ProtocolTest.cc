@@ -1,0 +1,110 @@
+// The endpoint protocol's frames: messages survive the round trip whatever the chunking of the
+// stream; every malformed header or payload is a ProtocolError naming it, never a frame.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "Protocol.h"
+
+namespace openoserv::lcf {
+namespace {
+
+Lcf::Login sample_login() {
+  Lcf::Login login;
+  login.protocol = 1;
+  login.kind = "initial";
+  login.label = "brown-ep";
+  login.oid = "";
+  login.key = "";
+  login.interp = "linux-x86_64";
+  login.address = "127.0.0.5";
+  login.port = 9495;
+  return login;
+}
+
+TEST(Protocol, AMessageSurvivesTheRoundTripInAnyChunking) {
+  Lcf::Downcall call;
+  call.oid = "1669180253.2.7#TMF_Endpoint::Endpoint#";
+  call.method = "say";
+  call.args.length(2);
+  call.args[0] = "café";
+  call.args[1] = "";
+  call.digest = std::string(64, 'a').c_str();
+  call.timeout = 30;
+  const std::string bytes = encode(Type::kLogin, 7, sample_login()) +
+                            encode(Type::kDowncall, 8, call) +
+                            encode(Type::kHeartbeat, 0, Lcf::Heartbeat{123456789012ull});
+  for (size_t chunk : {size_t{1}, size_t{5}, size_t{13}, bytes.size()}) {
+    FrameReader reader;
+    std::vector<Frame> frames;
+    for (size_t at = 0; at < bytes.size(); at += chunk) {
+      reader.feed(std::string_view(bytes).substr(at, chunk));
+      while (auto f = reader.next()) frames.push_back(std::move(*f));
+    }
+    ASSERT_EQ(frames.size(), 3u) << "chunk " << chunk;
+    EXPECT_EQ(reader.buffered(), 0u);
+    EXPECT_EQ(frames[0].type, Type::kLogin);
+    EXPECT_EQ(frames[0].id, 7u);
+    const auto login = decode<Lcf::Login>(frames[0]);
+    EXPECT_STREQ(login.label.in(), "brown-ep");
+    EXPECT_EQ(login.port, 9495);
+    const auto got = decode<Lcf::Downcall>(frames[1]);
+    EXPECT_STREQ(got.args[0].in(), "café");
+    EXPECT_EQ(got.timeout, 30u);
+    EXPECT_EQ(decode<Lcf::Heartbeat>(frames[2]).sent, 123456789012ull);
+  }
+}
+
+TEST(Protocol, HeaderFaultsAreNamed) {
+  const std::string good = encode(Type::kUpcallAck, 1, Lcf::UpcallAck{42});
+  auto error_of = [](std::string bytes) {
+    FrameReader reader;
+    reader.feed(bytes);
+    try {
+      reader.next();
+    } catch (const ProtocolError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  std::string bad = good;
+  bad[0] = 'G';  // a GIOP peer, say
+  EXPECT_NE(error_of(bad).find("no \"LC\" magic"), std::string::npos);
+  bad = good;
+  bad[2] = 2;
+  EXPECT_NE(error_of(bad).find("protocol version 2"), std::string::npos);
+  bad = good;
+  bad[3] = 99;
+  EXPECT_NE(error_of(bad).find("unknown frame type 99"), std::string::npos);
+  bad = good;
+  bad[4] = '\x7f';  // a length of about 2 GB: refused before anything is waited for
+  EXPECT_NE(error_of(bad).find("over the limit"), std::string::npos);
+}
+
+TEST(Protocol, APayloadMustBeExactlyOneMessageOfItsType) {
+  FrameReader reader;
+  reader.feed(encode(Type::kLogin, 1, sample_login()));
+  Frame frame = *reader.next();
+  EXPECT_THROW(decode<Lcf::Heartbeat>(frame), ProtocolError);  // not its type
+  Frame cut = frame;
+  cut.payload.resize(cut.payload.size() - 3);
+  EXPECT_THROW(decode<Lcf::Login>(cut), ProtocolError);
+  Frame longer = frame;
+  longer.payload += "xyz";
+  EXPECT_THROW(decode<Lcf::Login>(longer), ProtocolError);
+  Frame flag = frame;
+  flag.payload[0] = 7;
+  EXPECT_THROW(decode<Lcf::Login>(flag), ProtocolError);
+  Frame empty{Type::kLogin, 1, ""};
+  EXPECT_THROW(decode<Lcf::Login>(empty), ProtocolError);
+}
+
+TEST(Protocol, AnOversizedMessageIsNotSent) {
+  Lcf::MethodBody body;
+  body.digest = "x";
+  body.program.length(kMaxPayload + 1);
+  EXPECT_THROW(encode(Type::kMethodBody, 1, body), ProtocolError);
+}
+
+}  // namespace
+}  // namespace openoserv::lcf
