@@ -1,0 +1,128 @@
+// lcf.dat's text format, its check line, and its atomic replacement.
+#include "LcfDat.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <sstream>
+
+#include <boost/crc.hpp>
+#include <fmt/core.h>
+#include <fmt/format.h>
+
+#include "Numbers.h"
+#include "TextFile.h"
+
+namespace openoserv::lcf {
+
+namespace {
+
+std::uint32_t crc_of(std::string_view text) {
+  boost::crc_32_type crc;
+  crc.process_bytes(text.data(), text.size());
+  return crc.checksum();
+}
+
+std::string join(const std::vector<GatewayAddress>& list) {
+  std::string out;
+  for (const auto& g : list) out += (out.empty() ? "" : ":") + g.text();
+  return out;
+}
+
+bool plain(const std::string& value) { return value.find_first_of("\n\r") == std::string::npos; }
+
+}  // namespace
+
+std::string GatewayAddress::text() const { return fmt::format("{}+{}", host, port); }
+
+std::vector<GatewayAddress> parse_gateways(const std::string& text, std::uint16_t default_port) {
+  std::vector<GatewayAddress> out;
+  std::stringstream entries(text);
+  std::string entry;
+  while (std::getline(entries, entry, ':')) {
+    if (entry.empty()) throw std::invalid_argument(fmt::format("'{}': an empty gateway", text));
+    GatewayAddress g{entry, default_port};
+    if (const size_t plus = entry.find('+'); plus != std::string::npos) {
+      g.host = entry.substr(0, plus);
+      const auto port = parse_number<std::uint16_t>(entry.substr(plus + 1));
+      if (!port || *port == 0)
+        throw std::invalid_argument(fmt::format("'{}': '{}' is not a port (1-65535)", entry,
+                                                entry.substr(plus + 1)));
+      g.port = *port;
+    }
+    if (g.host.empty()) throw std::invalid_argument(fmt::format("'{}': no host", entry));
+    out.push_back(std::move(g));
+  }
+  return out;
+}
+
+std::string serialize(const LcfDat& d) {
+  for (const auto* v : {&d.label, &d.oid, &d.key})
+    if (!plain(*v)) throw LcfDatError("lcf.dat values cannot hold line breaks");
+  std::string body = "# lcf.dat: written by lcfd after each login; do not edit\n";
+  body += fmt::format("label={}\noid={}\nkey={}\ngateway={}\nalternates={}\n", d.label, d.oid,
+                      d.key, d.gateway.host.empty() ? "" : d.gateway.text(), join(d.alternates));
+  body += fmt::format("login_interfaces={}\nlast_login={}\n", join(d.login_interfaces),
+                      d.last_login);
+  return body + fmt::format("end={:08x}\n", crc_of(body));
+}
+
+LcfDat parse_lcf_dat(const std::string& text, const std::string& path) {
+  const size_t end = text.rfind("end=");
+  if (end == std::string::npos || (end != 0 && text[end - 1] != '\n'))
+    throw LcfDatError(fmt::format("{}: damaged: no end line (truncated?)", path));
+  const std::string tail = text.substr(end + 4);
+  const auto crc = tail.size() == 9 && tail.back() == '\n'
+                       ? parse_number<std::uint32_t>(tail.substr(0, 8), 16)
+                       : std::nullopt;
+  if (!crc || *crc != crc_of(std::string_view(text).substr(0, end)))
+    throw LcfDatError(fmt::format("{}: damaged: its check line does not match its contents", path));
+  std::map<std::string, std::string> fields;
+  std::stringstream lines(text.substr(0, end));
+  std::string line;
+  for (int n = 1; std::getline(lines, line); ++n) {
+    if (line.empty() || line[0] == '#') continue;
+    const size_t eq = line.find('=');
+    if (eq == std::string::npos)
+      throw LcfDatError(fmt::format("{} line {}: '{}' is not key=value", path, n, line));
+    fields[line.substr(0, eq)] = line.substr(eq + 1);
+  }
+  LcfDat d;
+  try {
+    d.label = fields["label"];
+    d.oid = fields["oid"];
+    d.key = fields["key"];
+    if (!fields["gateway"].empty()) d.gateway = parse_gateways(fields["gateway"], 0).at(0);
+    if (!fields["alternates"].empty()) d.alternates = parse_gateways(fields["alternates"], 0);
+    if (!fields["login_interfaces"].empty())
+      d.login_interfaces = parse_gateways(fields["login_interfaces"], 0);
+    d.last_login = parse_number<long long>(fields["last_login"]).value_or(0);
+  } catch (const std::exception& e) {
+    throw LcfDatError(fmt::format("{}: {}", path, e.what()));
+  }
+  return d;
+}
+
+std::optional<LcfDat> load_lcf_dat(const std::string& path) {
+  auto text = read_text_file(path);
+  if (!text) return std::nullopt;
+  return parse_lcf_dat(*text, path);
+}
+
+void save_lcf_dat(const std::string& path, const LcfDat& dat) {
+  const std::string text = serialize(dat);
+  // The previous file stays as lcf.dat.bak: a hard link, so lcf.dat itself is never absent.
+  const std::string bak = path + ".bak", bak_tmp = bak + ".new";
+  ::unlink(bak_tmp.c_str());
+  if (::link(path.c_str(), bak_tmp.c_str()) == 0) {
+    if (::rename(bak_tmp.c_str(), bak.c_str()) != 0)
+      throw LcfDatError(fmt::format("cannot keep {}: {}", bak, std::strerror(errno)));
+  } else if (errno != ENOENT) {
+    throw LcfDatError(fmt::format("cannot keep {}: {}", bak, std::strerror(errno)));
+  }
+  write_file_atomically(path, text, 0600);
+}
+
+}  // namespace openoserv::lcf

@@ -1,0 +1,58 @@
+// lcf.dat: what an endpoint knows about its place in the region, kept in its directory so that
+// it moves with it (seed 4.8: the endpoint fails over with its directory and logs back into its
+// last gateway). Written by lcfd after every successful login, read at start.
+//
+// Format: text lines "key=value" (values without newlines; lists joined by ','), then a last
+// line "end=<CRC-32 of every byte before it, 8 hex digits>". The file is replaced atomically
+// (temporary file, fsync, rename, directory fsync) with mode 0600; before the rename, the
+// previous file is linked to lcf.dat.bak. A file that does not end in a matching "end" line is
+// damaged (truncated, edited): load() then says what it found, and lcfd falls back to the .bak
+// copy, or to an initial login with the damaged file kept aside — nothing is lost silently.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace openoserv::lcf {
+
+// A gateway as lcfd names it: host and port, "host+port" in files and on -g.
+struct GatewayAddress {
+  std::string host;
+  std::uint16_t port = 0;
+  std::string text() const;  // "host+port"
+  bool operator==(const GatewayAddress&) const = default;
+};
+
+// Parses Tivoli's gateway lists: "gw", "gw+9494", "gw1+9494:gw2:10.0.0.3+9495" (':' between
+// gateways, '+' before a port; `default_port` when none). Throws std::invalid_argument naming
+// the bad entry.
+std::vector<GatewayAddress> parse_gateways(const std::string& text, std::uint16_t default_port);
+
+struct LcfDat {
+  std::string label;                   // the endpoint's name in the region
+  std::string oid;                     // its object
+  std::string key;                     // the key it proves itself with
+  GatewayAddress gateway;              // its assigned gateway
+  std::vector<GatewayAddress> alternates;
+  std::vector<GatewayAddress> login_interfaces;  // lcs.login_interfaces, as last used
+  long long last_login = 0;            // seconds since the epoch
+  bool operator==(const LcfDat&) const = default;
+};
+
+struct LcfDatError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+std::string serialize(const LcfDat& dat);
+// Parses a file's text; `path` names it in errors ("lcf.dat line 3: ...").
+LcfDat parse_lcf_dat(const std::string& text, const std::string& path);
+
+// nullopt when `path` does not exist; LcfDatError when it is damaged.
+std::optional<LcfDat> load_lcf_dat(const std::string& path);
+// Replaces `path` as described above.
+void save_lcf_dat(const std::string& path, const LcfDat& dat);
+
+}  // namespace openoserv::lcf
