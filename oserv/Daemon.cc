@@ -35,8 +35,12 @@ void Daemon::detach() {
     ssize_t n;
     do n = ::read(read_end.get(), &byte, 1); while (n < 0 && errno == EINTR);
     if (n == 1) std::_Exit(0);
+    // The daemon ended before it was ready: its exit status is start-up's. One that cannot be
+    // known (the wait failed) is a failure, never a success.
     int status = 0;
-    ::waitpid(pid, &status, 0);
+    pid_t waited;
+    do waited = ::waitpid(pid, &status, 0); while (waited < 0 && errno == EINTR);
+    if (waited != pid) std::_Exit(1);
     std::_Exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
   }
   fd_ = std::move(write_end);

@@ -600,7 +600,8 @@ void serve(Process& p, char* argv0) {
   if (!serve_once(p, argv0)) serve_once(p, argv0);
 }
 
-// A daemon's process state is its own, not that of whoever started it: no inherited descriptor
+// A daemon's process state is its own, not that of whoever started it: default signal
+// dispositions and an empty signal mask, no inherited descriptor
 // (it would stay open as long as the oserv runs, and reach its method programs), file modes that
 // do not depend on the starting shell's umask, / as working directory (not pinning a file system
 // that an administrator may need to unmount; paths are absolute by then), and the descriptor
@@ -608,6 +609,15 @@ void serve(Process& p, char* argv0) {
 void own_process_state() {
   ::close_range(3, ~0U, 0);
   ::umask(022);
+  // Signal dispositions survive exec: a supervisor that ignores SIGCHLD (some do, to have their
+  // children reaped for them) would leave this process unable to wait for its own children —
+  // the daemon's exit status at start-up, method programs' exit codes. Every signal starts at
+  // its default here; the oserv sets what it handles itself.
+  for (int sig = 1; sig < NSIG; ++sig)
+    if (sig != SIGKILL && sig != SIGSTOP) ::signal(sig, SIG_DFL);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
   // Every connection and method program pipe is a descriptor: allow as many as the hard limit.
   if (rlimit files{}; ::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
     files.rlim_cur = files.rlim_max;

@@ -59,4 +59,13 @@ expect_code "still answers after a failed reopen" 0 odadmin ping
 kill -TERM "$pid"; wait "$pid"; code=$?
 expect_eq "clean stop after a failed reopen" 0 "$code"
 rmdir "$WORK/db/oserv/oservlog"
+
+step "a starter that ignores SIGCHLD still gets the start's exit code"
+# Dispositions survive exec: some supervisors ignore SIGCHLD. The detached start must still
+# report its daemon's failure (here: the instance already runs, 3), never success.
+expect_code "start" 0 rc oserv start
+expect_code "a second start, SIGCHLD ignored" 3 perl -e '$SIG{CHLD} = "IGNORE"; exec @ARGV' \
+  oserv --id oserv
+expect_contains "says why" "already running" "$OUT"
+expect_code "stop" 0 rc oserv stop
 echo PASS

@@ -150,6 +150,10 @@ cluster_state() {
   node "$ADMIN" crm_mon -1r 2>&1 | sed -n '/Node List/,$p'
   where=$(located)
   [ -n "$where" ] && node "$where" sh -c "echo '--- oservlog on $where'; tail -n 12 '$MNT/db/black/oservlog'" 2>&1
+  for n in n1 n2; do
+    echo "--- the oserv agent's lines in $n's pacemaker.log"
+    grep -h 'black-oserv\|ocf:openoserv\|oserv\[' "$CL/$n/log/pacemaker.log" 2>/dev/null | tail -n 15
+  done
 }
 placed() { [ -n "$(located)" ]; }
 cluster_up() { node "$ADMIN" crm_mon -1 2>/dev/null | grep -q 'Online: \[ n1 n2 \]'; }
