@@ -58,20 +58,28 @@ class Forwarder : public POA_RawBench::Hop {
 };
 
 // A baseline server process serving one Hop object on `endpoint` (host:port) over TLS with
-// `files`, forwarding to `next` if set.
+// `files`, forwarding to `next` if set. With `deadlines`, it has the oserv's: a request must
+// arrive whole within the idle-connection timeout (serverCallTimeOutPeriod), and the forwarded
+// call has a deadline of its own, as every call between dispatchers does.
 pid_t serve(const std::string& endpoint, const std::string& next,
-            const openoserv::TlsFiles& files) {
+            const openoserv::TlsFiles& files, bool deadlines) {
   return openoserv::bench::start_baseline_server("hop_bench", [&](int ready_fd) {
     openoserv::OrbOptions options = openoserv::tls_options(files);
     options.emplace_back("endPoint", "giop:ssl:" + endpoint);
     options.emplace_back("maxGIOPConnectionPerServer", kConnectionsPerServer);
+    if (deadlines) {
+      options.emplace_back("serverCallTimeOutPeriod", "180000");
+      options.emplace_back("inConScanPeriod", "180");
+    }
     openoserv::bench::serve_object(
         "hop_server", options, "Hop", ready_fd,
         [&](CORBA::ORB_ptr orb) -> PortableServer::ServantBase* {
           if (next.empty()) return new Target;
           CORBA::Object_var n =
               orb->string_to_object(openoserv::corbaloc_url(next, "Hop").c_str());
-          return new Forwarder(RawBench::Hop::_narrow(n));
+          RawBench::Hop_var hop = RawBench::Hop::_narrow(n);
+          if (deadlines) omniORB::setClientCallTimeout(hop, 600000);
+          return new Forwarder(hop);
         });
   });
 }
@@ -104,6 +112,7 @@ Rate measure(int threads, double seconds, Call&& call) {
 struct Options {
   std::string oserv, oid, relay_url, forward_url, owner_ior, raw1, raw2;
   openoserv::TlsFiles files;
+  bool deadlines = false;
   double seconds = 3;
   int rounds = 9;
 };
@@ -125,6 +134,9 @@ Options parse(int argc, char** argv) {
       "raw1", po::value(&o.raw1)->required(), "address for the raw forwarder")(
       "raw2", po::value(&o.raw2)->required(), "address for the raw target")(
       "ca", po::value(&o.files.ca)->required(), "the region CA (DBDIR/ssl/ca.pem)")(
+      "deadlines", po::bool_switch(&o.deadlines),
+      "give the raw servers the oserv's deadlines (a request whole within 180 s, a forwarded "
+      "call's own timeout)")(
       "identity", po::value(&o.files.identity)->required(),
       "the certificate every end shows (DBDIR/ssl/identity.pem)")(
       "seconds", po::value(&o.seconds)->default_value(3), "seconds per measurement")(
@@ -177,8 +189,8 @@ typename T::_ptr_type reference(CORBA::ORB_ptr orb, const std::string& text) {
 
 int main(int argc, char** argv) {
   const Options o = parse(argc, argv);
-  pid_t target = serve(o.raw2, "", o.files);
-  pid_t forwarder = serve(o.raw1, o.raw2, o.files);
+  pid_t target = serve(o.raw2, "", o.files, o.deadlines);
+  pid_t forwarder = serve(o.raw1, o.raw2, o.files, o.deadlines);
 
   openoserv::OrbOptions client_options = openoserv::tls_options(o.files);
   client_options.emplace_back("maxGIOPConnectionPerServer", kConnectionsPerServer);

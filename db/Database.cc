@@ -62,8 +62,9 @@ std::string lock_resource(Table table, const std::string& key) {
 }  // namespace
 
 const char* table_name(Table t) {
-  static const char* const names[kTableCount] = {"meta",    "odlist", "objects",       "attributes",
-                                                 "classes", "names",  "administrators"};
+  static const char* const names[kTableCount] = {
+      "meta",  "odlist",         "objects",   "attributes", "classes",
+      "names", "administrators", "endpoints", "gateways"};
   return names[static_cast<int>(t)];
 }
 

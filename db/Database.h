@@ -62,9 +62,11 @@ enum class Table : std::uint8_t {
   kAttributes,
   kClasses,
   kNames,
-  kAdministrators
+  kAdministrators,
+  kEndpoints,  // the Endpoint Manager's endpoints (TMR server), key: the endpoint OID's key
+  kGateways,   // the Endpoint Manager's gateways (TMR server), key: the gateway's label
 };
-inline constexpr int kTableCount = 7;
+inline constexpr int kTableCount = 9;
 const char* table_name(Table t);
 // The table called `name` ("meta", "odlist", ...), if there is one.
 std::optional<Table> table_from_name(std::string_view name);

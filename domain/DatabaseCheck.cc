@@ -37,6 +37,23 @@ void check_records(db::Database& db, std::vector<std::string>& problems) {
       problems.push_back(e.what());
     }
   }
+  for (const auto& [key, value] : db.scan(db::Table::kGateways)) {
+    try {
+      records::decode_gateway(key, value);
+    } catch (const Failure& e) {
+      problems.push_back(e.what());
+    }
+  }
+  for (const auto& [key, value] : db.scan(db::Table::kEndpoints)) {
+    try {
+      // An endpoint record without its object is a dangling reference too.
+      if (!db.read(db::Table::kObjects, key))
+        problems.push_back(fmt::format("endpoint record {} has no object", key));
+      records::decode_endpoint(key, value);
+    } catch (const Failure& e) {
+      problems.push_back(e.what());
+    }
+  }
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include "Certificates.h"
 #include "Database.h"
 #include "DispatcherInfo.h"
+#include "EndpointManager.h"
 #include "MethodThreads.h"
 #include "Objects.h"
 #include "OservLog.h"
@@ -32,7 +33,8 @@ struct LocalDispatcher {
         objects(info, db, log, region, peers, threads, programs),
         transactions(db, log, lease),
         administrators(db, log, region, peers),
-        certificates(db, log, administrators, info.instance.dbdir + "/ssl", info.region) {}
+        certificates(db, log, administrators, info.instance.dbdir + "/ssl", info.region),
+        endpoint_manager(info, db, log, objects) {}
 
   // Before the ORB stops: no more background calls, and method programs told to end so that
   // the calls running them return (within the grace period of Programs).
@@ -52,6 +54,7 @@ struct LocalDispatcher {
   TransactionSessions transactions;
   Administrators administrators;
   Certificates certificates;
+  EndpointManager endpoint_manager;  // at the TMR server
 };
 
 }  // namespace openoserv

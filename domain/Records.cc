@@ -154,6 +154,52 @@ AdministratorRecord decode_administrator(std::string_view name, std::string_view
                    name, bytes.size()));
 }
 
+std::string encode_endpoint(const EndpointRecord& r) {
+  OServStore::Endpoint1 w;
+  w.label = r.label.c_str();
+  w.oid = r.oid.c_str();
+  w.interp = r.interp.c_str();
+  w.address = r.address.c_str();
+  w.gateway = r.gateway.c_str();
+  w.last_login = r.last_login;
+  w.login_kind = r.login_kind.c_str();
+  w.migrations = r.migrations;
+  w.key_hash = r.key_hash.c_str();
+  return encode(w, kLayout1);
+}
+
+EndpointRecord decode_endpoint(std::string_view key, std::string_view bytes) {
+  OServStore::Endpoint1 w;
+  if (!decode(bytes, kLayout1, w))
+    fail(fmt::format("the record of endpoint {} is damaged ({} bytes); check the database with "
+                     "wchkdb",
+                     key, bytes.size()));
+  return {.label = w.label.in(), .oid = w.oid.in(), .interp = w.interp.in(),
+          .address = w.address.in(), .gateway = w.gateway.in(), .last_login = w.last_login,
+          .login_kind = w.login_kind.in(), .migrations = w.migrations,
+          .key_hash = w.key_hash.in()};
+}
+
+std::string encode_gateway(const GatewayRecord& r) {
+  OServStore::Gateway1 w;
+  w.label = r.label.c_str();
+  w.oid = r.oid.c_str();
+  w.od = r.od;
+  w.host = r.host.c_str();
+  w.port = r.port;
+  return encode(w, kLayout1);
+}
+
+GatewayRecord decode_gateway(std::string_view label, std::string_view bytes) {
+  OServStore::Gateway1 w;
+  if (!decode(bytes, kLayout1, w))
+    fail(fmt::format("the record of gateway {} is damaged ({} bytes); check the database with "
+                     "wchkdb",
+                     label, bytes.size()));
+  return {.label = w.label.in(), .oid = w.oid.in(), .od = w.od, .host = w.host.in(),
+          .port = w.port};
+}
+
 std::string encode_class(const std::vector<MethodDef>& methods) {
   OServStore::ClassRecord1 wire;
   wire.length(static_cast<CORBA::ULong>(methods.size()));

@@ -56,6 +56,30 @@ struct AdministratorRecord {
   bool operator==(const AdministratorRecord&) const = default;
 };
 
+// An endpoint as the Endpoint Manager keeps it (domain/EndpointManager.h).
+struct EndpointRecord {
+  std::string label;
+  std::string oid;
+  std::string interp;
+  std::string address;
+  std::string gateway;  // its assigned gateway's label
+  long long last_login = 0;
+  std::string login_kind;
+  std::uint32_t migrations = 0;
+  std::string key_hash;
+  bool operator==(const EndpointRecord&) const = default;
+};
+
+// A gateway: the managed node that runs it and where endpoints reach it.
+struct GatewayRecord {
+  std::string label;
+  std::string oid;
+  std::uint32_t od = 0;
+  std::string host;
+  std::uint16_t port = 0;
+  bool operator==(const GatewayRecord&) const = default;
+};
+
 namespace records {
 
 std::string encode_od(const OdRecord& record);
@@ -65,6 +89,12 @@ OdRecord decode_od(std::uint32_t od, std::string_view bytes);
 std::string encode_administrator(const AdministratorRecord& record);
 // Throws Failure naming the administrator when `bytes` is not an administrator record.
 AdministratorRecord decode_administrator(std::string_view name, std::string_view bytes);
+
+std::string encode_endpoint(const EndpointRecord& record);
+// Throws Failure naming the endpoint when `bytes` is not an endpoint record.
+EndpointRecord decode_endpoint(std::string_view key, std::string_view bytes);
+std::string encode_gateway(const GatewayRecord& record);
+GatewayRecord decode_gateway(std::string_view label, std::string_view bytes);
 
 std::string encode_class(const std::vector<MethodDef>& methods);
 // Throws Failure naming the class when `bytes` is not a class record.

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Runs the benchmarks and prints raw baselines measured in the same run, and the ratios.
 # See docs/PERFORMANCE.md for recorded results. Usage: scripts/bench.sh [ping|hop|txn|recovery]...
+# (HOP_BENCH_ARGS adds options to hop_bench, e.g. HOP_BENCH_ARGS=--deadlines.)
 set -eu
 cd "$(dirname "$0")/.."
 scripts/build.sh >/dev/null
@@ -43,11 +44,13 @@ for bench in "$@"; do
       OID=$("$BIN/wlookup" --id hopa -r ManagedNode 127.0.0.3)
       KEY=$("$BIN/wlookup" --id hopa -r ManagedNode 127.0.0.3 --url | sed 's|.*/||')
       echo "== calls on another dispatcher's object (bench/hop_bench.cc)"
+      # HOP_BENCH_ARGS: more hop_bench options, split on blanks (e.g. --deadlines).
+      # shellcheck disable=SC2086
       "$BIN/hop_bench" --oserv "127.0.0.2:$APORT" --oid "$OID" --raw1 "127.0.0.2:$R1" \
         --raw2 "127.0.0.3:$R2" --relay-url "corbaloc:ssliop:1.2@127.0.0.2:$APORT/$KEY" \
         --forward-url "corbaloc:ssliop:1.2@127.0.0.4:$APORT/$KEY" \
         --ca "$WORK/hopa/ssl/ca.pem" --identity "$WORK/hopa/ssl/identity.pem" \
-        --owner-ior "$("$BIN/wlookup" --id hopa -r ManagedNode 127.0.0.3 --ior)"
+        --owner-ior "$("$BIN/wlookup" --id hopa -r ManagedNode 127.0.0.3 --ior)" ${HOP_BENCH_ARGS:-}
       for id in hopf hopb hopa; do "$WORK/etc/$id/oserv.rc" stop >/dev/null; done ;;
     txn)
       echo "== database transactions (bench/txn_bench.cc)"

@@ -1,0 +1,95 @@
+// The Endpoint Manager without an ORB: an initial login makes an endpoint object assigned to the
+// gateway it arrived at, with a key; a label is one endpoint's; an isolated login with the key
+// moves it once; an orphan and a wrong key are refused; alternates are the least loaded
+// gateways; migrate and delete; a node keeps no endpoint records.
+#include <gtest/gtest.h>
+
+#include "InProcessRegion.h"
+
+namespace openoserv {
+namespace {
+
+using testing::InProcessRegion;
+
+EndpointManager::Login initial(const std::string& label, const std::string& via) {
+  return {.kind = "initial", .label = label, .oid = "", .key = "", .interp = "linux-x86_64",
+          .address = "127.0.0.9", .via = via, .now = 1000};
+}
+
+void add_gateways(EndpointManager& epm, int n) {
+  for (int i = 1; i <= n; ++i)
+    epm.add_gateway({.label = fmt::format("gw{}", i), .oid = fmt::format("x.{}.2", i),
+                     .od = static_cast<std::uint32_t>(i), .host = fmt::format("127.0.0.{}", i),
+                     .port = 9494});
+}
+
+TEST(EndpointManager, InitialLoginMakesAnEndpointOfTheGatewayItReached) {
+  InProcessRegion r("epm_initial");
+  auto& epm = r.tmr().endpoint_manager;
+  add_gateways(epm, 3);
+  const auto a = epm.login(initial("brown", "gw2"));
+  EXPECT_EQ(a.gateway.label, "gw2");
+  EXPECT_EQ(a.key.size(), 32u);
+  EXPECT_NE(a.endpoint.oid.find("#TMF_Endpoint::Endpoint#"), std::string::npos);
+  EXPECT_EQ(r.tmr().objects.lookup("Endpoint", "brown"), a.endpoint.oid);
+  ASSERT_EQ(a.alternates.size(), 2u);
+  EXPECT_EQ(epm.endpoint("brown")->gateway, "gw2");
+  EXPECT_EQ(epm.endpoint(a.endpoint.oid)->label, "brown");
+  EXPECT_THROW(epm.login(initial("brown", "gw1")), Failure) << "a label is one endpoint's";
+  EXPECT_THROW(epm.login(initial("black", "nosuch")), Failure);
+  EXPECT_THROW(epm.login(initial("bad/label", "gw1")), Failure);
+  // The least loaded gateways come first among the alternates.
+  const auto b = epm.login(initial("black", "gw1"));
+  ASSERT_EQ(b.alternates.size(), 2u);
+  EXPECT_EQ(b.alternates[0].label, "gw3");
+}
+
+TEST(EndpointManager, AnIsolatedLoginMovesTheEndpointOnceWithItsKey) {
+  InProcessRegion r("epm_isolated");
+  auto& epm = r.tmr().endpoint_manager;
+  add_gateways(epm, 2);
+  const auto a = epm.login(initial("brown", "gw1"));
+  EndpointManager::Login isolated{.kind = "isolated", .label = "brown", .oid = a.endpoint.oid,
+                                  .key = a.key, .interp = "linux-x86_64", .address = "127.0.0.9",
+                                  .via = "gw2", .now = 2000};
+  auto wrong = isolated;
+  wrong.key = std::string(32, '0');
+  EXPECT_THROW(epm.login(wrong), Failure);
+  EXPECT_EQ(epm.login(isolated).gateway.label, "gw2");
+  EXPECT_EQ(epm.login(isolated).endpoint.migrations, 1u) << "a second login there is no move";
+  EXPECT_EQ(epm.endpoint("brown")->last_login, 2000);
+  auto orphan = isolated;
+  orphan.oid = "1669180253.1.999#TMF_Endpoint::Endpoint#";
+  try {
+    epm.login(orphan);
+    ADD_FAILURE() << "an orphan was taken";
+  } catch (const Failure& e) {
+    EXPECT_NE(std::string(e.what()).find("orphan"), std::string::npos) << e.what();
+  }
+}
+
+TEST(EndpointManager, MigrateDeleteAndGateways) {
+  InProcessRegion r("epm_admin");
+  auto& epm = r.tmr().endpoint_manager;
+  add_gateways(epm, 2);
+  EXPECT_THROW(epm.add_gateway({.label = "gw9", .oid = "x", .od = 2, .host = "127.0.0.1",
+                                .port = 9494}),
+               Failure)
+      << "an address is one gateway's";
+  epm.login(initial("brown", "gw1"));
+  EXPECT_THROW(epm.delete_gateway("gw1"), Failure);
+  EXPECT_EQ(epm.migrate("brown", "gw2").gateway, "gw2");
+  EXPECT_EQ(epm.endpoints("gw2").size(), 1u);
+  epm.delete_gateway("gw1");
+  EXPECT_EQ(epm.gateways().size(), 1u);
+  epm.remove_endpoint("brown");
+  EXPECT_FALSE(epm.endpoint("brown"));
+  EXPECT_THROW(r.tmr().objects.lookup("Endpoint", "brown"), Failure);
+  // The label is free again.
+  EXPECT_EQ(epm.login(initial("brown", "gw2")).gateway.label, "gw2");
+  auto& node = r.add_node();
+  EXPECT_THROW(node.endpoint_manager.login(initial("x", "gw2")), Failure);
+}
+
+}  // namespace
+}  // namespace openoserv
