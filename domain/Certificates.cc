@@ -26,6 +26,11 @@ std::string read_or_fail(const std::string& path) {
   return *text;
 }
 
+// The meta key a token is kept under: its secret's SHA-256, never the secret.
+std::string token_key(const std::string& secret) {
+  return fmt::format("{}{}", kTokenPrefix, tls::sha256_hex(secret));
+}
+
 }  // namespace
 
 std::string Certificates::ca_pem() const { return read_or_fail(ssl_dir_ + "/ca.pem"); }
@@ -57,7 +62,7 @@ std::string Certificates::new_join_token(unsigned uses, std::chrono::seconds lif
     if (key.rfind(kTokenPrefix, 0) != 0) continue;
     if (std::stoll(value) < ::time(nullptr)) txn->erase(db::Table::kMeta, key);
   }
-  txn->put(db::Table::kMeta, kTokenPrefix + tls::sha256_hex(secret),
+  txn->put(db::Table::kMeta, token_key(secret),
            fmt::format("{} {}", expiry, uses));
   txn->commit();
   log_.line(fmt::format("join token made: {} join(s) within {} s", uses, lifetime.count()));
@@ -66,7 +71,7 @@ std::string Certificates::new_join_token(unsigned uses, std::chrono::seconds lif
 
 void Certificates::redeem_join_token(const std::string& token) {
   const std::string secret = token.substr(0, std::min(token.find('.'), token.size()));
-  const std::string key = kTokenPrefix + tls::sha256_hex(secret);
+  const std::string key = token_key(secret);
   std::lock_guard lock(tokens_);
   auto txn = db_.begin(nullptr, "join");
   auto stored = txn->get(db::Table::kMeta, key);

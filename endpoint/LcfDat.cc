@@ -27,7 +27,10 @@ std::uint32_t crc_of(std::string_view text) {
 
 std::string join(const std::vector<GatewayAddress>& list) {
   std::string out;
-  for (const auto& g : list) out += (out.empty() ? "" : ":") + g.text();
+  for (const auto& g : list) {
+    if (!out.empty()) out += ':';
+    out += g.text();
+  }
   return out;
 }
 

@@ -49,7 +49,7 @@ TEST(Certificates, AnExpiredTokenIsRefusedAndDropped) {
   found_ca(r);
   auto& tmr = r.tmr();
   const std::string token = tmr.certificates.new_join_token(5, std::chrono::seconds(3600));
-  const std::string key = "join_token:" + tls::sha256_hex(token.substr(0, 32));
+  const std::string key = fmt::format("join_token:{}", tls::sha256_hex(token.substr(0, 32)));
   ASSERT_TRUE(tmr.db.get_meta(key));
   tmr.db.put_meta(key, fmt::format("{} 5", ::time(nullptr) - 1));
   EXPECT_THROW(tmr.certificates.redeem_join_token(token), Failure);
