@@ -13,47 +13,40 @@ namespace openoserv {
 
 namespace {
 
+// Every record of `table` through `check(key, value)`; a Failure it throws is a problem.
+template <typename Check>
+void check_table(db::Database& db, db::Table table, std::vector<std::string>& problems,
+                 Check&& check) {
+  for (const auto& [key, value] : db.scan(table)) {
+    try {
+      check(key, value);
+    } catch (const Failure& e) {
+      problems.push_back(e.what());
+    }
+  }
+}
+
 void check_records(db::Database& db, std::vector<std::string>& problems) {
-  for (const auto& [key, value] : db.scan(db::Table::kOdlist)) {
+  check_table(db, db::Table::kOdlist, problems, [](const std::string& key, const std::string& v) {
     std::uint32_t od = 0;
     for (unsigned char c : key) od = od << 8 | c;
-    try {
-      records::decode_od(od, value);
-    } catch (const Failure& e) {
-      problems.push_back(e.what());
-    }
-  }
-  for (const auto& [key, value] : db.scan(db::Table::kClasses)) {
-    try {
-      records::decode_class(key, value);
-    } catch (const Failure& e) {
-      problems.push_back(e.what());
-    }
-  }
-  for (const auto& [key, value] : db.scan(db::Table::kAdministrators)) {
-    try {
-      Administrators::validate(records::decode_administrator(key, value));
-    } catch (const Failure& e) {
-      problems.push_back(e.what());
-    }
-  }
-  for (const auto& [key, value] : db.scan(db::Table::kGateways)) {
-    try {
-      records::decode_gateway(key, value);
-    } catch (const Failure& e) {
-      problems.push_back(e.what());
-    }
-  }
-  for (const auto& [key, value] : db.scan(db::Table::kEndpoints)) {
-    try {
-      // An endpoint record without its object is a dangling reference too.
-      if (!db.read(db::Table::kObjects, key))
-        problems.push_back(fmt::format("endpoint record {} has no object", key));
-      records::decode_endpoint(key, value);
-    } catch (const Failure& e) {
-      problems.push_back(e.what());
-    }
-  }
+    records::decode_od(od, v);
+  });
+  check_table(db, db::Table::kClasses, problems,
+              [](const std::string& key, const std::string& v) { records::decode_class(key, v); });
+  check_table(db, db::Table::kAdministrators, problems,
+              [](const std::string& key, const std::string& v) {
+                Administrators::validate(records::decode_administrator(key, v));
+              });
+  check_table(db, db::Table::kGateways, problems,
+              [](const std::string& key, const std::string& v) { records::decode_gateway(key, v); });
+  check_table(db, db::Table::kEndpoints, problems,
+              [&](const std::string& key, const std::string& v) {
+                records::decode_endpoint(key, v);
+                // An endpoint record without its object is a dangling reference too.
+                if (!db.read(db::Table::kObjects, key))
+                  problems.push_back(fmt::format("endpoint record {} has no object", key));
+              });
 }
 
 }  // namespace

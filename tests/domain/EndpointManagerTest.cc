@@ -4,6 +4,7 @@
 // gateways; migrate and delete; a node keeps no endpoint records.
 #include <gtest/gtest.h>
 
+#include "DatabaseCheck.h"
 #include "InProcessRegion.h"
 
 namespace openoserv {
@@ -89,6 +90,20 @@ TEST(EndpointManager, MigrateDeleteAndGateways) {
   EXPECT_EQ(epm.login(initial("brown", "gw2")).gateway.label, "gw2");
   auto& node = r.add_node();
   EXPECT_THROW(node.endpoint_manager.login(initial("x", "gw2")), Failure);
+}
+
+TEST(EndpointManager, AnEndpointRecordWithoutItsObjectIsReportedByTheCheck) {
+  InProcessRegion r("epm_check");
+  auto& epm = r.tmr().endpoint_manager;
+  add_gateways(epm, 1);
+  const auto a = epm.login(initial("brown", "gw1"));
+  EXPECT_TRUE(check_database(r.tmr().db).empty());
+  auto txn = r.tmr().db.begin(nullptr, "damage");
+  txn->erase(db::Table::kObjects, Oid::parse(a.endpoint.oid).key());
+  txn->commit();
+  const auto problems = check_database(r.tmr().db);
+  ASSERT_FALSE(problems.empty());
+  EXPECT_NE(problems.front().find("has no object"), std::string::npos) << problems.front();
 }
 
 }  // namespace
