@@ -26,7 +26,8 @@ namespace {
 const char* kUsageText = R"(Usage: odadmin [options] [COMMAND [ARGS...]]
 
 Administers the oserv of one instance (--id, else $OSERV, else oserv), reached over its Unix
-socket <etc-root>/run/<ID>.sock, or over IIOP with --host HOST[:PORT].
+socket <etc-root>/run/<ID>.sock, or over IIOP on TLS with --host HOST[:PORT] (showing --cert FILE,
+$OSERV_CERT or the local instance's certificate; see the README's Security section).
 
 Commands:
   (none)                          print the dispatcher's status block, then who this client
