@@ -339,18 +339,17 @@ int issue_cert(OservClient& client, const Args& args) {
                                                   ca.out());
   });
   const tls::Identity self{request.key_pem, cert.in()};
+  const std::string serial = tls::serial_of(self.cert_pem);
   try {
     tls::write_private(args[2], tls::identity_bundle(self, ca.in()));
   } catch (const tls::TlsError& e) {
     throw ClientError(fmt::format("{} (the certificate, serial {}, was issued; revoke it with "
                                   "odadmin revoke_cert {} {})",
-                                  e.what(), tls::serial_of(self.cert_pem), args[1],
-                                  tls::serial_of(self.cert_pem)));
+                                  e.what(), serial, args[1], serial));
   }
   fmt::print("Wrote {}: client certificate {} of administrator {}, valid until {}. Use it with "
              "--host HOST --cert {} (or OSERV_CERT={}).\n",
-             args[2], tls::serial_of(self.cert_pem), args[1], tls::expiry_date(self.cert_pem),
-             args[2], args[2]);
+             args[2], serial, args[1], tls::expiry_date(self.cert_pem), args[2], args[2]);
   return 0;
 }
 

@@ -211,11 +211,9 @@ std::string pinned_ca(const HostPort& address, const std::string& token) {
     throw TmrUnreachable(fmt::format("the TMR server {} does not answer: {}; start it first",
                                      address.text(), e.what()));
   }
+  // The CA the token pins, and the server's own certificate (the first) signed by it.
   for (const auto& cert : chain)
-    if (Certificates::pin_of(cert) == pin) {
-      if (!chain.empty() && !tls::verify(cert, chain.front()))
-        return cert;
-    }
+    if (Certificates::pin_of(cert) == pin && !tls::verify(cert, chain.front())) return cert;
   throw std::runtime_error(fmt::format(
       "the oserv at {} does not show the region CA the token names: the token is from another "
       "TMR server, or something else answers at that address; nothing was sent to it",

@@ -33,6 +33,11 @@ bool has_cdr_header(std::string_view bytes) {
   return bytes.size() >= kHeader && (bytes[0] == 0 || bytes[0] == 1);
 }
 
+// The one refusal of a record that does not decode: `what` names it ("record of endpoint X").
+[[noreturn]] void damaged(const std::string& what, std::size_t bytes) {
+  fail(fmt::format("the {} is damaged ({} bytes); check the database with wchkdb", what, bytes));
+}
+
 // Decodes into `value`; returns false when the bytes are not a record of `layout`.
 template <typename T>
 bool decode(std::string_view bytes, char layout, T& value) {
@@ -112,9 +117,7 @@ OdRecord decode_od(std::uint32_t od, std::string_view bytes) {
       r.hostnames.emplace_back(wire.hostnames[i].in());
     return r;
   }
-  fail(fmt::format("the odlist record of dispatcher {} is damaged ({} bytes); check the database "
-                   "with wchkdb",
-                   od, bytes.size()));
+  damaged(fmt::format("odlist record of dispatcher {}", od), bytes.size());
 }
 
 namespace {
@@ -149,9 +152,7 @@ AdministratorRecord decode_administrator(std::string_view name, std::string_view
   if (has_cdr_header(bytes) && decode(bytes, kLayout1, v1))
     return {.name = v1.name.in(), .logins = from_names(v1.logins), .roles = v1.roles,
             .certificates = {}};
-  fail(fmt::format("the record of administrator {} is damaged ({} bytes); check the database "
-                   "with wchkdb",
-                   name, bytes.size()));
+  damaged(fmt::format("record of administrator {}", name), bytes.size());
 }
 
 std::string encode_endpoint(const EndpointRecord& r) {
@@ -171,9 +172,7 @@ std::string encode_endpoint(const EndpointRecord& r) {
 EndpointRecord decode_endpoint(std::string_view key, std::string_view bytes) {
   OServStore::Endpoint1 w;
   if (!decode(bytes, kLayout1, w))
-    fail(fmt::format("the record of endpoint {} is damaged ({} bytes); check the database with "
-                     "wchkdb",
-                     key, bytes.size()));
+    damaged(fmt::format("record of endpoint {}", key), bytes.size());
   return {.label = w.label.in(), .oid = w.oid.in(), .interp = w.interp.in(),
           .address = w.address.in(), .gateway = w.gateway.in(), .last_login = w.last_login,
           .login_kind = w.login_kind.in(), .migrations = w.migrations,
@@ -193,9 +192,7 @@ std::string encode_gateway(const GatewayRecord& r) {
 GatewayRecord decode_gateway(std::string_view label, std::string_view bytes) {
   OServStore::Gateway1 w;
   if (!decode(bytes, kLayout1, w))
-    fail(fmt::format("the record of gateway {} is damaged ({} bytes); check the database with "
-                     "wchkdb",
-                     label, bytes.size()));
+    damaged(fmt::format("record of gateway {}", label), bytes.size());
   return {.label = w.label.in(), .oid = w.oid.in(), .od = w.od, .host = w.host.in(),
           .port = w.port};
 }
@@ -220,8 +217,7 @@ std::vector<MethodDef> decode_class(std::string_view cls, std::string_view bytes
       out.push_back({wire[i].name.in(), wire[i].program.in()});
     return out;
   }
-  fail(fmt::format("the record of class {} is damaged ({} bytes); check the database with wchkdb",
-                   cls, bytes.size()));
+  damaged(fmt::format("record of class {}", cls), bytes.size());
 }
 
 std::string encode_any(const CORBA::Any& value) { return encode(value, kAttributeLayout); }

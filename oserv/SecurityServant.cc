@@ -113,13 +113,13 @@ char* SecurityServant::renew_own_certificate() {
     if (auto why = tls::verify(local_.certificates.ca_pem(), cert))
       fail(fmt::format("the TMR server's certificate does not verify: {}", *why));
     local_.certificates.save_own(request.key_pem, cert);
-    local_.log.line(fmt::format("new certificate {} saved; in use from the next start",
-                                tls::serial_of(cert)));
+    const std::string serial = tls::serial_of(cert);
+    local_.log.line(
+        fmt::format("new certificate {} saved; in use from the next start", serial));
     return dup(fmt::format("Dispatcher {} has a new certificate (serial {}, valid until {}). It "
                            "is used from this oserv's next start (oserv.rc restart, or a planned "
                            "move); the other dispatchers accept both meanwhile.",
-                           info.od, tls::serial_of(cert),
-                           tls::expiry_date(cert)));
+                           info.od, serial, tls::expiry_date(cert)));
   });
 }
 

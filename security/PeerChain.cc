@@ -12,7 +12,6 @@
 
 #include <fmt/core.h>
 #include <openssl/err.h>
-#include <openssl/pem.h>
 #include <openssl/ssl.h>
 
 #include "RegionCa.h"
@@ -82,15 +81,8 @@ std::vector<std::string> peer_chain(const std::string& host, unsigned short port
   }
   std::vector<std::string> pems;
   STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl.get());
-  for (int i = 0; chain && i < sk_X509_num(chain); ++i) {
-    BIO* bio = BIO_new(BIO_s_mem());
-    if (bio && PEM_write_bio_X509(bio, sk_X509_value(chain, i)) == 1) {
-      char* data = nullptr;
-      const long n = BIO_get_mem_data(bio, &data);
-      pems.emplace_back(data, static_cast<size_t>(n));
-    }
-    BIO_free(bio);
-  }
+  for (int i = 0; chain && i < sk_X509_num(chain); ++i)
+    pems.push_back(certificate_pem(sk_X509_value(chain, i)));
   SSL_shutdown(ssl.get());
   return pems;
 }

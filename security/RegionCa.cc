@@ -22,6 +22,15 @@
 
 namespace openoserv::tls {
 
+std::string certificate_pem(const x509_st* cert) {
+  std::unique_ptr<BIO, decltype(&BIO_free_all)> bio(BIO_new(BIO_s_mem()), BIO_free_all);
+  if (!bio || PEM_write_bio_X509(bio.get(), cert) != 1)
+    throw TlsError("cannot encode a certificate");
+  char* data = nullptr;
+  const long n = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<size_t>(n));
+}
+
 namespace {
 
 template <typename T, void (*Free)(T*)>
@@ -55,13 +64,7 @@ Key new_key() {
   return key;
 }
 
-std::string pem_of(const Cert& cert) {
-  Bio bio(BIO_new(BIO_s_mem()));
-  if (!bio || PEM_write_bio_X509(bio.get(), cert.get()) != 1) fail("cannot encode a certificate");
-  char* data = nullptr;
-  const long n = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<size_t>(n));
-}
+std::string pem_of(const Cert& cert) { return certificate_pem(cert.get()); }
 
 std::string pem_of(const Key& key) {
   Bio bio(BIO_new(BIO_s_mem()));

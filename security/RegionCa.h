@@ -81,6 +81,8 @@ struct Peer {
   std::string serial;
 };
 std::optional<Peer> peer_of(const x509_st* cert);
+// A certificate the TLS layer holds, PEM-encoded.
+std::string certificate_pem(const x509_st* cert);
 
 // Why `cert_pem` is not a valid certificate of the region whose CA is `ca_pem` (expired, signed
 // by another CA, not parseable), or nullopt when it is.
