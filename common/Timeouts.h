@@ -25,6 +25,13 @@ inline constexpr milliseconds kTmrCall{10000};
 // A method program told to end (SIGTERM: past --method-timeout, or the oserv stops) gets this
 // long to clean up before its process group is killed (SIGKILL).
 inline constexpr milliseconds kProgramGrace{5000};
+// A gateway that did not answer is not called again (to be told an endpoint left it) for this
+// long: it takes a fresh copy of its endpoints when it starts again anyway.
+inline constexpr milliseconds kGatewaySilence{30000};
+// A gateway process that exited is started again after this long (a crash loop costs little).
+inline constexpr milliseconds kGatewayRestart{1000};
+// A gateway's calls to the Endpoint Manager (a login assignment is one small transaction).
+inline constexpr milliseconds kEndpointManagerCall{10000};
 // A client's wait for its own oserv (the --timeout default of every command, in seconds).
 inline constexpr int kClientSeconds = 30;
 

@@ -27,8 +27,9 @@ constexpr std::array kRules = {
     any("_component"),
     // OServ::Object and its classes.
     look("_get_oid"), look("_get_class_name"), run("invoke"),
-    any("ping"), look("hostname"), run("run_script"),
+    any("ping"), look("hostname"), run("run_script"), configure("host_gateway"),
     configure("add_task"), look("list_tasks"), run("run_task"),
+    configure("start_gateway"), configure("stop_gateway"), look("gateway_status"),
     // Admin.
     look("status"), look("health"), configure("db_sync"), configure("shutdown"), look("ior"),
     OperationRule{"backup", Need::kRole, kRoleBackup, true}, look("method_user"),
@@ -61,6 +62,10 @@ constexpr std::array kRules = {
     OperationRule{"revoke_certificate", Need::kRole, kRoleSuper, true},
     region("renew_certificate"), configure("renew_own_certificate"),
     configure("set_allow_rconnect"),
+    // Endpoints: the administrators' view and edits, and what gateways ask.
+    configure("create_gateway"), look("gateways"), configure("delete_gateway"), look("endpoints"),
+    configure("migrate_endpoint"), configure("delete_endpoint"), region("gateway_started"),
+    region("endpoint_login"), region("method_body"), region("endpoint_upcall"),
 };
 
 constexpr std::array<std::pair<Role, std::string_view>, 5> kRoleNames = {{

@@ -7,14 +7,18 @@
 #include <fmt/format.h>
 
 #include "Failure.h"
+#include "Odlist.h"
 #include "Oid.h"
 #include "RegionCa.h"
+#include "TextFile.h"
+#include "Timeouts.h"
 
 namespace openoserv {
 
 namespace {
 
 constexpr const char* kLock = "#epm";  // every change; no OID key starts with '#'
+constexpr size_t kMaxProgram = (16u << 20) - 1024;  // fits one frame of the endpoint protocol
 
 bool valid_label(const std::string& text) {
   return !text.empty() && text.size() <= 128 &&
@@ -40,6 +44,25 @@ GatewayRecord EndpointManager::add_gateway(const GatewayRecord& g) {
   log_.line(fmt::format("gateway {} ({}) on dispatcher {} at {}+{}", g.label, g.oid, g.od, g.host,
                         g.port));
   return g;
+}
+
+std::string EndpointManager::create_gateway(const std::string& node, const std::string& label,
+                                            std::uint16_t port, const Principal* caller) {
+  if (self_.od != kTmrDispatcher) fail("gateways are recorded at the TMR server");
+  if (!valid_label(label)) fail(fmt::format("'{}' is not a valid gateway label", label));
+  if (gateway(label)) fail(fmt::format("gateway {} already exists", label));
+  const Oid node_oid = Oid::parse(objects_.lookup("ManagedNode", node));
+  const auto od = odlist::find(db_, node_oid.od);
+  if (!od) fail(fmt::format("managed node {} (dispatcher {}) is not in the odlist", node,
+                            node_oid.od));
+  for (const auto& other : gateways())
+    if (other.host == od->ip && other.port == port)
+      fail(fmt::format("{}+{} is already gateway {}'s address", od->ip, port, other.label));
+  auto r = objects_.invoke(node_oid.text(), "host_gateway", {label, std::to_string(port)}, caller);
+  if (r.exit_code != 0) fail(r.output);
+  std::string oid = r.output.substr(0, r.output.find('\n'));
+  add_gateway({.label = label, .oid = oid, .od = od->od, .host = od->ip, .port = port});
+  return fmt::format("Created gateway {} ({}) on {}, port {}.", label, oid, node, port);
 }
 
 std::vector<GatewayRecord> EndpointManager::gateways() {
@@ -122,17 +145,35 @@ EndpointManager::Assignment EndpointManager::isolated(const Login& l) {
   if (tls::sha256_hex(l.key) != a.endpoint.key_hash)
     fail(fmt::format("endpoint {} did not prove its identity (wrong key)", a.endpoint.label));
   const bool moved = a.endpoint.gateway != l.via;
+  // A live session at its gateway means this login is a second lcfd with its identity (started
+  // twice after a takeover), not an isolated endpoint: refused, and the live one keeps it. A
+  // gateway that does not answer is the isolated case.
+  if (moved && calls_)
+    if (auto old = gateway(a.endpoint.gateway); old && !old->ior.empty()) {
+      std::string live;
+      try {
+        live = calls_->session_of(*old, a.endpoint.oid);
+      } catch (const std::exception&) {
+      }
+      if (!live.empty())
+        fail(fmt::format("endpoint {} ({}) is logged in at gateway {} from {}; a second session "
+                         "with its identity is refused",
+                         a.endpoint.label, a.endpoint.oid, old->label, live));
+    }
   if (moved) {
     ++a.endpoint.migrations;
     log_.line(fmt::format("endpoint {} ({}) from {}: isolated from gateway {}, now on gateway {}",
                           a.endpoint.label, a.endpoint.oid, l.address, a.endpoint.gateway, l.via));
   }
+  const std::string from = a.endpoint.gateway;
   a.endpoint.gateway = l.via;
   a.endpoint.address = l.address;
   a.endpoint.last_login = l.now;
   a.endpoint.login_kind = "isolated";
   txn->put(db::Table::kEndpoints, oid.key(), records::encode_endpoint(a.endpoint));
   txn->commit();
+  // The old gateway may still run (a partition, not a crash): it must not take the endpoint back.
+  if (moved) tell_forget(from, a.endpoint.oid, "");
   a.gateway = *gateway(l.via);
   a.alternates = alternates_for(l.via);
   return a;
@@ -171,6 +212,169 @@ std::optional<EndpointRecord> EndpointManager::endpoint(const std::string& name)
   return std::nullopt;
 }
 
+std::vector<EndpointRecord> EndpointManager::gateway_started(const std::string& label,
+                                                             const std::string& ior,
+                                                             std::vector<GatewayRecord>& others) {
+  if (self_.od != kTmrDispatcher) fail("the Endpoint Manager is at the TMR server");
+  {
+    auto txn = db_.begin(nullptr, "gateway started");
+    txn->lock(db::Table::kEndpoints, kLock, db::LockMode::kWrite);
+    auto g = gateway(label);
+    if (!g) fail(fmt::format("gateway {} is not one the Endpoint Manager knows (wcrtgate)", label));
+    if (g->ior != ior) {
+      g->ior = ior;
+      txn->put(db::Table::kGateways, label, records::encode_gateway(*g));
+    }
+    txn->commit();
+  }
+  log_.line(fmt::format("gateway {} started", label));
+  others.clear();
+  for (auto& g : gateways())
+    if (g.label != label) others.push_back(std::move(g));
+  return endpoints(label);
+}
+
+std::pair<std::string, std::string> EndpointManager::program_for(const std::string& method) {
+  std::string path;
+  for (const auto& m : objects_.class_methods(kEndpointClass))
+    if (m.name == method) path = m.program;
+  if (path.empty()) return {};
+  auto body = read_text_file(path);
+  if (!body)
+    fail(fmt::format("the program of endpoint method {} ({}) cannot be read", method, path));
+  if (body->size() > kMaxProgram)
+    fail(fmt::format("the program of endpoint method {} ({}) is {} bytes; endpoints take at most "
+                     "{}",
+                     method, path, body->size(), kMaxProgram));
+  std::string digest = tls::sha256_hex(*body);
+  std::lock_guard lock(mu_);
+  digests_[digest] = path;
+  return {path, digest};
+}
+
+MethodOutcome EndpointManager::downcall(const Oid& oid, const std::string& method,
+                                        const std::vector<std::string>& args,
+                                        std::chrono::seconds timeout) {
+  auto bytes = db_.read(db::Table::kEndpoints, oid.key());
+  if (!bytes) fail(fmt::format("endpoint {} has no record at the Endpoint Manager", oid.text()));
+  const auto e = records::decode_endpoint(oid.key(), *bytes);
+  const auto g = gateway(e.gateway);
+  if (!g) fail(fmt::format("endpoint {}'s gateway {} no longer exists", e.label, e.gateway));
+  if (g->ior.empty() || !calls_)
+    fail(fmt::format("endpoint {}'s gateway {} has never started", e.label, e.gateway));
+  const auto [path, digest] = program_for(method);
+  if (path.empty() && method != "ping" && method != "status")
+    fail(fmt::format("class {} has no method {} (install it with wclass)", kEndpointClass, method));
+  MethodThreads::Scope thread(threads_, oid.text(), method, "rwait");
+  try {
+    return calls_->downcall(*g, oid.text(), method, args, digest, timeout);
+  } catch (const Unreachable& e) {
+    fail(fmt::format("{} on endpoint {}: its gateway {} ({}+{}) does not answer: {}", method,
+                     oid.text(), g->label, g->host, g->port, e.what()));
+  }
+}
+
+std::string EndpointManager::method_body(const std::string& digest) {
+  std::string path;
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = digests_.find(digest); it != digests_.end()) path = it->second;
+  }
+  if (path.empty())  // not asked for since this oserv started: look at every method
+    for (const auto& m : objects_.class_methods(kEndpointClass))
+      if (program_for(m.name).second == digest) path = m.program;
+  if (path.empty()) fail(fmt::format("no endpoint method program has digest {}", digest));
+  auto body = read_text_file(path);
+  if (!body || tls::sha256_hex(*body) != digest)
+    fail(fmt::format("the program {} changed since digest {} was sent; call the method again",
+                     path, digest));
+  return *body;
+}
+
+std::string EndpointManager::manager_oid() {
+  if (auto named = db_.read(db::Table::kNames, "EndpointManager/EndpointManager")) return *named;
+  return objects_.create_object(kEndpointManagerClass, "EndpointManager", "EndpointManager");
+}
+
+bool EndpointManager::upcall(const std::string& oid_text, std::uint64_t id,
+                             const std::string& method, const std::vector<std::string>& args) {
+  Oid oid;
+  if (!Oid::try_parse(oid_text, oid)) fail(fmt::format("'{}' is not an endpoint OID", oid_text));
+  std::lock_guard lock(upcall_mu_);
+  auto bytes = db_.read(db::Table::kEndpoints, oid.key());
+  if (!bytes) fail(fmt::format("endpoint {} is not known to the Endpoint Manager", oid_text));
+  auto e = records::decode_endpoint(oid.key(), *bytes);
+  if (id <= e.last_upcall) return false;
+  std::vector<std::string> full = {e.label, e.oid};
+  full.insert(full.end(), args.begin(), args.end());
+  const Principal as{.kind = Principal::Kind::kDispatcher,
+                     .name = fmt::format("endpoint {} ({})", e.label, e.oid),
+                     .admin = "",
+                     .roles = kRoleAdmin};
+  auto r = objects_.invoke(manager_oid(), method, full, &as);
+  if (r.exit_code != 0)
+    log_.line(fmt::format("^upcall {} {} of endpoint {} exited {}: {}", id, method, e.label,
+                          r.exit_code, r.output));
+  auto txn = db_.begin(nullptr, "endpoint upcall");
+  txn->lock(db::Table::kEndpoints, kLock, db::LockMode::kWrite);
+  bytes = db_.read(db::Table::kEndpoints, oid.key());
+  if (bytes) {
+    e = records::decode_endpoint(oid.key(), *bytes);
+    e.last_upcall = std::max(e.last_upcall, id);
+    txn->put(db::Table::kEndpoints, oid.key(), records::encode_endpoint(e));
+  }
+  txn->commit();
+  return true;
+}
+
+void EndpointManager::tell_forget(const std::string& label, const std::string& oid,
+                                  const std::string& redirect) {
+  auto g = gateway(label);
+  if (!g || g->ior.empty() || !calls_) return;
+  std::lock_guard lock(forget_mu_);
+  if (stopping_) return;
+  forgets_.push_back({std::move(*g), oid, redirect});
+  if (!forgetter_.joinable()) forgetter_ = std::thread([this] { run_forgets(); });
+  forget_cv_.notify_one();
+}
+
+// A gateway that does not answer is skipped for a while: it takes a fresh copy of its endpoints
+// when it starts again (gateway_started), so nothing is lost by not telling it.
+void EndpointManager::run_forgets() {
+  std::map<std::string, std::chrono::steady_clock::time_point> silent;
+  std::unique_lock lock(forget_mu_);
+  for (;;) {
+    forget_cv_.wait(lock, [this] { return stopping_ || !forgets_.empty(); });
+    if (stopping_) return;
+    Forget f = std::move(forgets_.front());
+    forgets_.pop_front();
+    lock.unlock();
+    const auto now = std::chrono::steady_clock::now();
+    if (auto it = silent.find(f.gateway.label); it == silent.end() || it->second < now) {
+      try {
+        calls_->forget(f.gateway, f.oid, f.redirect);
+      } catch (const Unreachable& e) {
+        silent[f.gateway.label] = now + timeouts::kGatewaySilence;
+        log_.line(fmt::format("^gateway {} not told that endpoint {} left it: {}", f.gateway.label,
+                              f.oid, e.what()));
+      } catch (const std::exception& e) {
+        log_.line(fmt::format("^gateway {} not told that endpoint {} left it: {}", f.gateway.label,
+                              f.oid, e.what()));
+      }
+    }
+    lock.lock();
+  }
+}
+
+void EndpointManager::stop() {
+  {
+    std::lock_guard lock(forget_mu_);
+    stopping_ = true;
+  }
+  forget_cv_.notify_all();
+  if (forgetter_.joinable()) forgetter_.join();
+}
+
 EndpointRecord EndpointManager::migrate(const std::string& name, const std::string& to) {
   auto txn = db_.begin(nullptr, "endpoint migrate");
   txn->lock(db::Table::kEndpoints, kLock, db::LockMode::kWrite);
@@ -182,6 +386,10 @@ EndpointRecord EndpointManager::migrate(const std::string& name, const std::stri
   txn->put(db::Table::kEndpoints, Oid::parse(e->oid).key(), records::encode_endpoint(*e));
   txn->commit();
   log_.line(fmt::format("endpoint {} migrated from gateway {} to {}", e->label, from, to));
+  if (from != to) {
+    const auto g = gateway(to);
+    tell_forget(from, e->oid, fmt::format("{}+{}", g->host, g->port));
+  }
   return *e;
 }
 
@@ -196,6 +404,7 @@ void EndpointManager::remove_endpoint(const std::string& name) {
   txn->erase(db::Table::kNames, "Endpoint/" + e->label);
   txn->commit();
   log_.line(fmt::format("endpoint {} ({}) deleted", e->label, e->oid));
+  tell_forget(e->gateway, e->oid, "");
 }
 
 }  // namespace openoserv

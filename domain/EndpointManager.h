@@ -17,26 +17,57 @@
 // Normal logins (to the assigned gateway) are the gateway's alone and never reach here.
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <thread>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "Database.h"
 #include "DispatcherInfo.h"
+#include "MethodThreads.h"
 #include "Objects.h"
+#include "Oid.h"
 #include "OservLog.h"
 #include "Records.h"
 
 namespace openoserv {
 
+// The running gateways, as the Endpoint Manager reaches them (oserv/CorbaGateways over TLS;
+// fakes in unit tests). Unreachable when the gateway does not answer; Failure with its sentence
+// when it refuses.
+class GatewayCalls {
+ public:
+  virtual ~GatewayCalls() = default;
+  virtual MethodOutcome downcall(const GatewayRecord& gateway, const std::string& oid,
+                                 const std::string& method, const std::vector<std::string>& args,
+                                 const std::string& digest, std::chrono::seconds timeout) = 0;
+  virtual void forget(const GatewayRecord& gateway, const std::string& oid,
+                      const std::string& redirect) = 0;
+  // Where endpoint `oid`'s live session at `gateway` comes from; "" when it has none.
+  virtual std::string session_of(const GatewayRecord& gateway, const std::string& oid) = 0;
+};
+
 class EndpointManager {
  public:
-  EndpointManager(const DispatcherInfo& self, db::Database& db, OservLog& log, Objects& objects)
-      : self_(self), db_(db), log_(log), objects_(objects) {}
+  EndpointManager(const DispatcherInfo& self, db::Database& db, OservLog& log, Objects& objects,
+                  MethodThreads& threads)
+      : self_(self), db_(db), log_(log), objects_(objects), threads_(threads) {}
+
+  // Set once, before the dispatcher serves (the oserv's CORBA implementation).
+  void set_gateway_calls(GatewayCalls* calls) { calls_ = calls; }
 
   // The gateway `label` run by dispatcher `od`, reached at host:port (its object `oid`, made
   // at that node). Refuses a label or an address already a gateway's.
   GatewayRecord add_gateway(const GatewayRecord& gateway);
+  // wcrtgate: a Gateway object made on managed node `node` (its label), whose oserv starts the
+  // process, and its record here. Returns the operator message.
+  std::string create_gateway(const std::string& node, const std::string& label,
+                             std::uint16_t port, const Principal* caller);
   std::vector<GatewayRecord> gateways();
   std::optional<GatewayRecord> gateway(const std::string& label);
   // Refuses while endpoints are assigned to it (migrate them first).
@@ -69,15 +100,64 @@ class EndpointManager {
   EndpointRecord migrate(const std::string& endpoint, const std::string& gateway);
   void remove_endpoint(const std::string& endpoint);
 
+  // A gateway's process started with service `ior`: recorded; returns its endpoints (the copy
+  // it serves normal logins from) and, in `others`, the other gateways.
+  std::vector<EndpointRecord> gateway_started(const std::string& label, const std::string& ior,
+                                              std::vector<GatewayRecord>& others);
+
+  // A downcall: method `method` of endpoint object `oid` (local here, the TMR server), run on
+  // the endpoint through its gateway. The program is the one installed for the endpoint class
+  // (wclass method TMF_Endpoint::Endpoint ...), sent by digest; a method with no program is
+  // lcfd's own (ping, status).
+  MethodOutcome downcall(const Oid& oid, const std::string& method,
+                         const std::vector<std::string>& args, std::chrono::seconds timeout);
+  // The program whose SHA-256 is `digest`, read from its file (gateways' method caches).
+  std::string method_body(const std::string& digest);
+  // Upcall `id` of endpoint `oid`: runs `method` of the Endpoint Manager object with the
+  // endpoint's label and OID before `args`, unless an id this high was already recorded
+  // (returns false then). Upcalls arrive in spool order, one at a time per endpoint.
+  bool upcall(const std::string& oid, std::uint64_t id, const std::string& method,
+              const std::vector<std::string>& args);
+
+  // Before the ORB stops: the background calls to gateways end.
+  void stop();
+  ~EndpointManager() { stop(); }
+
+  // The Endpoint Manager object (TMF_LCF::EndpointManager), created at the first call.
+  std::string manager_oid();
+
  private:
   Assignment initial(const Login& login);
   Assignment isolated(const Login& login);
   std::vector<GatewayRecord> alternates_for(const std::string& assigned);
 
+  // Tells gateway `label` (if it runs) that endpoint `oid` left it, in the background (a
+  // gateway that does not answer never holds a login up); logged, never fatal.
+  void run_forgets();
+  // Queues it:
+  void tell_forget(const std::string& label, const std::string& oid, const std::string& redirect);
+  // The path of the endpoint class's program for `method` ("" when none), and its digest.
+  std::pair<std::string, std::string> program_for(const std::string& method);
+
   const DispatcherInfo& self_;
   db::Database& db_;
   OservLog& log_;
   Objects& objects_;
+  MethodThreads& threads_;
+  GatewayCalls* calls_ = nullptr;
+  std::mutex mu_;  // guards digests_
+  std::map<std::string, std::string> digests_;  // SHA-256 -> program path, as last read
+  std::mutex upcall_mu_;  // one upcall at a time: the dedup check and its record are one step
+  struct Forget {
+    GatewayRecord gateway;
+    std::string oid;
+    std::string redirect;
+  };
+  std::mutex forget_mu_;  // guards forgets_, stopping_ and starting forgetter_
+  std::condition_variable forget_cv_;
+  std::deque<Forget> forgets_;
+  bool stopping_ = false;
+  std::thread forgetter_;
 };
 
 }  // namespace openoserv

@@ -10,6 +10,7 @@
 #include "Database.h"
 #include "DispatcherInfo.h"
 #include "EndpointManager.h"
+#include "GatewayHost.h"
 #include "MethodThreads.h"
 #include "Objects.h"
 #include "OservLog.h"
@@ -34,12 +35,22 @@ struct LocalDispatcher {
         transactions(db, log, lease),
         administrators(db, log, region, peers),
         certificates(db, log, administrators, info.instance.dbdir + "/ssl", info.region),
-        endpoint_manager(info, db, log, objects) {}
+        endpoint_manager(info, db, log, objects, threads),
+        gateway_host(info, db, log, objects, threads) {
+    objects.set_endpoint_tier(&gateway_host, [this, method_timeout](const Oid& oid,
+                                                                    const std::string& method,
+                                                                    const std::vector<std::string>& args) {
+      return endpoint_manager.downcall(oid, method, args,
+                                       std::chrono::duration_cast<std::chrono::seconds>(method_timeout));
+    });
+  }
 
   // Before the ORB stops: no more background calls, and method programs told to end so that
   // the calls running them return (within the grace period of Programs).
   void stop() {
     region.stop();
+    gateway_host.stop_all();
+    endpoint_manager.stop();
     programs.stop_all();
   }
 
@@ -55,6 +66,7 @@ struct LocalDispatcher {
   Administrators administrators;
   Certificates certificates;
   EndpointManager endpoint_manager;  // at the TMR server
+  GatewayHost gateway_host;          // the gateways this node runs
 };
 
 }  // namespace openoserv

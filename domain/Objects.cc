@@ -7,6 +7,7 @@
 #include <fmt/core.h>
 
 #include "Failure.h"
+#include "GatewayHost.h"
 #include "Numbers.h"
 #include "Records.h"
 #include "TextFile.h"
@@ -150,6 +151,7 @@ MethodOutcome Objects::invoke(const std::string& oid_text, const std::string& me
   Oid full = oid;
   full.cls = *cls;
   if (auto result = run_builtin(full, method, args)) return *result;
+  if (full.cls == kEndpointClass && downcall_) return downcall_(full, method, args);
   return run_installed(full, method, args);
 }
 
@@ -168,6 +170,21 @@ std::optional<MethodOutcome> Objects::run_builtin(const Oid& oid, const std::str
       if (args.size() != 1) fail("run_script takes one argument: the script");
       return run_script(oid, args[0]);
     }
+    if (method == "host_gateway" && gateway_host_) {
+      const auto port = args.size() == 2 ? parse_number<std::uint16_t>(args[1]) : std::nullopt;
+      if (!port) fail("host_gateway takes two arguments: the gateway's label and port");
+      MethodThreads::Scope thread(threads_, oid.text(), method, "run");
+      return done(gateway_host_->create(args[0], *port) + "\n");
+    }
+  }
+  if (oid.cls == kGatewayClass && gateway_host_) {
+    auto action = [&](auto f) {
+      MethodThreads::Scope thread(threads_, oid.text(), method, "run");
+      return done(f() + "\n");
+    };
+    if (method == "start_gateway") return action([&] { return gateway_host_->start(oid); });
+    if (method == "stop_gateway") return action([&] { return gateway_host_->stop(oid); });
+    if (method == "gateway_status") return action([&] { return gateway_host_->status(oid); });
   }
   if (oid.cls == kTaskLibraryClass) return run_task_library(oid, method, args);
   return std::nullopt;

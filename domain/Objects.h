@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -24,6 +25,8 @@
 #include "Region.h"
 
 namespace openoserv {
+
+class GatewayHost;
 
 class Objects {
  public:
@@ -67,6 +70,16 @@ class Objects {
   void store_class(const std::string& cls, const std::vector<MethodDef>& methods);
   std::vector<MethodDef> class_methods(const std::string& cls);
 
+  // The endpoint tier, set once by LocalDispatcher: the gateways this node runs (the built-in
+  // methods host_gateway, start_gateway, stop_gateway, gateway_status), and the downcall that
+  // runs an endpoint object's method on the endpoint (at the TMR server).
+  using Downcall = std::function<MethodOutcome(const Oid&, const std::string&,
+                                               const std::vector<std::string>&)>;
+  void set_endpoint_tier(GatewayHost* host, Downcall downcall) {
+    gateway_host_ = host;
+    downcall_ = std::move(downcall);
+  }
+
   // This dispatcher's ManagedNode object (n = 1), created if missing and named at the TMR
   // server under its logical host. Throws Failure when the TMR server does not answer.
   void ensure_managed_node();
@@ -95,6 +108,8 @@ class Objects {
   Peers& peers_;
   MethodThreads& threads_;
   Programs& programs_;
+  GatewayHost* gateway_host_ = nullptr;
+  Downcall downcall_;
 };
 
 }  // namespace openoserv

@@ -166,6 +166,7 @@ std::string encode_endpoint(const EndpointRecord& r) {
   w.login_kind = r.login_kind.c_str();
   w.migrations = r.migrations;
   w.key_hash = r.key_hash.c_str();
+  w.last_upcall = r.last_upcall;
   return encode(w, kLayout1);
 }
 
@@ -176,7 +177,7 @@ EndpointRecord decode_endpoint(std::string_view key, std::string_view bytes) {
   return {.label = w.label.in(), .oid = w.oid.in(), .interp = w.interp.in(),
           .address = w.address.in(), .gateway = w.gateway.in(), .last_login = w.last_login,
           .login_kind = w.login_kind.in(), .migrations = w.migrations,
-          .key_hash = w.key_hash.in()};
+          .key_hash = w.key_hash.in(), .last_upcall = w.last_upcall};
 }
 
 std::string encode_gateway(const GatewayRecord& r) {
@@ -186,6 +187,7 @@ std::string encode_gateway(const GatewayRecord& r) {
   w.od = r.od;
   w.host = r.host.c_str();
   w.port = r.port;
+  w.ior = r.ior.c_str();
   return encode(w, kLayout1);
 }
 
@@ -194,7 +196,7 @@ GatewayRecord decode_gateway(std::string_view label, std::string_view bytes) {
   if (!decode(bytes, kLayout1, w))
     damaged(fmt::format("record of gateway {}", label), bytes.size());
   return {.label = w.label.in(), .oid = w.oid.in(), .od = w.od, .host = w.host.in(),
-          .port = w.port};
+          .port = w.port, .ior = w.ior.in()};
 }
 
 std::string encode_class(const std::vector<MethodDef>& methods) {

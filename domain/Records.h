@@ -67,6 +67,7 @@ struct EndpointRecord {
   std::string login_kind;
   std::uint32_t migrations = 0;
   std::string key_hash;
+  std::uint64_t last_upcall = 0;  // the highest upcall id recorded
   bool operator==(const EndpointRecord&) const = default;
 };
 
@@ -77,6 +78,7 @@ struct GatewayRecord {
   std::uint32_t od = 0;
   std::string host;
   std::uint16_t port = 0;
+  std::string ior;  // its process's service, as last reported ("" before it first started)
   bool operator==(const GatewayRecord&) const = default;
 };
 

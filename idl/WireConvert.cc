@@ -126,4 +126,68 @@ std::vector<AdministratorRecord> admins(const OServ::AdminEntries& list) {
   return to_vector<AdministratorRecord>(list, [](const auto& a) { return admin(a); });
 }
 
+OServ::GatewayEntry gateway(const GatewayRecord& r) {
+  OServ::GatewayEntry e;
+  e.label = r.label.c_str();
+  e.oid = r.oid.c_str();
+  e.od = r.od;
+  e.host = r.host.c_str();
+  e.port = r.port;
+  e.ior = r.ior.c_str();
+  return e;
+}
+
+GatewayRecord gateway(const OServ::GatewayEntry& e) {
+  return {.label = e.label.in(), .oid = e.oid.in(), .od = e.od, .host = e.host.in(),
+          .port = e.port, .ior = e.ior.in()};
+}
+
+OServ::GatewayEntries gateways(const std::vector<GatewayRecord>& records) {
+  OServ::GatewayEntries out(static_cast<CORBA::ULong>(records.size()));
+  out.length(static_cast<CORBA::ULong>(records.size()));
+  for (CORBA::ULong i = 0; i < out.length(); ++i) out[i] = gateway(records[i]);
+  return out;
+}
+
+std::vector<GatewayRecord> gateways(const OServ::GatewayEntries& entries) {
+  std::vector<GatewayRecord> out;
+  for (CORBA::ULong i = 0; i < entries.length(); ++i) out.push_back(gateway(entries[i]));
+  return out;
+}
+
+OServ::EndpointEntry endpoint(const EndpointRecord& r) {
+  OServ::EndpointEntry e;
+  e.label = r.label.c_str();
+  e.oid = r.oid.c_str();
+  e.interp = r.interp.c_str();
+  e.address = r.address.c_str();
+  e.gateway = r.gateway.c_str();
+  e.last_login = r.last_login;
+  e.login_kind = r.login_kind.c_str();
+  e.migrations = r.migrations;
+  e.key_hash = r.key_hash.c_str();
+  e.last_upcall = r.last_upcall;
+  return e;
+}
+
+EndpointRecord endpoint(const OServ::EndpointEntry& e) {
+  return {.label = e.label.in(), .oid = e.oid.in(), .interp = e.interp.in(),
+          .address = e.address.in(), .gateway = e.gateway.in(), .last_login = e.last_login,
+          .login_kind = e.login_kind.in(), .migrations = e.migrations,
+          .key_hash = e.key_hash.in(), .last_upcall = e.last_upcall};
+}
+
+OServ::EndpointEntries endpoints(const std::vector<EndpointRecord>& records) {
+  OServ::EndpointEntries out(static_cast<CORBA::ULong>(records.size()));
+  out.length(static_cast<CORBA::ULong>(records.size()));
+  for (CORBA::ULong i = 0; i < out.length(); ++i) out[i] = endpoint(records[i]);
+  return out;
+}
+
+std::vector<EndpointRecord> endpoints(const OServ::EndpointEntries& entries) {
+  std::vector<EndpointRecord> out;
+  for (CORBA::ULong i = 0; i < entries.length(); ++i) out.push_back(endpoint(entries[i]));
+  return out;
+}
+
 }  // namespace openoserv::wire

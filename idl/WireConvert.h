@@ -28,6 +28,15 @@ OServ::NameEntries names(const std::vector<NameEntry>& names);
 std::vector<NameEntry> names(const OServ::NameEntries& names);
 
 // Roles travel as Tivoli's text ("super:senior"); an unknown role name fails naming it.
+OServ::GatewayEntry gateway(const GatewayRecord& record);
+GatewayRecord gateway(const OServ::GatewayEntry& entry);
+OServ::GatewayEntries gateways(const std::vector<GatewayRecord>& records);
+std::vector<GatewayRecord> gateways(const OServ::GatewayEntries& entries);
+OServ::EndpointEntry endpoint(const EndpointRecord& record);
+EndpointRecord endpoint(const OServ::EndpointEntry& entry);
+OServ::EndpointEntries endpoints(const std::vector<EndpointRecord>& records);
+std::vector<EndpointRecord> endpoints(const OServ::EndpointEntries& entries);
+
 OServ::AdminEntries admins(const std::vector<AdministratorRecord>& admins);
 std::vector<AdministratorRecord> admins(const OServ::AdminEntries& admins);
 OServ::AdminEntry admin(const AdministratorRecord& admin);

@@ -38,22 +38,6 @@ OServ::Dispatcher_ptr CorbaPeers::dispatcher(std::uint32_t od, Timeout timeout) 
   return OServ::Dispatcher::_duplicate(cached.ref);
 }
 
-template <typename F>
-auto CorbaPeers::call(std::uint32_t od, Timeout timeout, F&& f)
-    -> decltype(f(OServ::Dispatcher_ptr())) {
-  try {
-    OServ::Dispatcher_var d = dispatcher(od, timeout);
-    return f(d.in());
-  } catch (const OServ::Failed& e) {
-    throw Failure(e.reason.in());
-  } catch (const CORBA::Exception& e) {
-    auto rec = odlist::find(db_, od);
-    throw Unreachable(od, fmt::format("{} does not answer ({})",
-                                      rec ? odlist::describe(*rec) : fmt::format("dispatcher {}", od),
-                                      e._name()));
-  }
-}
-
 void CorbaPeers::ping(std::uint32_t od, Timeout timeout) {
   call(od, timeout, [](OServ::Dispatcher_ptr d) { d->ping(); });
 }

@@ -10,7 +10,11 @@
 #include <string>
 #include <utility>
 
+#include <fmt/core.h>
+
 #include "Database.h"
+#include "Failure.h"
+#include "Odlist.h"
 #include "Peers.h"
 #include "oserv.hh"
 
@@ -47,12 +51,14 @@ class CorbaPeers final : public Peers {
   // The IOR of object `oid` as its owner `od` makes it.
   std::string object_ior(std::uint32_t od, const std::string& oid);
 
- private:
-  OServ::Dispatcher_ptr dispatcher(std::uint32_t od, Timeout timeout);
   // Runs f(dispatcher od): a refusal (OServ::Failed) becomes Failure with its sentence, any
-  // other CORBA exception Unreachable naming the dispatcher.
+  // other CORBA exception Unreachable naming the dispatcher. (Also for servants that forward
+  // an operation to the TMR server as it is.)
   template <typename F>
   auto call(std::uint32_t od, Timeout timeout, F&& f) -> decltype(f(OServ::Dispatcher_ptr()));
+
+ private:
+  OServ::Dispatcher_ptr dispatcher(std::uint32_t od, Timeout timeout);
 
   CORBA::ORB_ptr orb_;
   db::Database& db_;
@@ -64,5 +70,21 @@ class CorbaPeers final : public Peers {
   std::mutex mu_;  // guards refs_
   std::map<std::pair<std::uint32_t, long>, CachedRef> refs_;
 };
+
+template <typename F>
+inline auto CorbaPeers::call(std::uint32_t od, Timeout timeout, F&& f)
+    -> decltype(f(OServ::Dispatcher_ptr())) {
+  try {
+    OServ::Dispatcher_var d = dispatcher(od, timeout);
+    return f(d.in());
+  } catch (const OServ::Failed& e) {
+    throw Failure(e.reason.in());
+  } catch (const CORBA::Exception& e) {
+    auto rec = odlist::find(db_, od);
+    throw Unreachable(od, fmt::format("{} does not answer ({})",
+                                      rec ? odlist::describe(*rec) : fmt::format("dispatcher {}", od),
+                                      e._name()));
+  }
+}
 
 }  // namespace openoserv

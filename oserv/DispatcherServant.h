@@ -6,6 +6,7 @@
 
 #include "AdminServant.h"
 #include "DispatchServant.h"
+#include "EndpointsServant.h"
 #include "RegionServant.h"
 #include "RegistryServant.h"
 #include "SecurityServant.h"
@@ -20,7 +21,8 @@ class DispatcherServant final : public POA_OServ::Dispatcher,
                                 public RegistryServant,
                                 public DispatchServant,
                                 public TransactionServant,
-                                public SecurityServant {
+                                public SecurityServant,
+                                public EndpointsServant {
  public:
   DispatcherServant(LocalDispatcher& local, ObjectAdapter& adapter, CorbaPeers& peers)
       : AdminServant(local),
@@ -28,7 +30,8 @@ class DispatcherServant final : public POA_OServ::Dispatcher,
         RegistryServant(local, adapter, peers),
         DispatchServant(local),
         TransactionServant(local),
-        SecurityServant(local) {}
+        SecurityServant(local),
+        EndpointsServant(local, peers) {}
 };
 
 }  // namespace openoserv

@@ -47,6 +47,14 @@ OServ::MethodResult* ManagedNodeServant::run_script(const char* script) {
   return guarded([&] { return new OServ::MethodResult(wire::result(call("run_script", {script}))); });
 }
 
+char* ManagedNodeServant::host_gateway(const char* label, CORBA::UShort port) {
+  return call_for_text("host_gateway", {label, std::to_string(port)});
+}
+
+char* GatewayServant::start_gateway() { return call_for_text("start_gateway"); }
+char* GatewayServant::stop_gateway() { return call_for_text("stop_gateway"); }
+char* GatewayServant::gateway_status() { return call_for_text("gateway_status"); }
+
 void TaskLibraryServant::add_task(const char* name, const char* script) {
   CORBA::String_var ignored = call_for_text("add_task", {name, script});
 }

@@ -38,6 +38,7 @@ class ManagedNodeServant final : public POA_OServ::ManagedNode, public ObjectSer
   char* ping() override;
   char* hostname() override;
   OServ::MethodResult* run_script(const char* script) override;
+  char* host_gateway(const char* label, CORBA::UShort port) override;
 };
 
 class TaskLibraryServant final : public POA_OServ::TaskLibrary, public ObjectServant {
@@ -48,7 +49,7 @@ class TaskLibraryServant final : public POA_OServ::TaskLibrary, public ObjectSer
   OServ::MethodResult* run_task(const char* name, const char* node) override;
 };
 
-// Reserved for the endpoint tier: for now they answer what every object answers.
+// The endpoint tier's objects.
 class EndpointManagerServant final : public POA_OServ::EndpointManager, public ObjectServant {
  public:
   using ObjectServant::ObjectServant;
@@ -56,6 +57,9 @@ class EndpointManagerServant final : public POA_OServ::EndpointManager, public O
 class GatewayServant final : public POA_OServ::Gateway, public ObjectServant {
  public:
   using ObjectServant::ObjectServant;
+  char* start_gateway() override;
+  char* stop_gateway() override;
+  char* gateway_status() override;
 };
 class EndpointServant final : public POA_OServ::Endpoint, public ObjectServant {
  public:

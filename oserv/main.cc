@@ -28,6 +28,7 @@
 #include "CorbaPeers.h"
 #include "Daemon.h"
 #include "Database.h"
+#include "CorbaGateways.h"
 #include "DispatcherServant.h"
 #include "FailoverNotice.h"
 #include "Instance.h"
@@ -538,9 +539,11 @@ bool serve_once(Process& p, char* argv0) {
   on_tls_refusal([&audit = p.audit](const std::string& line) { audit.line(line); });
   CORBA::ORB_var orb = start_orb(info, settings, tls, argv0);
   CorbaPeers peers(orb, *p.db);
+  CorbaGateways gateway_calls(orb);
   LocalDispatcher local(info, *p.db, p.log, peers, std::chrono::seconds(settings.method_timeout),
                         std::chrono::seconds(settings.transaction_lease));
   for (const auto& line : local.programs.end_leftovers()) p.log.line("^" + line);
+  local.endpoint_manager.set_gateway_calls(&gateway_calls);
   local.region.set_stop_self([] { ::kill(::getpid(), SIGTERM); });
   local.region.set_on_joined([&local] { name_managed_node(local); });
   set_request_guard([&local](const std::string& ip, std::uint16_t port) {
@@ -580,6 +583,7 @@ bool serve_once(Process& p, char* argv0) {
   // when the server comes back.
   if (joined) name_managed_node(local);
   local.region.keep_link(std::chrono::seconds(settings.join_interval));
+  local.gateway_host.start_all();
   std::thread notice([&] { failover_notice(*p.db, info, p.log, local.threads, local.programs); });
 
   wait_for_stop(p.signals, p.log, info.id());

@@ -19,7 +19,7 @@ cleanup() {
   for pid in $BG_PIDS; do kill -KILL "$pid" 2>/dev/null; done
   for hook in $CLEANUP_HOOKS; do "$hook"; done
   grep -lx "$WORK" "$PORT_CLAIMS"/*/owner 2>/dev/null | xargs -r dirname | xargs -r rm -rf
-  rm -rf "$WORK"
+  [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
 }
 trap cleanup EXIT
 

@@ -1,0 +1,251 @@
+// The endpoint tier's commands, as Tivoli named them: wcrtgate, wgateway, wep, wdelep, wepstatus.
+// One program; what it does follows the name it is run under. They talk to the local oserv,
+// which forwards to the Endpoint Manager at the TMR server.
+#include <cstdio>
+#include <algorithm>
+#include <cstring>
+#include <ctime>
+#include <string>
+#include <vector>
+
+#include <boost/program_options.hpp>
+#include <fmt/core.h>
+
+#include "ClientMain.h"
+
+namespace po = boost::program_options;
+using namespace openoserv;
+
+namespace {
+
+struct Options {
+  std::string name, gateway;
+  unsigned port = 9494;
+};
+
+const char* kExitCodes =
+    "\nExit codes: 0 done, 1 refused or failed (unknown name, permission denied, endpoint not\n"
+    "answering), 2 usage error, 3 the oserv does not answer.\n";
+
+std::string when(long long t) {
+  if (t == 0) return "never";
+  char buf[32];
+  const time_t tt = static_cast<time_t>(t);
+  tm parts{};
+  ::localtime_r(&tt, &parts);
+  std::strftime(buf, sizeof buf, "%Y/%m/%d-%H:%M:%S", &parts);
+  return buf;
+}
+
+OServ::GatewayEntry find_gateway(OservClient& client, const std::string& label) {
+  auto d = client.dispatcher();
+  OServ::GatewayEntries_var all = client.call([&] { return d->gateways(); });
+  for (CORBA::ULong i = 0; i < all->length(); ++i)
+    if (label == all[i].label.in() || label == all[i].oid.in()) return all[i];
+  throw ClientError(fmt::format("no gateway {} in this region (see wgateway)", label));
+}
+
+OServ::EndpointEntry find_endpoint(OservClient& client, const std::string& name) {
+  auto d = client.dispatcher();
+  OServ::EndpointEntries_var all = client.call([&] { return d->endpoints(""); });
+  for (CORBA::ULong i = 0; i < all->length(); ++i)
+    if (name == all[i].label.in() || name == all[i].oid.in()) return all[i];
+  throw ClientError(fmt::format("no endpoint {} in this region (see wep ls)", name));
+}
+
+int wcrtgate(OservClient& client, const std::vector<std::string>& args, const Options& o) {
+  if (args.size() != 1) throw UsageError("one managed node is needed (see wcrtgate --help)");
+  if (o.port == 0 || o.port > 65535) throw UsageError("-p needs a port from 1 to 65535");
+  const std::string name = o.name.empty() ? args[0] + "-gateway" : o.name;
+  auto d = client.dispatcher();
+  CORBA::String_var msg = client.call(
+      [&] { return d->create_gateway(args[0].c_str(), name.c_str(), static_cast<CORBA::UShort>(o.port)); });
+  std::puts(msg.in());
+  return 0;
+}
+
+int wgateway(OservClient& client, const std::vector<std::string>& args, const Options&) {
+  auto d = client.dispatcher();
+  if (args.empty()) {
+    OServ::GatewayEntries_var all = client.call([&] { return d->gateways(); });
+    for (CORBA::ULong i = 0; i < all->length(); ++i)
+      fmt::print("{:<40} {:<20} {}+{}\n", all[i].oid.in(), all[i].label.in(), all[i].host.in(),
+                 all[i].port);
+    return 0;
+  }
+  if (args.size() != 2) throw UsageError("usage: wgateway [GATEWAY start|stop|status]");
+  const auto g = find_gateway(client, args[0]);
+  CORBA::Object_var obj = client.object(g.oid.in());
+  OServ::Gateway_var gw = OServ::Gateway::_unchecked_narrow(obj);
+  CORBA::String_var msg;
+  if (args[1] == "start") msg = client.call([&] { return gw->start_gateway(); });
+  else if (args[1] == "stop") msg = client.call([&] { return gw->stop_gateway(); });
+  else if (args[1] == "status") msg = client.call([&] { return gw->gateway_status(); });
+  else throw UsageError(fmt::format("'{}' is not start, stop or status", args[1]));
+  std::puts(msg.in());
+  return 0;
+}
+
+// "wep ls" in Tivoli's layout: each gateway, then its endpoints indented.
+int wep_ls(OservClient& client, const Options& o) {
+  auto d = client.dispatcher();
+  OServ::GatewayEntries_var gws = client.call([&] { return d->gateways(); });
+  OServ::EndpointEntries_var eps = client.call([&] { return d->endpoints(o.gateway.c_str()); });
+  bool found = o.gateway.empty();
+  for (CORBA::ULong g = 0; g < gws->length(); ++g) {
+    if (!o.gateway.empty() && o.gateway != gws[g].label.in()) continue;
+    found = true;
+    fmt::print("G {:<40} {}\n", gws[g].oid.in(), gws[g].label.in());
+    for (CORBA::ULong e = 0; e < eps->length(); ++e)
+      if (std::strcmp(eps[e].gateway.in(), gws[g].label.in()) == 0)
+        fmt::print("    {:<44} {}\n", eps[e].oid.in(), eps[e].label.in());
+  }
+  if (!found) throw ClientError(fmt::format("no gateway {} in this region (see wgateway)", o.gateway));
+  return 0;
+}
+
+int wep(OservClient& client, const std::vector<std::string>& args, const Options& o) {
+  if (args.empty()) throw UsageError("usage: wep ls [-g GATEWAY] | wep EP [status | migrate GW]");
+  if (args[0] == "ls") {
+    if (args.size() != 1) throw UsageError("usage: wep ls [-g GATEWAY]");
+    return wep_ls(client, o);
+  }
+  auto d = client.dispatcher();
+  const auto e = find_endpoint(client, args[0]);
+  if (args.size() == 1) {
+    const auto g = find_gateway(client, e.gateway.in());
+    fmt::print("object               {}\n", e.oid.in());
+    fmt::print("label                {}\n", e.label.in());
+    fmt::print("gateway              {}\n", g.oid.in());
+    fmt::print("gateway_label        {}\n", e.gateway.in());
+    fmt::print("interp               {}\n", e.interp.in());
+    fmt::print("protocol             TCPIP\n");
+    fmt::print("address              {}\n", e.address.in());
+    fmt::print("last_login_time      {}\n", when(e.last_login));
+    fmt::print("login_kind           {}\n", e.login_kind.in());
+    fmt::print("migrations           {}\n", e.migrations);
+    fmt::print("upcalls_recorded     {}\n", e.last_upcall);
+    return 0;
+  }
+  if (args[1] == "status" && args.size() == 2) {
+    OServ::MethodResult_var r;
+    try {
+      r = client.call([&] { return d->invoke(e.oid.in(), "ping", OServ::StringList()); });
+    } catch (const ClientError& err) {
+      if (err.unreachable()) throw;
+      fmt::print("{} is not reachable: {}\n", e.label.in(), err.what());
+      return 1;
+    }
+    fmt::print("{} is alive.\n", e.label.in());
+    return 0;
+  }
+  if (args[1] == "migrate" && args.size() == 3) {
+    CORBA::String_var msg =
+        client.call([&] { return d->migrate_endpoint(e.oid.in(), args[2].c_str()); });
+    std::puts(msg.in());
+    return 0;
+  }
+  throw UsageError("usage: wep ls [-g GATEWAY] | wep EP [status | migrate GW]");
+}
+
+int wdelep(OservClient& client, const std::vector<std::string>& args, const Options&) {
+  if (args.size() != 1) throw UsageError("one endpoint is needed (see wdelep --help)");
+  auto d = client.dispatcher();
+  CORBA::String_var msg = client.call([&] { return d->delete_endpoint(args[0].c_str()); });
+  std::puts(msg.in());
+  return 0;
+}
+
+// Every endpoint (or those named): is it reachable through its gateway now?
+int wepstatus(OservClient& client, const std::vector<std::string>& args, const Options& o) {
+  auto d = client.dispatcher();
+  OServ::EndpointEntries_var all = client.call([&] { return d->endpoints(o.gateway.c_str()); });
+  int down = 0;
+  for (CORBA::ULong i = 0; i < all->length(); ++i) {
+    const std::string label = all[i].label.in();
+    if (!args.empty() && std::find(args.begin(), args.end(), label) == args.end()) continue;
+    std::string state = "alive";
+    try {
+      client.call([&] { return d->invoke(all[i].oid.in(), "ping", OServ::StringList()); });
+    } catch (const ClientError& err) {
+      if (err.unreachable()) throw;
+      state = fmt::format("unreachable: {}", err.what());
+      ++down;
+    }
+    fmt::print("{:<24} {:<20} {}\n", label, all[i].gateway.in(), state);
+  }
+  return down ? 1 : 0;
+}
+
+struct Command {
+  const char* name;
+  const char* usage;
+  int (*body)(OservClient&, const std::vector<std::string>&, const Options&);
+};
+
+const Command kCommands[] = {
+    {"wcrtgate",
+     "Usage: wcrtgate [-n NAME] [-p PORT] MANAGED_NODE\n\n"
+     "Creates a gateway on MANAGED_NODE (its label): a Gateway object in that node's database,\n"
+     "whose oserv starts the gateway process now and at every start. Endpoints reach it at the\n"
+     "node's address and PORT (default 9494). NAME defaults to MANAGED_NODE-gateway.\n"
+     "Who may: senior.\n",
+     wcrtgate},
+    {"wgateway",
+     "Usage: wgateway [GATEWAY start|stop|status]\n\n"
+     "Without arguments, lists the region's gateways: OID, label, address. start and stop\n"
+     "start and stop the gateway's process (stop sends its endpoints to the other gateways at\n"
+     "once; a stopped gateway stays stopped across oserv restarts); status shows its process.\n"
+     "Who may: list and status user; start and stop senior.\n",
+     wgateway},
+    {"wep",
+     "Usage: wep ls [-g GATEWAY]\n"
+     "       wep ENDPOINT\n"
+     "       wep ENDPOINT status\n"
+     "       wep ENDPOINT migrate GATEWAY\n\n"
+     "ls lists the gateways and the endpoints assigned to each. ENDPOINT (label or OID) alone\n"
+     "shows its record; status asks it, through its gateway, whether it is alive; migrate\n"
+     "assigns it to GATEWAY (a live endpoint is told at once and logs in there).\n"
+     "Who may: ls, show and status user; migrate senior.\n",
+     wep},
+    {"wdelep",
+     "Usage: wdelep ENDPOINT\n\n"
+     "Deletes the endpoint's object and record; its gateway closes its session. Its lcfd, if\n"
+     "still running, is then an orphan and logs in as a new endpoint.\n"
+     "Who may: senior.\n",
+     wdelep},
+    {"wepstatus",
+     "Usage: wepstatus [-g GATEWAY] [ENDPOINT...]\n\n"
+     "For each endpoint (of GATEWAY, or those named), whether it answers through its gateway\n"
+     "now: label, gateway, alive or why not. Exit code 1 when any does not answer.\n"
+     "Who may: user (the ping is a method call: admin).\n",
+     wepstatus},
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const char* base = std::strrchr(argv[0], '/');
+  base = base ? base + 1 : argv[0];
+  const Command* command = nullptr;
+  for (const auto& c : kCommands)
+    if (std::strcmp(base, c.name) == 0) command = &c;
+  if (!command) {
+    std::fprintf(stderr, "%s: run me as wcrtgate, wgateway, wep, wdelep or wepstatus\n", base);
+    return 2;
+  }
+  static const std::string usage = std::string(command->usage) + kExitCodes;
+  Options o;
+  return client_main(
+      {.name = command->name,
+       .usage = usage.c_str(),
+       .options =
+           [&](po::options_description& opts) {
+             opts.add_options()("name,n", po::value(&o.name), "gateway label (wcrtgate)")(
+                 "port,p", po::value(&o.port), "gateway port (wcrtgate; default 9494)")(
+                 "gateway,g", po::value(&o.gateway), "only this gateway's endpoints");
+           },
+       .body = [&](OservClient& client,
+                   const std::vector<std::string>& args) { return command->body(client, args, o); }},
+      argc, argv);
+}

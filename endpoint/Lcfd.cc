@@ -1,0 +1,598 @@
+// lcfd's logins, session, methods, upcalls and status page.
+#include "Lcfd.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "Numbers.h"
+#include "RegionCa.h"
+#include "TextFile.h"
+#include "UniqueFd.h"
+
+namespace openoserv::lcf {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+int number(const std::string& key, const std::string& value, int min, int max) {
+  auto v = parse_number<long>(value);
+  if (!v || *v < min || *v > max)
+    throw std::invalid_argument(
+        fmt::format("{}={} is not a number from {} to {}", key, value, min, max));
+  return static_cast<int>(*v);
+}
+
+std::string joined(const std::vector<GatewayAddress>& list) {
+  std::string out;
+  for (const auto& g : list) out += (out.empty() ? "" : ":") + g.text();
+  return out;
+}
+
+}  // namespace
+
+bool LcfdConfig::set(const std::string& key, const std::string& value) {
+  if (key == "lcs.login_interfaces") login_interfaces = parse_gateways(value, gateway_port);
+  else if (key == "lcs.machine_name") label = value;
+  else if (key == "lcs.status_address") status_address = value;
+  else if (key == "lcs.gateway_port") gateway_port = static_cast<std::uint16_t>(number(key, value, 1, 65535));
+  else if (key == "lcfd_port") status_port = static_cast<std::uint16_t>(number(key, value, 0, 65535));
+  else if (key == "log_threshold") log_level = number(key, value, 0, 4);
+  else if (key == "udp_interval") udp_interval = number(key, value, 1, 3600);
+  else if (key == "udp_attempts") {}  // one connect per gateway per round: kept for Tivoli's files
+  else if (key == "login_interval") login_interval = number(key, value, 1, 86400);
+  else if (key == "lcs.method_timeout") method_timeout = number(key, value, 1, 86400);
+  else if (key == "lcs.cache_limit") cache_limit = static_cast<std::uint64_t>(number(key, value, 0, 1 << 30));
+  else if (key == "lcs.broadcast") broadcast = number(key, value, 0, 1) == 1;
+  else return false;
+  return true;
+}
+
+std::string LcfdConfig::text() const {
+  return fmt::format(
+      "lcs.login_interfaces={}\nlcs.machine_name={}\nlcs.status_address={}\nlcs.gateway_port={}\n"
+      "lcfd_port={}\nlog_threshold={}\nudp_interval={}\nlogin_interval={}\nlcs.method_timeout={}\n"
+      "lcs.cache_limit={}\nlcs.broadcast={}\n",
+      joined(login_interfaces), label, status_address, gateway_port, status_port, log_level,
+      udp_interval, login_interval, method_timeout, cache_limit, broadcast ? 1 : 0);
+}
+
+void apply_config_file(LcfdConfig& config, const std::string& text, const std::string& path) {
+  std::istringstream in(text);
+  std::string line;
+  for (int n = 1; std::getline(in, line); ++n) {
+    if (line.empty() || line[0] == '#') continue;
+    const size_t eq = line.find('=');
+    if (eq == std::string::npos)
+      throw std::invalid_argument(fmt::format("{} line {}: '{}' is not key=value", path, n, line));
+    const std::string key = line.substr(0, eq), value = line.substr(eq + 1);
+    if (value.empty()) continue;
+    try {
+      if (!config.set(key, value))
+        throw std::invalid_argument(fmt::format("unknown setting {}", key));
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument(fmt::format("{} line {}: {}", path, n, e.what()));
+    }
+  }
+}
+
+std::uint64_t spool_upcall(const std::string& dir, const std::string& method,
+                           const std::vector<std::string>& args) {
+  const std::string spool = dir + "/spool";
+  make_directories(spool, 0700);
+  UniqueFd lock(::open((spool + "/.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!lock || ::flock(lock.get(), LOCK_EX) != 0)
+    throw std::runtime_error(fmt::format("{}/.lock: {}", spool, std::strerror(errno)));
+  const auto last = read_text_file(spool + "/.next");
+  std::uint64_t id = 1;
+  if (last) {
+    auto v = parse_number<std::uint64_t>(std::string_view(*last).substr(0, last->find('\n')));
+    if (!v) throw std::runtime_error(fmt::format("{}/.next is damaged", spool));
+    id = *v;
+  }
+  Lcf::Upcall u;
+  u.id = id;
+  u.method = method.c_str();
+  u.args.length(static_cast<CORBA::ULong>(args.size()));
+  for (CORBA::ULong i = 0; i < args.size(); ++i) u.args[i] = args[i].c_str();
+  write_file_atomically(fmt::format("{}/{:020}.up", spool, id), encode(Type::kUpcall, 0, u), 0600);
+  write_file_atomically(spool + "/.next", std::to_string(id + 1) + "\n", 0600);
+  return id;
+}
+
+Lcfd::Lcfd(asio::io_context& io, LcfdConfig config, OservLog& log)
+    : io_(io),
+      config_(std::move(config)),
+      log_(log),
+      programs_(config_.dir + "/programs", std::chrono::seconds(config_.method_timeout),
+                std::chrono::seconds(5)),
+      retry_timer_(io),
+      upcall_timer_(io) {}
+
+Lcfd::~Lcfd() { programs_.stop_all(); }
+
+void Lcfd::log(int level, const std::string& text) {
+  if (level <= config_.log_level) log_.line(fmt::format("{} {}", level, text));
+}
+
+void Lcfd::start() {
+  for (const auto& line : programs_.end_leftovers()) log(1, line);
+  make_directories(config_.dir + "/cache", 0700);
+  if (config_.broadcast)
+    log(1, "lcs.broadcast=1: broadcast discovery is not offered; using the login interfaces");
+  serve_status();
+  round();
+  upcall_timer_.expires_after(std::chrono::seconds(1));
+  std::function<void(const boost::system::error_code&)> tick;
+  auto again = std::make_shared<std::function<void(const boost::system::error_code&)>>();
+  *again = [this, again](const boost::system::error_code& ec) {
+    if (ec || stopping_) return;
+    send_upcalls();
+    upcall_timer_.expires_after(std::chrono::seconds(1));
+    upcall_timer_.async_wait(*again);
+  };
+  upcall_timer_.async_wait(*again);
+}
+
+void Lcfd::stop() {
+  stopping_ = true;
+  retry_timer_.cancel();
+  upcall_timer_.cancel();
+  if (status_) {
+    boost::system::error_code ec;
+    status_->close(ec);
+  }
+  if (link_) link_->close("lcfd stops");
+  programs_.stop_all();
+}
+
+std::optional<LcfDat> Lcfd::load_dat() {
+  const std::string path = config_.dir + "/lcf.dat";
+  try {
+    return load_lcf_dat(path);
+  } catch (const LcfDatError& e) {
+    log(0, fmt::format("{}; trying {}.bak", e.what(), path));
+    try {
+      if (auto bak = load_lcf_dat(path + ".bak")) return bak;
+    } catch (const LcfDatError& e2) {
+      log(0, e2.what());
+    }
+    const std::string aside = fmt::format("{}.damaged-{}", path, ::time(nullptr));
+    ::rename(path.c_str(), aside.c_str());
+    log(0, fmt::format("{} set aside as {}; logging in as a new endpoint", path, aside));
+    return std::nullopt;
+  }
+}
+
+void Lcfd::round() {
+  if (stopping_) return;
+  dat_ = load_dat();
+  candidates_.clear();
+  auto add = [&](const GatewayAddress& g, const char* kind) {
+    for (const auto& c : candidates_)
+      if (c.gateway == g) return;
+    candidates_.push_back({g, kind});
+  };
+  if (!redirect_.empty()) {
+    for (const auto& g : redirect_) add(g, dat_ ? "isolated" : "initial");
+    redirect_.clear();
+  }
+  if (dat_) {
+    add(dat_->gateway, "normal");
+    for (const auto& g : dat_->alternates) add(g, "isolated");
+    for (const auto& g : config_.login_interfaces) add(g, "isolated");
+    for (const auto& g : dat_->login_interfaces) add(g, "isolated");
+  } else {
+    for (const auto& g : config_.login_interfaces) add(g, "initial");
+  }
+  if (candidates_.empty()) {
+    log(0, "no gateway to log in to: give one with -g or -D lcs.login_interfaces=GW[+PORT]");
+    state_ = "no gateway configured";
+    return;
+  }
+  attempt(0);
+}
+
+void Lcfd::attempt(std::size_t i) {
+  if (stopping_) return;
+  if (i >= candidates_.size()) {
+    state_ = fmt::format("no gateway answered; next try in {} s", config_.login_interval);
+    log(1, fmt::format("no gateway accepted a login; trying again in {} s", config_.login_interval));
+    retry_timer_.expires_after(std::chrono::seconds(config_.login_interval));
+    retry_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec) round();
+    });
+    return;
+  }
+  const Candidate c = candidates_[i];
+  auto go = [this, i, c] {
+    state_ = fmt::format("{} login to {}", c.kind, c.gateway.text());
+    log(2, fmt::format("trying a {} login to gateway {}", c.kind, c.gateway.text()));
+    auto socket = std::make_shared<asio::ip::tcp::socket>(io_);
+    auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::seconds(config_.udp_interval));
+    auto resolver = std::make_shared<asio::ip::tcp::resolver>(io_);
+    auto finished = std::make_shared<bool>(false);
+    auto fail = [this, i, c, finished, socket](const std::string& why) {
+      if (*finished) return;
+      *finished = true;
+      boost::system::error_code ec;
+      socket->close(ec);
+      log(1, fmt::format("gateway {}: {}", c.gateway.text(), why));
+      attempt(i + 1);
+    };
+    timer->async_wait([fail, timer](const boost::system::error_code& ec) {
+      if (!ec) fail("no answer in time");
+    });
+    resolver->async_resolve(
+        c.gateway.host, std::to_string(c.gateway.port),
+        [this, socket, timer, resolver, fail, finished, c](const boost::system::error_code& ec,
+                                                           asio::ip::tcp::resolver::results_type r) {
+          if (*finished) return;
+          if (ec) return fail(fmt::format("cannot resolve: {}", ec.message()));
+          asio::async_connect(*socket, r, [this, socket, timer, fail, finished, c](
+                                              const boost::system::error_code& ec, auto) {
+            if (*finished) return;
+            if (ec) return fail(fmt::format("connect: {}", ec.message()));
+            // The answer may wait on the Endpoint Manager: allow it its time.
+            timer->expires_after(std::chrono::seconds(config_.udp_interval) + std::chrono::seconds(30));
+            timer->async_wait([fail, timer](const boost::system::error_code& ec) {
+              if (!ec) fail("no answer to the login in time");
+            });
+            auto link = std::make_shared<Link>(std::move(*socket));
+            Lcf::Login l;
+            l.protocol = kVersion;
+            l.kind = c.kind.c_str();
+            l.label = (dat_ ? dat_->label : config_.label).c_str();
+            l.oid = (dat_ && c.kind != "initial" ? dat_->oid : std::string()).c_str();
+            l.key = (dat_ && c.kind != "initial" ? dat_->key : std::string()).c_str();
+            l.interp = "linux-x86_64";
+            l.address = "";
+            l.port = config_.status_port;
+            link->start(
+                [this, link, timer, finished, c](Frame&& f) {
+                  if (!*finished) {
+                    if (f.type != Type::kLoginReply) {
+                      link->close("the gateway sent something before its LoginReply");
+                      return;
+                    }
+                    *finished = true;
+                    timer->cancel();
+                    Lcf::LoginReply r;
+                    try {
+                      r = decode<Lcf::LoginReply>(f);
+                    } catch (const ProtocolError& e) {
+                      link->close(e.what());
+                      return;
+                    }
+                    logged_in(link, r, c);
+                    return;
+                  }
+                  on_frame(link, std::move(f));
+                },
+                [this, fail, finished, link](const std::string& why) {
+                  if (!*finished) return fail(why);
+                  if (link == link_) session_ended(why);
+                });
+            link->send(Type::kLogin, 0, l);
+          });
+        });
+  };
+  // Away from the assigned gateway: a random jitter first, so that the endpoints of a dead
+  // gateway do not all arrive at its alternates at once.
+  if (i > 0 && candidates_[i - 1].kind == "normal") {
+    std::uniform_int_distribution<int> ms(0, config_.udp_interval * 1000 / 5);
+    retry_timer_.expires_after(std::chrono::milliseconds(ms(random_)));
+    retry_timer_.async_wait([go](const boost::system::error_code& ec) {
+      if (!ec) go();
+    });
+    return;
+  }
+  go();
+}
+
+void Lcfd::logged_in(const std::shared_ptr<Link>& link, const Lcf::LoginReply& r,
+                     const Candidate& c) {
+  if (!r.accepted) {
+    const std::string why = r.reason.in();
+    log(0, fmt::format("gateway {} refused the {} login: {}", c.gateway.text(), c.kind, why));
+    link->close("refused");
+    if (r.orphan) {
+      const std::string path = config_.dir + "/lcf.dat";
+      const std::string aside = fmt::format("{}.orphan-{}", path, ::time(nullptr));
+      ::rename(path.c_str(), aside.c_str());
+      ::unlink((path + ".bak").c_str());  // the same unknown identity
+      log(0, fmt::format("the Endpoint Manager does not know this endpoint: {} set aside as {}; "
+                         "logging in as a new endpoint",
+                         path, aside));
+      if (config_.login_interfaces.empty() && dat_) config_.login_interfaces.push_back(dat_->gateway);
+      asio::post(io_, [this] { round(); });
+      return;
+    }
+    // Try the next gateway.
+    for (std::size_t i = 0; i < candidates_.size(); ++i)
+      if (candidates_[i].gateway == c.gateway) {
+        asio::post(io_, [this, i] { attempt(i + 1); });
+        return;
+      }
+    return;
+  }
+  LcfDat dat;
+  dat.label = dat_ ? dat_->label : config_.label;
+  dat.oid = r.oid.in();
+  dat.key = std::string(r.key.in()).empty() && dat_ ? dat_->key : std::string(r.key.in());
+  try {
+    auto gws = parse_gateways(r.gateway.in(), config_.gateway_port);
+    dat.gateway = gws.empty() ? c.gateway : gws.front();
+    for (CORBA::ULong i = 0; i < r.alternates.length(); ++i)
+      for (auto& g : parse_gateways(r.alternates[i].in(), config_.gateway_port))
+        dat.alternates.push_back(g);
+  } catch (const std::invalid_argument& e) {
+    link->close(fmt::format("the LoginReply names a bad gateway: {}", e.what()));
+    return;
+  }
+  dat.login_interfaces = config_.login_interfaces;
+  dat.last_login = ::time(nullptr);
+  try {
+    // Twice: the second makes lcf.dat.bak this same identity, so that damage to either file
+    // never loses the key (the first keeps the previous login's file for nothing).
+    save_lcf_dat(config_.dir + "/lcf.dat", dat);
+    save_lcf_dat(config_.dir + "/lcf.dat", dat);
+  } catch (const std::exception& e) {
+    log(0, fmt::format("lcf.dat not saved: {}", e.what()));
+  }
+  dat_ = dat;
+  link_ = link;
+  link->set_heartbeat(std::chrono::seconds(std::max<CORBA::ULong>(r.heartbeat, 1)));
+  state_ = fmt::format("logged in to gateway {} ({} login)", dat.gateway.text(), c.kind);
+  log(1, fmt::format("{} login to gateway {} accepted: endpoint {} ({})", c.kind,
+                     dat.gateway.text(), dat.label, dat.oid));
+  upcall_in_flight_.reset();
+  send_upcalls();
+}
+
+void Lcfd::session_ended(const std::string& why) {
+  link_.reset();
+  fetches_.clear();
+  upcall_in_flight_.reset();
+  if (stopping_) return;
+  state_ = fmt::format("session ended ({}); logging in again", why);
+  log(1, fmt::format("session with the gateway ended: {}", why));
+  asio::post(io_, [this] { round(); });
+}
+
+void Lcfd::on_frame(const std::shared_ptr<Link>& link, Frame&& f) {
+  try {
+    switch (f.type) {
+      case Type::kDowncall:
+        on_downcall(link, f.id, decode<Lcf::Downcall>(f));
+        return;
+      case Type::kMethodBody: {
+        auto m = decode<Lcf::MethodBody>(f);
+        auto it = fetches_.find(f.id);
+        if (it == fetches_.end()) return;
+        Fetch fetch = std::move(it->second);
+        fetches_.erase(it);
+        const std::string body(reinterpret_cast<const char*>(m.program.get_buffer()),
+                               m.program.length());
+        if (body.empty() || tls::sha256_hex(body) != fetch.digest) {
+          reply(link, fetch.downcall_id, 127,
+                fmt::format("method program {} could not be downloaded from the gateway",
+                            fetch.digest));
+          return;
+        }
+        store_program(fetch.digest, body);
+        run_program(link, fetch.downcall_id, config_.dir + "/cache/" + fetch.digest,
+                    fetch.downcall);
+        return;
+      }
+      case Type::kUpcallAck: {
+        auto a = decode<Lcf::UpcallAck>(f);
+        if (upcall_in_flight_ && *upcall_in_flight_ == a.id) {
+          ::unlink(fmt::format("{}/spool/{:020}.up", config_.dir, a.id).c_str());
+          upcall_in_flight_.reset();
+          log(2, fmt::format("upcall {} acknowledged", a.id));
+          send_upcalls();
+        }
+        return;
+      }
+      case Type::kRedirect: {
+        auto r = decode<Lcf::Redirect>(f);
+        redirect_.clear();
+        for (CORBA::ULong i = 0; i < r.gateways.length(); ++i)
+          for (auto& g : parse_gateways(r.gateways[i].in(), config_.gateway_port))
+            redirect_.push_back(g);
+        log(1, fmt::format("redirected by the gateway: {}", r.reason.in()));
+        return;
+      }
+      default:
+        throw ProtocolError(fmt::format("{} is not a frame a gateway sends after the login",
+                                        type_name(static_cast<std::uint8_t>(f.type))));
+    }
+  } catch (const std::invalid_argument& e) {
+    link->close(fmt::format("protocol error: {}", e.what()));
+  } catch (const ProtocolError& e) {
+    link->close(fmt::format("protocol error: {}", e.what()));
+  }
+}
+
+void Lcfd::reply(const std::shared_ptr<Link>& link, std::uint32_t id, int code,
+                 const std::string& out) {
+  Lcf::DowncallResult r;
+  r.exit_code = code;
+  r.output = out.c_str();
+  link->send(Type::kDowncallResult, id, r);
+}
+
+void Lcfd::on_downcall(const std::shared_ptr<Link>& link, std::uint32_t id, const Lcf::Downcall& d) {
+  const std::string method = d.method.in(), digest = d.digest.in();
+  log(2, fmt::format("downcall {} {}", method, digest.empty() ? "(built in)" : digest));
+  if (digest.empty()) {
+    if (method == "ping") return reply(link, id, 0, "alive\n");
+    if (method == "status") return reply(link, id, 0, status_text());
+    return reply(link, id, 127, fmt::format("lcfd has no built-in method {}", method));
+  }
+  if (digest.size() != 64 || digest.find_first_not_of("0123456789abcdef") != std::string::npos)
+    return reply(link, id, 127, "the downcall names no valid program digest");
+  const std::string path = config_.dir + "/cache/" + digest;
+  if (::access(path.c_str(), X_OK) == 0) {
+    ::utimensat(AT_FDCWD, path.c_str(), nullptr, 0);  // most recently used
+    log(3, fmt::format("method {} from the cache", digest));
+    return run_program(link, id, path, d);
+  }
+  const std::uint32_t fetch_id = link->next_id();
+  fetches_[fetch_id] = {digest, id, d};
+  Lcf::MethodRequest m;
+  m.digest = digest.c_str();
+  link->send(Type::kMethodRequest, fetch_id, m);
+}
+
+void Lcfd::store_program(const std::string& digest, const std::string& body) {
+  const std::string path = config_.dir + "/cache/" + digest;
+  write_file_atomically(path, body, 0700);
+  log(2, fmt::format("method {} downloaded ({} bytes)", digest, body.size()));
+  trim_cache();
+}
+
+void Lcfd::trim_cache() {
+  struct Entry {
+    fs::path path;
+    fs::file_time_type used;
+    std::uintmax_t size;
+  };
+  std::vector<Entry> entries;
+  std::uintmax_t total = 0;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(config_.dir + "/cache", ec)) {
+    if (!e.is_regular_file(ec)) continue;
+    entries.push_back({e.path(), e.last_write_time(ec), e.file_size(ec)});
+    total += entries.back().size;
+  }
+  std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) { return a.used < b.used; });
+  for (const auto& e : entries) {
+    if (total <= config_.cache_limit || entries.size() <= 1) break;
+    fs::remove(e.path, ec);
+    total -= e.size;
+    log(2, fmt::format("method {} dropped from the cache (lcs.cache_limit {})",
+                       e.path.filename().string(), config_.cache_limit));
+  }
+}
+
+void Lcfd::run_program(const std::shared_ptr<Link>& link, std::uint32_t id,
+                       const std::string& path, const Lcf::Downcall& d) {
+  std::vector<std::string> argv = {path, d.oid.in(), d.method.in()};
+  for (CORBA::ULong i = 0; i < d.args.length(); ++i) argv.push_back(d.args[i].in());
+  std::vector<std::string> env = {"LCF_DATDIR=" + config_.dir,
+                                  "LCF_ENDPOINT=" + (dat_ ? dat_->label : config_.label),
+                                  fmt::format("LCF_OID={}", d.oid.in())};
+  std::weak_ptr<Link> weak = link;
+  std::thread([this, argv = std::move(argv), env = std::move(env), weak, id, method = std::string(d.method.in())] {
+    int code = 0;
+    std::string out;
+    try {
+      MethodThreads::Scope scope(threads_, argv[1], method, "run");
+      auto r = programs_.run(argv, env, scope);
+      code = r.exit_code;
+      out = std::move(r.output);
+    } catch (const std::exception& e) {
+      code = 127;
+      out = e.what();
+    }
+    asio::post(io_, [this, weak, id, code, out = std::move(out)] {
+      if (auto link = weak.lock(); link && link->is_open()) reply(link, id, code, out);
+    });
+  }).detach();
+}
+
+void Lcfd::send_upcalls() {
+  if (!link_ || !link_->is_open()) return;
+  const auto now = std::chrono::steady_clock::now();
+  // Unanswered (its gateway could not reach the Endpoint Manager): sent again after a while.
+  if (upcall_in_flight_ && now - upcall_sent_ < std::chrono::seconds(10)) return;
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(config_.dir + "/spool", ec))
+    if (e.path().extension() == ".up") names.push_back(e.path().filename().string());
+  if (names.empty()) return;
+  std::sort(names.begin(), names.end());
+  const std::string path = config_.dir + "/spool/" + names.front();
+  auto bytes = read_text_file(path);
+  if (!bytes) return;
+  FrameReader reader;
+  reader.feed(*bytes);
+  try {
+    auto frame = reader.next();
+    if (!frame || frame->type != Type::kUpcall) throw ProtocolError("not one Upcall frame");
+    auto u = decode<Lcf::Upcall>(*frame);
+    upcall_in_flight_ = u.id;
+    upcall_sent_ = now;
+    link_->send(*bytes);
+    log(2, fmt::format("upcall {} {} sent", u.id, u.method.in()));
+  } catch (const ProtocolError& e) {
+    const std::string aside = path + ".damaged";
+    ::rename(path.c_str(), aside.c_str());
+    log(0, fmt::format("{} is damaged ({}); set aside as {}", path, e.what(), aside));
+  }
+}
+
+std::string Lcfd::status_text() {
+  std::string text = fmt::format("lcfd {}\nlabel: {}\nstate: {}\n", config_.dir,
+                                 dat_ ? dat_->label : config_.label, state_);
+  if (dat_)
+    text += fmt::format("oid: {}\ngateway: {}\nalternates: {}\nlast login: {}\n", dat_->oid,
+                        dat_->gateway.text(), joined(dat_->alternates), dat_->last_login);
+  return text;
+}
+
+void Lcfd::serve_status() {
+  if (config_.status_port == 0) return;
+  boost::system::error_code ec;
+  const auto ip = asio::ip::make_address(config_.status_address, ec);
+  if (ec) throw std::invalid_argument(fmt::format("lcs.status_address={} is not an IP address",
+                                                  config_.status_address));
+  asio::ip::tcp::endpoint where(ip, config_.status_port);
+  status_ = std::make_unique<asio::ip::tcp::acceptor>(io_);
+  status_->open(where.protocol());
+  status_->set_option(asio::socket_base::reuse_address(true));
+  status_->bind(where, ec);
+  if (ec)
+    throw std::runtime_error(fmt::format("cannot serve the status page on {}:{}: {}",
+                                         config_.status_address, config_.status_port, ec.message()));
+  status_->listen();
+  auto again = std::make_shared<std::function<void()>>();
+  *again = [this, again] {
+    status_->async_accept([this, again](const boost::system::error_code& ec, asio::ip::tcp::socket s) {
+      if (ec) return;
+      auto socket = std::make_shared<asio::ip::tcp::socket>(std::move(s));
+      auto buf = std::make_shared<std::array<char, 2048>>();
+      socket->async_read_some(asio::buffer(*buf), [this, socket, buf](const boost::system::error_code&, std::size_t) {
+        std::string body = status_text();
+        if (auto log = read_text_file(config_.dir + "/lcfd.log")) {
+          size_t start = log->size() > 4096 ? log->find('\n', log->size() - 4096) + 1 : 0;
+          body += "\nlcfd.log (last lines):\n" + log->substr(start);
+        }
+        auto out = std::make_shared<std::string>(fmt::format(
+            "HTTP/1.0 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\n"
+            "Connection: close\r\n\r\n{}",
+            body.size(), body));
+        asio::async_write(*socket, asio::buffer(*out), [socket, out](const boost::system::error_code&, std::size_t) {
+          boost::system::error_code ignored;
+          socket->shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+        });
+      });
+      (*again)();
+    });
+  };
+  (*again)();
+}
+
+}  // namespace openoserv::lcf

@@ -1,0 +1,76 @@
+// One session of the endpoint protocol on a TCP connection, as both ends run it (gateway/ and
+// lcfd): frames in (reassembled, checked) and out (queued, written in order), heartbeats every
+// interval, and the session closed when nothing has arrived for three intervals — a silent
+// partition is found by missed heartbeats, not by TCP's timers. Runs on one io_context thread;
+// every member is called on that thread.
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <utility>
+
+#include <boost/asio.hpp>
+
+#include "Protocol.h"
+
+namespace openoserv::lcf {
+
+namespace asio = boost::asio;
+
+class Link : public std::enable_shared_from_this<Link> {
+ public:
+  using OnFrame = std::function<void(Frame&&)>;
+  using OnClose = std::function<void(const std::string& why)>;
+
+  explicit Link(asio::ip::tcp::socket socket);
+
+  // Starts reading; `on_frame` gets every frame, `on_close` (once) why the session ended.
+  void start(OnFrame on_frame, OnClose on_close);
+  // Heartbeats from now on, every `interval` (0: none, and no liveness check).
+  void set_heartbeat(std::chrono::seconds interval);
+
+  void send(std::string frame);
+  template <typename Message>
+  void send(Type type, std::uint32_t id, const Message& message) {
+    send(encode(type, id, message));
+  }
+  // Ends the session now (pending output is dropped), or once the queued frames are written.
+  void close(const std::string& why);
+  void close_after_sending(const std::string& why);
+
+  bool is_open() const { return open_; }
+  // "127.0.0.5:40112", where the other end is.
+  const std::string& peer() const { return peer_; }
+  std::string peer_ip() const;
+  // A request id unused on this session.
+  std::uint32_t next_id() { return ++last_id_ == 0 ? ++last_id_ : last_id_; }
+
+ private:
+  void read();
+  void write();
+  void tick();
+
+  asio::ip::tcp::socket socket_;
+  asio::steady_timer timer_;
+  std::string peer_;
+  OnFrame on_frame_;
+  OnClose on_close_;
+  FrameReader reader_;
+  std::array<char, 16384> buffer_{};
+  std::deque<std::string> out_;
+  bool writing_ = false;
+  bool open_ = true;
+  bool closing_ = false;  // close once out_ is written
+  std::chrono::seconds heartbeat_{0};
+  std::chrono::steady_clock::time_point heard_;
+  std::uint32_t last_id_ = 0;
+};
+
+// Milliseconds since the epoch (Heartbeat's clock).
+std::uint64_t now_ms();
+
+}  // namespace openoserv::lcf

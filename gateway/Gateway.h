@@ -1,0 +1,138 @@
+// A gateway (seed 4.8.1): serves the endpoints assigned to it, on one event loop.
+//
+// Endpoints log in over the endpoint protocol (docs/LCF-PROTOCOL.md). A normal login (to the
+// assigned gateway) is checked against the gateway's own copy of its endpoints (OID, label,
+// SHA-256 of the key), kept in <dir>/endpoints so that it serves them while the TMR server is
+// down; initial and isolated logins, and a normal one for an OID the copy lacks, are the
+// Endpoint Manager's to decide. The region calls it through its service (idl/gateway.idl):
+// downcalls go over the endpoint's session; method programs come from the gateway's cache
+// (<dir>/cache/<sha256>), filled from the Endpoint Manager once for all its endpoints.
+// Upcalls go to the Endpoint Manager and are acknowledged once recorded there.
+//
+// Threads: the event loop owns every session, the copy and the cache index; calls to the
+// Endpoint Manager (which may wait on a slow or absent TMR server) run on a small pool and post
+// their results back; the ORB's threads post their requests in and wait for the answer.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <utility>
+
+#include <boost/asio.hpp>
+
+#include "Link.h"
+#include "OservLog.h"
+#include "oserv.hh"
+
+namespace openoserv {
+
+namespace asio = boost::asio;
+
+struct GatewayOptions {
+  std::string label;
+  std::string oid;
+  std::string listen_host;
+  std::uint16_t listen_port = 0;
+  std::string dir;                        // state: endpoints, cache/, gateway.log
+  std::chrono::seconds heartbeat{30};     // told to endpoints at login
+  std::chrono::seconds shutdown_grace{2};  // a planned stop waits this long for Redirects to go
+};
+
+// What the gateway asks of the Endpoint Manager (over CORBA in the process; fakes in tests).
+// Each call may block (a TMR server that is down); Failure carries its refusal.
+class ManagerCalls {
+ public:
+  virtual ~ManagerCalls() = default;
+  virtual std::vector<OServ::EndpointEntry> started(const std::string& label, const std::string& ior,
+                                                    std::vector<OServ::GatewayEntry>& others) = 0;
+  virtual OServ::EndpointGrant login(const std::string& kind, const std::string& label,
+                                     const std::string& oid, const std::string& key,
+                                     const std::string& interp, const std::string& address,
+                                     const std::string& via) = 0;
+  virtual std::string method_body(const std::string& digest) = 0;
+  virtual std::string upcall(const std::string& oid, std::uint64_t id, const std::string& method,
+                             const std::vector<std::string>& args) = 0;
+};
+
+struct DowncallOutcome {
+  bool ok = false;
+  int exit_code = 0;
+  std::string output;  // or, when !ok, why it did not run
+};
+
+struct SessionInfo {
+  std::string oid, label, address, since, login_kind;
+};
+
+class Gateway {
+ public:
+  Gateway(asio::io_context& io, GatewayOptions options, ManagerCalls& manager, OservLog& log);
+  ~Gateway();
+
+  // Opens the listener (throws naming the address when it cannot) and loads the copy.
+  void listen();
+  // Reports to the Endpoint Manager in the background, retrying until it answers.
+  void register_with_manager(const std::string& ior);
+  // A planned stop: every endpoint is sent a Redirect to the other gateways; `done` runs once
+  // they are sent (or the grace period passed).
+  void stop(std::function<void()> done);
+
+  // From any thread (the ORB's): posted to the loop. `reply` runs on the loop.
+  void downcall(const std::string& oid, const std::string& method,
+                const std::vector<std::string>& args, const std::string& digest,
+                std::chrono::seconds timeout, std::function<void(DowncallOutcome)> reply);
+  void forget(const std::string& oid, const std::string& redirect);
+  std::vector<SessionInfo> sessions();  // loop thread only
+  std::string session_of(const std::string& oid);  // loop thread only
+
+ private:
+  struct Session;
+  struct Known {
+    std::string label;
+    std::string key_hash;
+  };
+
+  void accept();
+  void on_frame(const std::shared_ptr<Session>& s, lcf::Frame&& frame);
+  void on_login(const std::shared_ptr<Session>& s, const Lcf::Login& login);
+  void accept_login(const std::shared_ptr<Session>& s, const std::string& oid,
+                    const std::string& label, const std::string& kind, const std::string& key,
+                    const std::vector<std::string>& alternates);
+  void refuse_login(const std::shared_ptr<Session>& s, const std::string& why, bool orphan);
+  void on_method_request(const std::shared_ptr<Session>& s, std::uint32_t id,
+                         const std::string& digest);
+  void on_upcall(const std::shared_ptr<Session>& s, const Lcf::Upcall& upcall);
+  // The program `digest` from the cache, else fetched once however many ask meanwhile.
+  void program(const std::string& digest, std::function<void(const std::string*)> done);
+  void remember(const std::string& oid, Known known);
+  void save_copy_soon();
+  void save_copy();
+  void load_copy();
+  std::string address() const;  // "host+port"
+  template <typename Call, typename Then>
+  void ask_manager(Call call, Then then);
+
+  asio::io_context& io_;
+  GatewayOptions options_;
+  ManagerCalls& manager_;
+  OservLog& log_;
+  asio::ip::tcp::acceptor acceptor_;
+  asio::thread_pool pool_{4};      // calls to the Endpoint Manager
+  asio::steady_timer save_timer_;
+  bool save_pending_ = false;
+  bool stopping_ = false;
+  std::map<std::string, Known> copy_;                      // by OID
+  std::map<std::string, std::shared_ptr<Session>> by_oid_; // logged-in sessions
+  std::vector<std::string> others_;                        // other gateways, "host+port"
+  std::map<std::string, std::vector<std::function<void(const std::string*)>>> fetching_;
+  std::set<std::string> seen_upcalls_;                     // "oid/id" sent on and not yet acked
+};
+
+}  // namespace openoserv

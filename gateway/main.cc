@@ -1,0 +1,316 @@
+// oserv-gateway: a gateway process, started, watched and stopped by its managed node's oserv
+// (domain/GatewayHost.h); see gateway/Gateway.h for what it does.
+//
+// It speaks the endpoint protocol on --listen, and TLS-only IIOP on an ephemeral port of the
+// same address for its service (idl/gateway.idl), which only the region's dispatchers may call.
+// It reaches the Endpoint Manager at --tmr with the node's certificate (--ssl).
+//
+// Exit codes: 0 stopped, 2 bad command line, 3 cannot listen or start its ORB.
+#include <signal.h>
+
+#include <omniORB4/CORBA.h>
+#include <omniORB4/internal/giopStrand.h>
+#include <omniORB4/internal/giopStream.h>
+#include <omniORB4/internal/GIOP_S.h>
+#include <omniORB4/omniInterceptors.h>
+
+#include <future>
+#include <iostream>
+#include <thread>
+
+#include <boost/program_options.hpp>
+#include <fmt/format.h>
+
+#include "Failure.h"
+#include "Gateway.h"
+#include "HostPort.h"
+#include "Numbers.h"
+#include "Oid.h"
+#include "OrbInit.h"
+#include "OrbTls.h"
+#include "RegionCa.h"
+#include "TextFile.h"
+#include "Timeouts.h"
+#include "Version.h"
+#include "WireConvert.h"
+#include "gateway.hh"
+
+namespace po = boost::program_options;
+using namespace openoserv;
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: oserv-gateway --label LABEL --oid OID --listen IP:PORT --tmr IP:PORT --ssl DIR\n"
+    "                     --dir DIR [--heartbeat SECONDS]\n"
+    "\n"
+    "A gateway of the endpoint tier. Normally started by its managed node's oserv (wcrtgate,\n"
+    "wgateway GW start), which passes these options; run by hand only to debug.\n"
+    "Endpoints log in on --listen; the region calls its service (TLS, dispatchers only) on an\n"
+    "ephemeral port of the same address. --dir holds its copy of its endpoints (endpoints),\n"
+    "its method cache (cache/) and gateway.log. --heartbeat (default 30, or heartbeat= in\n"
+    "DIR/gateway.cfg) is the interval endpoints are told to keep.\n";
+
+std::uint32_t region_of_self = 0;
+
+// Only the region's dispatchers may call the service.
+CORBA::Boolean check_caller(omni::omniInterceptors::serverReceiveRequest_T::info_T& info) {
+  const auto peer = tls::peer_of(peer_certificate(info.giop_s.strand().connection));
+  if (!peer || peer->subject.kind != tls::Subject::Kind::kDispatcher ||
+      peer->subject.region != region_of_self)
+    throw CORBA::NO_PERMISSION(0, CORBA::COMPLETED_NO);
+  return true;
+}
+
+class ServiceServant final : public POA_OServGateway::Service {
+ public:
+  ServiceServant(Gateway& gw, asio::io_context& io) : gw_(gw), io_(io) {}
+
+  OServ::MethodResult* downcall(const char* oid, const char* method,
+                                const OServ::StringList& args, const char* digest,
+                                CORBA::ULong timeout) override {
+    auto done = std::make_shared<std::promise<DowncallOutcome>>();
+    auto result = done->get_future();
+    gw_.downcall(oid, method, wire::strings(args), digest, std::chrono::seconds(timeout),
+                 [done](DowncallOutcome r) { done->set_value(std::move(r)); });
+    // The endpoint ends a program past its limit and reports it: wait for that.
+    const auto wait = std::chrono::seconds(timeout) + timeouts::kProgramGrace + timeouts::kPush;
+    if (result.wait_for(wait) != std::future_status::ready)
+      throw OServ::Failed(fmt::format("endpoint {} did not answer {} within {} s", oid, method,
+                                      std::chrono::duration_cast<std::chrono::seconds>(wait).count())
+                              .c_str());
+    auto r = result.get();
+    if (!r.ok) throw OServ::Failed(r.output.c_str());
+    auto out = std::make_unique<OServ::MethodResult>();
+    out->exit_code = r.exit_code;
+    out->output = r.output.c_str();
+    return out.release();
+  }
+
+  void forget(const char* oid, const char* redirect) override { gw_.forget(oid, redirect); }
+
+  char* session_of(const char* oid) override {
+    std::promise<std::string> done;
+    auto result = done.get_future();
+    asio::post(io_, [&] { done.set_value(gw_.session_of(oid)); });
+    return CORBA::string_dup(result.get().c_str());
+  }
+
+  OServGateway::Sessions* logged_in() override {
+    std::promise<std::vector<SessionInfo>> done;
+    auto result = done.get_future();
+    asio::post(io_, [&] { done.set_value(gw_.sessions()); });
+    auto list = result.get();
+    auto out = std::make_unique<OServGateway::Sessions>(static_cast<CORBA::ULong>(list.size()));
+    out->length(static_cast<CORBA::ULong>(list.size()));
+    for (CORBA::ULong i = 0; i < list.size(); ++i) {
+      (*out)[i].oid = list[i].oid.c_str();
+      (*out)[i].label = list[i].label.c_str();
+      (*out)[i].address = list[i].address.c_str();
+      (*out)[i].since = list[i].since.c_str();
+      (*out)[i].login_kind = list[i].login_kind.c_str();
+    }
+    return out.release();
+  }
+
+ private:
+  Gateway& gw_;
+  asio::io_context& io_;
+};
+
+// The Endpoint Manager over TLS, with the node's certificate.
+class CorbaManager final : public ManagerCalls {
+ public:
+  CorbaManager(CORBA::ORB_ptr orb, const std::string& tmr) {
+    CORBA::Object_var obj = orb->string_to_object(corbaloc_url(tmr, "Dispatcher").c_str());
+    tmr_ = OServ::Dispatcher::_unchecked_narrow(obj);
+    omniORB::setClientCallTimeout(
+        tmr_, static_cast<CORBA::ULong>(timeouts::kEndpointManagerCall.count()));
+  }
+  std::vector<OServ::EndpointEntry> started(const std::string& label, const std::string& ior,
+                                            std::vector<OServ::GatewayEntry>& others) override {
+    return call([&] {
+      OServ::GatewayEntries_var rest;
+      OServ::EndpointEntries_var mine = tmr_->gateway_started(label.c_str(), ior.c_str(), rest);
+      others.assign(rest->get_buffer(), rest->get_buffer() + rest->length());
+      return std::vector<OServ::EndpointEntry>(mine->get_buffer(),
+                                               mine->get_buffer() + mine->length());
+    });
+  }
+  OServ::EndpointGrant login(const std::string& kind, const std::string& label,
+                             const std::string& oid, const std::string& key,
+                             const std::string& interp, const std::string& address,
+                             const std::string& via) override {
+    return call([&] {
+      OServ::EndpointGrant_var g =
+          tmr_->endpoint_login(kind.c_str(), label.c_str(), oid.c_str(), key.c_str(),
+                               interp.c_str(), address.c_str(), via.c_str());
+      return OServ::EndpointGrant(g.in());
+    });
+  }
+  std::string method_body(const std::string& digest) override {
+    return call([&] {
+      OServ::Program_var p = tmr_->method_body(digest.c_str());
+      return std::string(reinterpret_cast<const char*>(p->get_buffer()), p->length());
+    });
+  }
+  std::string upcall(const std::string& oid, std::uint64_t id, const std::string& method,
+                     const std::vector<std::string>& args) override {
+    return call([&] {
+      CORBA::String_var r =
+          tmr_->endpoint_upcall(oid.c_str(), id, method.c_str(), wire::strings(args));
+      return std::string(r.in());
+    });
+  }
+
+ private:
+  template <typename F>
+  auto call(F&& f) -> decltype(f()) {
+    try {
+      return f();
+    } catch (const OServ::Failed& e) {
+      throw Failure(e.reason.in());
+    } catch (const CORBA::Exception& e) {
+      throw Failure(fmt::format("the TMR server does not answer ({})", e._name()));
+    }
+  }
+  OServ::Dispatcher_var tmr_;
+};
+
+// heartbeat= from DIR/gateway.cfg (key=value lines), if present.
+std::optional<long> configured_heartbeat(const std::string& dir) {
+  auto text = read_text_file(dir + "/gateway.cfg");
+  if (!text) return std::nullopt;
+  size_t pos = 0;
+  while (pos < text->size()) {
+    const size_t nl = std::min(text->find('\n', pos), text->size());
+    const std::string line = text->substr(pos, nl - pos);
+    pos = nl + 1;
+    if (line.rfind("heartbeat=", 0) == 0) {
+      auto v = parse_number<long>(line.substr(10));
+      if (!v || *v < 1) throw Failure(fmt::format("{}/gateway.cfg: heartbeat={} is not a number "
+                                                  "of seconds", dir, line.substr(10)));
+      return *v;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  GatewayOptions o;
+  std::string listen, tmr, ssl;
+  long heartbeat = 0;
+  po::options_description desc("options");
+  desc.add_options()("help,h", "this text")("version", "the version")(
+      "label", po::value(&o.label), "the gateway's label")("oid", po::value(&o.oid),
+                                                           "its Gateway object")(
+      "listen", po::value(&listen), "IP:PORT endpoints log in to")(
+      "tmr", po::value(&tmr), "IP:PORT of the TMR server")(
+      "ssl", po::value(&ssl), "the node's DBDIR/ssl (ca.pem, identity.pem)")(
+      "dir", po::value(&o.dir), "the gateway's state directory")(
+      "heartbeat", po::value(&heartbeat), "seconds between heartbeats");
+  po::variables_map vm;
+  try {
+    po::store(po::parse_command_line(argc, argv, desc), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    std::cerr << "oserv-gateway: " << e.what() << "\n" << kUsage;
+    return 2;
+  }
+  if (vm.count("help")) {
+    std::cout << kUsage << "\n" << desc;
+    return 0;
+  }
+  if (vm.count("version")) {
+    std::cout << "oserv-gateway " << OPENOSERV_VERSION << "\n";
+    return 0;
+  }
+  Oid oid;
+  HostPort where;
+  try {
+    where = parse_host_port(listen, 0);
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "oserv-gateway: --listen: " << e.what() << "\n";
+    return 2;
+  }
+  if (o.label.empty() || !Oid::try_parse(o.oid, oid) || where.port == 0 || tmr.empty() ||
+      ssl.empty() || o.dir.empty()) {
+    std::cerr << "oserv-gateway: --label, --oid, --listen IP:PORT, --tmr, --ssl and --dir are "
+                 "all needed\n"
+              << kUsage;
+    return 2;
+  }
+  o.listen_host = where.host;
+  o.listen_port = where.port;
+  region_of_self = oid.region;
+  OservLog log;
+  try {
+    make_directories(o.dir, 0700);
+    log.open(o.dir + "/gateway.log");
+    if (heartbeat <= 0) heartbeat = configured_heartbeat(o.dir).value_or(30);
+  } catch (const std::exception& e) {
+    std::cerr << "oserv-gateway: " << e.what() << "\n";
+    return 2;
+  }
+  o.heartbeat = std::chrono::seconds(heartbeat);
+  log.set_mirror_stderr(false);
+
+  // Signals are taken by the event loop (asio::signal_set); the ORB's threads never see them.
+  // Whatever mask the starter left: SIGTERM and SIGINT reach the event loop, SIGPIPE nobody.
+  sigset_t block;
+  sigemptyset(&block);
+  sigaddset(&block, SIGPIPE);
+  pthread_sigmask(SIG_SETMASK, &block, nullptr);
+
+  asio::io_context io;
+  asio::signal_set signals(io, SIGTERM, SIGINT);
+  CORBA::ORB_var orb;
+  try {
+    OrbOptions options = tls_options({.ca = ssl + "/ca.pem", .identity = ssl + "/identity.pem"});
+    options.push_back({"endPoint", fmt::format("giop:ssl:{}:", o.listen_host)});
+    options.push_back({"clientConnectTimeOutPeriod", std::to_string(timeouts::kConnect.count())});
+    // omniORB's own trace, to gateway.out, when asked (debugging a start that fails).
+    if (const char* trace = std::getenv("OSERV_ORB_TRACE")) options.push_back({"traceLevel", trace});
+    orb = init_orb("oserv-gateway", options);
+    omniORB::getInterceptors()->serverReceiveRequest.add(check_caller);
+  } catch (const std::exception& e) {
+    log.line(fmt::format("!cannot start the ORB: {}", e.what()));
+    return 3;
+  } catch (const CORBA::Exception& e) {
+    log.line(fmt::format("!cannot start the ORB: {}", e._name()));
+    return 3;
+  }
+  CorbaManager manager(orb, tmr);
+  Gateway gateway(io, o, manager, log);
+  try {
+    gateway.listen();
+  } catch (const std::exception& e) {
+    log.line(fmt::format("!{}", e.what()));
+    std::cerr << "oserv-gateway: " << e.what() << "\n";
+    orb->destroy();
+    return 3;
+  }
+  ServiceServant servant(gateway, io);
+  CORBA::Object_var obj = orb->resolve_initial_references("omniINSPOA");
+  PortableServer::POA_var ins = PortableServer::POA::_narrow(obj);
+  PortableServer::ObjectId_var key = PortableServer::string_to_ObjectId("Gateway");
+  ins->activate_object_with_id(key, &servant);
+  PortableServer::POAManager_var pm = ins->the_POAManager();
+  pm->activate();
+  CORBA::Object_var ref = ins->id_to_reference(key);
+  CORBA::String_var ior = orb->object_to_string(ref);
+  gateway.register_with_manager(ior.in());
+  log.line(fmt::format("gateway {} ({}) ready, pid {}", o.label, o.oid, ::getpid()));
+
+  signals.async_wait([&](const boost::system::error_code&, int sig) {
+    log.line(fmt::format("gateway {} stopping (signal {})", o.label, sig));
+    gateway.stop([&] { io.stop(); });
+  });
+  io.run();
+  orb->shutdown(true);
+  orb->destroy();
+  log.line(fmt::format("gateway {} stopped", o.label));
+  return 0;
+}

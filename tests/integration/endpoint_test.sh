@@ -1,0 +1,184 @@
+# The endpoint tier with real processes on loopback: a TMR server (127.0.0.2) and two managed
+# nodes (127.0.0.3, .4), each running a gateway started by its oserv; lcfd endpoints logging in,
+# downcalls from the TMR server and from a node, the method cache, upcalls across a gateway
+# kill, isolated logins to an alternate, a duplicate identity refused, an orphan, a planned stop.
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+PORT=$(free_port)
+GWPORT=$(free_port)
+install_instance oserv 127.0.0.2 "$PORT" --force-bind >/dev/null
+expect_code "start TMR" 0 rc oserv start
+OSERV_JOIN_TOKEN=$(join_token oserv) && export OSERV_JOIN_TOKEN
+install_instance mn1 127.0.0.3 "$PORT" --managed-node --tmr "127.0.0.2:$PORT" --force-bind >/dev/null
+install_instance mn2 127.0.0.4 "$PORT" --managed-node --tmr "127.0.0.2:$PORT" --force-bind >/dev/null
+expect_code "start mn1" 0 rc mn1 start
+expect_code "start mn2" 0 rc mn2 start
+
+step "wcrtgate: a gateway on each node, started by the node's oserv"
+expect_code "wcrtgate gw1" 0 wcrtgate --id oserv -n gw1 -p "$GWPORT" 127.0.0.3
+expect_contains "created" "Created gateway gw1" "$OUT"
+expect_code "wcrtgate gw2 from a node" 0 wcrtgate --id mn1 -n gw2 -p "$GWPORT" 127.0.0.4
+expect_code "duplicate label" 1 wcrtgate --id oserv -n gw1 -p "$GWPORT" 127.0.0.4
+expect_contains "duplicate named" "gateway gw1 already exists" "$OUT"
+for gw in gw1 gw2; do
+  wait_until 20 sh -c "grep -q 'registered with the Endpoint Manager' $WORK/db/*/gateway/$gw/gateway.log" ||
+    fail "gateway $gw did not register: $(cat "$WORK"/db/*/gateway/$gw/gateway.* 2>&1)"
+done
+expect_code "wgateway status" 0 wgateway --id oserv gw1 status
+expect_contains "running" "gateway gw1: running, pid" "$OUT"
+expect_code "odstat at mn1 shows the gateway" 0 odstat --id mn1 -c
+expect_contains "gateway thread" "gateway" "$OUT"
+
+step "an initial login: the endpoint is assigned to the gateway it reached"
+EP1=$WORK/lcf/1
+METHODS=$WORK/methods
+mkdir -p "$METHODS"
+start_lcfd() {  # start_lcfd DIR ARGS...: in the background
+  dir=$1; shift
+  lcfd -C "$dir" -D login_interval=1 -D udp_interval=1 -d 3 "$@" >>"$WORK/lcfd.out" 2>&1 &
+  BG_PIDS="$BG_PIDS $!"
+  LAST_LCFD=$!
+}
+logged_in() { grep -q "login to gateway .* accepted" "$1/lcfd.log" && [ -e "$1/lcf.dat" ]; }
+SPORT1=$(free_port)
+start_lcfd "$EP1" -g "127.0.0.3+$GWPORT" -n ep1 -p "$SPORT1"
+LCFD1=$LAST_LCFD
+wait_until 20 logged_in "$EP1" || fail "ep1 did not log in: $(cat "$EP1/lcfd.log")"
+expect_code "wep ls" 0 wep --id oserv ls
+expect_contains "gw1 listed" "gw1" "$OUT"
+expect_contains "ep1 under gw1" "ep1" "$OUT"
+expect_code "wep ep1" 0 wep --id oserv ep1
+expect_contains "assigned gw1" "gateway_label        gw1" "$OUT"
+expect_contains "initial" "login_kind           initial" "$OUT"
+expect_eq "lcf.dat mode" 600 "$(stat -c %a "$EP1/lcf.dat")"
+expect_contains "lcf.dat names gw1" "gateway=127.0.0.3+$GWPORT" "$(cat "$EP1/lcf.dat")"
+expect_contains "lcf.dat alternates" "alternates=127.0.0.4+$GWPORT" "$(cat "$EP1/lcf.dat")"
+
+step "status page on the lcfd port"
+page=$(bash -c "exec 3<>/dev/tcp/127.0.0.1/$SPORT1; printf 'GET / HTTP/1.0\r\n\r\n' >&3; cat <&3")
+expect_contains "status page" "logged in to gateway 127.0.0.3+$GWPORT" "$page"
+
+step "downcalls: built-in ping, and an installed method from the TMR server and from a node"
+expect_code "wep status" 0 wep --id oserv ep1 status
+expect_contains "alive" "ep1 is alive." "$OUT"
+cat >"$METHODS/hello" <<'SH'
+#!/bin/sh
+echo "hello from $LCF_ENDPOINT: $3"
+exit 4
+SH
+chmod 755 "$METHODS/hello"
+expect_code "install endpoint method" 0 wclass --id oserv method TMF_Endpoint::Endpoint hello "$METHODS/hello"
+EP1_OID=$(wep --id oserv ep1 | sed -n 's/^object *//p')
+expect_code "downcall from the TMR server" 4 idlcall --id oserv "$EP1_OID" invoke hello café
+expect_contains "output" "hello from ep1: café" "$OUT"
+expect_eq "one program fetched by the gateway" 1 "$(grep -c 'fetched from the Endpoint Manager' "$WORK/db/mn1/gateway/gw1/gateway.log")"
+expect_code "downcall from a node" 4 idlcall --id mn2 "$EP1_OID" invoke hello again
+expect_contains "output from node" "hello from ep1: again" "$OUT"
+expect_eq "cached: one download" 1 "$(grep -c 'downloaded' "$EP1/lcfd.log")"
+expect_eq "cached at the gateway: one fetch" 1 "$(grep -c 'fetched from the Endpoint Manager' "$WORK/db/mn1/gateway/gw1/gateway.log")"
+step "a reinstalled method replaces the cached copy"
+printf '#!/bin/sh\necho "v2 $3"\n' >"$METHODS/hello2"
+chmod 755 "$METHODS/hello2"
+expect_code "reinstall" 0 wclass --id oserv method TMF_Endpoint::Endpoint hello "$METHODS/hello2"
+expect_code "downcall v2" 0 idlcall --id oserv "$EP1_OID" invoke hello x
+expect_contains "new program ran" "v2 x" "$OUT"
+expect_eq "downloaded again" 2 "$(grep -c 'downloaded' "$EP1/lcfd.log")"
+
+step "a second lcfd with ep1's identity is refused and named"
+EP1B=$WORK/lcf/1b
+mkdir -p "$EP1B" && cp "$EP1/lcf.dat" "$EP1B/"
+start_lcfd "$EP1B" -p 0
+wait_until 20 grep -q "already logged in from" "$EP1B/lcfd.log" ||
+  fail "the duplicate was not refused: $(cat "$EP1B/lcfd.log")"
+kill "$LAST_LCFD"
+
+step "upcalls: spooled, sent, recorded once"
+cat >"$METHODS/report" <<SH
+#!/bin/sh
+echo "\$3 \$5" >>"$WORK/upcalls"
+SH
+chmod 755 "$METHODS/report"
+expect_code "install upcall method" 0 wclass --id oserv method TMF_LCF::EndpointManager report "$METHODS/report"
+for n in 1 2 3; do lcfd -C "$EP1" --upcall report "u$n" >/dev/null || fail "spool upcall"; done
+wait_until 20 sh -c "[ \$(wc -l <'$WORK/upcalls' 2>/dev/null || echo 0) -ge 3 ]" ||
+  fail "upcalls did not arrive: $(cat "$EP1/lcfd.log")"
+expect_eq "upcalls in order, once" "ep1 u1
+ep1 u2
+ep1 u3" "$(cat "$WORK/upcalls")"
+
+step "gateway killed: the endpoint logs in to its alternate (isolated), migrating once"
+GW1_PID=$(pgrep -f "oserv-gateway --label gw1 .*$WORK/")
+for n in 4 5; do lcfd -C "$EP1" --upcall report "u$n" >/dev/null; done
+kill -KILL "$GW1_PID"
+wait_until 30 grep -q "isolated login to gateway 127.0.0.4+$GWPORT accepted" "$EP1/lcfd.log" ||
+  fail "no isolated login: $(tail -20 "$EP1/lcfd.log")"
+expect_code "wep ep1 after" 0 wep --id oserv ep1
+expect_contains "now on gw2" "gateway_label        gw2" "$OUT"
+expect_contains "one migration" "migrations           1" "$OUT"
+wait_until 20 sh -c "[ \$(wc -l <'$WORK/upcalls') -ge 5 ]" || fail "upcalls after the kill did not arrive"
+sleep 1
+expect_eq "no upcall lost or doubled" "ep1 u1
+ep1 u2
+ep1 u3
+ep1 u4
+ep1 u5" "$(cat "$WORK/upcalls")"
+expect_code "downcall through gw2" 0 wep --id oserv ep1 status
+wait_until 20 sh -c "wgateway --id oserv gw1 status | grep -q running" || fail "gw1 was not restarted by its oserv"
+
+step "wep migrate: the live endpoint is redirected at once"
+expect_code "migrate back" 0 wep --id oserv ep1 migrate gw1
+wait_until 20 sh -c "grep -c 'login to gateway 127.0.0.3+$GWPORT accepted' '$EP1/lcfd.log' | grep -q 2" ||
+  fail "ep1 did not follow the migration: $(tail -20 "$EP1/lcfd.log")"
+
+step "planned stop: endpoints are sent to the other gateway"
+expect_code "wgateway stop" 0 wgateway --id oserv gw1 stop
+wait_until 20 grep -q "redirected by the gateway: gateway gw1 is stopping" "$EP1/lcfd.log" ||
+  fail "no redirect: $(tail "$EP1/lcfd.log")"
+wait_until 20 sh -c "wep --id oserv ep1 | grep -q 'gateway_label        gw2'" || fail "ep1 not on gw2"
+expect_code "stopped stays stopped" 0 wgateway --id oserv gw1 status
+expect_contains "stopped" "stopped" "$OUT"
+expect_code "wgateway start" 0 wgateway --id oserv gw1 start
+
+step "an orphan: the endpoint deleted at the manager logs in as new"
+expect_code "wdelep" 0 wdelep --id oserv ep1
+kill "$LCFD1"; wait "$LCFD1" 2>/dev/null
+start_lcfd "$EP1" -p 0
+wait_until 30 sh -c "ls '$EP1'/lcf.dat.orphan-* >/dev/null 2>&1 && grep -q 'initial login to gateway .* accepted' '$EP1/lcfd.log'" ||
+  fail "no orphan re-login: $(tail -20 "$EP1/lcfd.log")"
+expect_code "ep1 exists again" 0 wep --id oserv ep1
+expect_contains "a new object" "login_kind           initial" "$OUT"
+
+step "malformed frames: the gateway closes that session, names the fault, serves the rest"
+bash -c "exec 3<>/dev/tcp/127.0.0.4/$GWPORT; printf 'XXgarbage-not-a-frame' >&3; sleep 0.3" 2>/dev/null
+wait_until 10 grep -q "protocol error" "$WORK/db/mn2/gateway/gw2/gateway.log" ||
+  fail "the gateway did not report the bad frame"
+wait_until 20 wep --id oserv ep1 status || fail "ep1 does not answer after the bad frame"
+
+step "a truncated lcf.dat: lcfd says so and logs in from lcf.dat.bak"
+kill "$LAST_LCFD"; wait "$LAST_LCFD" 2>/dev/null
+head -c 40 "$EP1/lcf.dat" >"$EP1/lcf.dat.tmp" && mv "$EP1/lcf.dat.tmp" "$EP1/lcf.dat"
+: >"$EP1/lcfd.log"
+start_lcfd "$EP1" -p 0
+wait_until 20 logged_in "$EP1" || fail "no login after a truncated lcf.dat: $(cat "$EP1/lcfd.log")"
+expect_contains "damage named" "lcf.dat" "$(grep -i 'trying .*lcf.dat.bak' "$EP1/lcfd.log")"
+expect_contains "same endpoint" "normal login" "$(cat "$EP1/lcfd.log")"
+kill "$LAST_LCFD"
+
+step "winstlcf: two endpoints on one host; a reinstall keeps its number; lcfd.sh (LSB codes)"
+ETC=$WORK/tivoli
+expect_code "winstlcf ep2" 0 winstlcf -e "$ETC" -C "$WORK/ep2" -g "127.0.0.4+$GWPORT" -n ep2 -p 0 -D login_interval=1
+expect_contains "number 1" "endpoint 1 installed in $WORK/ep2" "$OUT"
+expect_code "winstlcf ep3" 0 winstlcf -e "$ETC" -C "$WORK/ep3" -g "127.0.0.4+$GWPORT" -n ep3 -p 0 -D login_interval=1
+expect_contains "number 2" "endpoint 2 installed" "$OUT"
+wait_until 20 logged_in "$WORK/ep2" || fail "ep2 did not log in: $(cat "$WORK/ep2/lcfd.log")"
+wait_until 20 logged_in "$WORK/ep3" || fail "ep3 did not log in"
+expect_code "lcfd.sh status" 0 "$ETC/lcf/1/lcfd.sh" status
+expect_code "lcfd.sh stop" 0 "$ETC/lcf/1/lcfd.sh" stop
+expect_code "lcfd.sh status stopped" 3 "$ETC/lcf/1/lcfd.sh" status
+expect_code "reinstall ep2" 0 winstlcf -e "$ETC" -C "$WORK/ep2" -N
+expect_contains "kept number 1" "endpoint 1 installed in $WORK/ep2" "$OUT"
+expect_code "bad setting refused" 2 winstlcf -e "$ETC" -C "$WORK/ep9" -D udp_interval=never -N
+expect_code "lcfd.sh start" 0 "$ETC/lcf/1/lcfd.sh" start
+expect_code "same identity after reinstall" 0 wep --id oserv ep2 status
+"$ETC/lcf/1/lcfd.sh" stop; "$ETC/lcf/2/lcfd.sh" stop
+echo "endpoint tier ok"
