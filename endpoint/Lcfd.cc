@@ -35,7 +35,10 @@ int number(const std::string& key, const std::string& value, int min, int max) {
 
 std::string joined(const std::vector<GatewayAddress>& list) {
   std::string out;
-  for (const auto& g : list) out += (out.empty() ? "" : ":") + g.text();
+  for (const auto& g : list) {
+    if (!out.empty()) out += ':';
+    out += g.text();
+  }
   return out;
 }
 
