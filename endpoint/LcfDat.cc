@@ -25,7 +25,11 @@ std::uint32_t crc_of(std::string_view text) {
   return crc.checksum();
 }
 
-std::string join(const std::vector<GatewayAddress>& list) {
+bool plain(const std::string& value) { return value.find_first_of("\n\r") == std::string::npos; }
+
+}  // namespace
+
+std::string gateways_text(const std::vector<GatewayAddress>& list) {
   std::string out;
   for (const auto& g : list) {
     if (!out.empty()) out += ':';
@@ -33,10 +37,6 @@ std::string join(const std::vector<GatewayAddress>& list) {
   }
   return out;
 }
-
-bool plain(const std::string& value) { return value.find_first_of("\n\r") == std::string::npos; }
-
-}  // namespace
 
 std::string GatewayAddress::text() const { return fmt::format("{}+{}", host, port); }
 
@@ -66,8 +66,8 @@ std::string serialize(const LcfDat& d) {
     if (!plain(*v)) throw LcfDatError("lcf.dat values cannot hold line breaks");
   std::string body = "# lcf.dat: written by lcfd after each login; do not edit\n";
   body += fmt::format("label={}\noid={}\nkey={}\ngateway={}\nalternates={}\n", d.label, d.oid,
-                      d.key, d.gateway.host.empty() ? "" : d.gateway.text(), join(d.alternates));
-  body += fmt::format("login_interfaces={}\nlast_login={}\n", join(d.login_interfaces),
+                      d.key, d.gateway.host.empty() ? "" : d.gateway.text(), gateways_text(d.alternates));
+  body += fmt::format("login_interfaces={}\nlast_login={}\n", gateways_text(d.login_interfaces),
                       d.last_login);
   return body + fmt::format("end={:08x}\n", crc_of(body));
 }

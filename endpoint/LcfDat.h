@@ -30,6 +30,8 @@ struct GatewayAddress {
 // gateways, '+' before a port; `default_port` when none). Throws std::invalid_argument naming
 // the bad entry.
 std::vector<GatewayAddress> parse_gateways(const std::string& text, std::uint16_t default_port);
+// The other way: "gw1+9494:gw2+9495".
+std::string gateways_text(const std::vector<GatewayAddress>& list);
 
 struct LcfDat {
   std::string label;                   // the endpoint's name in the region

@@ -33,14 +33,6 @@ int number(const std::string& key, const std::string& value, int min, int max) {
   return static_cast<int>(*v);
 }
 
-std::string joined(const std::vector<GatewayAddress>& list) {
-  std::string out;
-  for (const auto& g : list) {
-    if (!out.empty()) out += ':';
-    out += g.text();
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -66,7 +58,7 @@ std::string LcfdConfig::text() const {
       "lcs.login_interfaces={}\nlcs.machine_name={}\nlcs.status_address={}\nlcs.gateway_port={}\n"
       "lcfd_port={}\nlog_threshold={}\nudp_interval={}\nlogin_interval={}\nlcs.method_timeout={}\n"
       "lcs.cache_limit={}\nlcs.broadcast={}\n",
-      joined(login_interfaces), label, status_address, gateway_port, status_port, log_level,
+      gateways_text(login_interfaces), label, status_address, gateway_port, status_port, log_level,
       udp_interval, login_interval, method_timeout, cache_limit, broadcast ? 1 : 0);
 }
 
@@ -552,7 +544,7 @@ std::string Lcfd::status_text() {
                                  dat_ ? dat_->label : config_.label, state_);
   if (dat_)
     text += fmt::format("oid: {}\ngateway: {}\nalternates: {}\nlast login: {}\n", dat_->oid,
-                        dat_->gateway.text(), joined(dat_->alternates), dat_->last_login);
+                        dat_->gateway.text(), gateways_text(dat_->alternates), dat_->last_login);
   return text;
 }
 
