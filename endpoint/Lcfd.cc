@@ -209,90 +209,99 @@ void Lcfd::attempt(std::size_t i) {
     });
     return;
   }
-  const Candidate c = candidates_[i];
-  auto go = [this, i, c] {
-    state_ = fmt::format("{} login to {}", c.kind, c.gateway.text());
-    log(2, fmt::format("trying a {} login to gateway {}", c.kind, c.gateway.text()));
-    auto socket = std::make_shared<asio::ip::tcp::socket>(io_);
-    auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::seconds(config_.udp_interval));
-    auto resolver = std::make_shared<asio::ip::tcp::resolver>(io_);
-    auto finished = std::make_shared<bool>(false);
-    auto fail = [this, i, c, finished, socket](const std::string& why) {
-      if (*finished) return;
-      *finished = true;
-      boost::system::error_code ec;
-      socket->close(ec);
-      log(1, fmt::format("gateway {}: {}", c.gateway.text(), why));
-      attempt(i + 1);
-    };
-    timer->async_wait([fail, timer](const boost::system::error_code& ec) {
-      if (!ec) fail("no answer in time");
-    });
-    resolver->async_resolve(
-        c.gateway.host, std::to_string(c.gateway.port),
-        [this, socket, timer, resolver, fail, finished, c](const boost::system::error_code& ec,
-                                                           asio::ip::tcp::resolver::results_type r) {
-          if (*finished) return;
-          if (ec) return fail(fmt::format("cannot resolve: {}", ec.message()));
-          asio::async_connect(*socket, r, [this, socket, timer, fail, finished, c](
-                                              const boost::system::error_code& ec, auto) {
-            if (*finished) return;
-            if (ec) return fail(fmt::format("connect: {}", ec.message()));
-            // The answer may wait on the Endpoint Manager: allow it its time.
-            timer->expires_after(std::chrono::seconds(config_.udp_interval) + std::chrono::seconds(30));
-            timer->async_wait([fail, timer](const boost::system::error_code& ec) {
-              if (!ec) fail("no answer to the login in time");
-            });
-            auto link = std::make_shared<Link>(std::move(*socket));
-            Lcf::Login l;
-            l.protocol = kVersion;
-            l.kind = c.kind.c_str();
-            l.label = (dat_ ? dat_->label : config_.label).c_str();
-            l.oid = (dat_ && c.kind != "initial" ? dat_->oid : std::string()).c_str();
-            l.key = (dat_ && c.kind != "initial" ? dat_->key : std::string()).c_str();
-            l.interp = "linux-x86_64";
-            l.address = "";
-            l.port = config_.status_port;
-            link->start(
-                [this, link, timer, finished, c](Frame&& f) {
-                  if (!*finished) {
-                    if (f.type != Type::kLoginReply) {
-                      link->close("the gateway sent something before its LoginReply");
-                      return;
-                    }
-                    *finished = true;
-                    timer->cancel();
-                    Lcf::LoginReply r;
-                    try {
-                      r = decode<Lcf::LoginReply>(f);
-                    } catch (const ProtocolError& e) {
-                      link->close(e.what());
-                      return;
-                    }
-                    logged_in(link, r, c);
-                    return;
-                  }
-                  on_frame(link, std::move(f));
-                },
-                [this, fail, finished, link](const std::string& why) {
-                  if (!*finished) return fail(why);
-                  if (link == link_) session_ended(why);
-                });
-            link->send(Type::kLogin, 0, l);
-          });
-        });
-  };
   // Away from the assigned gateway: a random jitter first, so that the endpoints of a dead
   // gateway do not all arrive at its alternates at once.
   if (i > 0 && candidates_[i - 1].kind == "normal") {
     std::uniform_int_distribution<int> ms(0, config_.udp_interval * 1000 / 5);
     retry_timer_.expires_after(std::chrono::milliseconds(ms(random_)));
-    retry_timer_.async_wait([go](const boost::system::error_code& ec) {
-      if (!ec) go();
+    retry_timer_.async_wait([this, i](const boost::system::error_code& ec) {
+      if (!ec) try_gateway(i);
     });
     return;
   }
-  go();
+  try_gateway(i);
+}
+
+// One login attempt at candidate i: resolve, connect, then start_login; any failure or
+// timeout moves on to candidate i + 1.
+void Lcfd::try_gateway(std::size_t i) {
+  const Candidate c = candidates_[i];
+  state_ = fmt::format("{} login to {}", c.kind, c.gateway.text());
+  log(2, fmt::format("trying a {} login to gateway {}", c.kind, c.gateway.text()));
+  auto t = std::make_shared<Attempt>(Attempt{
+      .socket = asio::ip::tcp::socket(io_),
+      .timer = asio::steady_timer(io_, std::chrono::seconds(config_.udp_interval)),
+      .finished = false,
+      .fail = nullptr});
+  std::weak_ptr<Attempt> weak = t;
+  t->fail = [this, i, c, weak](const std::string& why) {
+    auto t = weak.lock();
+    if (!t || t->finished) return;
+    t->finished = true;
+    boost::system::error_code ec;
+    t->socket.close(ec);
+    log(1, fmt::format("gateway {}: {}", c.gateway.text(), why));
+    attempt(i + 1);
+  };
+  t->timer.async_wait([t](const boost::system::error_code& ec) {
+    if (!ec) t->fail("no answer in time");
+  });
+  auto resolver = std::make_shared<asio::ip::tcp::resolver>(io_);
+  resolver->async_resolve(
+      c.gateway.host, std::to_string(c.gateway.port),
+      [this, t, resolver, c](const boost::system::error_code& ec,
+                             asio::ip::tcp::resolver::results_type r) {
+        if (t->finished) return;
+        if (ec) return t->fail(fmt::format("cannot resolve: {}", ec.message()));
+        asio::async_connect(t->socket, r, [this, t, c](const boost::system::error_code& ec, auto) {
+          if (t->finished) return;
+          if (ec) return t->fail(fmt::format("connect: {}", ec.message()));
+          start_login(t, c);
+        });
+      });
+}
+
+// Connected: sends the Login and waits for the LoginReply; the session's frames after it go to
+// on_frame.
+void Lcfd::start_login(const std::shared_ptr<Attempt>& t, const Candidate& c) {
+  // The answer may wait on the Endpoint Manager: allow it its time.
+  t->timer.expires_after(std::chrono::seconds(config_.udp_interval) + std::chrono::seconds(30));
+  t->timer.async_wait([t](const boost::system::error_code& ec) {
+    if (!ec) t->fail("no answer to the login in time");
+  });
+  auto link = std::make_shared<Link>(std::move(t->socket));
+  Lcf::Login l;
+  l.protocol = kVersion;
+  l.kind = c.kind.c_str();
+  l.label = (dat_ ? dat_->label : config_.label).c_str();
+  l.oid = (dat_ && c.kind != "initial" ? dat_->oid : std::string()).c_str();
+  l.key = (dat_ && c.kind != "initial" ? dat_->key : std::string()).c_str();
+  l.interp = "linux-x86_64";
+  l.address = "";
+  l.port = config_.status_port;
+  link->start(
+      [this, link, t, c](Frame&& f) {
+        if (t->finished) return on_frame(link, std::move(f));
+        if (f.type != Type::kLoginReply) {
+          link->close("the gateway sent something before its LoginReply");
+          return;
+        }
+        t->finished = true;
+        t->timer.cancel();
+        Lcf::LoginReply r;
+        try {
+          r = decode<Lcf::LoginReply>(f);
+        } catch (const ProtocolError& e) {
+          link->close(e.what());
+          return;
+        }
+        logged_in(link, r, c);
+      },
+      [this, t, link](const std::string& why) {
+        if (!t->finished) return t->fail(why);
+        if (link == link_) session_ended(why);
+      });
+  link->send(Type::kLogin, 0, l);
 }
 
 void Lcfd::logged_in(const std::shared_ptr<Link>& link, const Lcf::LoginReply& r,

@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -75,7 +76,17 @@ class Lcfd {
   };
   void log(int level, const std::string& text);
   void round();
+  // One login attempt in progress: its socket (moved into the Link once connected), the timer
+  // that bounds it, and what ends it when it fails.
+  struct Attempt {
+    asio::ip::tcp::socket socket;
+    asio::steady_timer timer;
+    bool finished = false;  // answered, or failed: nothing more happens to it
+    std::function<void(const std::string&)> fail;
+  };
   void attempt(std::size_t i);
+  void try_gateway(std::size_t i);
+  void start_login(const std::shared_ptr<Attempt>& attempt, const Candidate& c);
   void logged_in(const std::shared_ptr<Link>& link, const Lcf::LoginReply& reply,
                  const Candidate& c);
   void session_ended(const std::string& why);

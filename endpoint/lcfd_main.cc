@@ -51,18 +51,68 @@ constexpr const char* kUsage =
     "Exit codes: 0 stopped, 2 usage or configuration error, 3 another lcfd runs for DIR or the\n"
     "status port is taken.\n";
 
-}  // namespace
-
-int main(int argc, char** argv) {
+struct CommandLine {
   std::string dir, gateways, label;
   int level = -1;
   long status_port = -1, gateway_port = -1;
   std::vector<std::string> defines, upcall;
+  bool configure = false;
+};
+
+// last.cfg, then the command line over it.
+lcf::LcfdConfig effective_config(const CommandLine& cl) {
+  const std::string& dir = cl.dir;
+  lcf::LcfdConfig config;
+  config.dir = dir;
+  make_directories(dir, 0700);
+  if (auto last = read_text_file(dir + "/last.cfg"))
+    lcf::apply_config_file(config, *last, dir + "/last.cfg");
+  if (cl.gateway_port > 0) config.set("lcs.gateway_port", std::to_string(cl.gateway_port));
+  for (const auto& d : cl.defines) {
+    const size_t eq = d.find('=');
+    if (eq == std::string::npos) throw std::invalid_argument(fmt::format("-D {}: not KEY=VALUE", d));
+    if (!config.set(d.substr(0, eq), d.substr(eq + 1)))
+      throw std::invalid_argument(fmt::format("-D {}: unknown setting", d.substr(0, eq)));
+  }
+  if (!cl.gateways.empty()) config.set("lcs.login_interfaces", cl.gateways);
+  if (!cl.label.empty()) config.label = cl.label;
+  if (cl.status_port >= 0) config.set("lcfd_port", std::to_string(cl.status_port));
+  if (cl.level >= 0) config.set("log_threshold", std::to_string(cl.level));
+  if (config.label.empty()) {
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    config.label = host;
+  }
+  return config;
+}
+
+// One lcfd per directory: the lock on lcfd.pid is the fence on this host (a second session
+// with the same identity from another host is refused by the gateway). Says why and returns an
+// invalid fd when it cannot be had.
+UniqueFd lock_pid_file(const std::string& pid_path, const std::string& dir) {
+  UniqueFd pid_fd(::open(pid_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  if (!pid_fd || ::flock(pid_fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    auto other = read_text_file(pid_path);
+    std::cerr << fmt::format("lcfd: another lcfd (pid {}) runs for {}\n",
+                             other ? other->substr(0, other->find('\n')) : "?", dir);
+    return UniqueFd(-1);
+  }
+  const std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(pid_fd.get(), 0) != 0 || ::pwrite(pid_fd.get(), pid.data(), pid.size(), 0) < 0) {
+    std::cerr << fmt::format("lcfd: {}: cannot write\n", pid_path);
+    return UniqueFd(-1);
+  }
+  return pid_fd;
+}
+
+
+// An exit code when the process is to end now (--help, --version, a bad command line).
+std::optional<int> parse_command_line(int argc, char** argv, CommandLine& cl) {
   po::options_description desc("options");
-  desc.add_options()("help,h", "")("version", "")("C", po::value(&dir), "")(
-      "g", po::value(&gateways), "")("n", po::value(&label), "")("p", po::value(&status_port), "")(
-      "P", po::value(&gateway_port), "")("d", po::value(&level), "")(
-      "D", po::value(&defines)->composing(), "")("upcall", po::value(&upcall)->multitoken(), "")(
+  desc.add_options()("help,h", "")("version", "")("C", po::value(&cl.dir), "")(
+      "g", po::value(&cl.gateways), "")("n", po::value(&cl.label), "")("p", po::value(&cl.status_port), "")(
+      "P", po::value(&cl.gateway_port), "")("d", po::value(&cl.level), "")(
+      "D", po::value(&cl.defines)->composing(), "")("upcall", po::value(&cl.upcall)->multitoken(), "")(
       "configure", "");
   po::variables_map vm;
   try {
@@ -85,12 +135,23 @@ int main(int argc, char** argv) {
     std::cout << "lcfd " << OPENOSERV_VERSION << "\n";
     return 0;
   }
-  if (dir.empty())
-    if (const char* env = std::getenv("LCF_DATDIR")) dir = env;
-  if (dir.empty()) {
+  cl.configure = vm.count("configure") > 0;
+  if (cl.dir.empty())
+    if (const char* env = std::getenv("LCF_DATDIR")) cl.dir = env;
+  if (cl.dir.empty()) {
     std::cerr << "lcfd: no directory: give -C DIR or set LCF_DATDIR\n" << kUsage;
     return 2;
   }
+  return std::nullopt;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CommandLine cl;
+  if (auto code = parse_command_line(argc, argv, cl)) return *code;
+  const std::string& dir = cl.dir;
+  const std::vector<std::string>& upcall = cl.upcall;
   if (!upcall.empty()) {
     try {
       const auto id = lcf::spool_upcall(dir, upcall.front(), {upcall.begin() + 1, upcall.end()});
@@ -103,54 +164,22 @@ int main(int argc, char** argv) {
   }
 
   lcf::LcfdConfig config;
-  config.dir = dir;
   try {
-    make_directories(dir, 0700);
-    if (auto last = read_text_file(dir + "/last.cfg"))
-      lcf::apply_config_file(config, *last, dir + "/last.cfg");
-    // The command line over last.cfg.
-    if (gateway_port > 0) config.set("lcs.gateway_port", std::to_string(gateway_port));
-    for (const auto& d : defines) {
-      const size_t eq = d.find('=');
-      if (eq == std::string::npos) throw std::invalid_argument(fmt::format("-D {}: not KEY=VALUE", d));
-      if (!config.set(d.substr(0, eq), d.substr(eq + 1)))
-        throw std::invalid_argument(fmt::format("-D {}: unknown setting", d.substr(0, eq)));
-    }
-    if (!gateways.empty()) config.set("lcs.login_interfaces", gateways);
-    if (!label.empty()) config.label = label;
-    if (status_port >= 0) config.set("lcfd_port", std::to_string(status_port));
-    if (level >= 0) config.set("log_threshold", std::to_string(level));
-    if (config.label.empty()) {
-      char host[256] = {};
-      ::gethostname(host, sizeof host - 1);
-      config.label = host;
-    }
+    config = effective_config(cl);
   } catch (const std::exception& e) {
     std::cerr << "lcfd: " << e.what() << "\n";
     return 2;
   }
 
-  if (vm.count("configure")) {  // winstlcf: check the settings, keep them, do not run
+  if (cl.configure) {  // winstlcf: check the settings, keep them, do not run
     write_file_atomically(dir + "/last.cfg", config.text(), 0600);
     std::cout << config.text();
     return 0;
   }
 
-  // One lcfd per directory: the lock on lcfd.pid is the fence on this host (a second session
-  // with the same identity from another host is refused by the gateway).
   const std::string pid_path = dir + "/lcfd.pid";
-  UniqueFd pid_fd(::open(pid_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
-  if (!pid_fd || ::flock(pid_fd.get(), LOCK_EX | LOCK_NB) != 0) {
-    auto other = read_text_file(pid_path);
-    std::cerr << fmt::format("lcfd: another lcfd (pid {}) runs for {}\n",
-                             other ? other->substr(0, other->find('\n')) : "?", dir);
-    return 3;
-  }
-  const std::string pid = std::to_string(::getpid()) + "\n";
-  if (::ftruncate(pid_fd.get(), 0) != 0 || ::pwrite(pid_fd.get(), pid.data(), pid.size(), 0) < 0) {
-    std::cerr << fmt::format("lcfd: {}: cannot write\n", pid_path);
-    return 3;
-  }
+  UniqueFd pid_fd = lock_pid_file(pid_path, dir);
+  if (!pid_fd) return 3;
   write_file_atomically(dir + "/last.cfg", config.text(), 0600);
 
   OservLog log;

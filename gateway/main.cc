@@ -196,12 +196,11 @@ std::optional<long> configured_heartbeat(const std::string& dir) {
   return std::nullopt;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  GatewayOptions o;
-  std::string listen, tmr, ssl;
-  long heartbeat = 0;
+// The command line into `o`, `tmr`, `ssl` and `heartbeat`; an exit code when the process is
+// to end now (--help, --version, a bad command line).
+std::optional<int> parse_command_line(int argc, char** argv, GatewayOptions& o, std::string& tmr,
+                                      std::string& ssl, long& heartbeat) {
+  std::string listen;
   po::options_description desc("options");
   desc.add_options()("help,h", "this text")("version", "the version")(
       "label", po::value(&o.label), "the gateway's label")("oid", po::value(&o.oid),
@@ -245,6 +244,36 @@ int main(int argc, char** argv) {
   o.listen_host = where.host;
   o.listen_port = where.port;
   region_of_self = oid.region;
+  return std::nullopt;
+}
+
+// The ORB: TLS with the node's certificate, the service on an ephemeral port of the gateway's
+// address, only the region's dispatchers let in. Null (and logged) when it cannot start.
+CORBA::ORB_ptr start_orb(const GatewayOptions& o, const std::string& ssl, OservLog& log) {
+  try {
+    OrbOptions options = tls_options({.ca = ssl + "/ca.pem", .identity = ssl + "/identity.pem"});
+    options.push_back({"endPoint", fmt::format("giop:ssl:{}:", o.listen_host)});
+    options.push_back({"clientConnectTimeOutPeriod", std::to_string(timeouts::kConnect.count())});
+    // omniORB's own trace, to gateway.out, when asked (debugging a start that fails).
+    if (const char* trace = std::getenv("OSERV_ORB_TRACE")) options.push_back({"traceLevel", trace});
+    CORBA::ORB_ptr orb = init_orb("oserv-gateway", options);
+    omniORB::getInterceptors()->serverReceiveRequest.add(check_caller);
+    return orb;
+  } catch (const std::exception& e) {
+    log.line(fmt::format("!cannot start the ORB: {}", e.what()));
+  } catch (const CORBA::Exception& e) {
+    log.line(fmt::format("!cannot start the ORB: {}", e._name()));
+  }
+  return CORBA::ORB::_nil();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  GatewayOptions o;
+  std::string tmr, ssl;
+  long heartbeat = 0;
+  if (auto code = parse_command_line(argc, argv, o, tmr, ssl, heartbeat)) return *code;
   OservLog log;
   try {
     make_directories(o.dir, 0700);
@@ -266,22 +295,8 @@ int main(int argc, char** argv) {
 
   asio::io_context io;
   asio::signal_set signals(io, SIGTERM, SIGINT);
-  CORBA::ORB_var orb;
-  try {
-    OrbOptions options = tls_options({.ca = ssl + "/ca.pem", .identity = ssl + "/identity.pem"});
-    options.push_back({"endPoint", fmt::format("giop:ssl:{}:", o.listen_host)});
-    options.push_back({"clientConnectTimeOutPeriod", std::to_string(timeouts::kConnect.count())});
-    // omniORB's own trace, to gateway.out, when asked (debugging a start that fails).
-    if (const char* trace = std::getenv("OSERV_ORB_TRACE")) options.push_back({"traceLevel", trace});
-    orb = init_orb("oserv-gateway", options);
-    omniORB::getInterceptors()->serverReceiveRequest.add(check_caller);
-  } catch (const std::exception& e) {
-    log.line(fmt::format("!cannot start the ORB: {}", e.what()));
-    return 3;
-  } catch (const CORBA::Exception& e) {
-    log.line(fmt::format("!cannot start the ORB: {}", e._name()));
-    return 3;
-  }
+  CORBA::ORB_var orb = start_orb(o, ssl, log);
+  if (CORBA::is_nil(orb)) return 3;
   CorbaManager manager(orb, tmr);
   Gateway gateway(io, o, manager, log);
   try {

@@ -140,8 +140,10 @@ expect_contains "stopped" "stopped" "$OUT"
 expect_code "wgateway start" 0 wgateway --id oserv gw1 start
 
 step "an orphan: the endpoint deleted at the manager logs in as new"
-expect_code "wdelep" 0 wdelep --id oserv ep1
+# Stopped first: a running lcfd would see the deletion itself and re-login (racing this test's
+# restart of it).
 kill "$LCFD1"; wait "$LCFD1" 2>/dev/null
+expect_code "wdelep" 0 wdelep --id oserv ep1
 start_lcfd "$EP1" -p 0
 wait_until 30 sh -c "ls '$EP1'/lcf.dat.orphan-* >/dev/null 2>&1 && grep -q 'initial login to gateway .* accepted' '$EP1/lcfd.log'" ||
   fail "no orphan re-login: $(tail -20 "$EP1/lcfd.log")"
