@@ -62,13 +62,13 @@ std::vector<GatewayAddress> parse_gateways(const std::string& text, std::uint16_
 }
 
 std::string serialize(const LcfDat& d) {
-  for (const auto* v : {&d.label, &d.oid, &d.key})
+  for (const auto* v : {&d.label, &d.oid, &d.key, &d.region_ca})
     if (!plain(*v)) throw LcfDatError("lcf.dat values cannot hold line breaks");
   std::string body = "# lcf.dat: written by lcfd after each login; do not edit\n";
   body += fmt::format("label={}\noid={}\nkey={}\ngateway={}\nalternates={}\n", d.label, d.oid,
                       d.key, d.gateway.host.empty() ? "" : d.gateway.text(), gateways_text(d.alternates));
-  body += fmt::format("login_interfaces={}\nlast_login={}\n", gateways_text(d.login_interfaces),
-                      d.last_login);
+  body += fmt::format("login_interfaces={}\nlast_login={}\nregion_ca={}\n",
+                      gateways_text(d.login_interfaces), d.last_login, d.region_ca);
   return body + fmt::format("end={:08x}\n", crc_of(body));
 }
 
@@ -102,6 +102,7 @@ LcfDat parse_lcf_dat(const std::string& text, const std::string& path) {
     if (!fields["login_interfaces"].empty())
       d.login_interfaces = parse_gateways(fields["login_interfaces"], 0);
     d.last_login = parse_number<long long>(fields["last_login"]).value_or(0);
+    d.region_ca = fields["region_ca"];
   } catch (const std::exception& e) {
     throw LcfDatError(fmt::format("{}: {}", path, e.what()));
   }
@@ -116,16 +117,10 @@ std::optional<LcfDat> load_lcf_dat(const std::string& path) {
 
 void save_lcf_dat(const std::string& path, const LcfDat& dat) {
   const std::string text = serialize(dat);
-  // The previous file stays as lcf.dat.bak: a hard link, so lcf.dat itself is never absent.
-  const std::string bak = path + ".bak", bak_tmp = bak + ".new";
-  ::unlink(bak_tmp.c_str());
-  if (::link(path.c_str(), bak_tmp.c_str()) == 0) {
-    if (::rename(bak_tmp.c_str(), bak.c_str()) != 0)
-      throw LcfDatError(fmt::format("cannot keep {}: {}", bak, std::strerror(errno)));
-  } else if (errno != ENOENT) {
-    throw LcfDatError(fmt::format("cannot keep {}: {}", bak, std::strerror(errno)));
-  }
   write_file_atomically(path, text, 0600);
+  // Then the same text as lcf.dat.bak: damage to either file never loses the identity. A crash
+  // between the two leaves the previous login's file as the .bak, which is as good.
+  write_file_atomically(path + ".bak", text, 0600);
 }
 
 }  // namespace openoserv::lcf

@@ -4,8 +4,8 @@
 //
 // Format: text lines "key=value" (values without newlines; lists joined by ','), then a last
 // line "end=<CRC-32 of every byte before it, 8 hex digits>". The file is replaced atomically
-// (temporary file, fsync, rename, directory fsync) with mode 0600; before the rename, the
-// previous file is linked to lcf.dat.bak. A file that does not end in a matching "end" line is
+// (temporary file, fsync, rename, directory fsync) with mode 0600, then lcf.dat.bak is
+// replaced the same way with the same text. A file that does not end in a matching "end" line is
 // damaged (truncated, edited): load() then says what it found, and lcfd falls back to the .bak
 // copy, or to an initial login with the damaged file kept aside — nothing is lost silently.
 #pragma once
@@ -41,6 +41,7 @@ struct LcfDat {
   std::vector<GatewayAddress> alternates;
   std::vector<GatewayAddress> login_interfaces;  // lcs.login_interfaces, as last used
   long long last_login = 0;            // seconds since the epoch
+  std::string region_ca;               // SHA-256 of the region CA its gateways proved (TLS)
   bool operator==(const LcfDat&) const = default;
 };
 

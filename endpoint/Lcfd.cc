@@ -33,6 +33,18 @@ int number(const std::string& key, const std::string& value, int min, int max) {
   return static_cast<int>(*v);
 }
 
+std::string address(const std::string& key, const std::string& value) {
+  boost::system::error_code ec;
+  asio::ip::make_address_v4(value, ec);
+  if (ec) throw std::invalid_argument(fmt::format("{}={} is not an IPv4 address", key, value));
+  return value;
+}
+
+bool on_off(const std::string& key, const std::string& value) {
+  if (value == "on" || value == "1" || value == "yes") return true;
+  if (value == "off" || value == "0" || value == "no") return false;
+  throw std::invalid_argument(fmt::format("{}={} is not on or off", key, value));
+}
 
 }  // namespace
 
@@ -44,11 +56,15 @@ bool LcfdConfig::set(const std::string& key, const std::string& value) {
   else if (key == "lcfd_port") status_port = static_cast<std::uint16_t>(number(key, value, 0, 65535));
   else if (key == "log_threshold") log_level = number(key, value, 0, 4);
   else if (key == "udp_interval") udp_interval = number(key, value, 1, 3600);
-  else if (key == "udp_attempts") {}  // one connect per gateway per round: kept for Tivoli's files
+  else if (key == "udp_attempts") udp_attempts = number(key, value, 1, 100);
+  else if (key == "bcast_disable") broadcast = number(key, value, 0, 1) == 0;
+  else if (key == "lcs.broadcast_address") broadcast_address = address(key, value);
   else if (key == "login_interval") login_interval = number(key, value, 1, 86400);
   else if (key == "lcs.method_timeout") method_timeout = number(key, value, 1, 86400);
   else if (key == "lcs.cache_limit") cache_limit = static_cast<std::uint64_t>(number(key, value, 0, 1 << 30));
-  else if (key == "lcs.broadcast") broadcast = number(key, value, 0, 1) == 1;
+  else if (key == "lcs.broadcast") broadcast = number(key, value, 0, 1) == 1;  // bcast_disable's inverse
+  else if (key == "lcs.tls") tls = on_off(key, value);
+  else if (key == "lcs.ca_file") ca_file = value;
   else return false;
   return true;
 }
@@ -57,9 +73,11 @@ std::string LcfdConfig::text() const {
   return fmt::format(
       "lcs.login_interfaces={}\nlcs.machine_name={}\nlcs.status_address={}\nlcs.gateway_port={}\n"
       "lcfd_port={}\nlog_threshold={}\nudp_interval={}\nlogin_interval={}\nlcs.method_timeout={}\n"
-      "lcs.cache_limit={}\nlcs.broadcast={}\n",
+      "lcs.cache_limit={}\nbcast_disable={}\nudp_attempts={}\nlcs.broadcast_address={}\n"
+      "lcs.tls={}\nlcs.ca_file={}\n",
       gateways_text(login_interfaces), label, status_address, gateway_port, status_port, log_level,
-      udp_interval, login_interval, method_timeout, cache_limit, broadcast ? 1 : 0);
+      udp_interval, login_interval, method_timeout, cache_limit, broadcast ? 0 : 1, udp_attempts,
+      broadcast_address, tls ? "on" : "off", ca_file);
 }
 
 void apply_config_file(LcfdConfig& config, const std::string& text, const std::string& path) {
@@ -111,8 +129,12 @@ Lcfd::Lcfd(asio::io_context& io, LcfdConfig config, OservLog& log)
       log_(log),
       programs_(config_.dir + "/programs", std::chrono::seconds(config_.method_timeout),
                 std::chrono::seconds(5)),
+      tls_(endpoint_tls_context()),
       retry_timer_(io),
-      upcall_timer_(io) {}
+      upcall_timer_(io),
+      udp_(io) {
+  if (config_.ca_file.empty()) config_.ca_file = config_.dir + "/region-ca.pem";
+}
 
 Lcfd::~Lcfd() { programs_.stop_all(); }
 
@@ -123,8 +145,6 @@ void Lcfd::log(int level, const std::string& text) {
 void Lcfd::start() {
   for (const auto& line : programs_.end_leftovers()) log(1, line);
   make_directories(config_.dir + "/cache", 0700);
-  if (config_.broadcast)
-    log(1, "lcs.broadcast=1: broadcast discovery is not offered; using the login interfaces");
   serve_status();
   round();
   upcall_timer_.expires_after(std::chrono::seconds(1));
@@ -142,6 +162,8 @@ void Lcfd::start() {
 void Lcfd::stop() {
   stopping_ = true;
   retry_timer_.cancel();
+  boost::system::error_code ignored;
+  udp_.close(ignored);
   upcall_timer_.cancel();
   if (status_) {
     boost::system::error_code ec;
@@ -190,8 +212,10 @@ void Lcfd::round() {
   } else {
     for (const auto& g : config_.login_interfaces) add(g, "initial");
   }
-  if (candidates_.empty()) {
-    log(0, "no gateway to log in to: give one with -g or -D lcs.login_interfaces=GW[+PORT]");
+  broadcast_tried_ = false;
+  if (candidates_.empty() && !config_.broadcast) {
+    log(0, "no gateway to log in to: give one with -g or -D lcs.login_interfaces=GW[+PORT], "
+           "or let it broadcast (bcast_disable=0)");
     state_ = "no gateway configured";
     return;
   }
@@ -200,6 +224,11 @@ void Lcfd::round() {
 
 void Lcfd::attempt(std::size_t i) {
   if (stopping_) return;
+  if (i >= candidates_.size() && !dat_ && config_.broadcast && !broadcast_tried_) {
+    broadcast_tried_ = true;
+    discover(config_.udp_attempts);
+    return;
+  }
   if (i >= candidates_.size()) {
     state_ = fmt::format("no gateway answered; next try in {} s", config_.login_interval);
     log(1, fmt::format("no gateway accepted a login; trying again in {} s", config_.login_interval));
@@ -222,6 +251,59 @@ void Lcfd::attempt(std::size_t i) {
   try_gateway(i);
 }
 
+// Broadcast discovery: a datagram to lcs.broadcast_address at the gateway port, answers
+// collected for udp_interval; the gateways that answered become this round's candidates, tried
+// in the order they answered. No answer: again, up to udp_attempts times, then the next round.
+void Lcfd::discover(int attempts_left) {
+  boost::system::error_code ec;
+  if (!udp_.is_open()) {
+    udp_.open(asio::ip::udp::v4(), ec);
+    if (!ec) udp_.set_option(asio::socket_base::broadcast(true), ec);
+    if (ec) {
+      log(0, fmt::format("broadcast discovery: {}", ec.message()));
+      udp_.close(ec);
+      return attempt(candidates_.size());
+    }
+    candidates_.clear();
+    collect_answers();
+  }
+  const std::string request = discovery_request(dat_ ? dat_->label : config_.label);
+  const asio::ip::udp::endpoint to(asio::ip::make_address_v4(config_.broadcast_address),
+                                   config_.gateway_port);
+  udp_.send_to(asio::buffer(request), to, 0, ec);
+  state_ = fmt::format("broadcasting for a gateway ({}:{})", config_.broadcast_address,
+                       config_.gateway_port);
+  log(ec ? 0 : 2, fmt::format("broadcast discovery to {}:{}: {}", config_.broadcast_address,
+                              config_.gateway_port, ec ? ec.message() : "sent"));
+  retry_timer_.expires_after(std::chrono::seconds(config_.udp_interval));
+  retry_timer_.async_wait([this, attempts_left](const boost::system::error_code& ec) {
+    if (ec) return;
+    if (candidates_.empty() && attempts_left > 1) return discover(attempts_left - 1);
+    boost::system::error_code ignored;
+    udp_.close(ignored);
+    if (candidates_.empty()) log(1, "no gateway answered the broadcast");
+    attempt(0);
+  });
+}
+
+void Lcfd::collect_answers() {
+  udp_.async_receive_from(
+      asio::buffer(datagram_), udp_peer_, [this](const boost::system::error_code& ec, std::size_t n) {
+        if (ec == asio::error::operation_aborted || !udp_.is_open()) return;
+        if (!ec) {
+          if (auto a = parse_discovery_answer(std::string_view(datagram_.data(), n))) {
+            const GatewayAddress g{a->host == "*" ? udp_peer_.address().to_string() : a->host, a->port};
+            if (std::none_of(candidates_.begin(), candidates_.end(),
+                             [&](const Candidate& c) { return c.gateway == g; })) {
+              log(1, fmt::format("gateway {} ({}) answered the broadcast", a->label, g.text()));
+              candidates_.push_back({g, "initial"});
+            }
+          }
+        }
+        collect_answers();
+      });
+}
+
 // One login attempt at candidate i: resolve, connect, then start_login; any failure or
 // timeout moves on to candidate i + 1.
 void Lcfd::try_gateway(std::size_t i) {
@@ -240,6 +322,7 @@ void Lcfd::try_gateway(std::size_t i) {
     t->finished = true;
     boost::system::error_code ec;
     t->socket.close(ec);
+    if (t->link) t->link->close(why);
     log(1, fmt::format("gateway {}: {}", c.gateway.text(), why));
     attempt(i + 1);
   };
@@ -256,20 +339,54 @@ void Lcfd::try_gateway(std::size_t i) {
         asio::async_connect(t->socket, r, [this, t, c](const boost::system::error_code& ec, auto) {
           if (t->finished) return;
           if (ec) return t->fail(fmt::format("connect: {}", ec.message()));
-          start_login(t, c);
+          secure(t, c);
         });
       });
 }
 
-// Connected: sends the Login and waits for the LoginReply; the session's frames after it go to
-// on_frame.
-void Lcfd::start_login(const std::shared_ptr<Attempt>& t, const Candidate& c) {
+// The fingerprint of the region CA to trust: lcf.dat's, else the CA file's (empty: none yet).
+std::string Lcfd::trusted_ca() {
+  if (dat_ && !dat_->region_ca.empty()) return dat_->region_ca;
+  auto pem = read_text_file(config_.ca_file);
+  if (!pem) return "";
+  try {
+    return tls::fingerprint_of(*pem);
+  } catch (const std::exception& e) {
+    log(0, fmt::format("{}: not a certificate ({}); trusting no CA file", config_.ca_file, e.what()));
+    return "";
+  }
+}
+
+// Connected: TLS (unless lcs.tls=off), the gateway's certificate checked before anything is sent.
+void Lcfd::secure(const std::shared_ptr<Attempt>& t, const Candidate& c) {
+  auto link = t->link = std::make_shared<Link>(std::move(t->socket));
+  if (!config_.tls) return start_login(t, c, link);
+  link->tls_client(*tls_, std::chrono::seconds(config_.udp_interval),
+                   [this, t, c, link](const std::string& error) {
+                     if (t->finished) return;
+                     if (!error.empty()) return t->fail(error);
+                     const std::string trusted = trusted_ca();
+                     try {
+                       t->region_ca = check_gateway_chain(link->peer_chain(), trusted);
+                     } catch (const std::exception& e) {
+                       link->close("untrusted");
+                       return t->fail(e.what());
+                     }
+                     if (trusted.empty())
+                       log(0, fmt::format("trusting region CA {} on first use (from gateway {})",
+                                          t->region_ca, c.gateway.text()));
+                     start_login(t, c, link);
+                   });
+}
+
+// Sends the Login and waits for the LoginReply; the session's frames after it go to on_frame.
+void Lcfd::start_login(const std::shared_ptr<Attempt>& t, const Candidate& c,
+                       const std::shared_ptr<Link>& link) {
   // The answer may wait on the Endpoint Manager: allow it its time.
   t->timer.expires_after(std::chrono::seconds(config_.udp_interval) + std::chrono::seconds(30));
   t->timer.async_wait([t](const boost::system::error_code& ec) {
     if (!ec) t->fail("no answer to the login in time");
   });
-  auto link = std::make_shared<Link>(std::move(t->socket));
   Lcf::Login l;
   l.protocol = kVersion;
   l.kind = c.kind.c_str();
@@ -295,7 +412,7 @@ void Lcfd::start_login(const std::shared_ptr<Attempt>& t, const Candidate& c) {
           link->close(e.what());
           return;
         }
-        logged_in(link, r, c);
+        logged_in(t, r, c);
       },
       [this, t, link](const std::string& why) {
         if (!t->finished) return t->fail(why);
@@ -304,8 +421,9 @@ void Lcfd::start_login(const std::shared_ptr<Attempt>& t, const Candidate& c) {
   link->send(Type::kLogin, 0, l);
 }
 
-void Lcfd::logged_in(const std::shared_ptr<Link>& link, const Lcf::LoginReply& r,
+void Lcfd::logged_in(const std::shared_ptr<Attempt>& t, const Lcf::LoginReply& r,
                      const Candidate& c) {
+  const std::shared_ptr<Link> link = t->link;
   if (!r.accepted) {
     const std::string why = r.reason.in();
     log(0, fmt::format("gateway {} refused the {} login: {}", c.gateway.text(), c.kind, why));
@@ -346,10 +464,8 @@ void Lcfd::logged_in(const std::shared_ptr<Link>& link, const Lcf::LoginReply& r
   }
   dat.login_interfaces = config_.login_interfaces;
   dat.last_login = ::time(nullptr);
+  dat.region_ca = t->region_ca.empty() && dat_ ? dat_->region_ca : t->region_ca;
   try {
-    // Twice: the second makes lcf.dat.bak this same identity, so that damage to either file
-    // never loses the key (the first keeps the previous login's file for nothing).
-    save_lcf_dat(config_.dir + "/lcf.dat", dat);
     save_lcf_dat(config_.dir + "/lcf.dat", dat);
   } catch (const std::exception& e) {
     log(0, fmt::format("lcf.dat not saved: {}", e.what()));

@@ -5,12 +5,14 @@
 // Logins (docs/LCF-PROTOCOL.md): with no lcf.dat, an initial login to the login interfaces
 // (-g, lcs.login_interfaces) in turn; with one, a normal login to the assigned gateway, and when
 // it does not answer, after a random jitter, isolated logins to the alternates and then the login
-// interfaces. A refusal as an orphan sets lcf.dat aside (lcf.dat.orphan-<time>) and logs in as
+// interfaces. With no lcf.dat and no gateway that answered, it broadcasts a discovery datagram
+// (unless bcast_disable=1) and tries the gateways that answer. A refusal as an orphan sets lcf.dat aside (lcf.dat.orphan-<time>) and logs in as
 // new. When every gateway failed it tries again every login_interval seconds, for ever.
 //
 // One event loop; method programs run on threads of their own and post their results back.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -27,6 +29,7 @@
 
 #include "LcfDat.h"
 #include "Link.h"
+#include "SessionTls.h"
 #include "MethodThreads.h"
 #include "OservLog.h"
 #include "Programs.h"
@@ -45,7 +48,12 @@ struct LcfdConfig {
   int login_interval = 1800;               // seconds between rounds of login attempts
   int method_timeout = 600;                // seconds a method program may run
   std::uint64_t cache_limit = 20u << 20;   // bytes of method cache (least recently used go)
-  bool broadcast = false;                  // udp broadcast discovery: not offered (logged)
+  bool broadcast = true;                   // udp broadcast discovery (bcast_disable=1: off)
+  int udp_attempts = 6;                    // broadcasts per round, udp_interval apart
+  std::string broadcast_address = "255.255.255.255";  // lcs.broadcast_address
+  bool tls = true;                         // lcs.tls: sessions encrypted (docs/LCF-PROTOCOL.md)
+  std::string ca_file;                     // lcs.ca_file: the region CA to trust (default
+                                           // <dir>/region-ca.pem, when present)
 
   // -D key=value, as Tivoli names them; false when the key is unknown (the caller reports it).
   // Throws std::invalid_argument for a bad value.
@@ -82,12 +90,19 @@ class Lcfd {
     asio::ip::tcp::socket socket;
     asio::steady_timer timer;
     bool finished = false;  // answered, or failed: nothing more happens to it
+    std::string region_ca;  // the fingerprint of the CA the gateway proved itself with
+    std::shared_ptr<Link> link;  // once connected
     std::function<void(const std::string&)> fail;
   };
   void attempt(std::size_t i);
+  void discover(int attempts_left);
+  void collect_answers();
   void try_gateway(std::size_t i);
-  void start_login(const std::shared_ptr<Attempt>& attempt, const Candidate& c);
-  void logged_in(const std::shared_ptr<Link>& link, const Lcf::LoginReply& reply,
+  void secure(const std::shared_ptr<Attempt>& attempt, const Candidate& c);
+  void start_login(const std::shared_ptr<Attempt>& attempt, const Candidate& c,
+                   const std::shared_ptr<Link>& link);
+  std::string trusted_ca();
+  void logged_in(const std::shared_ptr<Attempt>& attempt, const Lcf::LoginReply& reply,
                  const Candidate& c);
   void session_ended(const std::string& why);
   void on_frame(const std::shared_ptr<Link>& link, Frame&& frame);
@@ -107,9 +122,14 @@ class Lcfd {
   OservLog& log_;
   MethodThreads threads_;
   Programs programs_;
+  std::unique_ptr<ssl::context> tls_;
   std::mt19937 random_{std::random_device{}()};
   asio::steady_timer retry_timer_;
   asio::steady_timer upcall_timer_;
+  asio::ip::udp::socket udp_;              // broadcast discovery, while it runs
+  asio::ip::udp::endpoint udp_peer_;
+  std::array<char, kMaxDatagram + 1> datagram_{};
+  bool broadcast_tried_ = false;           // this round
   std::unique_ptr<asio::ip::tcp::acceptor> status_;
   std::vector<Candidate> candidates_;
   std::vector<GatewayAddress> redirect_;   // from a Redirect: where to log in next

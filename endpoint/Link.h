@@ -1,8 +1,8 @@
 // One session of the endpoint protocol on a TCP connection, as both ends run it (gateway/ and
-// lcfd): frames in (reassembled, checked) and out (queued, written in order), heartbeats every
-// interval, and the session closed when nothing has arrived for three intervals — a silent
-// partition is found by missed heartbeats, not by TCP's timers. Runs on one io_context thread;
-// every member is called on that thread.
+// lcfd): TLS when the ends agree on it (SessionTls.h), frames in (reassembled, checked) and out
+// (queued, written in order), heartbeats every interval, and the session closed when nothing has
+// arrived for three intervals — a silent partition is found by missed heartbeats, not by TCP's
+// timers. Runs on one io_context thread; every member is called on that thread.
 #pragma once
 
 #include <chrono>
@@ -10,10 +10,12 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <utility>
 
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 
 #include "Protocol.h"
 
@@ -26,7 +28,20 @@ class Link : public std::enable_shared_from_this<Link> {
   using OnFrame = std::function<void(Frame&&)>;
   using OnClose = std::function<void(const std::string& why)>;
 
+  using Done = std::function<void(const std::string& error)>;
+
   explicit Link(asio::ip::tcp::socket socket);
+
+  // Before start: TLS from now on. The client's handshake, or (the gateway) the server's: the
+  // first bytes decide — a TLS record starts a handshake, anything else is a plain session,
+  // refused unless `allow_plain`. Bounded by `deadline`; `done` gets "" or why it failed (the
+  // session is then closed and on_close is not called).
+  void tls_client(asio::ssl::context& ctx, std::chrono::seconds deadline, Done done);
+  void tls_server(asio::ssl::context& ctx, bool allow_plain, std::chrono::seconds deadline,
+                  Done done);
+  bool tls() const { return tls_ != nullptr; }
+  // The certificates the peer showed (PEM, its own first); empty for a plain session.
+  std::vector<std::string> peer_chain() const;
 
   // Starts reading; `on_frame` gets every frame, `on_close` (once) why the session ended.
   void start(OnFrame on_frame, OnClose on_close);
@@ -53,8 +68,12 @@ class Link : public std::enable_shared_from_this<Link> {
   void read();
   void write();
   void tick();
+  void handshake(asio::ssl::context& ctx, asio::ssl::stream_base::handshake_type role,
+                 std::chrono::seconds deadline, Done done);
+  asio::ip::tcp::socket& socket() { return tls_ ? tls_->next_layer() : socket_; }
 
-  asio::ip::tcp::socket socket_;
+  asio::ip::tcp::socket socket_;  // moved into tls_ when the session turns to TLS
+  std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket>> tls_;
   asio::steady_timer timer_;
   std::string peer_;
   OnFrame on_frame_;

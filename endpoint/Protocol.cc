@@ -2,10 +2,12 @@
 #include "Protocol.h"
 
 #include <array>
+#include <vector>
 
 #include <fmt/core.h>
 
 #include "Cdr.h"
+#include "Numbers.h"
 
 namespace openoserv::lcf {
 
@@ -27,6 +29,57 @@ void put_be32(std::string& out, std::uint32_t v) {
 }
 
 }  // namespace
+
+namespace {
+
+// A discovery datagram's words, when it is "<magic> 1 <words...>\n" with `count` words in all,
+// each 1-255 printable characters.
+std::optional<std::vector<std::string_view>> discovery_words(std::string_view d, std::string_view magic,
+                                                             std::size_t count) {
+  if (d.size() > kMaxDatagram || d.empty() || d.back() != '\n') return std::nullopt;
+  d.remove_suffix(1);
+  std::vector<std::string_view> words;
+  while (!d.empty()) {
+    const std::size_t sp = d.find(' ');
+    std::string_view w = d.substr(0, sp);
+    if (w.empty() || w.size() > 255) return std::nullopt;
+    for (char ch : w)
+      if (static_cast<unsigned char>(ch) <= ' ' || ch == 0x7f) return std::nullopt;
+    words.push_back(w);
+    if (sp == std::string_view::npos) break;
+    d.remove_prefix(sp + 1);
+    if (d.empty()) return std::nullopt;  // a trailing space
+  }
+  if (words.size() != count || words[0] != magic || words[1] != "1") return std::nullopt;
+  return words;
+}
+
+}  // namespace
+
+std::string discovery_request(const std::string& label) {
+  return fmt::format("LCF-DISCOVER 1 {}\n", label);
+}
+
+std::optional<std::string> parse_discovery_request(std::string_view datagram) {
+  auto w = discovery_words(datagram, "LCF-DISCOVER", 3);
+  if (!w) return std::nullopt;
+  return std::string((*w)[2]);
+}
+
+std::string discovery_answer(const DiscoveryAnswer& a) {
+  return fmt::format("LCF-GATEWAY 1 {} {}+{}\n", a.label, a.host, a.port);
+}
+
+std::optional<DiscoveryAnswer> parse_discovery_answer(std::string_view datagram) {
+  auto w = discovery_words(datagram, "LCF-GATEWAY", 4);
+  if (!w) return std::nullopt;
+  const std::string_view where = (*w)[3];
+  const std::size_t plus = where.rfind('+');
+  if (plus == std::string_view::npos || plus == 0) return std::nullopt;
+  auto port = parse_number<std::uint16_t>(where.substr(plus + 1));
+  if (!port || *port == 0) return std::nullopt;
+  return DiscoveryAnswer{std::string((*w)[2]), std::string(where.substr(0, plus)), *port};
+}
 
 std::string type_name(std::uint8_t type) {
   return known_type(type) ? kTypeNames[type] : fmt::format("type {}", type);

@@ -81,6 +81,23 @@ class FrameReader {
   std::size_t consumed_ = 0;
 };
 
+// Broadcast discovery (docs/LCF-PROTOCOL.md, "Discovery"): one UDP datagram each way on the
+// gateways' port, text so that tcpdump shows it.
+//   endpoint -> broadcast   "LCF-DISCOVER 1 <endpoint label>\n"
+//   gateway  -> endpoint    "LCF-GATEWAY 1 <gateway label> <host>+<port>\n"
+// A host of "*" means "the address this answer came from". Labels and hosts are 1-255 printable
+// characters without spaces; anything else is not a discovery datagram (nullopt: ignored).
+inline constexpr std::size_t kMaxDatagram = 600;
+std::string discovery_request(const std::string& label);
+std::optional<std::string> parse_discovery_request(std::string_view datagram);  // the label
+struct DiscoveryAnswer {
+  std::string label;
+  std::string host;  // "*": the sender's address
+  std::uint16_t port = 0;
+};
+std::string discovery_answer(const DiscoveryAnswer& answer);
+std::optional<DiscoveryAnswer> parse_discovery_answer(std::string_view datagram);
+
 // Internals of encode/decode (Protocol.cc instantiates them for every message of lcf.idl).
 std::string frame_bytes(Type type, std::uint32_t id, const std::string& payload);
 

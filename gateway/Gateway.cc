@@ -35,6 +35,7 @@ Gateway::Gateway(asio::io_context& io, GatewayOptions options, ManagerCalls& man
       manager_(manager),
       log_(log),
       acceptor_(io),
+      discovery_(io),
       save_timer_(io) {}
 
 Gateway::~Gateway() { pool_.join(); }
@@ -62,6 +63,7 @@ void Gateway::ask_manager(Call call, Then then) {
 
 void Gateway::listen() {
   load_copy();
+  tls_ = lcf::gateway_tls_context(options_.identity_file);
   boost::system::error_code ec;
   const auto ip = asio::ip::make_address(options_.listen_host, ec);
   if (ec) throw Failure(fmt::format("'{}' is not an IP address to listen on", options_.listen_host));
@@ -76,6 +78,38 @@ void Gateway::listen() {
   log_.line(fmt::format("gateway {} listening on {}:{} for endpoints ({} known)", options_.label,
                         options_.listen_host, options_.listen_port, copy_.size()));
   accept();
+  if (!options_.discovery) return;
+  // Broadcasts reach only sockets bound to the wildcard address; several gateways of one host
+  // share the port (SO_REUSEADDR), each answering with its own address.
+  const asio::ip::udp::endpoint any(asio::ip::address_v4::any(), options_.listen_port);
+  discovery_.open(any.protocol());
+  discovery_.set_option(asio::socket_base::reuse_address(true));
+  discovery_.bind(any, ec);
+  if (ec) {
+    log_.line(fmt::format("^broadcast discovery not answered: udp port {}: {}",
+                          options_.listen_port, ec.message()));
+    discovery_.close(ec);
+    return;
+  }
+  answer_discovery();
+}
+
+void Gateway::answer_discovery() {
+  discovery_.async_receive_from(
+      asio::buffer(datagram_), discovery_peer_,
+      [this](const boost::system::error_code& ec, std::size_t n) {
+        if (ec == asio::error::operation_aborted || !discovery_.is_open()) return;
+        if (!ec) {
+          if (lcf::parse_discovery_request(std::string_view(datagram_.data(), n))) {
+            const bool any = options_.listen_host == "0.0.0.0";
+            const std::string answer = lcf::discovery_answer(
+                {options_.label, any ? "*" : options_.listen_host, options_.listen_port});
+            boost::system::error_code send_ec;  // not logged: a broadcast storm must not fill the log
+            discovery_.send_to(asio::buffer(answer), discovery_peer_, 0, send_ec);
+          }
+        }
+        answer_discovery();
+      });
 }
 
 void Gateway::accept() {
@@ -89,29 +123,38 @@ void Gateway::accept() {
     }
     auto s = std::make_shared<Session>();
     s->link = std::make_shared<lcf::Link>(std::move(socket));
-    std::weak_ptr<Session> weak = s;
-    s->link->start(
-        [this, weak](lcf::Frame&& f) {
-          if (auto s = weak.lock()) on_frame(s, std::move(f));
-        },
-        [this, s](const std::string& why) {
-          for (auto& [id, reply] : s->calls)
-            reply({false, 0, fmt::format("endpoint {}'s session ended during the call: {}",
-                                         s->label, why)});
-          s->calls.clear();
-          if (!s->oid.empty()) {
-            auto it = by_oid_.find(s->oid);
-            if (it != by_oid_.end() && it->second == s) by_oid_.erase(it);
-            log_.line(fmt::format("endpoint {} ({}) from {}: session ended: {}", s->label, s->oid,
-                                  s->link->peer(), why));
-          } else {
-            log_.line(fmt::format("session from {} ended before a login: {}", s->link->peer(), why));
-          }
-        });
-    // A login must come soon; heartbeats start with the LoginReply.
-    s->link->set_heartbeat(options_.heartbeat);
+    s->link->tls_server(*tls_, options_.allow_plain, options_.heartbeat,
+                        [this, s](const std::string& error) {
+                          if (error.empty()) return start_session(s);
+                          log_.line(fmt::format("^session from {} refused: {}", s->link->peer(),
+                                                error));
+                        });
     accept();
   });
+}
+
+void Gateway::start_session(const std::shared_ptr<Session>& s) {
+  std::weak_ptr<Session> weak = s;
+  s->link->start(
+      [this, weak](lcf::Frame&& f) {
+        if (auto s = weak.lock()) on_frame(s, std::move(f));
+      },
+      [this, s](const std::string& why) {
+        for (auto& [id, reply] : s->calls)
+          reply({false, 0, fmt::format("endpoint {}'s session ended during the call: {}",
+                                       s->label, why)});
+        s->calls.clear();
+        if (!s->oid.empty()) {
+          auto it = by_oid_.find(s->oid);
+          if (it != by_oid_.end() && it->second == s) by_oid_.erase(it);
+          log_.line(fmt::format("endpoint {} ({}) from {}: session ended: {}", s->label, s->oid,
+                                s->link->peer(), why));
+        } else {
+          log_.line(fmt::format("session from {} ended before a login: {}", s->link->peer(), why));
+        }
+      });
+  // A login must come soon; heartbeats start with the LoginReply.
+  s->link->set_heartbeat(options_.heartbeat);
 }
 
 void Gateway::on_frame(const std::shared_ptr<Session>& s, lcf::Frame&& f) {
@@ -405,6 +448,7 @@ void Gateway::stop(std::function<void()> done) {
   stopping_ = true;
   boost::system::error_code ec;
   acceptor_.close(ec);
+  discovery_.close(ec);
   Lcf::Redirect r;
   r.gateways.length(static_cast<CORBA::ULong>(others_.size()));
   for (CORBA::ULong i = 0; i < others_.size(); ++i) r.gateways[i] = others_[i].c_str();

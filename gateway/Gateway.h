@@ -14,6 +14,7 @@
 // their results back; the ORB's threads post their requests in and wait for the answer.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -28,6 +29,7 @@
 #include <boost/asio.hpp>
 
 #include "Link.h"
+#include "SessionTls.h"
 #include "OservLog.h"
 #include "oserv.hh"
 
@@ -43,6 +45,9 @@ struct GatewayOptions {
   std::string dir;                        // state: endpoints, cache/, gateway.log
   std::chrono::seconds heartbeat{30};     // told to endpoints at login
   std::chrono::seconds shutdown_grace{2};  // a planned stop waits this long for Redirects to go
+  std::string identity_file;              // TLS for endpoint sessions: the node's identity.pem
+  bool allow_plain = false;               // gateway.cfg plain_sessions=accept
+  bool discovery = true;                  // answer broadcast discovery (gateway.cfg discovery=)
 };
 
 // What the gateway asks of the Endpoint Manager (over CORBA in the process; fakes in tests).
@@ -100,6 +105,8 @@ class Gateway {
   };
 
   void accept();
+  void start_session(const std::shared_ptr<Session>& s);
+  void answer_discovery();
   void on_frame(const std::shared_ptr<Session>& s, lcf::Frame&& frame);
   void on_login(const std::shared_ptr<Session>& s, const Lcf::Login& login);
   void accept_login(const std::shared_ptr<Session>& s, const std::string& oid,
@@ -124,6 +131,10 @@ class Gateway {
   ManagerCalls& manager_;
   OservLog& log_;
   asio::ip::tcp::acceptor acceptor_;
+  std::unique_ptr<lcf::ssl::context> tls_;  // made by listen()
+  asio::ip::udp::socket discovery_;
+  asio::ip::udp::endpoint discovery_peer_;
+  std::array<char, lcf::kMaxDatagram + 1> datagram_{};
   asio::thread_pool pool_{4};      // calls to the Endpoint Manager
   asio::steady_timer save_timer_;
   bool save_pending_ = false;

