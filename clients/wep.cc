@@ -19,7 +19,7 @@ using namespace openoserv;
 namespace {
 
 struct Options {
-  std::string name, gateway;
+  std::string name, gateway, endpoint;
   unsigned port = 9494;
 };
 
@@ -104,12 +104,25 @@ int wep_ls(OservClient& client, const Options& o) {
   return 0;
 }
 
+// wep set interfaces -e EP | -g GW LIST
+int wep_set(OservClient& client, const std::vector<std::string>& args, const Options& o) {
+  if (args.size() != 3 || args[1] != "interfaces" || o.endpoint.empty() == o.gateway.empty())
+    throw UsageError("usage: wep set interfaces -e ENDPOINT | -g GATEWAY GW[+PORT][:GW[+PORT]...]");
+  auto d = client.dispatcher();
+  CORBA::String_var msg = client.call([&] {
+    return d->set_login_interfaces(o.endpoint.c_str(), o.gateway.c_str(), args[2].c_str());
+  });
+  std::fputs(msg.in(), stdout);
+  return 0;
+}
+
 int wep(OservClient& client, const std::vector<std::string>& args, const Options& o) {
   if (args.empty()) throw UsageError("usage: wep ls [-g GATEWAY] | wep EP [status | migrate GW]");
   if (args[0] == "ls") {
     if (args.size() != 1) throw UsageError("usage: wep ls [-g GATEWAY]");
     return wep_ls(client, o);
   }
+  if (args[0] == "set") return wep_set(client, args, o);
   auto d = client.dispatcher();
   const auto e = find_endpoint(client, args[0]);
   if (args.size() == 1) {
@@ -125,6 +138,7 @@ int wep(OservClient& client, const std::vector<std::string>& args, const Options
     fmt::print("login_kind           {}\n", e.login_kind.in());
     fmt::print("migrations           {}\n", e.migrations);
     fmt::print("upcalls_recorded     {}\n", e.last_upcall);
+    fmt::print("login_interfaces     {}\n", e.login_interfaces.in());
     return 0;
   }
   if (args[1] == "status" && args.size() == 2) {
@@ -202,11 +216,16 @@ const Command kCommands[] = {
      "Usage: wep ls [-g GATEWAY]\n"
      "       wep ENDPOINT\n"
      "       wep ENDPOINT status\n"
-     "       wep ENDPOINT migrate GATEWAY\n\n"
+     "       wep ENDPOINT migrate GATEWAY\n"
+     "       wep set interfaces -e ENDPOINT | -g GATEWAY GW[+PORT][:GW[+PORT]...]\n\n"
      "ls lists the gateways and the endpoints assigned to each. ENDPOINT (label or OID) alone\n"
      "shows its record; status asks it, through its gateway, whether it is alive; migrate\n"
      "assigns it to GATEWAY (a live endpoint is told at once and logs in there).\n"
-     "Who may: ls, show and status user; migrate senior.\n",
+     "set interfaces gives the endpoint (-e), or every endpoint of GATEWAY (-g), the gateways it\n"
+     "tries when its own and its alternates do not answer (lcfd's lcs.login_interfaces): a live\n"
+     "endpoint is told now and keeps them in lcf.dat; one that is not reached gets them at its\n"
+     "next login through the Endpoint Manager. One line per endpoint says which.\n"
+     "Who may: ls, show and status user; migrate and set senior.\n",
      wep},
     {"wdelep",
      "Usage: wdelep ENDPOINT\n\n"
@@ -243,7 +262,8 @@ int main(int argc, char** argv) {
            [&](po::options_description& opts) {
              opts.add_options()("name,n", po::value(&o.name), "gateway label (wcrtgate)")(
                  "port,p", po::value(&o.port), "gateway port (wcrtgate; default 9494)")(
-                 "gateway,g", po::value(&o.gateway), "only this gateway's endpoints");
+                 "gateway,g", po::value(&o.gateway), "only this gateway's endpoints")(
+                 "endpoint,e", po::value(&o.endpoint), "the endpoint (wep set interfaces)");
            },
        .body = [&](OservClient& client,
                    const std::vector<std::string>& args) { return command->body(client, args, o); }},

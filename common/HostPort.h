@@ -1,9 +1,11 @@
-// HOST[:PORT] as the commands take it (--host, --tmr, benchmark addresses).
+// HOST[:PORT] as the commands take it (--host, --tmr, benchmark addresses), and Tivoli's
+// gateway lists (lcfd -g, lcf.dat, wep set interfaces).
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace openoserv {
 
@@ -16,5 +18,20 @@ struct HostPort {
 // Parses "host" (taking `default_port`) or "host:port". Throws std::invalid_argument with a
 // sentence naming the text when the host is empty or the port is not 1-65535.
 HostPort parse_host_port(std::string_view text, std::uint16_t default_port);
+
+// A gateway as lcfd names it: host and port, "host+port" in files and on -g.
+struct GatewayAddress {
+  std::string host;
+  std::uint16_t port = 0;
+  std::string text() const;  // "host+port"
+  bool operator==(const GatewayAddress&) const = default;
+};
+
+// Parses Tivoli's gateway lists: "gw", "gw+9494", "gw1+9494:gw2:10.0.0.3+9495" (':' between
+// gateways, '+' before a port; `default_port` when none). Throws std::invalid_argument naming
+// the bad entry.
+std::vector<GatewayAddress> parse_gateways(const std::string& text, std::uint16_t default_port);
+// The other way: "gw1+9494:gw2+9495".
+std::string gateways_text(const std::vector<GatewayAddress>& list);
 
 }  // namespace openoserv

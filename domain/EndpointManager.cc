@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "Failure.h"
+#include "HostPort.h"
 #include "Odlist.h"
 #include "Oid.h"
 #include "RegionCa.h"
@@ -263,7 +264,7 @@ MethodOutcome EndpointManager::downcall(const Oid& oid, const std::string& metho
   if (g->ior.empty() || !calls_)
     fail(fmt::format("endpoint {}'s gateway {} has never started", e.label, e.gateway));
   const auto [path, digest] = program_for(method);
-  if (path.empty() && method != "ping" && method != "status")
+  if (path.empty() && method != "ping" && method != "status" && method != "set_interfaces")
     fail(fmt::format("class {} has no method {} (install it with wclass)", kEndpointClass, method));
   MethodThreads::Scope thread(threads_, oid.text(), method, "rwait");
   try {
@@ -391,6 +392,52 @@ EndpointRecord EndpointManager::migrate(const std::string& name, const std::stri
     tell_forget(from, e->oid, fmt::format("{}+{}", g->host, g->port));
   }
   return *e;
+}
+
+std::vector<std::string> EndpointManager::set_login_interfaces(const std::string& endpoint,
+                                                               const std::string& gateway,
+                                                               const std::string& interfaces) {
+  if (endpoint.empty() == gateway.empty()) fail("name one endpoint or one gateway");
+  try {
+    if (parse_gateways(interfaces, 9494).empty()) throw std::invalid_argument("the list is empty");
+  } catch (const std::invalid_argument& e) {
+    fail(fmt::format("'{}' is not a list of login interfaces (GW[+PORT][:GW[+PORT]...]): {}",
+                     interfaces, e.what()));
+  }
+  std::vector<EndpointRecord> targets;
+  auto txn = db_.begin(nullptr, "endpoint login interfaces");
+  txn->lock(db::Table::kEndpoints, kLock, db::LockMode::kWrite);
+  if (!endpoint.empty()) {
+    auto e = this->endpoint(endpoint);
+    if (!e) fail(fmt::format("no endpoint {} (see wep ls)", endpoint));
+    targets.push_back(std::move(*e));
+  } else {
+    if (!this->gateway(gateway)) fail(fmt::format("no gateway {} (see wgateway)", gateway));
+    targets = endpoints(gateway);
+  }
+  for (auto& e : targets) {
+    e.login_interfaces = interfaces;
+    txn->put(db::Table::kEndpoints, Oid::parse(e.oid).key(), records::encode_endpoint(e));
+  }
+  txn->commit();
+  log_.line(fmt::format("login interfaces of {} endpoint(s) set to {}", targets.size(), interfaces));
+  // Then each live endpoint is told; one that is not reached gets them at its next login
+  // through the Endpoint Manager.
+  std::vector<std::string> lines;
+  for (const auto& e : targets) {
+    std::string outcome;
+    try {
+      auto r = downcall(Oid::parse(e.oid), "set_interfaces", {interfaces}, 
+                   std::chrono::duration_cast<std::chrono::seconds>(timeouts::kEndpointTell));
+      outcome = r.exit_code == 0 ? "the endpoint has them" : fmt::format("the endpoint refused: {}", r.output);
+    } catch (const std::exception& x) {
+      outcome = fmt::format("not reached now ({}); it gets them at its next login through the "
+                            "Endpoint Manager", x.what());
+    }
+    while (!outcome.empty() && outcome.back() == '\n') outcome.pop_back();
+    lines.push_back(fmt::format("{}: login interfaces {}: {}.", e.label, interfaces, outcome));
+  }
+  return lines;
 }
 
 void EndpointManager::remove_endpoint(const std::string& name) {

@@ -99,6 +99,12 @@ class EndpointManager {
   // login there; its old gateway refuses it from then on.
   EndpointRecord migrate(const std::string& endpoint, const std::string& gateway);
   void remove_endpoint(const std::string& endpoint);
+  // wep set interfaces: the login interfaces of `endpoint`, or of every endpoint of `gateway`,
+  // recorded (sent in the LoginReply of logins that reach here) and told to each live endpoint
+  // now. A line per endpoint saying which.
+  std::vector<std::string> set_login_interfaces(const std::string& endpoint,
+                                                const std::string& gateway,
+                                                const std::string& interfaces);
 
   // A gateway's process started with service `ior`: recorded; returns its endpoints (the copy
   // it serves normal logins from) and, in `others`, the other gateways.

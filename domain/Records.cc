@@ -167,6 +167,7 @@ std::string encode_endpoint(const EndpointRecord& r) {
   w.migrations = r.migrations;
   w.key_hash = r.key_hash.c_str();
   w.last_upcall = r.last_upcall;
+  w.login_interfaces = r.login_interfaces.c_str();
   return encode(w, kLayout1);
 }
 
@@ -177,7 +178,8 @@ EndpointRecord decode_endpoint(std::string_view key, std::string_view bytes) {
   return {.label = w.label.in(), .oid = w.oid.in(), .interp = w.interp.in(),
           .address = w.address.in(), .gateway = w.gateway.in(), .last_login = w.last_login,
           .login_kind = w.login_kind.in(), .migrations = w.migrations,
-          .key_hash = w.key_hash.in(), .last_upcall = w.last_upcall};
+          .key_hash = w.key_hash.in(), .last_upcall = w.last_upcall,
+          .login_interfaces = w.login_interfaces.in()};
 }
 
 std::string encode_gateway(const GatewayRecord& r) {

@@ -68,6 +68,7 @@ struct EndpointRecord {
   std::uint32_t migrations = 0;
   std::string key_hash;
   std::uint64_t last_upcall = 0;  // the highest upcall id recorded
+  std::string login_interfaces;   // wep set interfaces: "gw+port:gw2+port"
   bool operator==(const EndpointRecord&) const = default;
 };
 

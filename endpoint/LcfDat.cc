@@ -29,38 +29,6 @@ bool plain(const std::string& value) { return value.find_first_of("\n\r") == std
 
 }  // namespace
 
-std::string gateways_text(const std::vector<GatewayAddress>& list) {
-  std::string out;
-  for (const auto& g : list) {
-    if (!out.empty()) out += ':';
-    out += g.text();
-  }
-  return out;
-}
-
-std::string GatewayAddress::text() const { return fmt::format("{}+{}", host, port); }
-
-std::vector<GatewayAddress> parse_gateways(const std::string& text, std::uint16_t default_port) {
-  std::vector<GatewayAddress> out;
-  std::stringstream entries(text);
-  std::string entry;
-  while (std::getline(entries, entry, ':')) {
-    if (entry.empty()) throw std::invalid_argument(fmt::format("'{}': an empty gateway", text));
-    GatewayAddress g{entry, default_port};
-    if (const size_t plus = entry.find('+'); plus != std::string::npos) {
-      g.host = entry.substr(0, plus);
-      const auto port = parse_number<std::uint16_t>(entry.substr(plus + 1));
-      if (!port || *port == 0)
-        throw std::invalid_argument(fmt::format("'{}': '{}' is not a port (1-65535)", entry,
-                                                entry.substr(plus + 1)));
-      g.port = *port;
-    }
-    if (g.host.empty()) throw std::invalid_argument(fmt::format("'{}': no host", entry));
-    out.push_back(std::move(g));
-  }
-  return out;
-}
-
 std::string serialize(const LcfDat& d) {
   for (const auto* v : {&d.label, &d.oid, &d.key, &d.region_ca})
     if (!plain(*v)) throw LcfDatError("lcf.dat values cannot hold line breaks");

@@ -16,22 +16,14 @@
 #include <string>
 #include <vector>
 
+#include "HostPort.h"
+
 namespace openoserv::lcf {
 
-// A gateway as lcfd names it: host and port, "host+port" in files and on -g.
-struct GatewayAddress {
-  std::string host;
-  std::uint16_t port = 0;
-  std::string text() const;  // "host+port"
-  bool operator==(const GatewayAddress&) const = default;
-};
-
-// Parses Tivoli's gateway lists: "gw", "gw+9494", "gw1+9494:gw2:10.0.0.3+9495" (':' between
-// gateways, '+' before a port; `default_port` when none). Throws std::invalid_argument naming
-// the bad entry.
-std::vector<GatewayAddress> parse_gateways(const std::string& text, std::uint16_t default_port);
-// The other way: "gw1+9494:gw2+9495".
-std::string gateways_text(const std::vector<GatewayAddress>& list);
+// Tivoli's gateway lists (common/HostPort.h), as lcf.dat and lcfd use them.
+using openoserv::GatewayAddress;
+using openoserv::gateways_text;
+using openoserv::parse_gateways;
 
 struct LcfDat {
   std::string label;                   // the endpoint's name in the region

@@ -462,6 +462,14 @@ void Lcfd::logged_in(const std::shared_ptr<Attempt>& t, const Lcf::LoginReply& r
     link->close(fmt::format("the LoginReply names a bad gateway: {}", e.what()));
     return;
   }
+  if (const std::string set = r.login_interfaces.in(); !set.empty()) {
+    try {
+      config_.login_interfaces = parse_gateways(set, config_.gateway_port);
+      log(1, fmt::format("login interfaces from the Endpoint Manager: {}", set));
+    } catch (const std::invalid_argument& e) {
+      log(0, fmt::format("the LoginReply's login interfaces are not a list: {}", e.what()));
+    }
+  }
   dat.login_interfaces = config_.login_interfaces;
   dat.last_login = ::time(nullptr);
   dat.region_ca = t->region_ca.empty() && dat_ ? dat_->region_ca : t->region_ca;
@@ -478,6 +486,32 @@ void Lcfd::logged_in(const std::shared_ptr<Attempt>& t, const Lcf::LoginReply& r
                      dat.gateway.text(), dat.label, dat.oid));
   upcall_in_flight_.reset();
   send_upcalls();
+}
+
+// An administrator's login interfaces (wep set interfaces): used from the next login on, and
+// kept in lcf.dat. False, with why, for a list that is not one.
+bool Lcfd::set_interfaces(const std::string& text, std::string& result) {
+  std::vector<GatewayAddress> list;
+  try {
+    list = parse_gateways(text, config_.gateway_port);
+  } catch (const std::invalid_argument& e) {
+    result = fmt::format("not a list of gateways: {}\n", e.what());
+    return false;
+  }
+  config_.login_interfaces = list;
+  if (dat_) {
+    dat_->login_interfaces = list;
+    try {
+      save_lcf_dat(config_.dir + "/lcf.dat", *dat_);
+    } catch (const std::exception& e) {
+      result = fmt::format("login interfaces set, but lcf.dat was not saved: {}\n", e.what());
+      log(0, result);
+      return false;
+    }
+  }
+  result = fmt::format("login interfaces: {}\n", gateways_text(list));
+  log(1, result.substr(0, result.size() - 1));
+  return true;
 }
 
 void Lcfd::session_ended(const std::string& why) {
@@ -559,6 +593,11 @@ void Lcfd::on_downcall(const std::shared_ptr<Link>& link, std::uint32_t id, cons
   if (digest.empty()) {
     if (method == "ping") return reply(link, id, 0, "alive\n");
     if (method == "status") return reply(link, id, 0, status_text());
+    if (method == "set_interfaces" && d.args.length() == 1) {
+      std::string why;
+      if (set_interfaces(d.args[0].in(), why)) return reply(link, id, 0, why);
+      return reply(link, id, 1, why);
+    }
     return reply(link, id, 127, fmt::format("lcfd has no built-in method {}", method));
   }
   if (digest.size() != 64 || digest.find_first_not_of("0123456789abcdef") != std::string::npos)

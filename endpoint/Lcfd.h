@@ -105,6 +105,7 @@ class Lcfd {
   void logged_in(const std::shared_ptr<Attempt>& attempt, const Lcf::LoginReply& reply,
                  const Candidate& c);
   void session_ended(const std::string& why);
+  bool set_interfaces(const std::string& text, std::string& result);
   void on_frame(const std::shared_ptr<Link>& link, Frame&& frame);
   void on_downcall(const std::shared_ptr<Link>& link, std::uint32_t id, const Lcf::Downcall& d);
   void run_program(const std::shared_ptr<Link>& link, std::uint32_t id, const std::string& path,

@@ -238,13 +238,14 @@ void Gateway::on_login(const std::shared_ptr<Session>& s, const Lcf::Login& l) {
         remember(e.oid.in(), {e.label.in(), e.key_hash.in()});
         const std::string new_key = grant->key.in();
         accept_login(s, e.oid.in(), e.label.in(), kind, new_key.empty() ? key : new_key,
-                     alternates);
+                     alternates, e.login_interfaces.in());
       });
 }
 
 void Gateway::accept_login(const std::shared_ptr<Session>& s, const std::string& oid,
                            const std::string& label, const std::string& kind,
-                           const std::string& key, const std::vector<std::string>& alternates) {
+                           const std::string& key, const std::vector<std::string>& alternates,
+                           const std::string& login_interfaces) {
   if (auto it = by_oid_.find(oid); it != by_oid_.end() && it->second->link->is_open()) {
     refuse_login(s,
                  fmt::format("endpoint {} ({}) is already logged in from {} since {}; a second "
@@ -268,6 +269,7 @@ void Gateway::accept_login(const std::shared_ptr<Session>& s, const std::string&
   r.alternates.length(static_cast<CORBA::ULong>(alternates.size()));
   for (CORBA::ULong i = 0; i < alternates.size(); ++i) r.alternates[i] = alternates[i].c_str();
   r.heartbeat = static_cast<CORBA::ULong>(options_.heartbeat.count());
+  r.login_interfaces = login_interfaces.c_str();
   s->link->send(Type::kLoginReply, 0, r);
   log_.line(fmt::format("endpoint {} ({}) from {}: {} login", label, oid, s->link->peer(), kind));
 }
@@ -278,6 +280,7 @@ void Gateway::refuse_login(const std::shared_ptr<Session>& s, const std::string&
   r.orphan = orphan;
   r.reason = why.c_str();
   r.heartbeat = 0;
+  r.login_interfaces = "";
   s->link->send(Type::kLoginReply, 0, r);
   s->link->close_after_sending(why);
   log_.line(fmt::format("^login from {} refused: {}", s->link->peer(), why));

@@ -111,7 +111,8 @@ class Gateway {
   void on_login(const std::shared_ptr<Session>& s, const Lcf::Login& login);
   void accept_login(const std::shared_ptr<Session>& s, const std::string& oid,
                     const std::string& label, const std::string& kind, const std::string& key,
-                    const std::vector<std::string>& alternates);
+                    const std::vector<std::string>& alternates,
+                    const std::string& login_interfaces = "");
   void refuse_login(const std::shared_ptr<Session>& s, const std::string& why, bool orphan);
   void on_method_request(const std::shared_ptr<Session>& s, std::uint32_t id,
                          const std::string& digest);

@@ -167,6 +167,7 @@ OServ::EndpointEntry endpoint(const EndpointRecord& r) {
   e.migrations = r.migrations;
   e.key_hash = r.key_hash.c_str();
   e.last_upcall = r.last_upcall;
+  e.login_interfaces = r.login_interfaces.c_str();
   return e;
 }
 
@@ -174,7 +175,8 @@ EndpointRecord endpoint(const OServ::EndpointEntry& e) {
   return {.label = e.label.in(), .oid = e.oid.in(), .interp = e.interp.in(),
           .address = e.address.in(), .gateway = e.gateway.in(), .last_login = e.last_login,
           .login_kind = e.login_kind.in(), .migrations = e.migrations,
-          .key_hash = e.key_hash.in(), .last_upcall = e.last_upcall};
+          .key_hash = e.key_hash.in(), .last_upcall = e.last_upcall,
+          .login_interfaces = e.login_interfaces.in()};
 }
 
 OServ::EndpointEntries endpoints(const std::vector<EndpointRecord>& records) {

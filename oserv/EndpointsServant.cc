@@ -77,6 +77,20 @@ char* EndpointsServant::migrate_endpoint(const char* endpoint, const char* gatew
       [&](OServ::Dispatcher_ptr d) { return d->migrate_endpoint(endpoint, gateway); });
 }
 
+char* EndpointsServant::set_login_interfaces(const char* endpoint, const char* gateway,
+                                             const char* interfaces) {
+  return at_tmr(
+      [&] {
+        std::string text;
+        for (const auto& line :
+             local_.endpoint_manager.set_login_interfaces(endpoint, gateway, interfaces))
+          text += line + "\n";
+        if (text.empty()) text = fmt::format("Gateway {} has no endpoints.\n", gateway);
+        return dup(text);
+      },
+      [&](OServ::Dispatcher_ptr d) { return d->set_login_interfaces(endpoint, gateway, interfaces); });
+}
+
 char* EndpointsServant::delete_endpoint(const char* endpoint) {
   return at_tmr(
       [&] {

@@ -19,6 +19,8 @@ class EndpointsServant : public virtual POA_OServ::EndpointAdmin {
   char* delete_gateway(const char* label) override;
   OServ::EndpointEntries* endpoints(const char* gateway) override;
   char* migrate_endpoint(const char* endpoint, const char* gateway) override;
+  char* set_login_interfaces(const char* endpoint, const char* gateway,
+                             const char* interfaces) override;
   char* delete_endpoint(const char* endpoint) override;
   OServ::EndpointEntries* gateway_started(const char* label, const char* ior,
                                           OServ::GatewayEntries_out others) override;

@@ -92,6 +92,31 @@ TEST(EndpointManager, MigrateDeleteAndGateways) {
   EXPECT_THROW(node.endpoint_manager.login(initial("x", "gw2")), Failure);
 }
 
+TEST(EndpointManager, LoginInterfacesAreRecordedAndSentWithTheNextGrant) {
+  InProcessRegion r("epm_interfaces");
+  auto& epm = r.tmr().endpoint_manager;
+  add_gateways(epm, 2);
+  const auto brown = epm.login(initial("brown", "gw1"));
+  epm.login(initial("green", "gw2"));
+  // No gateway process answers here: each endpoint is recorded and "not reached now".
+  const auto lines = epm.set_login_interfaces("", "gw1", "10.0.0.3+9494:10.0.0.4");
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_NE(lines[0].find("brown: login interfaces 10.0.0.3+9494:10.0.0.4: not reached now"),
+            std::string::npos) << lines[0];
+  EXPECT_EQ(epm.endpoint("brown")->login_interfaces, "10.0.0.3+9494:10.0.0.4");
+  EXPECT_EQ(epm.endpoint("green")->login_interfaces, "") << "only gw1's endpoints";
+  const auto moved = epm.login({.kind = "isolated", .oid = brown.endpoint.oid, .key = brown.key,
+                                .interp = "linux-x86_64", .address = "127.0.0.9", .via = "gw2",
+                                .now = 2000});
+  EXPECT_EQ(moved.endpoint.login_interfaces, "10.0.0.3+9494:10.0.0.4") << "sent with the grant";
+  EXPECT_THROW(epm.set_login_interfaces("brown", "", "gw1::gw2"), Failure);
+  EXPECT_THROW(epm.set_login_interfaces("brown", "", ""), Failure);
+  EXPECT_THROW(epm.set_login_interfaces("brown", "gw1", "gw1"), Failure) << "one or the other";
+  EXPECT_THROW(epm.set_login_interfaces("nobody", "", "gw1"), Failure);
+  EXPECT_EQ(epm.endpoint("brown")->login_interfaces, "10.0.0.3+9494:10.0.0.4")
+      << "a refused change changes nothing";
+}
+
 TEST(EndpointManager, AnEndpointRecordWithoutItsObjectIsReportedByTheCheck) {
   InProcessRegion r("epm_check");
   auto& epm = r.tmr().endpoint_manager;

@@ -153,6 +153,18 @@ wait_until 30 sh -c "ls '$EP1'/lcf.dat.orphan-* >/dev/null 2>&1 && grep -q 'init
 expect_code "ep1 exists again" 0 wep --id oserv ep1
 expect_contains "a new object" "login_kind           initial" "$OUT"
 
+step "wep set interfaces: recorded, and a live endpoint keeps them in lcf.dat"
+LIST="127.0.0.4+$GWPORT:127.0.0.3+$GWPORT"
+expect_code "set for ep1" 0 wep --id oserv set interfaces -e ep1 "$LIST"
+expect_contains "told" "ep1: login interfaces $LIST: the endpoint has them." "$OUT"
+expect_contains "lcf.dat" "login_interfaces=$LIST" "$(cat "$EP1/lcf.dat")"
+expect_code "wep ep1" 0 wep --id mn1 ep1
+expect_contains "recorded" "login_interfaces     $LIST" "$OUT"
+expect_code "set for gw2's endpoints, from a node" 0 wep --id mn2 set interfaces -g gw2 "127.0.0.4+$GWPORT"
+expect_code "a bad list" 1 wep --id oserv set interfaces -e ep1 "gw1::gw2"
+expect_contains "named" "is not a list of login interfaces" "$OUT"
+expect_code "both -e and -g" 2 wep --id oserv set interfaces -e ep1 -g gw1 "$LIST"
+
 step "TLS: lcf.dat pins the region CA; other CAs and plain sessions are refused"
 CA_FP=$(openssl x509 -in "$WORK/db/oserv/ssl/ca.pem" -outform DER | sha256sum | cut -d' ' -f1)
 expect_contains "lcf.dat pins the region CA" "region_ca=$CA_FP" "$(cat "$EP1/lcf.dat")"
