@@ -1,8 +1,10 @@
-// The endpoint tier's commands, as Tivoli named them: wcrtgate, wgateway, wep, wdelep, wepstatus.
+// The endpoint tier's commands, as Tivoli named them: wcrtgate, wgateway, wep, wdelep, wepstatus,
+// wputeppol, wgeteppol.
 // One program; what it does follows the name it is run under. They talk to the local oserv,
 // which forwards to the Endpoint Manager at the TMR server.
 #include <cstdio>
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <ctime>
 #include <string>
@@ -170,6 +172,44 @@ int wdelep(OservClient& client, const std::vector<std::string>& args, const Opti
   return 0;
 }
 
+constexpr const char* kManagerClass = "TMF_LCF::EndpointManager";
+constexpr std::array<const char*, 4> kPolicies = {"allow_install_policy", "select_gateway_policy",
+                                                  "after_install_policy", "login_policy"};
+
+void check_policy_name(const std::string& name) {
+  for (const char* p : kPolicies)
+    if (name == p) return;
+  throw UsageError(fmt::format("'{}' is not a policy: allow_install_policy, "
+                               "select_gateway_policy, after_install_policy or login_policy",
+                               name));
+}
+
+// wputeppol POLICY PROGRAM: the program, a file on the TMR server, becomes the policy.
+int wputeppol(OservClient& client, const std::vector<std::string>& args, const Options&) {
+  if (args.size() != 2) throw UsageError("usage: wputeppol POLICY PROGRAM");
+  check_policy_name(args[0]);
+  auto d = client.dispatcher();
+  client.call([&] { d->install_method(kManagerClass, args[0].c_str(), args[1].c_str()); });
+  fmt::print("{} is now {}\n", args[0], args[1]);
+  return 0;
+}
+
+// wgeteppol [POLICY]: the program of each policy (or one), "none" when not set.
+int wgeteppol(OservClient& client, const std::vector<std::string>& args, const Options&) {
+  if (args.size() > 1) throw UsageError("usage: wgeteppol [POLICY]");
+  if (args.size() == 1) check_policy_name(args[0]);
+  auto d = client.dispatcher();
+  OServ::MethodDefs_var defs = client.call([&] { return d->class_methods(kManagerClass); });
+  for (const char* p : kPolicies) {
+    if (args.size() == 1 && args[0] != p) continue;
+    std::string program = "none";
+    for (CORBA::ULong i = 0; i < defs->length(); ++i)
+      if (std::strcmp(defs[i].name.in(), p) == 0) program = defs[i].program.in();
+    fmt::print("{:<22} {}\n", p, program);
+  }
+  return 0;
+}
+
 // Every endpoint (or those named): is it reachable through its gateway now?
 int wepstatus(OservClient& client, const std::vector<std::string>& args, const Options& o) {
   auto d = client.dispatcher();
@@ -239,6 +279,29 @@ const Command kCommands[] = {
      "now: label, gateway, alive or why not. Exit code 1 when any does not answer.\n"
      "Who may: user (the ping is a method call: admin).\n",
      wepstatus},
+    {"wputeppol",
+     "Usage: wputeppol POLICY PROGRAM\n\n"
+     "Makes PROGRAM (an executable on the TMR server) the Endpoint Manager's POLICY:\n"
+     "  allow_install_policy   at an initial login; exit code not 0 refuses the endpoint\n"
+     "  select_gateway_policy  at an initial login; the first line of its output naming a\n"
+     "                         running gateway (label or OID) is the endpoint's gateway\n"
+     "                         (otherwise: the gateway the login reached)\n"
+     "  after_install_policy   after an initial login, in the background\n"
+     "  login_policy           after every login, in the background (a normal login, which\n"
+     "                         its gateway serves alone, is told to the Endpoint Manager\n"
+     "                         a few seconds later)\n"
+     "Each runs as a method of the Endpoint Manager object (method account, unprivileged),\n"
+     "within 30 s, with arguments: OID of the Endpoint Manager, POLICY, the endpoint's label,\n"
+     "its OID (empty before it has one), interpreter, the gateway the login reached, the\n"
+     "endpoint's address, the kind of login. A policy that fails or times out refuses the\n"
+     "login (allow_install_policy), leaves the default (select_gateway_policy), or is logged.\n"
+     "Who may: senior.\n",
+     wputeppol},
+    {"wgeteppol",
+     "Usage: wgeteppol [POLICY]\n\n"
+     "Shows the program of each Endpoint Manager policy (or of POLICY), or none.\n"
+     "Who may: user.\n",
+     wgeteppol},
 };
 
 }  // namespace
@@ -250,7 +313,10 @@ int main(int argc, char** argv) {
   for (const auto& c : kCommands)
     if (std::strcmp(base, c.name) == 0) command = &c;
   if (!command) {
-    std::fprintf(stderr, "%s: run me as wcrtgate, wgateway, wep, wdelep or wepstatus\n", base);
+    std::fprintf(stderr,
+                 "%s: run me as wcrtgate, wgateway, wep, wdelep, wepstatus, wputeppol or "
+                 "wgeteppol\n",
+                 base);
     return 2;
   }
   static const std::string usage = std::string(command->usage) + kExitCodes;

@@ -32,6 +32,8 @@ inline constexpr milliseconds kGatewaySilence{30000};
 inline constexpr milliseconds kGatewayRestart{1000};
 // A gateway's calls to the Endpoint Manager (a login assignment is one small transaction).
 inline constexpr milliseconds kEndpointManagerCall{10000};
+// The Endpoint Manager's policy programs (allow_install_policy, select_gateway_policy, ...).
+inline constexpr milliseconds kPolicy{30000};
 // An administrator's change told to a live endpoint (wep set interfaces), through its gateway.
 inline constexpr milliseconds kEndpointTell{10000};
 // A client's wait for its own oserv (the --timeout default of every command, in seconds).

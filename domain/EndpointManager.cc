@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <map>
+#include <sstream>
 
 #include <fmt/format.h>
 
@@ -20,6 +21,9 @@ namespace {
 
 constexpr const char* kLock = "#epm";  // every change; no OID key starts with '#'
 constexpr size_t kMaxProgram = (16u << 20) - 1024;  // fits one frame of the endpoint protocol
+
+// A program's first output line, for a log line or a refusal.
+std::string first_line(const std::string& output) { return output.substr(0, output.find('\n')); }
 
 bool valid_label(const std::string& text) {
   return !text.empty() && text.size() <= 128 &&
@@ -102,6 +106,12 @@ EndpointManager::Assignment EndpointManager::login(const Login& l) {
 
 EndpointManager::Assignment EndpointManager::initial(const Login& l) {
   if (!valid_label(l.label)) fail(fmt::format("'{}' is not a valid endpoint label", l.label));
+  // The policies run before the lock: a slow one holds up this login only.
+  const std::vector<std::string> args = policy_args(l, "");
+  if (auto r = policy("allow_install_policy", args); r && r->exit_code != 0)
+    fail(fmt::format("the allow_install_policy refused endpoint {} (exit code {}): {}", l.label,
+                     r->exit_code, first_line(r->output)));
+  const std::string assigned = selected_gateway(l, args);
   auto txn = db_.begin(nullptr, "endpoint login");
   txn->lock(db::Table::kEndpoints, kLock, db::LockMode::kWrite);
   // An endpoint object named but without a record is what a crash between the two leaves: it
@@ -119,14 +129,16 @@ EndpointManager::Assignment EndpointManager::initial(const Login& l) {
   Assignment a;
   a.key = tls::random_hex(16);
   a.endpoint = {.label = l.label, .oid = oid, .interp = l.interp, .address = l.address,
-                .gateway = l.via, .last_login = l.now, .login_kind = "initial",
+                .gateway = assigned, .last_login = l.now, .login_kind = "initial",
                 .migrations = 0, .key_hash = tls::sha256_hex(a.key)};
   txn->put(db::Table::kEndpoints, Oid::parse(oid).key(), records::encode_endpoint(a.endpoint));
   txn->commit();
   log_.line(fmt::format("endpoint {} ({}) from {}: initial login, assigned to gateway {}", l.label,
-                        oid, l.address, l.via));
-  a.gateway = *gateway(l.via);
-  a.alternates = alternates_for(l.via);
+                        oid, l.address, assigned));
+  a.gateway = *gateway(assigned);
+  a.alternates = alternates_for(assigned);
+  after_login("after_install_policy", policy_args(l, oid));
+  after_login("login_policy", policy_args(l, oid));
   return a;
 }
 
@@ -175,9 +187,71 @@ EndpointManager::Assignment EndpointManager::isolated(const Login& l) {
   txn->commit();
   // The old gateway may still run (a partition, not a crash): it must not take the endpoint back.
   if (moved) tell_forget(from, a.endpoint.oid, "");
+  after_login("login_policy", policy_args(l, a.endpoint.oid, a.endpoint.label));
   a.gateway = *gateway(l.via);
   a.alternates = alternates_for(l.via);
   return a;
+}
+
+// A policy's arguments after the Endpoint Manager's OID and the policy's name: the endpoint's
+// label, OID ("" before it has one), interpreter, the gateway the login reached, the address it
+// came from, the kind of login.
+std::vector<std::string> EndpointManager::policy_args(const Login& l, const std::string& oid,
+                                                      const std::string& label) {
+  return {label.empty() ? l.label : label, oid, l.interp, l.via, l.address, l.kind};
+}
+
+std::optional<MethodOutcome> EndpointManager::policy(const std::string& name,
+                                                     const std::vector<std::string>& args) {
+  return objects_.run_policy(manager_oid(), name, args, timeouts::kPolicy);
+}
+
+// The select_gateway_policy's choice: the first line of its output that names a gateway (label
+// or OID) whose process has started. Any failure, or no such line: the gateway the login reached.
+std::string EndpointManager::selected_gateway(const Login& l, const std::vector<std::string>& args) {
+  std::optional<MethodOutcome> r;
+  try {
+    r = policy("select_gateway_policy", args);
+  } catch (const std::exception& e) {
+    log_.line(fmt::format("^select_gateway_policy for endpoint {}: {}; it stays at gateway {}",
+                          l.label, e.what(), l.via));
+    return l.via;
+  }
+  if (!r) return l.via;
+  if (r->exit_code != 0) {
+    log_.line(fmt::format("^select_gateway_policy for endpoint {} exited {}; it stays at gateway {}",
+                          l.label, r->exit_code, l.via));
+    return l.via;
+  }
+  std::istringstream lines(r->output);
+  for (std::string line; std::getline(lines, line);) {
+    line.erase(0, line.find_first_not_of(" \t"));
+    line.erase(line.find_last_not_of(" \t\r") + 1);
+    for (const auto& g : gateways())
+      if ((g.label == line || g.oid == line) && !g.ior.empty()) {
+        log_.line(fmt::format("select_gateway_policy: endpoint {} goes to gateway {}", l.label,
+                              g.label));
+        return g.label;
+      }
+  }
+  log_.line(fmt::format("^select_gateway_policy named no running gateway for endpoint {}; it "
+                        "stays at gateway {}",
+                        l.label, l.via));
+  return l.via;
+}
+
+// after_install_policy and login_policy: in the background, logged, never holding a login up.
+void EndpointManager::after_login(const std::string& name, std::vector<std::string> args) {
+  post([this, name, args = std::move(args)] {
+    try {
+      auto r = policy(name, args);
+      if (r && r->exit_code != 0)
+        log_.line(fmt::format("^{} for endpoint {} exited {}: {}", name, args[0], r->exit_code,
+                              first_line(r->output)));
+    } catch (const std::exception& e) {
+      log_.line(fmt::format("^{} for endpoint {}: {}", name, args[0], e.what()));
+    }
+  });
 }
 
 std::vector<GatewayRecord> EndpointManager::alternates_for(const std::string& assigned) {
@@ -328,52 +402,56 @@ bool EndpointManager::upcall(const std::string& oid_text, std::uint64_t id,
   return true;
 }
 
+// A gateway that does not answer is skipped for a while: it takes a fresh copy of its endpoints
+// when it starts again (gateway_started), so nothing is lost by not telling it.
 void EndpointManager::tell_forget(const std::string& label, const std::string& oid,
                                   const std::string& redirect) {
   auto g = gateway(label);
   if (!g || g->ior.empty() || !calls_) return;
-  std::lock_guard lock(forget_mu_);
-  if (stopping_) return;
-  forgets_.push_back({std::move(*g), oid, redirect});
-  if (!forgetter_.joinable()) forgetter_ = std::thread([this] { run_forgets(); });
-  forget_cv_.notify_one();
+  post([this, g = std::move(*g), oid, redirect] {
+    const auto now = std::chrono::steady_clock::now();
+    if (auto it = silent_.find(g.label); it != silent_.end() && it->second > now) return;
+    try {
+      calls_->forget(g, oid, redirect);
+    } catch (const Unreachable& e) {
+      silent_[g.label] = now + timeouts::kGatewaySilence;
+      log_.line(fmt::format("^gateway {} not told that endpoint {} left it: {}", g.label, oid,
+                            e.what()));
+    } catch (const std::exception& e) {
+      log_.line(fmt::format("^gateway {} not told that endpoint {} left it: {}", g.label, oid,
+                            e.what()));
+    }
+  });
 }
 
-// A gateway that does not answer is skipped for a while: it takes a fresh copy of its endpoints
-// when it starts again (gateway_started), so nothing is lost by not telling it.
-void EndpointManager::run_forgets() {
-  std::map<std::string, std::chrono::steady_clock::time_point> silent;
-  std::unique_lock lock(forget_mu_);
+void EndpointManager::post(std::function<void()> job) {
+  std::lock_guard lock(jobs_mu_);
+  if (stopping_) return;
+  jobs_.push_back(std::move(job));
+  if (!worker_.joinable()) worker_ = std::thread([this] { run_jobs(); });
+  jobs_cv_.notify_one();
+}
+
+void EndpointManager::run_jobs() {
+  std::unique_lock lock(jobs_mu_);
   for (;;) {
-    forget_cv_.wait(lock, [this] { return stopping_ || !forgets_.empty(); });
+    jobs_cv_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
     if (stopping_) return;
-    Forget f = std::move(forgets_.front());
-    forgets_.pop_front();
+    auto job = std::move(jobs_.front());
+    jobs_.pop_front();
     lock.unlock();
-    const auto now = std::chrono::steady_clock::now();
-    if (auto it = silent.find(f.gateway.label); it == silent.end() || it->second < now) {
-      try {
-        calls_->forget(f.gateway, f.oid, f.redirect);
-      } catch (const Unreachable& e) {
-        silent[f.gateway.label] = now + timeouts::kGatewaySilence;
-        log_.line(fmt::format("^gateway {} not told that endpoint {} left it: {}", f.gateway.label,
-                              f.oid, e.what()));
-      } catch (const std::exception& e) {
-        log_.line(fmt::format("^gateway {} not told that endpoint {} left it: {}", f.gateway.label,
-                              f.oid, e.what()));
-      }
-    }
+    job();
     lock.lock();
   }
 }
 
 void EndpointManager::stop() {
   {
-    std::lock_guard lock(forget_mu_);
+    std::lock_guard lock(jobs_mu_);
     stopping_ = true;
   }
-  forget_cv_.notify_all();
-  if (forgetter_.joinable()) forgetter_.join();
+  jobs_cv_.notify_all();
+  if (worker_.joinable()) worker_.join();
 }
 
 EndpointRecord EndpointManager::migrate(const std::string& name, const std::string& to) {
@@ -392,6 +470,28 @@ EndpointRecord EndpointManager::migrate(const std::string& name, const std::stri
     tell_forget(from, e->oid, fmt::format("{}+{}", g->host, g->port));
   }
   return *e;
+}
+
+void EndpointManager::endpoints_seen(const std::string& gateway, const std::vector<Seen>& seen) {
+  std::vector<EndpointRecord> logged;
+  auto txn = db_.begin(nullptr, "endpoint logins seen");
+  txn->lock(db::Table::kEndpoints, kLock, db::LockMode::kWrite);
+  for (const auto& s : seen) {
+    Oid oid;
+    if (!Oid::try_parse(s.oid, oid)) continue;
+    auto bytes = db_.read(db::Table::kEndpoints, oid.key());
+    if (!bytes) continue;
+    auto e = records::decode_endpoint(oid.key(), *bytes);
+    if (e.gateway != gateway || s.when <= e.last_login) continue;  // moved, or not newer
+    e.address = s.address;
+    e.last_login = s.when;
+    e.login_kind = "normal";
+    txn->put(db::Table::kEndpoints, oid.key(), records::encode_endpoint(e));
+    logged.push_back(std::move(e));
+  }
+  txn->commit();
+  for (const auto& e : logged)
+    after_login("login_policy", {e.label, e.oid, e.interp, gateway, e.address, "normal"});
 }
 
 std::vector<std::string> EndpointManager::set_login_interfaces(const std::string& endpoint,

@@ -20,6 +20,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <thread>
 #include <map>
 #include <mutex>
@@ -125,6 +126,16 @@ class EndpointManager {
   bool upcall(const std::string& oid, std::uint64_t id, const std::string& method,
               const std::vector<std::string>& args);
 
+  // Normal logins gateway `gateway` served from its copy (told after them, in batches): each
+  // endpoint still assigned to it gets its address and login time recorded, and the
+  // login_policy runs for it in the background. Others are ignored (moved meanwhile).
+  struct Seen {
+    std::string oid;
+    std::string address;
+    long long when = 0;
+  };
+  void endpoints_seen(const std::string& gateway, const std::vector<Seen>& seen);
+
   // Before the ORB stops: the background calls to gateways end.
   void stop();
   ~EndpointManager() { stop(); }
@@ -139,9 +150,16 @@ class EndpointManager {
 
   // Tells gateway `label` (if it runs) that endpoint `oid` left it, in the background (a
   // gateway that does not answer never holds a login up); logged, never fatal.
-  void run_forgets();
-  // Queues it:
   void tell_forget(const std::string& label, const std::string& oid, const std::string& redirect);
+  // Policies: the programs installed for the Endpoint Manager's class under these names.
+  static std::vector<std::string> policy_args(const Login& l, const std::string& oid,
+                                              const std::string& label = "");
+  std::optional<MethodOutcome> policy(const std::string& name, const std::vector<std::string>& args);
+  std::string selected_gateway(const Login& l, const std::vector<std::string>& args);
+  void after_login(const std::string& name, std::vector<std::string> args);
+  // Background work (telling gateways, after-login policies), in order, on one thread.
+  void post(std::function<void()> job);
+  void run_jobs();
   // The path of the endpoint class's program for `method` ("" when none), and its digest.
   std::pair<std::string, std::string> program_for(const std::string& method);
 
@@ -154,16 +172,13 @@ class EndpointManager {
   std::mutex mu_;  // guards digests_
   std::map<std::string, std::string> digests_;  // SHA-256 -> program path, as last read
   std::mutex upcall_mu_;  // one upcall at a time: the dedup check and its record are one step
-  struct Forget {
-    GatewayRecord gateway;
-    std::string oid;
-    std::string redirect;
-  };
-  std::mutex forget_mu_;  // guards forgets_, stopping_ and starting forgetter_
-  std::condition_variable forget_cv_;
-  std::deque<Forget> forgets_;
+  std::mutex jobs_mu_;  // guards jobs_, stopping_ and starting worker_
+  std::condition_variable jobs_cv_;
+  std::deque<std::function<void()>> jobs_;
   bool stopping_ = false;
-  std::thread forgetter_;
+  std::thread worker_;
+  // Gateways not to call until then (they did not answer); the worker's alone.
+  std::map<std::string, std::chrono::steady_clock::time_point> silent_;
 };
 
 }  // namespace openoserv

@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include <fmt/core.h>
 
 #include "Failure.h"
@@ -213,8 +215,23 @@ std::optional<MethodOutcome> Objects::run_task_library(const Oid& oid, const std
   return std::nullopt;
 }
 
+std::optional<MethodOutcome> Objects::run_policy(const std::string& oid_text,
+                                                 const std::string& method,
+                                                 const std::vector<std::string>& args,
+                                                 std::chrono::milliseconds limit) {
+  Oid oid = Oid::parse(oid_text);
+  auto cls = db_.read(db::Table::kObjects, oid.key());
+  if (!cls) fail(fmt::format("object {} does not exist on dispatcher {}", oid_text, self_.od));
+  oid.cls = *cls;
+  const auto methods = class_methods(oid.cls);
+  if (std::none_of(methods.begin(), methods.end(), [&](const auto& m) { return m.name == method; }))
+    return std::nullopt;
+  return run_installed(oid, method, args, limit);
+}
+
 MethodOutcome Objects::run_installed(const Oid& oid, const std::string& method,
-                                     const std::vector<std::string>& args) {
+                                     const std::vector<std::string>& args,
+                                     std::optional<std::chrono::milliseconds> limit) {
   std::string program;
   for (const auto& m : class_methods(oid.cls))
     if (m.name == method) program = m.program;
@@ -226,7 +243,7 @@ MethodOutcome Objects::run_installed(const Oid& oid, const std::string& method,
   auto env = program_env(oid, method);
   env.push_back(fmt::format("OSERV_METHOD_THREAD={}", thread.id()));
   try {
-    auto r = programs_.run(argv, env, thread, method_account());
+    auto r = programs_.run(argv, env, thread, method_account(), limit);
     return {r.exit_code, std::move(r.output)};
   } catch (const ProgramError& e) {
     fail(e.what());

@@ -39,6 +39,13 @@ class Objects {
   MethodOutcome invoke(const std::string& oid, const std::string& method,
                        const std::vector<std::string>& args, const Principal* caller = nullptr);
 
+  // A policy (the Endpoint Manager's): the program installed for `method` of local object
+  // `oid`'s class, run as a method is but within `limit`; nullopt when none is installed.
+  // Throws Failure when it cannot be run or runs past the limit.
+  std::optional<MethodOutcome> run_policy(const std::string& oid, const std::string& method,
+                                          const std::vector<std::string>& args,
+                                          std::chrono::milliseconds limit);
+
   // The account method programs, scripts and tasks run as on this dispatcher (meta
   // "method_user"; "nobody" when unset). Setting it checks that the user exists here.
   std::string method_user();
@@ -90,7 +97,8 @@ class Objects {
   std::optional<MethodOutcome> run_task_library(const Oid& oid, const std::string& method,
                                                 const std::vector<std::string>& args);
   MethodOutcome run_installed(const Oid& oid, const std::string& method,
-                              const std::vector<std::string>& args);
+                              const std::vector<std::string>& args,
+                              std::optional<std::chrono::milliseconds> limit = std::nullopt);
   MethodOutcome run_script(const Oid& oid, const std::string& script);
   std::optional<RunAs> method_account();
   // The environment every program of a method gets.

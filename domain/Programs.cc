@@ -316,7 +316,9 @@ void Programs::forget(pid_t pid) { ::unlink(fmt::format("{}/{}", ledger_dir_, pi
 
 ProgramResult Programs::run(const std::vector<std::string>& argv,
                             const std::vector<std::string>& env, MethodThreads::Scope& scope,
-                            const std::optional<RunAs>& as) {
+                            const std::optional<RunAs>& as,
+                            std::optional<std::chrono::milliseconds> limit_given) {
+  const std::chrono::milliseconds limit = limit_given.value_or(limit_);
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0)
     throw ProgramError(fmt::format("cannot run {}: pipe: {}", argv[0], errno_text()));
@@ -343,13 +345,14 @@ ProgramResult Programs::run(const std::vector<std::string>& argv,
     }
   } done{*this, pid, scope};
 
-  Run run(pid, read_end.get(), stop_event_.get(), limit_, grace_);
+  Run run(pid, read_end.get(), stop_event_.get(), limit, grace_);
   const int status = run.wait();
   const char* how = run.killed() ? "SIGTERM, then SIGKILL" : "SIGTERM";
   if (run.ending() == Run::Ending::kTimedOut)
     throw ProgramError(fmt::format("method program {} did not finish within {:g} s "
-                                   "(--method-timeout); it was ended ({})",
-                                   argv[0], static_cast<double>(limit_.count()) / 1000, how));
+                                   "({}); it was ended ({})",
+                                   argv[0], static_cast<double>(limit.count()) / 1000,
+                                   limit_given ? "its limit" : "--method-timeout", how));
   if (run.ending() == Run::Ending::kStopped)
     throw ProgramError(fmt::format("method program {} was ended ({}): the oserv is stopping",
                                    argv[0], how));

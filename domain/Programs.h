@@ -64,8 +64,10 @@ class Programs {
   // Runs `argv` (argv[0] the program) with `env` added to the oserv's environment, recording
   // its pid in `scope`, until it exits. Throws ProgramError when it cannot be started, ran past
   // the limit, or the oserv stopped meanwhile (it was ended then).
+  // `limit`, when given, replaces the --method-timeout limit (policies run shorter).
   ProgramResult run(const std::vector<std::string>& argv, const std::vector<std::string>& env,
-                    MethodThreads::Scope& scope, const std::optional<RunAs>& as = std::nullopt);
+                    MethodThreads::Scope& scope, const std::optional<RunAs>& as = std::nullopt,
+                    std::optional<std::chrono::milliseconds> limit = std::nullopt);
 
   // The oserv is stopping: every running program is sent SIGTERM now and SIGKILL after the
   // grace period (by the call that runs it); no program starts any more. Does not wait.

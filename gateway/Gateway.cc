@@ -36,7 +36,8 @@ Gateway::Gateway(asio::io_context& io, GatewayOptions options, ManagerCalls& man
       log_(log),
       acceptor_(io),
       discovery_(io),
-      save_timer_(io) {}
+      save_timer_(io),
+      seen_timer_(io) {}
 
 Gateway::~Gateway() { pool_.join(); }
 
@@ -89,6 +90,7 @@ void Gateway::listen() {
     log_.line(fmt::format("^broadcast discovery not answered: udp port {}: {}",
                           options_.listen_port, ec.message()));
     discovery_.close(ec);
+  seen_timer_.cancel();
     return;
   }
   answer_discovery();
@@ -208,6 +210,7 @@ void Gateway::on_login(const std::shared_ptr<Session>& s, const Lcf::Login& l) {
         return;
       }
       accept_login(s, oid, it->second.label, "normal", "", others_);
+      if (s->oid == oid) note_seen(oid, address);
       return;
     }
   } else if (kind != "initial" && kind != "isolated") {
@@ -235,8 +238,14 @@ void Gateway::on_login(const std::shared_ptr<Session>& s, const Lcf::Login& l) {
         for (CORBA::ULong i = 0; i < grant->alternates.length(); ++i)
           alternates.push_back(fmt::format("{}+{}", grant->alternates[i].host.in(),
                                            grant->alternates[i].port));
-        remember(e.oid.in(), {e.label.in(), e.key_hash.in()});
         const std::string new_key = grant->key.in();
+        if (std::string(grant->gateway.label.in()) != options_.label) {
+          // Assigned elsewhere (a select_gateway_policy): the endpoint keeps its identity and
+          // logs in there next.
+          send_elsewhere(s, *grant, alternates, new_key.empty() ? key : new_key);
+          return;
+        }
+        remember(e.oid.in(), {e.label.in(), e.key_hash.in()});
         accept_login(s, e.oid.in(), e.label.in(), kind, new_key.empty() ? key : new_key,
                      alternates, e.login_interfaces.in());
       });
@@ -272,6 +281,75 @@ void Gateway::accept_login(const std::shared_ptr<Session>& s, const std::string&
   r.login_interfaces = login_interfaces.c_str();
   s->link->send(Type::kLoginReply, 0, r);
   log_.line(fmt::format("endpoint {} ({}) from {}: {} login", label, oid, s->link->peer(), kind));
+}
+
+void Gateway::note_seen(const std::string& oid, const std::string& address) {
+  auto& n = seen_[oid];
+  n.oid = oid.c_str();
+  n.address = address.c_str();
+  n.when = static_cast<CORBA::LongLong>(::time(nullptr));
+  if (seen_.size() == 1 && !telling_seen_) {
+    seen_timer_.expires_after(std::chrono::seconds(5));
+    seen_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec) tell_seen();
+    });
+  }
+}
+
+void Gateway::tell_seen() {
+  if (seen_.empty() || stopping_) return;
+  OServ::LoginNotes notes(static_cast<CORBA::ULong>(seen_.size()));
+  notes.length(static_cast<CORBA::ULong>(seen_.size()));
+  CORBA::ULong i = 0;
+  for (auto& [oid, n] : seen_) notes[i++] = n;
+  auto batch = std::make_shared<std::map<std::string, OServ::LoginNote>>(std::move(seen_));
+  seen_.clear();
+  telling_seen_ = true;
+  ask_manager(
+      [this, notes = std::move(notes)] {
+        manager_.seen(options_.label, notes);
+        return true;
+      },
+      [this, batch](std::optional<bool> told, const std::string& error) {
+        telling_seen_ = false;
+        if (!told) {
+          // Kept for the next batch; a newer login of the same endpoint wins.
+          for (auto& [oid, n] : *batch) seen_.emplace(oid, n);
+          log_.line(fmt::format("^{} normal login(s) not told to the Endpoint Manager yet: {}",
+                                batch->size(), error));
+        }
+        if (seen_.empty()) return;
+        seen_timer_.expires_after(std::chrono::seconds(told ? 5 : 30));
+        seen_timer_.async_wait([this](const boost::system::error_code& ec) {
+          if (!ec) tell_seen();
+        });
+      });
+}
+
+void Gateway::send_elsewhere(const std::shared_ptr<Session>& s, const OServ::EndpointGrant& grant,
+                             const std::vector<std::string>& alternates, const std::string& key) {
+  const std::string to = fmt::format("{}+{}", grant.gateway.host.in(), grant.gateway.port);
+  Lcf::LoginReply r;
+  r.accepted = true;
+  r.orphan = false;
+  r.reason = "";
+  r.oid = grant.endpoint.oid;
+  r.key = key.c_str();
+  r.gateway = to.c_str();
+  r.alternates.length(static_cast<CORBA::ULong>(alternates.size()));
+  for (CORBA::ULong i = 0; i < alternates.size(); ++i) r.alternates[i] = alternates[i].c_str();
+  r.heartbeat = static_cast<CORBA::ULong>(options_.heartbeat.count());
+  r.login_interfaces = grant.endpoint.login_interfaces;
+  s->link->send(Type::kLoginReply, 0, r);
+  const std::string why = fmt::format("endpoint {} is assigned to gateway {} ({})",
+                                      grant.endpoint.label.in(), grant.gateway.label.in(), to);
+  Lcf::Redirect go;
+  go.gateways.length(1);
+  go.gateways[0] = to.c_str();
+  go.reason = why.c_str();
+  s->link->send(Type::kRedirect, 0, go);
+  s->link->close_after_sending(why);
+  log_.line(fmt::format("{}: sent there", why));
 }
 
 void Gateway::refuse_login(const std::shared_ptr<Session>& s, const std::string& why, bool orphan) {

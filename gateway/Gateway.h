@@ -64,6 +64,7 @@ class ManagerCalls {
   virtual std::string method_body(const std::string& digest) = 0;
   virtual std::string upcall(const std::string& oid, std::uint64_t id, const std::string& method,
                              const std::vector<std::string>& args) = 0;
+  virtual void seen(const std::string& label, const OServ::LoginNotes& notes) = 0;
 };
 
 struct DowncallOutcome {
@@ -107,6 +108,10 @@ class Gateway {
   void accept();
   void start_session(const std::shared_ptr<Session>& s);
   void answer_discovery();
+  // Normal logins are told to the Endpoint Manager afterwards, a batch every few seconds
+  // (kept, and told later, while it does not answer).
+  void note_seen(const std::string& oid, const std::string& address);
+  void tell_seen();
   void on_frame(const std::shared_ptr<Session>& s, lcf::Frame&& frame);
   void on_login(const std::shared_ptr<Session>& s, const Lcf::Login& login);
   void accept_login(const std::shared_ptr<Session>& s, const std::string& oid,
@@ -114,6 +119,8 @@ class Gateway {
                     const std::vector<std::string>& alternates,
                     const std::string& login_interfaces = "");
   void refuse_login(const std::shared_ptr<Session>& s, const std::string& why, bool orphan);
+  void send_elsewhere(const std::shared_ptr<Session>& s, const OServ::EndpointGrant& grant,
+                      const std::vector<std::string>& alternates, const std::string& key);
   void on_method_request(const std::shared_ptr<Session>& s, std::uint32_t id,
                          const std::string& digest);
   void on_upcall(const std::shared_ptr<Session>& s, const Lcf::Upcall& upcall);
@@ -142,6 +149,9 @@ class Gateway {
   bool stopping_ = false;
   std::map<std::string, Known> copy_;                      // by OID
   std::map<std::string, std::shared_ptr<Session>> by_oid_; // logged-in sessions
+  std::map<std::string, OServ::LoginNote> seen_;             // normal logins not yet told, by OID
+  bool telling_seen_ = false;
+  asio::steady_timer seen_timer_;
   std::vector<std::string> others_;                        // other gateways, "host+port"
   std::map<std::string, std::vector<std::function<void(const std::string*)>>> fetching_;
   std::set<std::string> seen_upcalls_;                     // "oid/id" sent on and not yet acked

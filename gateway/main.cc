@@ -159,6 +159,12 @@ class CorbaManager final : public ManagerCalls {
       return std::string(reinterpret_cast<const char*>(p->get_buffer()), p->length());
     });
   }
+  void seen(const std::string& label, const OServ::LoginNotes& notes) override {
+    call([&] {
+      tmr_->endpoints_seen(label.c_str(), notes);
+      return 0;
+    });
+  }
   std::string upcall(const std::string& oid, std::uint64_t id, const std::string& method,
                      const std::vector<std::string>& args) override {
     return call([&] {

@@ -124,7 +124,18 @@ OServ::EndpointGrant* EndpointsServant::endpoint_login(const char* kind, const c
     grant->endpoint = wire::endpoint(a.endpoint);
     grant->key = a.key.c_str();
     grant->alternates = wire::gateways(a.alternates);
+    grant->gateway = wire::gateway(a.gateway);
     return grant.release();
+  });
+}
+
+void EndpointsServant::endpoints_seen(const char* gateway, const OServ::LoginNotes& notes) {
+  guarded([&] {
+    tmr_only(local_);
+    std::vector<EndpointManager::Seen> seen;
+    for (CORBA::ULong i = 0; i < notes.length(); ++i)
+      seen.push_back({notes[i].oid.in(), notes[i].address.in(), notes[i].when});
+    local_.endpoint_manager.endpoints_seen(gateway, seen);
   });
 }
 

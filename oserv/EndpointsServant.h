@@ -21,6 +21,7 @@ class EndpointsServant : public virtual POA_OServ::EndpointAdmin {
   char* migrate_endpoint(const char* endpoint, const char* gateway) override;
   char* set_login_interfaces(const char* endpoint, const char* gateway,
                              const char* interfaces) override;
+  void endpoints_seen(const char* gateway, const OServ::LoginNotes& notes) override;
   char* delete_endpoint(const char* endpoint) override;
   OServ::EndpointEntries* gateway_started(const char* label, const char* ior,
                                           OServ::GatewayEntries_out others) override;

@@ -216,6 +216,54 @@ expect_contains "damage named" "lcf.dat" "$(grep -i 'trying .*lcf.dat.bak' "$EP1
 expect_contains "same endpoint" "normal login" "$(cat "$EP1/lcfd.log")"
 kill "$LAST_LCFD"
 
+step "policies: allow_install refuses, select_gateway chooses, after_install and login run after"
+cat >"$METHODS/allow" <<'SH'
+#!/bin/sh
+case $3 in denied*) echo "no endpoints named $3 here"; exit 1 ;; esac
+SH
+cat >"$METHODS/select" <<'SH'
+#!/bin/sh
+echo "no-such-gateway"
+echo "gw2"
+SH
+cat >"$METHODS/after" <<SH
+#!/bin/sh
+echo "\$2 \$3 \$6 \$8" >>"$WORK/policies"
+SH
+chmod 755 "$METHODS/allow" "$METHODS/select" "$METHODS/after"
+expect_code "wputeppol allow" 0 wputeppol --id oserv allow_install_policy "$METHODS/allow"
+expect_code "wputeppol select from a node" 0 wputeppol --id mn1 select_gateway_policy "$METHODS/select"
+expect_code "wputeppol after" 0 wputeppol --id oserv after_install_policy "$METHODS/after"
+expect_code "wputeppol login" 0 wputeppol --id oserv login_policy "$METHODS/after"
+expect_code "not a policy" 2 wputeppol --id oserv lunch_policy "$METHODS/after"
+expect_code "wgeteppol" 0 wgeteppol --id oserv
+expect_contains "listed" "select_gateway_policy  $METHODS/select" "$OUT"
+start_lcfd "$WORK/lcf/d" -g "127.0.0.3+$GWPORT" -n denied1 -p 0
+wait_until 20 grep -q "allow_install_policy refused endpoint denied1 (exit code 1): no endpoints named denied1 here" "$WORK/lcf/d/lcfd.log" ||
+  fail "allow_install_policy did not refuse: $(cat "$WORK/lcf/d/lcfd.log")"
+kill "$LAST_LCFD"; wait "$LAST_LCFD" 2>/dev/null
+expect_code "no such endpoint" 1 wep --id oserv denied1
+start_lcfd "$WORK/lcf/s" -g "127.0.0.3+$GWPORT" -n chosen -p 0
+wait_until 20 grep -q "normal login to gateway 127.0.0.4+$GWPORT accepted\|isolated login to gateway 127.0.0.4+$GWPORT accepted" "$WORK/lcf/s/lcfd.log" ||
+  fail "the endpoint did not go to the gateway the policy chose: $(cat "$WORK/lcf/s/lcfd.log")"
+expect_code "wep chosen" 0 wep --id oserv chosen
+expect_contains "on gw2" "gateway_label        gw2" "$OUT"
+expect_contains "no migration" "migrations           0" "$OUT"
+wait_until 20 grep -q "after_install_policy chosen gw1 initial" "$WORK/policies" ||
+  fail "after_install_policy did not run: $(cat "$WORK/policies" 2>&1)"
+wait_until 20 grep -q "login_policy chosen gw1 initial" "$WORK/policies" || fail "login_policy did not run"
+kill "$LAST_LCFD"; wait "$LAST_LCFD" 2>/dev/null
+start_lcfd "$WORK/lcf/s" -p 0
+wait_until 20 grep -q "login_policy chosen gw2 normal" "$WORK/policies" ||
+  fail "no login_policy after a normal login: $(cat "$WORK/policies")"
+expect_code "wep chosen" 0 wep --id oserv chosen
+expect_contains "normal login recorded" "login_kind           normal" "$OUT"
+kill "$LAST_LCFD"; wait "$LAST_LCFD" 2>/dev/null
+for p in allow_install_policy select_gateway_policy after_install_policy login_policy; do
+  printf '#!/bin/sh\nexit 0\n' >"$METHODS/none" && chmod 755 "$METHODS/none"
+  wputeppol --id oserv "$p" "$METHODS/none" >/dev/null || fail "reset $p"
+done
+
 step "winstlcf: two endpoints on one host; a reinstall keeps its number; lcfd.sh (LSB codes)"
 ETC=$WORK/tivoli
 expect_code "winstlcf ep2" 0 winstlcf -e "$ETC" -C "$WORK/ep2" -g "127.0.0.4+$GWPORT" -n ep2 -p 0 -D login_interval=1
