@@ -482,7 +482,7 @@ void EndpointManager::endpoints_seen(const std::string& gateway, const std::vect
     auto bytes = db_.read(db::Table::kEndpoints, oid.key());
     if (!bytes) continue;
     auto e = records::decode_endpoint(oid.key(), *bytes);
-    if (e.gateway != gateway || s.when <= e.last_login) continue;  // moved, or not newer
+    if (e.gateway != gateway || s.when < e.last_login) continue;  // moved, or older
     e.address = s.address;
     e.last_login = s.when;
     e.login_kind = "normal";

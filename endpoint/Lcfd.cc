@@ -52,6 +52,7 @@ bool LcfdConfig::set(const std::string& key, const std::string& value) {
   if (key == "lcs.login_interfaces") login_interfaces = parse_gateways(value, gateway_port);
   else if (key == "lcs.machine_name") label = value;
   else if (key == "lcs.status_address") status_address = value;
+  else if (key == "local_ip_interface") local_ip = value.empty() ? value : address(key, value);
   else if (key == "lcs.gateway_port") gateway_port = static_cast<std::uint16_t>(number(key, value, 1, 65535));
   else if (key == "lcfd_port") status_port = static_cast<std::uint16_t>(number(key, value, 0, 65535));
   else if (key == "log_threshold") log_level = number(key, value, 0, 4);
@@ -74,10 +75,10 @@ std::string LcfdConfig::text() const {
       "lcs.login_interfaces={}\nlcs.machine_name={}\nlcs.status_address={}\nlcs.gateway_port={}\n"
       "lcfd_port={}\nlog_threshold={}\nudp_interval={}\nlogin_interval={}\nlcs.method_timeout={}\n"
       "lcs.cache_limit={}\nbcast_disable={}\nudp_attempts={}\nlcs.broadcast_address={}\n"
-      "lcs.tls={}\nlcs.ca_file={}\n",
+      "lcs.tls={}\nlcs.ca_file={}\nlocal_ip_interface={}\n",
       gateways_text(login_interfaces), label, status_address, gateway_port, status_port, log_level,
       udp_interval, login_interval, method_timeout, cache_limit, broadcast ? 0 : 1, udp_attempts,
-      broadcast_address, tls ? "on" : "off", ca_file);
+      broadcast_address, tls ? "on" : "off", ca_file, local_ip);
 }
 
 void apply_config_file(LcfdConfig& config, const std::string& text, const std::string& path) {
@@ -336,11 +337,25 @@ void Lcfd::try_gateway(std::size_t i) {
                              asio::ip::tcp::resolver::results_type r) {
         if (t->finished) return;
         if (ec) return t->fail(fmt::format("cannot resolve: {}", ec.message()));
-        asio::async_connect(t->socket, r, [this, t, c](const boost::system::error_code& ec, auto) {
+        auto connected = [this, t, c](const boost::system::error_code& ec) {
           if (t->finished) return;
           if (ec) return t->fail(fmt::format("connect: {}", ec.message()));
           secure(t, c);
-        });
+        };
+        if (config_.local_ip.empty())
+          return asio::async_connect(t->socket, r, [connected](const auto& ec, auto) { connected(ec); });
+        // From the endpoint's own (service) address, which moves with it (seed 4.8): one
+        // bound socket, to the first IPv4 address the name has (a range connect would reopen it).
+        boost::system::error_code bind_ec;
+        t->socket.open(asio::ip::tcp::v4(), bind_ec);
+        if (!bind_ec) t->socket.bind({asio::ip::make_address_v4(config_.local_ip), 0}, bind_ec);
+        if (bind_ec)
+          return t->fail(fmt::format("cannot use local_ip_interface {}: {}", config_.local_ip,
+                                     bind_ec.message()));
+        for (const auto& entry : r)
+          if (entry.endpoint().address().is_v4())
+            return t->socket.async_connect(entry.endpoint(), connected);
+        t->fail("the gateway's name has no IPv4 address");
       });
 }
 

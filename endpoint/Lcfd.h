@@ -43,6 +43,7 @@ struct LcfdConfig {
   std::uint16_t gateway_port = 9494;       // -P: for gateways named without a port
   std::uint16_t status_port = 9495;        // -p: the status page (0: none)
   std::string status_address = "0.0.0.0";  // lcs.status_address
+  std::string local_ip;                    // local_ip_interface: the address it connects from
   std::string label;                       // -n, lcs.machine_name (default: the host name)
   int udp_interval = 5;                    // seconds: connect/answer wait, and the jitter bound
   int login_interval = 1800;               // seconds between rounds of login attempts

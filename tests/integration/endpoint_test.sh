@@ -188,11 +188,13 @@ kill "$LAST_LCFD"; wait "$LAST_LCFD" 2>/dev/null
 
 step "broadcast discovery: an endpoint given no gateway finds one"
 EPB=$WORK/lcf/b
-start_lcfd "$EPB" -n epb -p 0 -P "$GWPORT" -D lcs.broadcast_address=127.255.255.255
+start_lcfd "$EPB" -n epb -p 0 -P "$GWPORT" -D lcs.broadcast_address=127.255.255.255 \
+  -D local_ip_interface=127.0.0.9
 wait_until 20 logged_in "$EPB" || fail "no login by broadcast: $(cat "$EPB/lcfd.log")"
 expect_contains "a gateway answered" "answered the broadcast" "$(cat "$EPB/lcfd.log")"
 expect_code "epb known" 0 wep --id oserv epb
 expect_contains "initial login" "login_kind           initial" "$OUT"
+expect_contains "from its local_ip_interface" "address              127.0.0.9" "$OUT"
 kill "$LAST_LCFD"; wait "$LAST_LCFD" 2>/dev/null
 start_lcfd "$WORK/lcf/nb" -n nb -p 0 -D bcast_disable=1
 wait_until 10 grep -q "no gateway to log in to" "$WORK/lcf/nb/lcfd.log" || fail "bcast_disable ignored"
