@@ -445,7 +445,13 @@ void EndpointManager::run_jobs() {
   }
 }
 
+void EndpointManager::start() {
+  if (self_.od != kTmrDispatcher || running_) return;
+  running_.emplace(threads_, manager_oid(), "endpoint_manager", "run", true);
+}
+
 void EndpointManager::stop() {
+  running_.reset();
   {
     std::lock_guard lock(jobs_mu_);
     stopping_ = true;

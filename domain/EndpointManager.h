@@ -136,6 +136,10 @@ class EndpointManager {
   };
   void endpoints_seen(const std::string& gateway, const std::vector<Seen>& seen);
 
+  // At the TMR server, once serving: the Endpoint Manager shows in odstat as a long-running
+  // method (endpoint_manager, run) of its object until stop(), as Tivoli's did.
+  void start();
+
   // Before the ORB stops: the background calls to gateways end.
   void stop();
   ~EndpointManager() { stop(); }
@@ -177,6 +181,7 @@ class EndpointManager {
   std::deque<std::function<void()>> jobs_;
   bool stopping_ = false;
   std::thread worker_;
+  std::optional<MethodThreads::Scope> running_;  // start() to stop()
   // Gateways not to call until then (they did not answer); the worker's alone.
   std::map<std::string, std::chrono::steady_clock::time_point> silent_;
 };

@@ -174,7 +174,7 @@ void GatewayHost::watch(Process& p) {
       }
       changed_.notify_all();
       log_.line(fmt::format("gateway {} started (pid {}, {})", p.config.label, pid, p.argv[6]));
-      MethodThreads::Scope thread(threads_, p.oid, "gateway", "run");
+      MethodThreads::Scope thread(threads_, p.oid, "gateway", "run", true);
       thread.set_pid(pid);
       int status = 0;
       while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {

@@ -6,12 +6,13 @@
 namespace openoserv {
 
 MethodThreads::Scope::Scope(MethodThreads& threads, std::string oid, std::string method,
-                            std::string state)
+                            std::string state, bool resident)
     : threads_(threads) {
   std::lock_guard guard(threads.mu_);
   id_ = threads.next_id_++;
-  threads.threads_[id_] = Entry{Info{id_, std::move(state), {}, std::move(oid), std::move(method), 0},
-                                std::chrono::system_clock::now()};
+  threads.threads_[id_] =
+      Entry{Info{id_, std::move(state), {}, std::move(oid), std::move(method), 0, resident},
+            std::chrono::system_clock::now()};
 }
 
 MethodThreads::Scope::~Scope() {
@@ -41,7 +42,7 @@ std::vector<std::pair<MethodThreads::Info, long>> MethodThreads::older_than(
   std::vector<std::pair<Info, long>> out;
   for (const auto& [id, entry] : threads_) {
     const auto age = std::chrono::duration_cast<std::chrono::seconds>(now - entry.started);
-    if (age > limit) {
+    if (age > limit && !entry.info.resident) {
       out.emplace_back(entry.info, static_cast<long>(age.count()));
       out.back().first.started = db::format_time(entry.started);
     }

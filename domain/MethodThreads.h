@@ -23,12 +23,16 @@ class MethodThreads {
     std::string oid;
     std::string method;
     pid_t pid = 0;
+    bool resident = false;  // runs as long as the oserv (a gateway, the Endpoint Manager)
   };
 
   // Registers a method thread for its lifetime.
   class Scope {
    public:
-    Scope(MethodThreads& threads, std::string oid, std::string method, std::string state);
+    // `resident`: a method that runs as long as the oserv does (Tivoli's static methods: the
+    // Endpoint Manager, a gateway): listed, never counted as stuck (older_than).
+    Scope(MethodThreads& threads, std::string oid, std::string method, std::string state,
+          bool resident = false);
     ~Scope();
     Scope(const Scope&) = delete;
     Scope& operator=(const Scope&) = delete;

@@ -584,6 +584,7 @@ bool serve_once(Process& p, char* argv0) {
   if (joined) name_managed_node(local);
   local.region.keep_link(std::chrono::seconds(settings.join_interval));
   local.gateway_host.start_all();
+  local.endpoint_manager.start();
   std::thread notice([&] { failover_notice(*p.db, info, p.log, local.threads, local.programs); });
 
   wait_for_stop(p.signals, p.log, info.id());

@@ -132,3 +132,21 @@ TEST_F(ProgramsTest, TheNextStartEndsWhatAKilledOservLeftAndNothingElse) {
 
 }  // namespace
 }  // namespace openoserv
+
+namespace openoserv {
+namespace {
+
+// odstat lists every method thread; the health check counts as stuck only those that are not
+// resident (a gateway, the Endpoint Manager run as long as the oserv).
+TEST(MethodThreads, ResidentMethodsAreListedButNeverStuck) {
+  MethodThreads threads;
+  MethodThreads::Scope gateway(threads, "1.2.3", "gateway", "run", true);
+  MethodThreads::Scope method(threads, "1.2.4", "hung", "run");
+  EXPECT_EQ(threads.list().size(), 2u);
+  const auto stuck = threads.older_than(std::chrono::seconds(-1));
+  ASSERT_EQ(stuck.size(), 1u);
+  EXPECT_EQ(stuck[0].first.method, "hung");
+}
+
+}  // namespace
+}  // namespace openoserv

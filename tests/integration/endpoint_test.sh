@@ -30,6 +30,9 @@ expect_code "wgateway status" 0 wgateway --id oserv gw1 status
 expect_contains "running" "gateway gw1: running, pid" "$OUT"
 expect_code "odstat at mn1 shows the gateway" 0 odstat --id mn1 -c
 expect_contains "gateway thread" "gateway" "$OUT"
+expect_code "odstat at the TMR server shows the Endpoint Manager" 0 odstat --id oserv -c
+expect_contains "endpoint manager thread" "endpoint_manager" "$OUT"
+expect_code "resident methods are not stuck methods" 0 odadmin --id mn1 health 0
 
 step "an initial login: the endpoint is assigned to the gateway it reached"
 EP1=$WORK/lcf/1
