@@ -118,10 +118,11 @@ EndpointManager::Assignment EndpointManager::initial(const Login& l) {
   // is taken over, not left to block the label.
   std::string oid;
   if (auto named = db_.read(db::Table::kNames, "Endpoint/" + l.label)) {
-    if (db_.read(db::Table::kEndpoints, Oid::parse(*named).key()))
-      fail(fmt::format("endpoint label {} is already endpoint {}; delete it (wdelep {}) before "
-                       "installing another endpoint under that name",
-                       l.label, *named, l.label));
+    if (auto bytes = db_.read(db::Table::kEndpoints, Oid::parse(*named).key()))
+      if (!first_login_unfinished(records::decode_endpoint(*named, *bytes), l))
+        fail(fmt::format("endpoint label {} is already endpoint {}; delete it (wdelep {}) before "
+                         "installing another endpoint under that name",
+                         l.label, *named, l.label));
     oid = *named;
   } else {
     oid = objects_.create_object(kEndpointClass, "Endpoint", l.label);
@@ -191,6 +192,26 @@ EndpointManager::Assignment EndpointManager::isolated(const Login& l) {
   a.gateway = *gateway(l.via);
   a.alternates = alternates_for(l.via);
   return a;
+}
+
+// An endpoint whose first login was granted but never completed: its lcfd stopped before it
+// saved lcf.dat (so it asks for an initial login again), from the same address and interpreter,
+// nothing heard from it since (no later login, no upcall), no live session. It gets a new key
+// under its object, instead of its label being blocked until an administrator deletes it.
+bool EndpointManager::first_login_unfinished(const EndpointRecord& e, const Login& l) {
+  if (e.login_kind != "initial" || e.address != l.address || e.interp != l.interp ||
+      e.last_upcall != 0)
+    return false;
+  if (auto g = gateway(e.gateway); g && !g->ior.empty() && calls_) {
+    try {
+      if (!calls_->session_of(*g, e.oid).empty()) return false;
+    } catch (const std::exception&) {
+      // Its gateway does not answer: no session there to take over.
+    }
+  }
+  log_.line(fmt::format("endpoint {} ({}) from {}: its first login never completed; a new key",
+                        e.label, e.oid, l.address));
+  return true;
 }
 
 // A policy's arguments after the Endpoint Manager's OID and the policy's name: the endpoint's

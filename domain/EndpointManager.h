@@ -10,7 +10,8 @@
 // Logins (docs/LCF-PROTOCOL.md; a gateway asks the Endpoint Manager only for these):
 //   initial   no OID yet: a new endpoint object, assigned to the gateway the login arrived at
 //             (Tivoli's default without a select-gateway policy), with a new key; a label that
-//             is already an endpoint's is refused (delete it first, as seed 3.5 advises).
+//             is already an endpoint's is refused (delete it first, as seed 3.5 advises),
+//             unless that endpoint's first login never completed (first_login_unfinished).
 //   isolated  the endpoint's gateway did not answer and it logged in at another: the key must
 //             match; it moves to that gateway, counted as one migration.
 //   orphan    an OID the manager does not know: refused, so that lcfd logs in as new.
@@ -151,6 +152,7 @@ class EndpointManager {
   Assignment initial(const Login& login);
   Assignment isolated(const Login& login);
   std::vector<GatewayRecord> alternates_for(const std::string& assigned);
+  bool first_login_unfinished(const EndpointRecord& e, const Login& l);
 
   // Tells gateway `label` (if it runs) that endpoint `oid` left it, in the background (a
   // gateway that does not answer never holds a login up); logged, never fatal.

@@ -36,7 +36,16 @@ TEST(EndpointManager, InitialLoginMakesAnEndpointOfTheGatewayItReached) {
   ASSERT_EQ(a.alternates.size(), 2u);
   EXPECT_EQ(epm.endpoint("brown")->gateway, "gw2");
   EXPECT_EQ(epm.endpoint(a.endpoint.oid)->label, "brown");
-  EXPECT_THROW(epm.login(initial("brown", "gw1")), Failure) << "a label is one endpoint's";
+  auto elsewhere = initial("brown", "gw1");
+  elsewhere.address = "127.0.0.10";
+  EXPECT_THROW(epm.login(elsewhere), Failure) << "a label is one endpoint's";
+  // From the same address, never heard from since: its lcfd stopped before it saved lcf.dat.
+  // The same object, a new key.
+  const auto again = epm.login(initial("brown", "gw2"));
+  EXPECT_EQ(again.endpoint.oid, a.endpoint.oid);
+  EXPECT_NE(again.key, a.key);
+  epm.endpoints_seen("gw2", {{a.endpoint.oid, "127.0.0.9", 1001}});
+  EXPECT_THROW(epm.login(initial("brown", "gw2")), Failure) << "once it logged in, it is taken";
   EXPECT_THROW(epm.login(initial("black", "nosuch")), Failure);
   EXPECT_THROW(epm.login(initial("bad/label", "gw1")), Failure);
   // The least loaded gateways come first among the alternates.
