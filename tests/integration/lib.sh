@@ -114,3 +114,7 @@ gone() {
   [ -r "/proc/$1/stat" ] || return 0
   [ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)" = Z ]
 }
+
+# transient_threads ID: the method threads odstat -c lists at instance ID, without the resident
+# ones (the Endpoint Manager at a TMR server, gateways), which run as long as the oserv.
+transient_threads() { odstat --id "$1" -c | grep -Ev ' (endpoint_manager|gateway)$' || true; }

@@ -28,7 +28,7 @@ for m in detach stubborn fds; do
   expect_code "install $m" 0 wclass --id oserv method Prog "$m" "$WORK/$m.sh"
 done
 OBJ=$(wclass --id oserv create Prog Prog p1) || fail "create: $OBJ"
-no_threads() { [ -z "$(odstat --id oserv -c)" ]; }
+no_threads() { [ -z "$(transient_threads oserv)" ]; }
 alive() { ! gone "$1"; }
 
 step "a program that leaves a child holding its output ends the call when it exits"
