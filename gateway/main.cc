@@ -7,6 +7,7 @@
 //
 // Exit codes: 0 stopped, 2 bad command line, 3 cannot listen or start its ORB.
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <omniORB4/CORBA.h>
 #include <omniORB4/internal/giopStrand.h>
@@ -315,6 +316,12 @@ int main(int argc, char** argv) {
   sigemptyset(&block);
   sigaddset(&block, SIGPIPE);
   pthread_sigmask(SIG_SETMASK, &block, nullptr);
+  // One descriptor per endpoint session: as many as the hard limit allows.
+  rlimit files{};
+  if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &files);
+  }
 
   asio::io_context io;
   asio::signal_set signals(io, SIGTERM, SIGINT);

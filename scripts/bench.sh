@@ -1,7 +1,9 @@
 #!/bin/sh
 # Runs the benchmarks and prints raw baselines measured in the same run, and the ratios.
-# See docs/PERFORMANCE.md for recorded results. Usage: scripts/bench.sh [ping|hop|txn|recovery]...
-# (HOP_BENCH_ARGS adds options to hop_bench, e.g. HOP_BENCH_ARGS=--deadlines.)
+# See docs/PERFORMANCE.md for recorded results. Usage:
+#   scripts/bench.sh [ping|hop|txn|recovery|endpoints]...   (no argument: the first four)
+# (HOP_BENCH_ARGS adds options to hop_bench, e.g. HOP_BENCH_ARGS=--deadlines; ENDPOINTS=N sets
+# the endpoints benchmark's count, default 10000.)
 set -eu
 cd "$(dirname "$0")/.."
 scripts/build.sh >/dev/null
@@ -9,7 +11,10 @@ BIN=$PWD/build/bin
 WORK=$(mktemp -d /tmp/oo-bench.XXXXXX)
 export OSERV_ETC_ROOT="$WORK/etc"
 unset OSERV WLOCALHOST OSERV_REGISTRY
-cleanup() { "$WORK/etc/oserv/oserv.rc" stop >/dev/null 2>&1 || true; rm -rf "$WORK"; }
+cleanup() {
+  for rc in "$WORK"/etc/*/oserv.rc; do [ -x "$rc" ] && "$rc" stop >/dev/null 2>&1 || true; done
+  rm -rf "$WORK"
+}
 trap cleanup EXIT
 port() { echo $((20000 + $(od -An -N2 -tu2 /dev/urandom) % 40000)); }
 [ $# -gt 0 ] || set -- ping hop txn recovery
@@ -58,6 +63,43 @@ for bench in "$@"; do
     recovery)
       echo "== recovery of a 1 GB database from a 100 MB journal (bench/recovery_bench.cc)"
       "$BIN/recovery_bench" --dir "$WORK/recovery" ;;
-    *) echo "bench.sh: unknown benchmark '$bench' (ping, hop, txn, recovery)" >&2; exit 2 ;;
+    endpoints)
+      # A TMR server and two managed nodes, each running a gateway; N simulated endpoints
+      # (bench/lcf_sim) log in to gw1, stay idle, and re-home when gw1 is killed.
+      N=${ENDPOINTS:-10000}
+      TPORT=$(port); GWPORT=$(port)
+      "$BIN/oinstall" --id eptmr --dbdir "$WORK/eptmr" --hostname 127.0.0.2 --port "$TPORT" \
+        --force-bind --nosync >/dev/null
+      "$WORK/etc/eptmr/oserv.rc" start >/dev/null 2>&1
+      TOKEN=$("$BIN/odadmin" --id eptmr join_token 2)
+      for n in 1 2; do
+        OSERV_JOIN_TOKEN=$TOKEN "$BIN/oinstall" --id "epgw$n" --dbdir "$WORK/epgw$n" \
+          --hostname "127.0.0.$((n + 2))" --port "$TPORT" --force-bind --nosync --managed-node \
+          --tmr "127.0.0.2:$TPORT" >/dev/null
+        "$WORK/etc/epgw$n/oserv.rc" start >/dev/null 2>&1
+        "$BIN/wcrtgate" --id eptmr -n "gw$n" -p "$GWPORT" "127.0.0.$((n + 2))" >/dev/null
+      done
+      gw_pid() { pgrep -f "oserv-gateway --label gw1 .*$WORK/" | head -n1; }
+      rss_kb() { sed -n 's/^VmRSS: *\([0-9]*\) kB/\1/p' "/proc/$1/status"; }
+      cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+      sleep 2
+      GW=$(gw_pid); RSS0=$(rss_kb "$GW")
+      echo "== $N simulated endpoints on one gateway (bench/lcf_sim.cc)"
+      "$BIN/lcf_sim" --gateway "127.0.0.3+$GWPORT" --count "$N" --dir "$WORK/sim" --duration 90 \
+        --report 10 --jitter 5 >"$WORK/sim.out" 2>&1 &
+      SIM=$!
+      i=0; until grep -q "all up after" "$WORK/sim.out" || [ $i -ge 120 ]; do sleep 0.5; i=$((i + 1)); done
+      sleep 5
+      RSS1=$(rss_kb "$GW"); T0=$(cpu_ticks "$GW"); sleep 20; T1=$(cpu_ticks "$GW")
+      HZ=$(getconf CLK_TCK)
+      tail -n1 "$WORK/sim.out"
+      echo "gateway RSS: $RSS0 kB idle, $RSS1 kB with $N endpoints: $(( (RSS1 - RSS0) * 1024 / N )) bytes per endpoint"
+      echo "gateway CPU with $N idle endpoints (heartbeats every 30 s): $(awk "BEGIN{printf \"%.2f\", ($T1 - $T0) * 100 / $HZ / 20}")%"
+      echo "-- gw1 killed (kill -9); its oserv restarts it, gw2 is the alternate"
+      kill -KILL "$GW"
+      wait "$SIM" || true
+      tail -n1 "$WORK/sim.out"
+      for id in epgw2 epgw1 eptmr; do "$WORK/etc/$id/oserv.rc" stop >/dev/null; done ;;
+    *) echo "bench.sh: unknown benchmark '$bench' (ping, hop, txn, recovery, endpoints)" >&2; exit 2 ;;
   esac
 done
