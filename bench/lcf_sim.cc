@@ -149,7 +149,14 @@ class Simulator {
     }
     asio::ip::tcp::endpoint to(asio::ip::make_address(g.host, ec), g.port);
     if (ec) return login(i, n + 1);
-    socket->async_connect(to, [this, i, n, g, kind, socket](const boost::system::error_code& ec) {
+    // A gateway that does not answer at all (a partition) costs 5 s, not TCP's minutes.
+    auto deadline = std::make_shared<asio::steady_timer>(io_, std::chrono::seconds(5));
+    deadline->async_wait([socket](const boost::system::error_code& ec) {
+      boost::system::error_code ignored;
+      if (!ec) socket->close(ignored);
+    });
+    socket->async_connect(to, [this, i, n, g, kind, socket, deadline](const boost::system::error_code& ec) {
+      deadline->cancel();
       if (ec) return login(i, n + 1);
       auto link = std::make_shared<Link>(std::move(*socket));
       if (o_.plain) return send_login(i, n, g, kind, link);
@@ -173,17 +180,22 @@ class Simulator {
     l.address = "";
     l.port = 0;
     auto answered = std::make_shared<bool>(false);
+    // The handlers hold the session weakly: it lives while its endpoint (or an operation in
+    // flight) holds it, and never holds itself.
+    std::weak_ptr<Link> weak = link;
     link->start(
-        [this, i, n, g, kind, link, answered](Frame&& f) {
+        [this, i, n, g, kind, weak, answered](Frame&& f) {
+          auto link = weak.lock();
+          if (!link) return;
           if (!*answered) {
             *answered = true;
             return on_login_reply(i, n, g, kind, link, f);
           }
           on_frame(i, link, std::move(f));
         },
-        [this, i, n, link, answered](const std::string&) {
+        [this, i, n, weak, answered](const std::string&) {
           if (!*answered) return login(i, n + 1);
-          session_lost(i, link);
+          if (auto link = weak.lock()) session_lost(i, link);
         });
     link->send(Type::kLogin, 0, l);
   }

@@ -80,7 +80,7 @@ for bench in "$@"; do
         "$BIN/wcrtgate" --id eptmr -n "gw$n" -p "$GWPORT" "127.0.0.$((n + 2))" >/dev/null
       done
       gw_pid() { pgrep -f "oserv-gateway --label gw1 .*$WORK/" | head -n1; }
-      rss_kb() { sed -n 's/^VmRSS: *\([0-9]*\) kB/\1/p' "/proc/$1/status"; }
+      rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
       cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
       sleep 2
       GW=$(gw_pid); RSS0=$(rss_kb "$GW")
