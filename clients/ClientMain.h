@@ -4,6 +4,8 @@
 // error, 3 the oserv does not answer.
 #pragma once
 
+#include <cstdio>
+#include <cstring>
 #include <functional>
 #include <stdexcept>
 #include <string>
@@ -37,5 +39,21 @@ struct ClientCommand {
 };
 
 int client_main(const ClientCommand& command, int argc, char** argv);
+
+// A program that is several commands (wep: wcrtgate, wgateway, ...; wcrtadmin: wsetadmin, ...)
+// by the name it is run under: the entry of `commands` (each with a `name`) called as argv[0]'s
+// base name, or null after saying on stderr which names it answers to.
+template <typename Command, std::size_t N>
+const Command* command_named(const char* argv0, const Command (&commands)[N]) {
+  const char* slash = std::strrchr(argv0, '/');
+  const char* base = slash ? slash + 1 : argv0;
+  std::string names;
+  for (std::size_t i = 0; i < N; ++i) {
+    if (std::strcmp(base, commands[i].name) == 0) return &commands[i];
+    names.append(i == 0 ? "" : i + 1 == N ? " or " : ", ").append(commands[i].name);
+  }
+  std::fprintf(stderr, "%s: run me as %s\n", base, names.c_str());
+  return nullptr;
+}
 
 }  // namespace openoserv

@@ -152,15 +152,8 @@ constexpr Command kCommands[] = {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const char* base = std::strrchr(argv[0], '/');
-  base = base ? base + 1 : argv[0];
-  const Command* command = nullptr;
-  for (const auto& c : kCommands)
-    if (std::strcmp(base, c.name) == 0) command = &c;
-  if (!command) {
-    std::fprintf(stderr, "%s: run me as wcrtadmin, wsetadmin, wgetadmin or wdeladmin\n", base);
-    return 2;
-  }
+  const Command* command = command_named(argv[0], kCommands);
+  if (!command) return 2;
   static const std::string usage = std::string(command->synopsis) + kRolesText;
   Edits edits;
   return client_main(

@@ -307,18 +307,8 @@ const Command kCommands[] = {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const char* base = std::strrchr(argv[0], '/');
-  base = base ? base + 1 : argv[0];
-  const Command* command = nullptr;
-  for (const auto& c : kCommands)
-    if (std::strcmp(base, c.name) == 0) command = &c;
-  if (!command) {
-    std::fprintf(stderr,
-                 "%s: run me as wcrtgate, wgateway, wep, wdelep, wepstatus, wputeppol or "
-                 "wgeteppol\n",
-                 base);
-    return 2;
-  }
+  const Command* command = command_named(argv[0], kCommands);
+  if (!command) return 2;
   static const std::string usage = std::string(command->usage) + kExitCodes;
   Options o;
   return client_main(
