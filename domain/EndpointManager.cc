@@ -518,7 +518,10 @@ void EndpointManager::endpoints_seen(const std::string& gateway, const std::vect
   }
   txn->commit();
   for (const auto& e : logged)
-    after_login("login_policy", {e.label, e.oid, e.interp, gateway, e.address, "normal"});
+    after_login("login_policy",
+                policy_args({.kind = "normal", .label = e.label, .interp = e.interp,
+                             .address = e.address, .via = gateway},
+                            e.oid));
 }
 
 std::vector<std::string> EndpointManager::set_login_interfaces(const std::string& endpoint,

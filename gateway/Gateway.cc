@@ -268,18 +268,8 @@ void Gateway::accept_login(const std::shared_ptr<Session>& s, const std::string&
   s->kind = kind;
   s->since = OservLog::timestamp();
   by_oid_[oid] = s;
-  Lcf::LoginReply r;
-  r.accepted = true;
-  r.orphan = false;
-  r.reason = "";
-  r.oid = oid.c_str();
-  r.key = key.c_str();
-  r.gateway = address().c_str();
-  r.alternates.length(static_cast<CORBA::ULong>(alternates.size()));
-  for (CORBA::ULong i = 0; i < alternates.size(); ++i) r.alternates[i] = alternates[i].c_str();
-  r.heartbeat = static_cast<CORBA::ULong>(options_.heartbeat.count());
-  r.login_interfaces = login_interfaces.c_str();
-  s->link->send(Type::kLoginReply, 0, r);
+  s->link->send(Type::kLoginReply, 0,
+                accepted_reply(oid, key, address(), alternates, login_interfaces));
   log_.line(fmt::format("endpoint {} ({}) from {}: {} login", label, oid, s->link->peer(), kind));
 }
 
@@ -326,21 +316,30 @@ void Gateway::tell_seen() {
       });
 }
 
-void Gateway::send_elsewhere(const std::shared_ptr<Session>& s, const OServ::EndpointGrant& grant,
-                             const std::vector<std::string>& alternates, const std::string& key) {
-  const std::string to = fmt::format("{}+{}", grant.gateway.host.in(), grant.gateway.port);
+Lcf::LoginReply Gateway::accepted_reply(const std::string& oid, const std::string& key,
+                                        const std::string& gateway,
+                                        const std::vector<std::string>& alternates,
+                                        const std::string& login_interfaces) const {
   Lcf::LoginReply r;
   r.accepted = true;
   r.orphan = false;
   r.reason = "";
-  r.oid = grant.endpoint.oid;
+  r.oid = oid.c_str();
   r.key = key.c_str();
-  r.gateway = to.c_str();
+  r.gateway = gateway.c_str();
   r.alternates.length(static_cast<CORBA::ULong>(alternates.size()));
   for (CORBA::ULong i = 0; i < alternates.size(); ++i) r.alternates[i] = alternates[i].c_str();
   r.heartbeat = static_cast<CORBA::ULong>(options_.heartbeat.count());
-  r.login_interfaces = grant.endpoint.login_interfaces;
-  s->link->send(Type::kLoginReply, 0, r);
+  r.login_interfaces = login_interfaces.c_str();
+  return r;
+}
+
+void Gateway::send_elsewhere(const std::shared_ptr<Session>& s, const OServ::EndpointGrant& grant,
+                             const std::vector<std::string>& alternates, const std::string& key) {
+  const std::string to = fmt::format("{}+{}", grant.gateway.host.in(), grant.gateway.port);
+  s->link->send(Type::kLoginReply, 0,
+                accepted_reply(grant.endpoint.oid.in(), key, to, alternates,
+                               grant.endpoint.login_interfaces.in()));
   const std::string why = fmt::format("endpoint {} is assigned to gateway {} ({})",
                                       grant.endpoint.label.in(), grant.gateway.label.in(), to);
   Lcf::Redirect go;

@@ -119,6 +119,11 @@ class Gateway {
                     const std::vector<std::string>& alternates,
                     const std::string& login_interfaces = "");
   void refuse_login(const std::shared_ptr<Session>& s, const std::string& why, bool orphan);
+  // An accepted login's reply: its identity, its gateway ("host+port"), where else to go.
+  Lcf::LoginReply accepted_reply(const std::string& oid, const std::string& key,
+                                 const std::string& gateway,
+                                 const std::vector<std::string>& alternates,
+                                 const std::string& login_interfaces) const;
   void send_elsewhere(const std::shared_ptr<Session>& s, const OServ::EndpointGrant& grant,
                       const std::vector<std::string>& alternates, const std::string& key);
   void on_method_request(const std::shared_ptr<Session>& s, std::uint32_t id,
