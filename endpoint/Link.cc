@@ -44,19 +44,16 @@ void Link::tls_server(asio::ssl::context& ctx, bool allow_plain, std::chrono::se
     boost::system::error_code peek_ec;
     if (!ec) self->socket_.receive(asio::buffer(&first, 1), asio::socket_base::message_peek, peek_ec);
     if (ec || peek_ec || !self->socket_.is_open()) {
-      self->timer_.cancel();
-      self->open_ = false;
-      boost::system::error_code ignored;
-      self->socket_.close(ignored);
+      self->abandon();
       return done(ec ? fmt::format("nothing sent in {} s", deadline.count())
                      : "closed before its first bytes");
     }
     if (first == 0x16) return self->handshake(ctx, asio::ssl::stream_base::server, deadline, done);
-    self->timer_.cancel();
-    if (allow_plain) return done("");
-    self->open_ = false;
-    boost::system::error_code ignored;
-    self->socket_.close(ignored);
+    if (allow_plain) {
+      self->timer_.cancel();
+      return done("");
+    }
+    self->abandon();
     done("a plain (unencrypted) session, and this gateway takes TLS only (plain_sessions=accept "
          "in gateway.cfg allows it; lcs.tls=on at the endpoint is better)");
   });
@@ -73,14 +70,22 @@ void Link::handshake(asio::ssl::context& ctx, asio::ssl::stream_base::handshake_
   tls_->async_handshake(role, [self = shared_from_this(), deadline, done = std::move(done)](
                                   const boost::system::error_code& ec) {
     const bool timed_out = !self->socket().is_open();
-    self->timer_.cancel();
-    if (!ec && !timed_out) return done("");
-    self->open_ = false;
-    boost::system::error_code ignored;
-    self->socket().close(ignored);
+    if (!ec && !timed_out) {
+      self->timer_.cancel();
+      return done("");
+    }
+    self->abandon();
     done(timed_out ? fmt::format("no TLS handshake within {} s", deadline.count())
                    : fmt::format("TLS handshake: {}", ec.message()));
   });
+}
+
+// A session that never started (its first bytes or handshake failed): closed without on_close.
+void Link::abandon() {
+  open_ = false;
+  timer_.cancel();
+  boost::system::error_code ignored;
+  socket().close(ignored);
 }
 
 std::vector<std::string> Link::peer_chain() const {

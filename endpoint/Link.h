@@ -71,6 +71,7 @@ class Link : public std::enable_shared_from_this<Link> {
   void handshake(asio::ssl::context& ctx, asio::ssl::stream_base::handshake_type role,
                  std::chrono::seconds deadline, Done done);
   asio::ip::tcp::socket& socket() { return tls_ ? tls_->next_layer() : socket_; }
+  void abandon();
 
   asio::ip::tcp::socket socket_;  // moved into tls_ when the session turns to TLS
   std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket>> tls_;
