@@ -94,6 +94,21 @@ expect_contains "owner first" "ocf-exit-reason:oserv: database in use by another
 kill "$PID"
 wait_until 10 gone "$PID" || fail "oserv $PID did not stop"
 
+step "an oserv that dies during its start fails the start at once"
+# A bin directory whose oserv starts the real one and kills it before the agent's first monitor.
+mkdir -p "$WORK/dying/bin" "$WORK/dying/share/openoserv"
+ln -s "$BIN/odadmin" "$WORK/dying/bin/odadmin"
+ln -s "$BIN/../share/openoserv/oserv-status.sh" "$WORK/dying/share/openoserv/oserv-status.sh"
+cat >"$WORK/dying/bin/oserv" <<SH
+#!/bin/sh
+"$BIN/oserv" "\$@" || exit \$?
+kill -KILL "\$(head -n1 '$OSERV_ETC_ROOT/run/oserv.pid')"
+SH
+chmod +x "$WORK/dying/bin/oserv"
+expect_code "start that dies" 1 timeout 60 env OCF_RESKEY_bindir="$WORK/dying/bin" "$AGENT" start
+expect_contains "says so" "ocf-exit-reason:oserv oserv exited during its start" "$OUT"
+expect_code "stop after it" 0 agent stop
+
 step "ocft (resource-agents' agent test tool): the same contract case by case"
 if command -v ocft >/dev/null; then
   mkdir -p "$WORK/ocft"

@@ -157,7 +157,12 @@ cluster_state() {
 }
 placed() { [ -n "$(located)" ]; }
 cluster_up() { node "$ADMIN" crm_mon -1 2>/dev/null | grep -q 'Online: \[ n1 n2 \]'; }
-started_on() { [ "$(located)" = "$1" ] && client_ok; }
+# Started, not only placed: crm_resource locates a resource whose start is still running, and a
+# fault injected then would test the start action rather than the monitor.
+started_on() {
+  [ "$(located)" = "$1" ] &&
+    node "$ADMIN" crm_mon -1 2>/dev/null | grep -q "black-oserv.*Started $1" && client_ok
+}
 
 # recovery WHAT NODE: waits (60 s at most) until the group runs on NODE and a client reaches the
 # oserv; prints the time since $T0.
@@ -224,7 +229,7 @@ node "$FIRST" sh -c "kill -STOP \$(head -n1 '$ETC/run/black.pid')"
 wait_until 10 client_refused
 # In place as a rule; Pacemaker may also recover the group on the other node (seen on a loaded
 # machine), which is as good for the client.
-serving() { placed && client_ok; }
+serving() { where=$(located) && [ -n "$where" ] && started_on "$where"; }
 wait_until 90 serving || fail "hung oserv: black is not back: $(cluster_state)"
 FIRST=$(located)
 [ "$FIRST" = n1 ] && OTHER=n2 || OTHER=n1
