@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <ctime>
 #include <memory>
+#include <mutex>
 
 #include <fmt/core.h>
 #include <openssl/bn.h>
@@ -259,13 +260,43 @@ std::string expiry_date(const std::string& cert_pem) {
   return fmt::format("{:04}-{:02}-{:02}", utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday);
 }
 
-std::optional<Peer> peer_of(const x509_st* cert) {
-  if (!cert) return std::nullopt;
+namespace {
+
+std::optional<Peer> read_peer(const x509_st* cert) {
   X509_NAME* name = X509_get_subject_name(cert);
   const std::string cn = entry(name, NID_commonName), ou = entry(name, NID_organizationalUnitName);
   auto s = parse_common_name(cn);
   if (!s || (ou == "dispatcher") != (s->kind == Subject::Kind::kDispatcher)) return std::nullopt;
   return Peer{*s, serial_text(cert)};
+}
+
+// What read_peer found, kept with the certificate object (OpenSSL's ex_data: freed with it), so
+// that a connection's requests parse its peer's certificate once, not once each.
+using CachedPeer = std::optional<Peer>;
+void free_cached_peer(void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) {
+  delete static_cast<CachedPeer*>(ptr);
+}
+int cached_peer_index() {
+  static const int index = X509_get_ex_new_index(0, nullptr, nullptr, nullptr, free_cached_peer);
+  return index;
+}
+// Requests of one connection may run on several threads, and a resumed session shares its
+// certificate object between connections.
+std::mutex cached_peer_mutex;
+
+}  // namespace
+
+std::optional<Peer> peer_of(const x509_st* cert) {
+  if (!cert) return std::nullopt;
+  const int index = cached_peer_index();
+  if (index < 0) return read_peer(cert);
+  auto* x509 = const_cast<X509*>(cert);  // ex_data is bookkeeping, not the certificate
+  std::lock_guard lock(cached_peer_mutex);
+  if (auto* cached = static_cast<CachedPeer*>(X509_get_ex_data(x509, index))) return *cached;
+  auto fresh = std::make_unique<CachedPeer>(read_peer(cert));
+  CachedPeer result = *fresh;
+  if (X509_set_ex_data(x509, index, fresh.get()) == 1) fresh.release();  // the certificate's now
+  return result;
 }
 
 std::optional<std::string> verify(const std::string& ca_pem, const std::string& cert_pem) {

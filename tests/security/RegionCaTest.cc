@@ -5,8 +5,11 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <memory>
 
 #include <fmt/core.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "RegionCa.h"
 
@@ -60,6 +63,33 @@ TEST(RegionCa, SubjectsReadBackAsIssued) {
   EXPECT_FALSE(parse_common_name("od2.region12x"));
   EXPECT_EQ(parse_common_name("od12.region5")->od, 12u);
   EXPECT_EQ(parse_common_name("odd.region5")->kind, Subject::Kind::kAdministrator);
+}
+
+// A peer's certificate as the TLS layer holds it: read once, then served from the object.
+TEST(RegionCa, PeersReadBackFromTheCertificateObject) {
+  const Identity ca = make_region_ca(42);
+  const Identity node = issue(ca, {.kind = Subject::Kind::kDispatcher, .region = 42, .od = 3,
+                                   .name = "", .ip = "127.0.0.3"},
+                              kYear);
+  auto x509 = [](const std::string& pem) {
+    BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+    X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
+    BIO_free(bio);
+    return std::unique_ptr<X509, decltype(&X509_free)>(cert, X509_free);
+  };
+  auto cert = x509(node.cert_pem);
+  ASSERT_TRUE(cert);
+  for (int i = 0; i < 2; ++i) {  // the second from the cache
+    const auto peer = peer_of(cert.get());
+    ASSERT_TRUE(peer);
+    EXPECT_EQ(peer->subject.kind, Subject::Kind::kDispatcher);
+    EXPECT_EQ(peer->subject.od, 3u);
+    EXPECT_EQ(peer->serial, serial_of(node.cert_pem));
+  }
+  auto foreign = x509(ca.cert_pem);  // the CA's own: names no subject of ours
+  EXPECT_FALSE(peer_of(foreign.get()));
+  EXPECT_FALSE(peer_of(foreign.get()));
+  EXPECT_FALSE(peer_of(nullptr));
 }
 
 TEST(RegionCa, FilesArePrivate) {
