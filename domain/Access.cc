@@ -9,15 +9,28 @@ namespace openoserv {
 
 namespace {
 
-constexpr OperationRule any(std::string_view op) { return {op, Need::kAnyone, kRoleUser, false}; }
-constexpr OperationRule look(std::string_view op) { return {op, Need::kRole, kRoleUser, false}; }
-constexpr OperationRule run(std::string_view op) { return {op, Need::kRole, kRoleAdmin, true}; }
-constexpr OperationRule configure(std::string_view op) {
-  return {op, Need::kRole, kRoleSenior, true};
+constexpr OperationRule any(std::string_view op) {
+  return {op, Need::kAnyone, kRoleUser, Audit::kNo};
 }
-constexpr OperationRule raw(std::string_view op) { return {op, Need::kRole, kRoleSuper, true}; }
+constexpr OperationRule look(std::string_view op) {
+  return {op, Need::kRole, kRoleUser, Audit::kNo};
+}
+constexpr OperationRule run(std::string_view op) {
+  return {op, Need::kRole, kRoleAdmin, Audit::kYes};
+}
+// The generic invoke: admin's for a method program, a built-in method's own rule otherwise
+// (method_refusal); audited as the method is.
+constexpr OperationRule dispatch(std::string_view op) {
+  return {op, Need::kRole, kRoleAdmin, Audit::kByMethod};
+}
+constexpr OperationRule configure(std::string_view op) {
+  return {op, Need::kRole, kRoleSenior, Audit::kYes};
+}
+constexpr OperationRule raw(std::string_view op) {
+  return {op, Need::kRole, kRoleSuper, Audit::kYes};
+}
 constexpr OperationRule region(std::string_view op) {
-  return {op, Need::kDispatcher, kRoleSuper, true};
+  return {op, Need::kDispatcher, kRoleSuper, Audit::kYes};
 }
 
 // Keep in the order of idl/oserv.idl; the README's table is this one.
@@ -26,14 +39,14 @@ constexpr std::array kRules = {
     any("_is_a"), any("_non_existent"), any("_interface"), any("_repository_id"),
     any("_component"),
     // OServ::Object and its classes.
-    look("_get_oid"), look("_get_class_name"), run("invoke"),
+    look("_get_oid"), look("_get_class_name"), dispatch("invoke"),
     any("ping"), look("hostname"), run("run_script"), configure("host_gateway"),
     configure("add_task"), look("list_tasks"), run("run_task"),
     configure("start_gateway"), configure("stop_gateway"), look("gateway_status"),
     // Admin.
     look("status"), look("health"), configure("db_sync"), configure("shutdown"), look("ior"),
-    OperationRule{"backup", Need::kRole, kRoleBackup, true}, look("method_user"),
-    OperationRule{"set_method_user", Need::kRole, kRoleSuper, true},
+    OperationRule{"backup", Need::kRole, kRoleBackup, Audit::kYes}, look("method_user"),
+    OperationRule{"set_method_user", Need::kRole, kRoleSuper, Audit::kYes},
     // RegionAdmin.
     look("odlist"), configure("set_force_bind"), configure("change_ip"),
     configure("add_hostname_alias"), configure("delete_hostname_alias"),
@@ -47,19 +60,19 @@ constexpr std::array kRules = {
     look("odstat"),
     // Transactions: the object database itself, every table (the odlist, the administrators)
     // below every other rule, so super only.
-    OperationRule{"txn_begin", Need::kRole, kRoleSuper, false}, raw("txn_put"), raw("txn_erase"),
-    OperationRule{"txn_get", Need::kRole, kRoleSuper, false}, raw("attr_set"),
-    OperationRule{"attr_get", Need::kRole, kRoleSuper, false}, raw("txn_commit"),
+    OperationRule{"txn_begin", Need::kRole, kRoleSuper, Audit::kNo}, raw("txn_put"), raw("txn_erase"),
+    OperationRule{"txn_get", Need::kRole, kRoleSuper, Audit::kNo}, raw("attr_set"),
+    OperationRule{"attr_get", Need::kRole, kRoleSuper, Audit::kNo}, raw("txn_commit"),
     raw("txn_abort"), look("tmstat"),
     // Security.
     any("whoami"), look("administrators"),
-    OperationRule{"set_administrator", Need::kRole, kRoleSuper, true},
-    OperationRule{"delete_administrator", Need::kRole, kRoleSuper, true},
+    OperationRule{"set_administrator", Need::kRole, kRoleSuper, Audit::kYes},
+    OperationRule{"delete_administrator", Need::kRole, kRoleSuper, Audit::kYes},
     region("administrators_update"), configure("join_token"),
     // The token is the right to join; every attempt is logged.
-    OperationRule{"join_region", Need::kAnyone, kRoleUser, true},
-    OperationRule{"issue_certificate", Need::kRole, kRoleSuper, true},
-    OperationRule{"revoke_certificate", Need::kRole, kRoleSuper, true},
+    OperationRule{"join_region", Need::kAnyone, kRoleUser, Audit::kYes},
+    OperationRule{"issue_certificate", Need::kRole, kRoleSuper, Audit::kYes},
+    OperationRule{"revoke_certificate", Need::kRole, kRoleSuper, Audit::kYes},
     region("renew_certificate"), configure("renew_own_certificate"),
     configure("set_allow_rconnect"),
     // Endpoints: the administrators' view and edits, and what gateways ask.
@@ -163,13 +176,31 @@ std::optional<std::string> refusal(const Principal& who, std::string_view operat
   return std::nullopt;
 }
 
+namespace {
+
+// The rule a method run through invoke is held to: its typed operation's, the attributes' for
+// oid and class_name, invoke's own for a method program.
+const OperationRule& method_rule(std::string_view method) {
+  static const OperationRule* const invoke = rule_for("invoke");
+  static const OperationRule* const oid = rule_for("_get_oid");
+  static const OperationRule* const class_name = rule_for("_get_class_name");
+  if (method == "oid") return *oid;
+  if (method == "class_name") return *class_name;
+  if (const OperationRule* rule = rule_for(method); rule && method != "invoke") return *rule;
+  return *invoke;
+}
+
+}  // namespace
+
+bool method_audited(std::string_view method) {
+  const OperationRule& rule = method_rule(method);
+  return rule.audit != Audit::kNo;
+}
+
 std::optional<std::string> method_refusal(const Principal& who, std::string_view method) {
-  std::string_view operation = "invoke";
-  if (method == "oid") operation = "_get_oid";
-  else if (method == "class_name") operation = "_get_class_name";
-  else if (const OperationRule* rule = rule_for(method); rule && method != "invoke")
-    operation = rule->operation;
-  if (auto why = refusal(who, operation)) {
+  const OperationRule& rule = method_rule(method);
+  const std::string_view operation = rule.operation;
+  if (auto why = refusal(who, operation, &rule)) {
     if (operation == method) return why;
     return fmt::format("method {} (as {}): {}", method, operation, *why);
   }

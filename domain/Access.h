@@ -79,11 +79,18 @@ enum class Need : std::uint8_t {
   kDispatcher,  // another dispatcher of the region (or this oserv itself)
 };
 
+// Which calls the audit log records.
+enum class Audit : std::uint8_t {
+  kNo,
+  kYes,       // changes state or runs a program: every call is logged
+  kByMethod,  // the generic invoke: logged as the method it runs is (method_audited)
+};
+
 struct OperationRule {
   std::string_view operation;  // GIOP operation name ("shutdown", "_get_oid")
   Need need;
-  Role role;         // for Need::kRole
-  bool audited;      // changes state or runs a program: every call is logged
+  Role role;    // for Need::kRole
+  Audit audit;
 };
 
 // Every operation of idl/oserv.idl, and the standard object operations CORBA clients send.
@@ -99,5 +106,8 @@ std::optional<std::string> refusal(const Principal& who, std::string_view operat
 // operation of its own (add_task, run_script, ...) needs that operation's role, so that invoke
 // is no way around it; oid and class_name are the attributes; any other method needs admin.
 std::optional<std::string> method_refusal(const Principal& who, std::string_view method);
+// Whether running `method` through the generic invoke is logged: a method program always; a
+// built-in method as its typed operation is (run_script yes; ping, hostname, oid no).
+bool method_audited(std::string_view method);
 
 }  // namespace openoserv

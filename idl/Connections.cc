@@ -1,9 +1,13 @@
 #include "Connections.h"
 
+#include <dirent.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <cstdlib>
 
 #include <omniORB4/CORBA.h>
 #include <omniORB4/internal/SocketCollection.h>
@@ -45,5 +49,42 @@ bool peer_closed(int socket) {
 }
 
 bool idle_connection_closing(int socket) { return socket >= 0 && peek(socket) != -2; }
+
+namespace {
+
+// The TCP port `fd` listens on (0: not a listening TCP socket).
+std::uint16_t listening_port(int fd) {
+  int listening = 0;
+  socklen_t size = sizeof listening;
+  if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &size) != 0 || !listening) return 0;
+  sockaddr_storage address{};
+  size = sizeof address;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) != 0) return 0;
+  if (address.ss_family == AF_INET) return ntohs(reinterpret_cast<sockaddr_in&>(address).sin_port);
+  if (address.ss_family == AF_INET6)
+    return ntohs(reinterpret_cast<sockaddr_in6&>(address).sin6_port);
+  return 0;
+}
+
+}  // namespace
+
+int limit_unacknowledged_data(std::uint16_t port, std::chrono::seconds timeout) {
+  DIR* fds = ::opendir("/proc/self/fd");
+  if (!fds) return 0;
+  const unsigned milliseconds = static_cast<unsigned>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count());
+  int found = 0;
+  while (const dirent* entry = ::readdir(fds)) {
+    char* end = nullptr;
+    const long fd = std::strtol(entry->d_name, &end, 10);
+    if (*end != '\0' || end == entry->d_name || fd == ::dirfd(fds)) continue;
+    if (listening_port(static_cast<int>(fd)) != port) continue;
+    if (::setsockopt(static_cast<int>(fd), IPPROTO_TCP, TCP_USER_TIMEOUT, &milliseconds,
+                     sizeof milliseconds) == 0)
+      ++found;
+  }
+  ::closedir(fds);
+  return found;
+}
 
 }  // namespace openoserv

@@ -3,6 +3,9 @@
 // peer closed (OrbInit.cc) and by the server's "has the caller given up?" (RequestContext).
 #pragma once
 
+#include <chrono>
+#include <cstdint>
+
 namespace omni {
 class giopConnection;
 }
@@ -21,5 +24,12 @@ bool peer_closed(int socket);
 // a GIOP server sends nothing unasked but the CloseConnection message that announces its close,
 // so the connection is closing, or closed (peer_closed). Never blocks and reads nothing.
 bool idle_connection_closing(int socket);
+
+// Gives this process's TCP listening sockets on `port` (the ORB's, bound by now) a TCP user
+// timeout, which every connection accepted on them inherits: data of ours that the peer does
+// not acknowledge for `timeout` (it stopped reading its replies, or vanished) aborts the
+// connection, so that a reply written without a deadline still cannot hold a thread for ever.
+// Returns how many listeners it found.
+int limit_unacknowledged_data(std::uint16_t port, std::chrono::seconds timeout);
 
 }  // namespace openoserv

@@ -122,16 +122,24 @@ void Authorization::check(RequestContext& request) {
   const OperationRule* rule = rule_for(request.operation);
   // What anyone may call needs no identity (ping is the supervisors' and load balancers' call,
   // and the cheapest path); whoami is about the identity.
-  if (rule && rule->need == Need::kAnyone && !rule->audited && request.operation != "whoami")
+  if (rule && rule->need == Need::kAnyone && rule->audit == Audit::kNo &&
+      request.operation != "whoami")
     return;
   request.principal = principal_of(request);
   if (auto why = refusal(request.principal, request.operation, rule)) {
     refused(request, *why);
     throw CORBA::NO_PERMISSION(0, CORBA::COMPLETED_NO);
   }
-  if (rule && rule->audited)
+  if (rule && rule->audit == Audit::kYes)
     audit_.line(fmt::format("{} by {} via {}", request.operation, request.principal.describe(),
                             request.local_address));
+}
+
+void Authorization::invoked(const RequestContext& request, const std::string& oid,
+                            const std::string& method) {
+  if (!method_audited(method) || method_refusal(request.principal, method)) return;
+  audit_.line(fmt::format("{} by {} via {}: {} on {}", request.operation,
+                          request.principal.describe(), request.local_address, method, oid));
 }
 
 }  // namespace openoserv

@@ -10,6 +10,7 @@ namespace openoserv {
 OServ::MethodResult* DispatchServant::invoke(const char* oid, const char* method,
                                              const OServ::StringList& args) {
   return guarded([&] {
+    RequestContext::note_invoke(oid, method);
     return new OServ::MethodResult(
         wire::result(local_.objects.invoke(oid, method, wire::strings(args),
                                            &RequestContext::current().principal)));

@@ -36,8 +36,10 @@ char* ObjectServant::oid() { return call_for_text("oid"); }
 char* ObjectServant::class_name() { return call_for_text("class_name"); }
 
 OServ::MethodResult* ObjectServant::invoke(const char* method, const OServ::StringList& args) {
-  return guarded(
-      [&] { return new OServ::MethodResult(wire::result(call(method, wire::strings(args)))); });
+  return guarded([&] {
+    RequestContext::note_invoke(current_oid, method);
+    return new OServ::MethodResult(wire::result(call(method, wire::strings(args))));
+  });
 }
 
 char* ManagedNodeServant::ping() { return call_for_text("ping"); }

@@ -25,7 +25,7 @@ namespace {
 thread_local RequestContext current_request;
 RequestGuard guard;         // set before the endpoints activate, read-only afterwards
 AccessCheck access_check;  // likewise
-std::function<void(const RequestContext&, const std::string&)> refusal_note;  // likewise
+AuditNotes audit_notes;     // likewise
 
 // Refuses a request that arrived at another dispatcher's address: "giop:ssl:IP:PORT", or on a
 // dual-stack listener "giop:ssl:[::ffff:IP]:PORT".
@@ -49,7 +49,37 @@ std::string object_key_prefix() {
   return prefix;
 }
 
+omni_time_t request_timeout;  // set before the endpoints activate, read-only afterwards
+
+void set_deadline(omni::giopStream& stream) {
+  omni_time_t deadline;
+  omni_thread::get_time(deadline, request_timeout);
+  stream.setDeadline(deadline);
+}
+
+bool on_unix_socket() { return current_request.peer_address.rfind("giop:unix:", 0) == 0; }
+
+// The reply: a fresh deadline on the Unix socket (the method may have run longer than the
+// request's), none on TLS (the kernel's user timeout stands in for it).
+void reply_deadline(omni::giopStream& stream) {
+  if (on_unix_socket()) set_deadline(stream);
+  else stream.clearDeadline();
+}
+
+CORBA::Boolean on_reply(omni::omniInterceptors::serverSendReply_T::info_T& info) {
+  reply_deadline(info.giop_s);
+  return true;
+}
+
+CORBA::Boolean on_exception(omni::omniInterceptors::serverSendException_T::info_T& info) {
+  reply_deadline(info.giop_s);
+  return true;
+}
+
 CORBA::Boolean on_request(omni::omniInterceptors::serverReceiveRequest_T::info_T& info) {
+  // The rest of the request (its arguments, or the body skipped after a refusal) within the
+  // timeout: a read only happens if it has not all arrived with the header.
+  set_deadline(info.giop_s);
   current_request.local_address = info.myaddress() ? info.myaddress() : "";
   current_request.peer_address = info.peeraddress() ? info.peeraddress() : "";
   current_request.operation = info.operation() ? info.operation() : "";
@@ -103,18 +133,24 @@ bool RequestContext::caller_gone() { return peer_closed(current_request.socket);
 
 void set_request_guard(RequestGuard g) { guard = std::move(g); }
 
-void set_access_check(AccessCheck check,
-                      std::function<void(const RequestContext&, const std::string&)> refused) {
+void set_access_check(AccessCheck check, AuditNotes notes) {
   access_check = std::move(check);
-  refusal_note = std::move(refused);
+  audit_notes = std::move(notes);
 }
 
 void RequestContext::note_refusal(const std::string& why) {
-  if (refusal_note) refusal_note(current_request, why);
+  if (audit_notes.refused) audit_notes.refused(current_request, why);
 }
 
-void install_request_interceptor() {
+void RequestContext::note_invoke(const std::string& oid, const std::string& method) {
+  if (audit_notes.invoked) audit_notes.invoked(current_request, oid, method);
+}
+
+void install_request_interceptor(std::chrono::seconds timeout) {
+  request_timeout.assign(static_cast<unsigned long>(timeout.count()), 0);
   omniORB::getInterceptors()->serverReceiveRequest.add(on_request);
+  omniORB::getInterceptors()->serverSendReply.add(on_reply);
+  omniORB::getInterceptors()->serverSendException.add(on_exception);
 }
 
 }  // namespace openoserv

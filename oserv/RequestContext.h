@@ -16,6 +16,7 @@
 //   service address must not answer in that node's place (see set_request_guard).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -48,6 +49,8 @@ struct RequestContext {
   static std::string caller();
   // Records a refusal decided past the access check (a method's role) in the audit log.
   static void note_refusal(const std::string& why);
+  // Records, for the generic invoke, the method it runs (audited as the method is).
+  static void note_invoke(const std::string& oid, const std::string& method);
   // True when the caller of the current request has closed its connection: it gave up waiting
   // (a client's call timeout closes the connection), so the reply would reach nobody.
   static bool caller_gone();
@@ -62,11 +65,24 @@ using RequestGuard = std::function<std::uint32_t(const std::string& ip, std::uin
 using AccessCheck = std::function<void(RequestContext& request)>;
 
 // Installs the interceptor on the process's ORB (call once, after ORB_init, before the POAs).
-void install_request_interceptor();
+// A request must arrive whole within `timeout` of its header (a caller that stalls mid-request
+// loses its connection); the reply is written without a deadline on TLS connections (their
+// listener's TCP user timeout bounds it: limit_unacknowledged_data) and within `timeout` on
+// the Unix socket. Requests that arrive whole, the common case, never wait on the socket with
+// a deadline, which would cost a poll and two blocking-mode switches per request.
+void install_request_interceptor(std::chrono::seconds timeout);
 // Sets the guard (before the endpoints are activated).
 void set_request_guard(RequestGuard guard);
+// What the servants report to the access check's audit log.
+struct AuditNotes {
+  // A refusal decided past the access check (RequestContext::note_refusal).
+  std::function<void(const RequestContext&, const std::string& why)> refused;
+  // The generic invoke's method (RequestContext::note_invoke).
+  std::function<void(const RequestContext&, const std::string& oid, const std::string& method)>
+      invoked;
+};
+
 // Sets the access check (before the endpoints are activated); without one every call runs.
-// `refused` records refusals the servants make (RequestContext::note_refusal).
-void set_access_check(AccessCheck check, std::function<void(const RequestContext&, const std::string&)> refused = {});
+void set_access_check(AccessCheck check, AuditNotes notes = {});
 
 }  // namespace openoserv

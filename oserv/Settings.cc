@@ -68,8 +68,8 @@ po::options_description options(Settings& s, Raw& raw) {
        "process group 5 s later); a call on another dispatcher's object waits that long plus "
        "8 s for the owner's answer")
       ("idle-connection-timeout", po::value(&s.idle_connection_timeout)->default_value(180),
-       "seconds an incoming connection may stay without a request, and a request may take to "
-       "arrive whole, before the connection is closed")
+       "seconds an incoming connection may stay without a request, a request may take to "
+       "arrive whole, and a reply may stay unacknowledged, before the connection is closed")
       ("remote-calls", po::value(&raw.remote_calls)->default_value("relay"),
        "calls on object references owned by another dispatcher: relay (this dispatcher calls "
        "the owner) or forward (GIOP LOCATION_FORWARD: the caller's ORB goes to the owner)")

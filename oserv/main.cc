@@ -25,6 +25,7 @@
 #include <fmt/core.h>
 
 #include "Authorization.h"
+#include "Connections.h"
 #include "CorbaPeers.h"
 #include "Daemon.h"
 #include "Database.h"
@@ -251,15 +252,14 @@ CORBA::ORB_var start_orb(const DispatcherInfo& info, const Settings& s, const Tl
       {"threadPerConnectionUpperLimit", kThreadPerConnectionLimit},
       {"threadPerConnectionLowerLimit", kThreadPerConnectionResume},
       {"maxServerThreadPoolSize", kMaxPeerConnections},
-      // An idle connection is closed after the timeout, and so is one whose request does not
-      // arrive whole within it (a client that stalled or went away mid-request: half-open).
+      // An idle connection is closed after the timeout (and one whose request does not arrive
+      // whole within it: the request interceptor's deadline).
       {"inConScanPeriod", std::to_string(s.idle_connection_timeout)},
-      {"serverCallTimeOutPeriod", std::to_string(s.idle_connection_timeout * 1000)},
       {"scanGranularity", "1"}};
   for (auto& option : tls_options(tls)) options.push_back(std::move(option));
   try {
     CORBA::ORB_var orb = init_orb(argv0, options);
-    install_request_interceptor();
+    install_request_interceptor(std::chrono::seconds(s.idle_connection_timeout));
     return orb;
   } catch (const CORBA::INITIALIZE&) {
     throw StartError{kRuntime, "the ORB could not be initialised (see the messages above)"};
@@ -433,6 +433,11 @@ Endpoints activate(CORBA::ORB_ptr orb, LocalDispatcher& local, CorbaPeers& peers
   manager->activate();
   manager = root->the_POAManager();
   manager->activate();
+  const auto timeout = std::chrono::seconds(s.idle_connection_timeout);
+  if (limit_unacknowledged_data(info.instance.port, timeout) == 0)
+    local.log.line(fmt::format("^no listening socket on port {} found to give a {} s TCP user "
+                               "timeout: a peer that stops reading its replies holds a thread",
+                               info.instance.port, timeout.count()));
   return e;
 }
 
@@ -550,10 +555,14 @@ bool serve_once(Process& p, char* argv0) {
     return local.region.dispatcher_at(ip, port);
   });
   Authorization authorization(local.administrators, p.log, p.audit, host_name(), info.region);
-  set_access_check([&authorization](RequestContext& r) { authorization.check(r); },
-                   [&authorization](const RequestContext& r, const std::string& why) {
-                     authorization.refused(r, why);
-                   });
+  set_access_check(
+      [&authorization](RequestContext& r) { authorization.check(r); },
+      {.refused = [&authorization](const RequestContext& r,
+                                   const std::string& why) { authorization.refused(r, why); },
+       .invoked = [&authorization](const RequestContext& r, const std::string& oid,
+                                   const std::string& method) {
+         authorization.invoked(r, oid, method);
+       }});
   const bool joined = join_region(local, settings, argv0);
   try {
     if (listener_changed(local, settings)) {

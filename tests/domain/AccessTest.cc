@@ -60,7 +60,10 @@ TEST(Access, TheReadmeListsEveryRule) {
     const std::string who = rule.need == Need::kAnyone       ? "anyone"
                             : rule.need == Need::kDispatcher ? "dispatchers of the region"
                                                              : std::string(role_name(rule.role));
-    expected += fmt::format("| `{}` | {} | {} |\n", rule.operation, who, rule.audited ? "yes" : "");
+    const char* audited = rule.audit == Audit::kYes        ? "yes"
+                          : rule.audit == Audit::kByMethod ? "as its method"
+                                                           : "";
+    expected += fmt::format("| `{}` | {} | {} |\n", rule.operation, who, audited);
   }
   EXPECT_NE(text.str().find(expected), std::string::npos)
       << "README.md's access table should read:\n" << expected;

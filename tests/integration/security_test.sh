@@ -87,6 +87,13 @@ expect_contains "runs unprivileged, told who asked" \
   "ran as $(id -u nobody) for nobody (uid 65534, local), administrator Watcher" "$OUT"
 expect_code "a script run by root runs as the method account too" 0 idlcall --id oserv "$NODE" run_script 'id -u'
 expect_eq "method account" "$(id -u nobody)" "$OUT"
+grep -q "^.*: run_script by root (uid 0, local), administrator root via " "$AUDIT" || fail "run_script not audited"
+step "invoke is audited as its method: a program or run_script yes, a built-in ping no"
+expect_code "ping through invoke" 0 objcall --id oserv "$NODE" ping
+expect_code "run_script through invoke" 0 objcall --id oserv "$NODE" run_script true
+grep -q "invoke by root (uid 0, local), administrator root via .*: run_script on $NODE" "$AUDIT" ||
+  fail "run_script through invoke not audited: $(tail -n 3 "$AUDIT")"
+! grep -q ": ping on $NODE" "$AUDIT" || fail "a ping through invoke was audited"
 expect_code "odadmin method_user" 0 odadmin --id oserv method_user
 expect_eq "default method account" nobody "$OUT"
 expect_code "set_method_user as Watcher" 1 as_nobody "$BIN/odadmin" --id oserv method_user root
