@@ -116,13 +116,17 @@ EndpointManager::Assignment EndpointManager::initial(const Login& l) {
   txn->lock(db::Table::kEndpoints, kLock, db::LockMode::kWrite);
   // An endpoint object named but without a record is what a crash between the two leaves: it
   // is taken over, not left to block the label.
-  std::string oid;
+  const std::uint64_t before = db_.generation(db::Table::kEndpoints);
+  std::string oid, previous;  // previous: the gateway of the record taken over, if any
   if (auto named = db_.read(db::Table::kNames, "Endpoint/" + l.label)) {
-    if (auto bytes = db_.read(db::Table::kEndpoints, Oid::parse(*named).key()))
-      if (!first_login_unfinished(records::decode_endpoint(*named, *bytes), l))
+    if (auto bytes = db_.read(db::Table::kEndpoints, Oid::parse(*named).key())) {
+      const EndpointRecord old = records::decode_endpoint(*named, *bytes);
+      if (!first_login_unfinished(old, l))
         fail(fmt::format("endpoint label {} is already endpoint {}; delete it (wdelep {}) before "
                          "installing another endpoint under that name",
                          l.label, *named, l.label));
+      previous = old.gateway;
+    }
     oid = *named;
   } else {
     oid = objects_.create_object(kEndpointClass, "Endpoint", l.label);
@@ -134,6 +138,7 @@ EndpointManager::Assignment EndpointManager::initial(const Login& l) {
                 .migrations = 0, .key_hash = tls::sha256_hex(a.key)};
   txn->put(db::Table::kEndpoints, Oid::parse(oid).key(), records::encode_endpoint(a.endpoint));
   txn->commit();
+  note_login(before, previous, assigned);
   log_.line(fmt::format("endpoint {} ({}) from {}: initial login, assigned to gateway {}", l.label,
                         oid, l.address, assigned));
   a.gateway = *gateway(assigned);
@@ -184,8 +189,10 @@ EndpointManager::Assignment EndpointManager::isolated(const Login& l) {
   a.endpoint.address = l.address;
   a.endpoint.last_login = l.now;
   a.endpoint.login_kind = "isolated";
+  const std::uint64_t before = db_.generation(db::Table::kEndpoints);
   txn->put(db::Table::kEndpoints, oid.key(), records::encode_endpoint(a.endpoint));
   txn->commit();
+  note_login(before, from, l.via);
   // The old gateway may still run (a partition, not a crash): it must not take the endpoint back.
   if (moved) tell_forget(from, a.endpoint.oid, "");
   after_login("login_policy", policy_args(l, a.endpoint.oid, a.endpoint.label));
@@ -275,9 +282,32 @@ void EndpointManager::after_login(const std::string& name, std::vector<std::stri
   });
 }
 
+std::map<std::string, size_t> EndpointManager::gateway_load() {
+  std::lock_guard lock(load_mu_);
+  const std::uint64_t now = db_.generation(db::Table::kEndpoints);
+  if (load_generation_ != now) {
+    load_.clear();
+    for (const auto& e : endpoints()) ++load_[e.gateway];
+    load_generation_ = now;  // a commit during the scan leaves it behind: counted again
+  }
+  return load_;
+}
+
+void EndpointManager::note_login(std::uint64_t before, const std::string& from,
+                                 const std::string& to) {
+  std::lock_guard lock(load_mu_);
+  // Only if the count was of the table as this login found it, and this login's commit is
+  // the only one since.
+  if (load_generation_ != before || db_.generation(db::Table::kEndpoints) != before + 1) return;
+  if (from != to) {
+    if (auto it = load_.find(from); it != load_.end() && it->second > 0) --it->second;
+    ++load_[to];
+  }
+  load_generation_ = before + 1;
+}
+
 std::vector<GatewayRecord> EndpointManager::alternates_for(const std::string& assigned) {
-  std::map<std::string, size_t> load;
-  for (const auto& e : endpoints()) ++load[e.gateway];
+  std::map<std::string, size_t> load = gateway_load();
   std::vector<GatewayRecord> out;
   for (auto& g : gateways())
     if (g.label != assigned) out.push_back(std::move(g));

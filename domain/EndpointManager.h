@@ -20,6 +20,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <thread>
@@ -152,6 +153,14 @@ class EndpointManager {
   Assignment initial(const Login& login);
   Assignment isolated(const Login& login);
   std::vector<GatewayRecord> alternates_for(const std::string& assigned);
+  // Endpoints per gateway label, for the alternates: counted from the database once, then kept
+  // by the logins that move an endpoint (note_login); any other change of the endpoints table
+  // (an edit, a migration, a deletion, a restore) is a generation the count has not seen, and
+  // the next call counts again. Without it every login read every endpoint record.
+  std::map<std::string, size_t> gateway_load();
+  // A login's commit, the table at generation `before` until then, moved an endpoint from
+  // gateway `from` ("" for a new one) to `to`.
+  void note_login(std::uint64_t before, const std::string& from, const std::string& to);
   bool first_login_unfinished(const EndpointRecord& e, const Login& l);
 
   // Tells gateway `label` (if it runs) that endpoint `oid` left it, in the background (a
@@ -184,6 +193,9 @@ class EndpointManager {
   bool stopping_ = false;
   std::thread worker_;
   std::optional<MethodThreads::Scope> running_;  // start() to stop()
+  std::mutex load_mu_;  // guards load_ and load_generation_
+  std::map<std::string, size_t> load_;
+  std::uint64_t load_generation_ = ~std::uint64_t{0};  // none counted yet
   // Gateways not to call until then (they did not answer); the worker's alone.
   std::map<std::string, std::chrono::steady_clock::time_point> silent_;
 };

@@ -54,6 +54,38 @@ TEST(EndpointManager, InitialLoginMakesAnEndpointOfTheGatewayItReached) {
   EXPECT_EQ(b.alternates[0].label, "gw3");
 }
 
+// The alternates' load is kept by the logins and counted again after any other change.
+TEST(EndpointManager, AlternatesFollowTheLoadThroughEveryChange) {
+  InProcessRegion r("epm_load");
+  auto& epm = r.tmr().endpoint_manager;
+  add_gateways(epm, 3);
+  auto labels = [](const EndpointManager::Assignment& a) {
+    std::vector<std::string> out;
+    for (const auto& g : a.alternates) out.push_back(g.label);
+    return out;
+  };
+  using V = std::vector<std::string>;
+  epm.login(initial("e1", "gw1"));
+  epm.login(initial("e2", "gw1"));
+  const auto e3 = epm.login(initial("e3", "gw2"));
+  EXPECT_EQ(labels(e3), (V{"gw3", "gw1"}));  // gw3: 0, gw1: 2
+  EXPECT_EQ(labels(epm.login(initial("e4", "gw1"))), (V{"gw3", "gw2"}));
+  // An administrator's migrations (not a login): gw1 0, gw2 1, gw3 3.
+  for (const char* e : {"e1", "e2", "e4"}) epm.migrate(e, "gw3");
+  EXPECT_EQ(labels(epm.login(initial("e5", "gw2"))), (V{"gw1", "gw3"}));
+  // An isolated login moves e3 from gw2 to gw1: gw1 1, gw2 1, gw3 3.
+  EndpointManager::Login isolated{.kind = "isolated", .label = "e3", .oid = e3.endpoint.oid,
+                                  .key = e3.key, .interp = "linux-x86_64",
+                                  .address = "127.0.0.9", .via = "gw1", .now = 2000};
+  EXPECT_EQ(labels(epm.login(isolated)), (V{"gw2", "gw3"}));
+  EXPECT_EQ(labels(epm.login(initial("e6", "gw1"))), (V{"gw2", "gw3"}));  // gw1 2
+  // gw2's 1 comes before gw1's 2 only if e3's leaving gw2 was counted.
+  EXPECT_EQ(labels(epm.login(initial("e7", "gw3"))), (V{"gw2", "gw1"}));  // gw3 4
+  // Deletions: gw3 is down to 1 (e7).
+  for (const char* e : {"e1", "e2", "e4"}) epm.remove_endpoint(e);
+  EXPECT_EQ(labels(epm.login(initial("e8", "gw2"))), (V{"gw3", "gw1"}));
+}
+
 TEST(EndpointManager, AnIsolatedLoginMovesTheEndpointOnceWithItsKey) {
   InProcessRegion r("epm_isolated");
   auto& epm = r.tmr().endpoint_manager;
