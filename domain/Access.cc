@@ -60,7 +60,8 @@ constexpr std::array kRules = {
     look("odstat"),
     // Transactions: the object database itself, every table (the odlist, the administrators)
     // below every other rule, so super only.
-    OperationRule{"txn_begin", Need::kRole, kRoleSuper, Audit::kNo}, raw("txn_put"), raw("txn_erase"),
+    OperationRule{"txn_begin", Need::kRole, kRoleSuper, Audit::kNo}, raw("txn_put"),
+    raw("txn_erase"),
     OperationRule{"txn_get", Need::kRole, kRoleSuper, Audit::kNo}, raw("attr_set"),
     OperationRule{"attr_get", Need::kRole, kRoleSuper, Audit::kNo}, raw("txn_commit"),
     raw("txn_abort"), look("tmstat"),

@@ -91,10 +91,17 @@ TEST(CrashTest, SigkillAtRandomMomentsNeverLosesOrLeaksTransactions) {
       writer(dir, fds[1], static_cast<unsigned>(round));
     }
     ::close(fds[1]);
-    ::usleep(500 + rng() % 20000);
-    ::kill(child, SIGKILL);
+    // Once the writer is transacting (its first line is out: a loaded machine may take longer
+    // to start it than the kill's random delay), at a random moment.
     std::string out;
     char buf[65536];
+    while (out.find('\n') == std::string::npos) {
+      const ssize_t n = ::read(fds[0], buf, sizeof buf);
+      if (n <= 0) break;
+      out.append(buf, n);
+    }
+    ::usleep(rng() % 20000);
+    ::kill(child, SIGKILL);
     for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;) out.append(buf, n);
     ::close(fds[0]);
     int status = 0;
