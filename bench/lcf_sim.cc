@@ -9,6 +9,7 @@
 //
 // One event loop (Boost.Asio); downcalls are answered at once (built-in ping and status, and
 // any method program: "ok", exit code 0, its body fetched once per endpoint as lcfd would).
+#include <csignal>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -403,6 +404,7 @@ void raise_fd_limit(std::size_t need) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  ::signal(SIGPIPE, SIG_IGN);  // a session's write to a closed peer is an error, not a death
   Options o;
   std::string gateways;
   po::options_description desc("options");

@@ -1,7 +1,12 @@
 // A session's reads, writes and heartbeats.
 #include "Link.h"
 
+#include <openssl/err.h>
+#include <sys/socket.h>
 #include <openssl/ssl.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <fmt/core.h>
 
@@ -26,8 +31,27 @@ Link::Link(asio::ip::tcp::socket socket)
 
 std::string Link::peer_ip() const { return peer_.substr(0, peer_.rfind(':')); }
 
+void Link::SslFree::operator()(ssl_st* ssl) const { SSL_free(ssl); }
+
+namespace {
+
+// Why an OpenSSL call failed, from its error queue (or errno, for a system call).
+std::string tls_error(int error) {
+  if (const unsigned long e = ERR_get_error()) {
+    char text[256];
+    ERR_error_string_n(e, text, sizeof text);
+    ERR_clear_error();
+    return text;
+  }
+  if (error == SSL_ERROR_SYSCALL)
+    return errno ? std::strerror(errno) : "the other end closed the connection";
+  return fmt::format("OpenSSL error {}", error);
+}
+
+}  // namespace
+
 void Link::tls_client(asio::ssl::context& ctx, std::chrono::seconds deadline, Done done) {
-  handshake(ctx, asio::ssl::stream_base::client, deadline, std::move(done));
+  handshake(ctx, /*client=*/true, deadline, std::move(done));
 }
 
 void Link::tls_server(asio::ssl::context& ctx, bool allow_plain, std::chrono::seconds deadline,
@@ -48,7 +72,7 @@ void Link::tls_server(asio::ssl::context& ctx, bool allow_plain, std::chrono::se
       return done(ec ? fmt::format("nothing sent in {} s", deadline.count())
                      : "closed before its first bytes");
     }
-    if (first == 0x16) return self->handshake(ctx, asio::ssl::stream_base::server, deadline, done);
+    if (first == 0x16) return self->handshake(ctx, /*client=*/false, deadline, done);
     if (allow_plain) {
       self->timer_.cancel();
       return done("");
@@ -59,25 +83,48 @@ void Link::tls_server(asio::ssl::context& ctx, bool allow_plain, std::chrono::se
   });
 }
 
-void Link::handshake(asio::ssl::context& ctx, asio::ssl::stream_base::handshake_type role,
-                     std::chrono::seconds deadline, Done done) {
-  tls_ = std::make_unique<asio::ssl::stream<asio::ip::tcp::socket>>(std::move(socket_), ctx);
+void Link::handshake(asio::ssl::context& ctx, bool client, std::chrono::seconds deadline,
+                     Done done) {
+  boost::system::error_code ec;
+  socket_.non_blocking(true, ec);
+  ssl_.reset(SSL_new(ctx.native_handle()));
+  if (ec || !ssl_ || SSL_set_fd(ssl_.get(), socket_.native_handle()) != 1) {
+    abandon();
+    return done(ec ? fmt::format("TLS: {}", ec.message()) : "TLS: " + tls_error(SSL_ERROR_SSL));
+  }
+  if (client) SSL_set_connect_state(ssl_.get());
+  else SSL_set_accept_state(ssl_.get());
   timer_.expires_after(deadline);
-  timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+  timer_.async_wait([self = shared_from_this()](const boost::system::error_code& e) {
     boost::system::error_code ignored;
-    if (!ec) self->socket().close(ignored);
+    if (!e) self->socket_.close(ignored);  // the handshake's wait ends with an error
   });
-  tls_->async_handshake(role, [self = shared_from_this(), deadline, done = std::move(done)](
-                                  const boost::system::error_code& ec) {
-    const bool timed_out = !self->socket().is_open();
-    if (!ec && !timed_out) {
-      self->timer_.cancel();
-      return done("");
-    }
-    self->abandon();
-    done(timed_out ? fmt::format("no TLS handshake within {} s", deadline.count())
-                   : fmt::format("TLS handshake: {}", ec.message()));
-  });
+  handshake_step(deadline, std::move(done));
+}
+
+void Link::handshake_step(std::chrono::seconds deadline, Done done) {
+  ERR_clear_error();
+  const int r = SSL_do_handshake(ssl_.get());
+  if (r == 1) {
+    timer_.cancel();
+    return done("");
+  }
+  const int error = SSL_get_error(ssl_.get(), r);
+  if (error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE)
+    return await(error, [self = shared_from_this(), deadline,
+                         done = std::move(done)](const boost::system::error_code& ec) mutable {
+      if (!ec && self->socket_.is_open()) return self->handshake_step(deadline, std::move(done));
+      self->abandon();
+      done(fmt::format("no TLS handshake within {} s", deadline.count()));
+    });
+  abandon();
+  done("TLS handshake: " + tls_error(error));
+}
+
+void Link::await(int error, std::function<void(const boost::system::error_code&)> then) {
+  socket_.async_wait(error == SSL_ERROR_WANT_WRITE ? asio::socket_base::wait_write
+                                                   : asio::socket_base::wait_read,
+                     std::move(then));
 }
 
 // A session that never started (its first bytes or handshake failed): closed without on_close.
@@ -85,14 +132,14 @@ void Link::abandon() {
   open_ = false;
   timer_.cancel();
   boost::system::error_code ignored;
-  socket().close(ignored);
+  socket_.close(ignored);
 }
 
 std::vector<std::string> Link::peer_chain() const {
   std::vector<std::string> out;
-  if (!tls_) return out;
+  if (!ssl_) return out;
   // On a client, the chain holds the peer's own certificate first.
-  STACK_OF(X509)* chain = SSL_get_peer_cert_chain(tls_->native_handle());
+  STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl_.get());
   for (int i = 0; chain && i < sk_X509_num(chain); ++i)
     out.push_back(tls::certificate_pem(sk_X509_value(chain, i)));
   return out;
@@ -127,35 +174,65 @@ void Link::tick() {
 }
 
 void Link::read() {
-  auto on_read = [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
+  if (ssl_) return tls_read();
+  socket_.async_read_some(asio::buffer(buffer_), [self = shared_from_this()](
+                                                     const boost::system::error_code& ec,
+                                                     std::size_t n) {
+    if (!self->open_) return;
+    if (ec) {
+      self->close(ec == asio::error::eof ? "the other end closed the session"
+                                         : fmt::format("read: {}", ec.message()));
+      return;
+    }
+    if (self->received(n)) self->read();
+  });
+}
+
+void Link::tls_read() {
+  while (open_) {
+    ERR_clear_error();
+    const int n = SSL_read(ssl_.get(), buffer_.data(), static_cast<int>(buffer_.size()));
+    if (n > 0) {
+      if (!received(static_cast<std::size_t>(n))) return;
+      continue;  // more may be buffered in OpenSSL or the socket
+    }
+    const int error = SSL_get_error(ssl_.get(), n);
+    if (error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE)
+      return await(error, [self = shared_from_this()](const boost::system::error_code& ec) {
         if (!self->open_) return;
-        if (ec) {
-          // A TLS peer that closed without a close_notify is as gone as one that did.
-          const bool closed = ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
-          self->close(closed ? "the other end closed the session"
-                                             : fmt::format("read: {}", ec.message()));
-          return;
-        }
-        self->heard_ = std::chrono::steady_clock::now();
-        self->reader_.feed(std::string_view(self->buffer_.data(), n));
-        try {
-          while (self->open_) {
-            auto frame = self->reader_.next();
-            if (!frame) break;
-            if (frame->type == Type::kHeartbeat) {
-              decode<Lcf::Heartbeat>(*frame);  // checked like any frame; nothing else to do
-              continue;
-            }
-            self->on_frame_(std::move(*frame));
-          }
-        } catch (const ProtocolError& e) {
-          self->close(fmt::format("protocol error: {}", e.what()));
-          return;
-        }
-        if (self->open_) self->read();
-  };
-  if (tls_) tls_->async_read_some(asio::buffer(buffer_), std::move(on_read));
-  else socket_.async_read_some(asio::buffer(buffer_), std::move(on_read));
+        if (ec) return self->close(fmt::format("read: {}", ec.message()));
+        self->tls_read();
+      });
+    // A TLS peer that closed without a close_notify is as gone as one that did.
+    const unsigned long why = ERR_peek_error();
+    const bool closed =
+        error == SSL_ERROR_ZERO_RETURN || (error == SSL_ERROR_SYSCALL && why == 0 && errno == 0) ||
+        (error == SSL_ERROR_SSL && ERR_GET_REASON(why) == SSL_R_UNEXPECTED_EOF_WHILE_READING);
+    if (closed) {
+      ERR_clear_error();
+      return close("the other end closed the session");
+    }
+    return close("read: TLS: " + tls_error(error));
+  }
+}
+
+bool Link::received(std::size_t n) {
+  heard_ = std::chrono::steady_clock::now();
+  reader_.feed(std::string_view(buffer_.data(), n));
+  try {
+    while (open_) {
+      auto frame = reader_.next();
+      if (!frame) break;
+      if (frame->type == Type::kHeartbeat) {
+        decode<Lcf::Heartbeat>(*frame);  // checked like any frame; nothing else to do
+        continue;
+      }
+      on_frame_(std::move(*frame));
+    }
+  } catch (const ProtocolError& e) {
+    close(fmt::format("protocol error: {}", e.what()));
+  }
+  return open_;
 }
 
 void Link::send(std::string frame) {
@@ -166,19 +243,47 @@ void Link::send(std::string frame) {
 
 void Link::write() {
   writing_ = true;
-  auto on_written = [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
-                      self->writing_ = false;
-                      if (!self->open_) return;
-                      if (ec) {
-                        self->close(fmt::format("write: {}", ec.message()));
-                        return;
-                      }
-                      self->out_.pop_front();
-                      if (!self->out_.empty()) self->write();
-                      else if (self->closing_) self->close("closed after its last frame");
-  };
-  if (tls_) asio::async_write(*tls_, asio::buffer(out_.front()), std::move(on_written));
-  else asio::async_write(socket_, asio::buffer(out_.front()), std::move(on_written));
+  if (ssl_) return tls_write();
+  asio::async_write(socket_, asio::buffer(out_.front()), [self = shared_from_this()](
+                                                             const boost::system::error_code& ec,
+                                                             std::size_t) {
+    self->writing_ = false;
+    if (!self->open_) return;
+    if (ec) return self->close(fmt::format("write: {}", ec.message()));
+    self->written();
+  });
+}
+
+void Link::tls_write() {
+  while (!out_.empty()) {
+    ERR_clear_error();
+    const std::string& frame = out_.front();
+    // Whole or not at all (no partial writes); a retry passes the same frame, as OpenSSL asks.
+    const int n = SSL_write(ssl_.get(), frame.data(), static_cast<int>(frame.size()));
+    if (n > 0) {
+      out_.pop_front();
+      continue;
+    }
+    const int error = SSL_get_error(ssl_.get(), n);
+    if (error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE)
+      return await(error, [self = shared_from_this()](const boost::system::error_code& ec) {
+        if (!self->open_) return;
+        if (!ec) return self->tls_write();
+        self->writing_ = false;
+        self->close(fmt::format("write: {}", ec.message()));
+      });
+    writing_ = false;
+    return close("write: TLS: " + tls_error(error));
+  }
+  writing_ = false;
+  if (closing_) close_gracefully();
+}
+
+// The frame at the front of out_ is written: the next, or the close that waited for it.
+void Link::written() {
+  out_.pop_front();
+  if (!out_.empty()) write();
+  else if (closing_) close_gracefully();
 }
 
 void Link::close_after_sending(const std::string& why) {
@@ -195,13 +300,73 @@ void Link::close_after_sending(const std::string& why) {
   }
 }
 
+// Without losing what was sent: closing a socket with unread bytes waiting makes the kernel
+// reset the connection, and the peer then drops what it had not read yet. So the TLS
+// close_notify, the end of our stream, whatever has arrived read and dropped, then the close.
+void Link::end_connection() {
+  boost::system::error_code ec;
+  if (ssl_ && socket_.is_open()) {
+    ERR_clear_error();
+    SSL_shutdown(ssl_.get());  // non-blocking: sent if it fits, as it does
+    ERR_clear_error();
+  }
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+  if (socket_.is_open()) {
+    char scrap[4096];
+    for (int i = 0; i < 64 && ::recv(socket_.native_handle(), scrap, sizeof scrap, MSG_DONTWAIT) > 0;
+         ++i) {
+    }
+  }
+  socket_.close(ec);
+}
+
+// The last frame is written: the peer reads it all if our end waits for its end before
+// closing (a close with its bytes arriving would reset the connection under them).
+void Link::close_gracefully() {
+  if (!open_) return;
+  open_ = false;
+  timer_.cancel();
+  boost::system::error_code ec;
+  if (ssl_) {
+    ERR_clear_error();
+    SSL_shutdown(ssl_.get());
+    ERR_clear_error();
+  }
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+  timer_.expires_after(kLinger);
+  timer_.async_wait([self = shared_from_this()](const boost::system::error_code& e) {
+    boost::system::error_code ignored;
+    if (!e) self->socket_.close(ignored);  // the peer did not end in time: the wait ends
+  });
+  drain();
+  asio::post(timer_.get_executor(), [self = shared_from_this()] { self->on_frame_ = nullptr; });
+  if (on_close_) {
+    auto f = std::move(on_close_);
+    on_close_ = nullptr;
+    f("closed after its last frame");
+  }
+}
+
+// Reads and drops what arrives until the peer's end (or the linger timer closes the socket).
+void Link::drain() {
+  socket_.async_wait(asio::socket_base::wait_read, [self = shared_from_this()](
+                                                       const boost::system::error_code& ec) {
+    if (ec || !self->socket_.is_open()) return;
+    char scrap[4096];
+    const ssize_t n = ::recv(self->socket_.native_handle(), scrap, sizeof scrap, MSG_DONTWAIT);
+    if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR))) return self->drain();
+    boost::system::error_code ignored;
+    self->timer_.cancel();
+    self->socket_.close(ignored);
+  });
+}
+
 void Link::close(const std::string& why) {
   if (!open_) return;
   open_ = false;
   boost::system::error_code ec;
   timer_.cancel();
-  socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-  socket().close(ec);
+  end_connection();
   // The frame handler may hold this Link (and it may be running now): let it go afterwards.
   asio::post(timer_.get_executor(), [self = shared_from_this()] { self->on_frame_ = nullptr; });
   if (on_close_) {

@@ -3,6 +3,12 @@
 // (queued, written in order), heartbeats every interval, and the session closed when nothing has
 // arrived for three intervals — a silent partition is found by missed heartbeats, not by TCP's
 // timers. Runs on one io_context thread; every member is called on that thread.
+//
+// TLS is OpenSSL's on the non-blocking socket itself, the io_context waiting for readiness: a
+// gateway holds thousands of sessions, and asio's ssl::stream keeps four 17 KB buffers for each
+// (its BIO pair and its own), where an idle OpenSSL session with released buffers
+// (SSL_MODE_RELEASE_BUFFERS) keeps a few KB. OpenSSL writes with write(2): the process must
+// block or ignore SIGPIPE (the gateway and lcfd block it), or a peer's close kills it.
 #pragma once
 
 #include <chrono>
@@ -18,6 +24,8 @@
 #include <boost/asio/ssl.hpp>
 
 #include "Protocol.h"
+
+struct ssl_st;  // OpenSSL's SSL
 
 namespace openoserv::lcf {
 
@@ -39,7 +47,7 @@ class Link : public std::enable_shared_from_this<Link> {
   void tls_client(asio::ssl::context& ctx, std::chrono::seconds deadline, Done done);
   void tls_server(asio::ssl::context& ctx, bool allow_plain, std::chrono::seconds deadline,
                   Done done);
-  bool tls() const { return tls_ != nullptr; }
+  bool tls() const { return ssl_ != nullptr; }
   // The certificates the peer showed (PEM, its own first); empty for a plain session.
   std::vector<std::string> peer_chain() const;
 
@@ -66,21 +74,38 @@ class Link : public std::enable_shared_from_this<Link> {
 
  private:
   void read();
+  void tls_read();
+  // Takes `n` bytes read: frames to on_frame_; false once the session is closed.
+  bool received(std::size_t n);
   void write();
+  void tls_write();
+  void written();
   void tick();
-  void handshake(asio::ssl::context& ctx, asio::ssl::stream_base::handshake_type role,
-                 std::chrono::seconds deadline, Done done);
-  asio::ip::tcp::socket& socket() { return tls_ ? tls_->next_layer() : socket_; }
+  void handshake(asio::ssl::context& ctx, bool client, std::chrono::seconds deadline, Done done);
+  void handshake_step(std::chrono::seconds deadline, Done done);
+  // Waits until the socket can do what OpenSSL's `error` (SSL_ERROR_WANT_READ or _WRITE) asks,
+  // then `then` (with the wait's error).
+  void await(int error, std::function<void(const boost::system::error_code&)> then);
   void abandon();
+  void end_connection();
+  void close_gracefully();
+  void drain();
+  static constexpr std::chrono::seconds kLinger{5};  // for the peer's end, after our last frame
 
-  asio::ip::tcp::socket socket_;  // moved into tls_ when the session turns to TLS
-  std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket>> tls_;
+  struct SslFree {
+    void operator()(ssl_st* ssl) const;
+  };
+
+  asio::ip::tcp::socket socket_;
+  std::unique_ptr<ssl_st, SslFree> ssl_;  // the TLS session over socket_ (null: plain)
   asio::steady_timer timer_;
   std::string peer_;
   OnFrame on_frame_;
   OnClose on_close_;
   FrameReader reader_;
-  std::array<char, 16384> buffer_{};
+  // Reads land here (a TLS record larger than this is read in parts): small, for the thousands
+  // of idle sessions a gateway holds.
+  std::array<char, 4096> buffer_{};
   std::deque<std::string> out_;
   bool writing_ = false;
   bool open_ = true;

@@ -32,6 +32,9 @@ std::unique_ptr<ssl::context> gateway_tls_context(const std::string& identity_fi
     throw std::runtime_error(
         fmt::format("{}: cannot be used for endpoint sessions: {}", identity_file, ec.message()));
   ctx->set_verify_mode(ssl::verify_none);
+  // No TLS 1.3 session tickets: endpoints do not resume sessions, and a ticket is one more
+  // write per login, arriving after the handshake.
+  SSL_CTX_set_num_tickets(ctx->native_handle(), 0);
   return ctx;
 }
 
