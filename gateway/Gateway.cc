@@ -1,6 +1,8 @@
 // The gateway's event loop: logins, downcalls, the method cache, upcalls, a planned stop.
 #include "Gateway.h"
 
+#include <malloc.h>
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -37,7 +39,8 @@ Gateway::Gateway(asio::io_context& io, GatewayOptions options, ManagerCalls& man
       acceptor_(io),
       discovery_(io),
       save_timer_(io),
-      seen_timer_(io) {}
+      seen_timer_(io),
+      trim_timer_(io) {}
 
 Gateway::~Gateway() { pool_.join(); }
 
@@ -90,7 +93,6 @@ void Gateway::listen() {
     log_.line(fmt::format("^broadcast discovery not answered: udp port {}: {}",
                           options_.listen_port, ec.message()));
     discovery_.close(ec);
-  seen_timer_.cancel();
     return;
   }
   answer_discovery();
@@ -271,6 +273,17 @@ void Gateway::accept_login(const std::shared_ptr<Session>& s, const std::string&
   s->link->send(Type::kLoginReply, 0,
                 accepted_reply(oid, key, address(), alternates, login_interfaces));
   log_.line(fmt::format("endpoint {} ({}) from {}: {} login", label, oid, s->link->peer(), kind));
+  note_login_for_trim();
+}
+
+void Gateway::note_login_for_trim() {
+  if (logins_since_trim_++ > 0) return;
+  trim_timer_.expires_after(std::chrono::seconds(30));
+  trim_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    ::malloc_trim(0);
+    logins_since_trim_ = 0;
+  });
 }
 
 void Gateway::note_seen(const std::string& oid, const std::string& address) {
@@ -526,6 +539,7 @@ void Gateway::register_with_manager(const std::string& ior) {
 
 void Gateway::stop(std::function<void()> done) {
   stopping_ = true;
+  trim_timer_.cancel();
   boost::system::error_code ec;
   acceptor_.close(ec);
   discovery_.close(ec);

@@ -157,6 +157,12 @@ class Gateway {
   std::map<std::string, OServ::LoginNote> seen_;             // normal logins not yet told, by OID
   bool telling_seen_ = false;
   asio::steady_timer seen_timer_;
+  // Logins since the heap was last trimmed: a login storm's handshakes leave megabytes free in
+  // the heap between the sessions that stay, kept by malloc unless trimmed (30 s after a
+  // storm's first login, and again after the next one).
+  std::size_t logins_since_trim_ = 0;
+  asio::steady_timer trim_timer_;
+  void note_login_for_trim();
   std::vector<std::string> others_;                        // other gateways, "host+port"
   std::map<std::string, std::vector<std::function<void(const std::string*)>>> fetching_;
   std::set<std::string> seen_upcalls_;                     // "oid/id" sent on and not yet acked
