@@ -85,12 +85,16 @@ for bench in "$@"; do
       sleep 2
       GW=$(gw_pid); RSS0=$(rss_kb "$GW")
       echo "== $N simulated endpoints on one gateway (bench/lcf_sim.cc)"
-      "$BIN/lcf_sim" --gateway "127.0.0.3+$GWPORT" --count "$N" --dir "$WORK/sim" --duration 90 \
+      "$BIN/lcf_sim" --gateway "127.0.0.3+$GWPORT" --count "$N" --dir "$WORK/sim" --duration 150 \
         --report 10 --jitter 5 >"$WORK/sim.out" 2>&1 &
       SIM=$!
-      i=0; until grep -q "all up after" "$WORK/sim.out" || [ $i -ge 120 ]; do sleep 0.5; i=$((i + 1)); done
+      i=0; until grep -q "all up after" "$WORK/sim.out" || [ $i -ge 200 ]; do sleep 0.5; i=$((i + 1)); done
+      # Idle CPU over 20 s, then the RSS once the gateway has trimmed its heap (30 s after the
+      # storm's logins).
       sleep 5
-      RSS1=$(rss_kb "$GW"); T0=$(cpu_ticks "$GW"); sleep 20; T1=$(cpu_ticks "$GW")
+      T0=$(cpu_ticks "$GW"); sleep 20; T1=$(cpu_ticks "$GW")
+      sleep 10
+      RSS1=$(rss_kb "$GW")
       HZ=$(getconf CLK_TCK)
       tail -n1 "$WORK/sim.out"
       echo "gateway RSS: $RSS0 kB idle, $RSS1 kB with $N endpoints: $(( (RSS1 - RSS0) * 1024 / N )) bytes per endpoint"
