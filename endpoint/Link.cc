@@ -1,8 +1,9 @@
 // A session's reads, writes and heartbeats.
 #include "Link.h"
 
-#include <openssl/err.h>
 #include <sys/socket.h>
+
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include <cerrno>
@@ -327,7 +328,7 @@ void Link::close_gracefully() {
   open_ = false;
   timer_.cancel();
   boost::system::error_code ec;
-  if (ssl_) {
+  if (ssl_ && socket_.is_open()) {
     ERR_clear_error();
     SSL_shutdown(ssl_.get());
     ERR_clear_error();
