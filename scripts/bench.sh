@@ -3,7 +3,8 @@
 # See docs/PERFORMANCE.md for recorded results. Usage:
 #   scripts/bench.sh [ping|hop|txn|recovery|endpoints]...   (no argument: the first four)
 # (HOP_BENCH_ARGS adds options to hop_bench, e.g. HOP_BENCH_ARGS=--deadlines; ENDPOINTS=N sets
-# the endpoints benchmark's count, default 10000.)
+# the endpoints benchmark's count, default 10000, and RATE=N paces its first logins at N per
+# second instead of all at once.)
 set -eu
 cd "$(dirname "$0")/.."
 scripts/build.sh >/dev/null
@@ -86,7 +87,7 @@ for bench in "$@"; do
       GW=$(gw_pid); RSS0=$(rss_kb "$GW")
       echo "== $N simulated endpoints on one gateway (bench/lcf_sim.cc)"
       "$BIN/lcf_sim" --gateway "127.0.0.3+$GWPORT" --count "$N" --dir "$WORK/sim" --duration 150 \
-        --report 10 --jitter 5 >"$WORK/sim.out" 2>&1 &
+        --report 10 --jitter 5 ${RATE:+--rate "$RATE"} >"$WORK/sim.out" 2>&1 &
       SIM=$!
       i=0; until grep -q "all up after" "$WORK/sim.out" || [ $i -ge 200 ]; do sleep 0.5; i=$((i + 1)); done
       # Idle CPU over 20 s, then the RSS once the gateway has trimmed its heap (30 s after the
