@@ -61,8 +61,7 @@ Principal Authorization::local_user(unsigned uid) {
 }
 
 Principal Authorization::principal_of(const RequestContext& request) {
-  const std::string& peer = request.peer_address;
-  if (peer.rfind("giop:unix:", 0) == 0) {
+  if (request.on_unix_socket()) {
     ucred cred{};
     socklen_t size = sizeof cred;
     if (request.socket >= 0 &&

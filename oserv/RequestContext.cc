@@ -57,12 +57,10 @@ void set_deadline(omni::giopStream& stream) {
   stream.setDeadline(deadline);
 }
 
-bool on_unix_socket() { return current_request.peer_address.rfind("giop:unix:", 0) == 0; }
-
 // The reply: a fresh deadline on the Unix socket (the method may have run longer than the
 // request's), none on TLS (the kernel's user timeout stands in for it).
 void reply_deadline(omni::giopStream& stream) {
-  if (on_unix_socket()) set_deadline(stream);
+  if (current_request.on_unix_socket()) set_deadline(stream);
   else stream.clearDeadline();
 }
 
@@ -117,7 +115,7 @@ const RequestContext& RequestContext::current() { return current_request; }
 std::string RequestContext::caller() {
   const auto& peer = current_request.peer_address;
   if (peer.empty()) return "this oserv";
-  if (peer.rfind("giop:unix:", 0) == 0) {
+  if (current_request.on_unix_socket()) {
     // The kernel says who is at the other end of a Unix socket.
     ucred cred{};
     socklen_t size = sizeof cred;

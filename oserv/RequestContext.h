@@ -43,6 +43,9 @@ struct RequestContext {
   Principal principal;        // who calls (set by the access check)
   std::string on_behalf_of;   // the caller's kOnBehalfOfContext, if it sent one
 
+  // Whether the caller came over the Unix socket (a local client) rather than TLS.
+  bool on_unix_socket() const { return peer_address.rfind("giop:unix:", 0) == 0; }
+
   // The request being served on this thread (empty outside a request).
   static const RequestContext& current();
   // "giop:ssl:127.0.0.1:41302" or "a local client" — for log lines.
