@@ -116,7 +116,6 @@ EndpointManager::Assignment EndpointManager::initial(const Login& l) {
   txn->lock(db::Table::kEndpoints, kLock, db::LockMode::kWrite);
   // An endpoint object named but without a record is what a crash between the two leaves: it
   // is taken over, not left to block the label.
-  const std::uint64_t before = db_.generation(db::Table::kEndpoints);
   std::string oid, previous;  // previous: the gateway of the record taken over, if any
   if (auto named = db_.read(db::Table::kNames, "Endpoint/" + l.label)) {
     if (auto bytes = db_.read(db::Table::kEndpoints, Oid::parse(*named).key())) {
@@ -137,12 +136,12 @@ EndpointManager::Assignment EndpointManager::initial(const Login& l) {
                 .gateway = assigned, .last_login = l.now, .login_kind = "initial",
                 .migrations = 0, .key_hash = tls::sha256_hex(a.key)};
   txn->put(db::Table::kEndpoints, Oid::parse(oid).key(), records::encode_endpoint(a.endpoint));
+  auto load = note_change(previous, assigned);
   txn->commit();
-  note_login(before, previous, assigned);
   log_.line(fmt::format("endpoint {} ({}) from {}: initial login, assigned to gateway {}", l.label,
                         oid, l.address, assigned));
   a.gateway = *gateway(assigned);
-  a.alternates = alternates_for(assigned);
+  a.alternates = alternates_for(assigned, std::move(load));
   after_login("after_install_policy", policy_args(l, oid));
   after_login("login_policy", policy_args(l, oid));
   return a;
@@ -189,15 +188,14 @@ EndpointManager::Assignment EndpointManager::isolated(const Login& l) {
   a.endpoint.address = l.address;
   a.endpoint.last_login = l.now;
   a.endpoint.login_kind = "isolated";
-  const std::uint64_t before = db_.generation(db::Table::kEndpoints);
   txn->put(db::Table::kEndpoints, oid.key(), records::encode_endpoint(a.endpoint));
+  auto load = note_change(from, l.via);
   txn->commit();
-  note_login(before, from, l.via);
   // The old gateway may still run (a partition, not a crash): it must not take the endpoint back.
   if (moved) tell_forget(from, a.endpoint.oid, "");
   after_login("login_policy", policy_args(l, a.endpoint.oid, a.endpoint.label));
   a.gateway = *gateway(l.via);
-  a.alternates = alternates_for(l.via);
+  a.alternates = alternates_for(l.via, std::move(load));
   return a;
 }
 
@@ -282,32 +280,44 @@ void EndpointManager::after_login(const std::string& name, std::vector<std::stri
   });
 }
 
-std::map<std::string, size_t> EndpointManager::gateway_load() {
+namespace {
+
+void move_one(std::map<std::string, size_t>& load, const std::string& from, const std::string& to) {
+  if (from == to) return;
+  if (auto it = load.find(from); it != load.end() && it->second > 0) --it->second;
+  if (!to.empty()) ++load[to];
+}
+
+}  // namespace
+
+std::map<std::string, size_t> EndpointManager::note_change(const std::string& from,
+                                                           const std::string& to) {
   std::lock_guard lock(load_mu_);
   const std::uint64_t now = db_.generation(db::Table::kEndpoints);
-  if (load_generation_ != now) {
+  if (load_generation_ != kNotCounted && load_generation_ + 1 == now && noted_generation_ == now) {
+    move_one(load_, noted_.first, noted_.second);  // the last note's commit went through
+    load_generation_ = now;
+  }
+  if (load_generation_ != now) {  // exact: the caller's lock keeps changes out meanwhile
     load_.clear();
     for (const auto& e : endpoints()) ++load_[e.gateway];
-    load_generation_ = now;  // a commit during the scan leaves it behind: counted again
+    load_generation_ = now;
+    ++load_counts_;
   }
-  return load_;
+  noted_ = {from, to};
+  noted_generation_ = now + 1;
+  auto load = load_;
+  move_one(load, from, to);
+  return load;
 }
 
-void EndpointManager::note_login(std::uint64_t before, const std::string& from,
-                                 const std::string& to) {
+std::uint64_t EndpointManager::load_counts() {
   std::lock_guard lock(load_mu_);
-  // Only if the count was of the table as this login found it, and this login's commit is
-  // the only one since.
-  if (load_generation_ != before || db_.generation(db::Table::kEndpoints) != before + 1) return;
-  if (from != to) {
-    if (auto it = load_.find(from); it != load_.end() && it->second > 0) --it->second;
-    ++load_[to];
-  }
-  load_generation_ = before + 1;
+  return load_counts_;
 }
 
-std::vector<GatewayRecord> EndpointManager::alternates_for(const std::string& assigned) {
-  std::map<std::string, size_t> load = gateway_load();
+std::vector<GatewayRecord> EndpointManager::alternates_for(const std::string& assigned,
+                                                           std::map<std::string, size_t> load) {
   std::vector<GatewayRecord> out;
   for (auto& g : gateways())
     if (g.label != assigned) out.push_back(std::move(g));
@@ -448,6 +458,7 @@ bool EndpointManager::upcall(const std::string& oid_text, std::uint64_t id,
     e = records::decode_endpoint(oid.key(), *bytes);
     e.last_upcall = std::max(e.last_upcall, id);
     txn->put(db::Table::kEndpoints, oid.key(), records::encode_endpoint(e));
+    note_change(e.gateway, e.gateway);
   }
   txn->commit();
   return true;
@@ -520,6 +531,7 @@ EndpointRecord EndpointManager::migrate(const std::string& name, const std::stri
   const std::string from = e->gateway;
   e->gateway = to;
   txn->put(db::Table::kEndpoints, Oid::parse(e->oid).key(), records::encode_endpoint(*e));
+  note_change(from, to);
   txn->commit();
   log_.line(fmt::format("endpoint {} migrated from gateway {} to {}", e->label, from, to));
   if (from != to) {
@@ -546,6 +558,7 @@ void EndpointManager::endpoints_seen(const std::string& gateway, const std::vect
     txn->put(db::Table::kEndpoints, oid.key(), records::encode_endpoint(e));
     logged.push_back(std::move(e));
   }
+  if (!logged.empty()) note_change(gateway, gateway);
   txn->commit();
   for (const auto& e : logged)
     after_login("login_policy",
@@ -579,6 +592,7 @@ std::vector<std::string> EndpointManager::set_login_interfaces(const std::string
     e.login_interfaces = interfaces;
     txn->put(db::Table::kEndpoints, Oid::parse(e.oid).key(), records::encode_endpoint(e));
   }
+  if (!targets.empty()) note_change(targets.front().gateway, targets.front().gateway);
   txn->commit();
   log_.line(fmt::format("login interfaces of {} endpoint(s) set to {}", targets.size(), interfaces));
   // Then each live endpoint is told; one that is not reached gets them at its next login
@@ -609,6 +623,7 @@ void EndpointManager::remove_endpoint(const std::string& name) {
   txn->erase(db::Table::kEndpoints, key);
   txn->erase(db::Table::kObjects, key);
   txn->erase(db::Table::kNames, "Endpoint/" + e->label);
+  note_change(e->gateway, "");
   txn->commit();
   log_.line(fmt::format("endpoint {} ({}) deleted", e->label, e->oid));
   tell_forget(e->gateway, e->oid, "");

@@ -146,21 +146,27 @@ class EndpointManager {
   void stop();
   ~EndpointManager() { stop(); }
 
+  // How many times the endpoints per gateway were counted from the database (once after a
+  // start, again only after a change made without note_change).
+  std::uint64_t load_counts();
+
   // The Endpoint Manager object (TMF_LCF::EndpointManager), created at the first call.
   std::string manager_oid();
 
  private:
   Assignment initial(const Login& login);
   Assignment isolated(const Login& login);
-  std::vector<GatewayRecord> alternates_for(const std::string& assigned);
-  // Endpoints per gateway label, for the alternates: counted from the database once, then kept
-  // by the logins that move an endpoint (note_login); any other change of the endpoints table
-  // (an edit, a migration, a deletion, a restore) is a generation the count has not seen, and
-  // the next call counts again. Without it every login read every endpoint record.
-  std::map<std::string, size_t> gateway_load();
-  // A login's commit, the table at generation `before` until then, moved an endpoint from
-  // gateway `from` ("" for a new one) to `to`.
-  void note_login(std::uint64_t before, const std::string& from, const std::string& to);
+  // The gateways other than `assigned`, fewest endpoints first (`load`), at most 3.
+  std::vector<GatewayRecord> alternates_for(const std::string& assigned,
+                                            std::map<std::string, size_t> load);
+  // Endpoints per gateway label, for the alternates. Counted from the database once, then kept
+  // by the changes themselves: every change of the endpoints table is made under the "#epm"
+  // lock and, just before its commit, calls note_change, which records it for the generation
+  // that commit will make (the lock keeps every other change of the table out until then; a
+  // commit that fails leaves that generation to the next change, which replaces the note). A
+  // generation without a note (a change made some other way) makes the next call count again.
+  // Returns the counts with this change in. Without it every login read every endpoint record.
+  std::map<std::string, size_t> note_change(const std::string& from, const std::string& to);
   bool first_login_unfinished(const EndpointRecord& e, const Login& l);
 
   // Tells gateway `label` (if it runs) that endpoint `oid` left it, in the background (a
@@ -193,9 +199,13 @@ class EndpointManager {
   bool stopping_ = false;
   std::thread worker_;
   std::optional<MethodThreads::Scope> running_;  // start() to stop()
-  std::mutex load_mu_;  // guards load_ and load_generation_
-  std::map<std::string, size_t> load_;
-  std::uint64_t load_generation_ = ~std::uint64_t{0};  // none counted yet
+  std::mutex load_mu_;  // guards the five below
+  static constexpr std::uint64_t kNotCounted = ~std::uint64_t{0};
+  std::map<std::string, size_t> load_;  // as of the endpoints table's load_generation_
+  std::uint64_t load_generation_ = kNotCounted;
+  std::pair<std::string, std::string> noted_;  // the last noted change: (from, to) gateways
+  std::uint64_t noted_generation_ = kNotCounted;  // the generation its commit makes
+  std::uint64_t load_counts_ = 0;
   // Gateways not to call until then (they did not answer); the worker's alone.
   std::map<std::string, std::chrono::steady_clock::time_point> silent_;
 };

@@ -2,6 +2,9 @@
 // gateway it arrived at, with a key; a label is one endpoint's; an isolated login with the key
 // moves it once; an orphan and a wrong key are refused; alternates are the least loaded
 // gateways; migrate and delete; a node keeps no endpoint records.
+#include <thread>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 #include "DatabaseCheck.h"
@@ -84,6 +87,32 @@ TEST(EndpointManager, AlternatesFollowTheLoadThroughEveryChange) {
   // Deletions: gw3 is down to 1 (e7).
   for (const char* e : {"e1", "e2", "e4"}) epm.remove_endpoint(e);
   EXPECT_EQ(labels(epm.login(initial("e8", "gw2"))), (V{"gw3", "gw1"}));
+  EXPECT_EQ(epm.load_counts(), 1u) << "every change was kept, none counted again";
+}
+
+// Logins at the same time (a storm through several gateways) keep the counts without reading
+// every record again, and the counts are those of the table.
+TEST(EndpointManager, ConcurrentLoginsKeepTheLoadWithoutCountingAgain) {
+  InProcessRegion r("epm_load_storm");
+  auto& epm = r.tmr().endpoint_manager;
+  add_gateways(epm, 4);
+  constexpr int kThreads = 4, kEach = 40;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&epm, t] {
+      for (int i = 0; i < kEach; ++i)
+        epm.login(initial(fmt::format("s{}_{}", t, i), fmt::format("gw{}", t % 3 + 1)));
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(epm.load_counts(), 1u);
+  // gw1 has 80 (threads 0 and 3), gw2 and gw3 40 each, gw4 none: a login at gw2 is offered gw4
+  // first and gw1 last, whatever order the logins committed in.
+  const auto a = epm.login(initial("last", "gw2"));
+  ASSERT_EQ(a.alternates.size(), 3u);
+  EXPECT_EQ(a.alternates[0].label, "gw4");
+  EXPECT_EQ(a.alternates[1].label, "gw3");
+  EXPECT_EQ(a.alternates[2].label, "gw1");
+  EXPECT_EQ(epm.endpoints("gw1").size(), 80u);
 }
 
 TEST(EndpointManager, AnIsolatedLoginMovesTheEndpointOnceWithItsKey) {
