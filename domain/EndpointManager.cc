@@ -114,8 +114,9 @@ EndpointManager::Assignment EndpointManager::initial(const Login& l) {
   const std::string assigned = selected_gateway(l, args);
   auto txn = db_.begin(nullptr, "endpoint login");
   txn->lock(db::Table::kEndpoints, kLock, db::LockMode::kWrite);
-  // An endpoint object named but without a record is what a crash between the two leaves: it
-  // is taken over, not left to block the label.
+  // The object, its name and its record are made in this one transaction. An endpoint object
+  // named but without a record (what a crash between them left before they were) is taken
+  // over, not left to block the label.
   std::string oid, previous;  // previous: the gateway of the record taken over, if any
   if (auto named = db_.read(db::Table::kNames, "Endpoint/" + l.label)) {
     if (auto bytes = db_.read(db::Table::kEndpoints, Oid::parse(*named).key())) {
@@ -128,7 +129,7 @@ EndpointManager::Assignment EndpointManager::initial(const Login& l) {
     }
     oid = *named;
   } else {
-    oid = objects_.create_object(kEndpointClass, "Endpoint", l.label);
+    oid = objects_.create_object(kEndpointClass, "Endpoint", l.label, txn.get());
   }
   Assignment a;
   a.key = tls::random_hex(16);
@@ -268,6 +269,10 @@ std::string EndpointManager::selected_gateway(const Login& l, const std::vector<
 
 // after_install_policy and login_policy: in the background, logged, never holding a login up.
 void EndpointManager::after_login(const std::string& name, std::vector<std::string> args) {
+  // Most regions install neither: then no job, and no wakeup of the worker at each login.
+  const auto methods = objects_.class_methods(kEndpointManagerClass);
+  if (std::none_of(methods.begin(), methods.end(), [&](const auto& m) { return m.name == name; }))
+    return;
   post([this, name, args = std::move(args)] {
     try {
       auto r = policy(name, args);

@@ -287,8 +287,8 @@ MethodOutcome Objects::run_task(const Oid& oid, const std::vector<std::string>& 
   return invoke(node, "run_script", {script});
 }
 
-std::uint64_t Objects::next_object_number() {
-  auto txn = db_.begin(nullptr, "create_object");
+std::uint64_t Objects::next_object_number(db::Transaction* within) {
+  auto txn = db_.begin(within, "create_object");
   txn->lock(db::Table::kMeta, kNextObject, db::LockMode::kWrite);
   const auto stored = txn->get(db::Table::kMeta, kNextObject);
   const auto n = stored ? parse_number<std::uint64_t>(*stored) : kManagedNodeObject + 1;
@@ -299,14 +299,14 @@ std::uint64_t Objects::next_object_number() {
 }
 
 std::string Objects::create_object(const std::string& cls, const std::string& resource,
-                                   const std::string& label) {
+                                   const std::string& label, db::Transaction* within) {
   require_name("class", cls);
   require_name("resource", resource);
   require_name("label", label);
   // Reserve the name first: a taken label leaves no orphan object behind.
-  const Oid oid{self_.region, self_.od, next_object_number(), cls};
-  register_name(resource, label, oid.text());
-  auto txn = db_.begin(nullptr, "create_object");
+  const Oid oid{self_.region, self_.od, next_object_number(within), cls};
+  register_name(resource, label, oid.text(), within);
+  auto txn = db_.begin(within, "create_object");
   txn->put(db::Table::kObjects, oid.key(), cls);
   txn->commit();
   log_.line(fmt::format("created {} as {}/{}", oid.text(), resource, label));
@@ -335,13 +335,15 @@ std::vector<NameEntry> Objects::list_names(const std::string& resource) {
 }
 
 void Objects::register_name(const std::string& resource, const std::string& label,
-                            const std::string& oid) {
+                            const std::string& oid, db::Transaction* within) {
   require_name("resource", resource);
   require_name("label", label);
   Oid::parse(oid);
-  if (!region_.is_tmr())
+  if (!region_.is_tmr()) {
+    if (within) fail("an object is named within a transaction at the TMR server only");
     return at_tmr("the name registry", [&] { peers_.register_name(resource, label, oid); });
-  auto txn = db_.begin(nullptr, "register_name");
+  }
+  auto txn = db_.begin(within, "register_name");
   const std::string key = resource + "/" + label;
   txn->lock(db::Table::kNames, key, db::LockMode::kWrite);
   if (auto existing = txn->get(db::Table::kNames, key); existing && *existing != oid)
