@@ -6,6 +6,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 
@@ -174,27 +175,50 @@ void Link::tick() {
   });
 }
 
+namespace {
+
+// Every read of this thread lands here and is taken out at once (Link::received).
+std::array<char, 16384>& read_buffer() {
+  thread_local std::array<char, 16384> buffer;
+  return buffer;
+}
+
+}  // namespace
+
 void Link::read() {
   if (ssl_) return tls_read();
-  socket_.async_read_some(asio::buffer(buffer_), [self = shared_from_this()](
-                                                     const boost::system::error_code& ec,
-                                                     std::size_t n) {
-    if (!self->open_) return;
-    if (ec) {
-      self->close(ec == asio::error::eof ? "the other end closed the session"
-                                         : fmt::format("read: {}", ec.message()));
-      return;
-    }
-    if (self->received(n)) self->read();
-  });
+  boost::system::error_code ec;
+  socket_.non_blocking(true, ec);
+  if (ec) return close(fmt::format("read: {}", ec.message()));
+  plain_read();
+}
+
+void Link::plain_read() {
+  auto& buffer = read_buffer();
+  while (open_) {
+    boost::system::error_code ec;
+    const std::size_t n = socket_.read_some(asio::buffer(buffer), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again)
+      return socket_.async_wait(asio::socket_base::wait_read,
+                                [self = shared_from_this()](const boost::system::error_code& e) {
+                                  if (!self->open_) return;
+                                  if (e) return self->close(fmt::format("read: {}", e.message()));
+                                  self->plain_read();
+                                });
+    if (ec)
+      return close(ec == asio::error::eof ? "the other end closed the session"
+                                          : fmt::format("read: {}", ec.message()));
+    if (!received(buffer.data(), n)) return;
+  }
 }
 
 void Link::tls_read() {
+  auto& buffer = read_buffer();
   while (open_) {
     ERR_clear_error();
-    const int n = SSL_read(ssl_.get(), buffer_.data(), static_cast<int>(buffer_.size()));
+    const int n = SSL_read(ssl_.get(), buffer.data(), static_cast<int>(buffer.size()));
     if (n > 0) {
-      if (!received(static_cast<std::size_t>(n))) return;
+      if (!received(buffer.data(), static_cast<std::size_t>(n))) return;
       continue;  // more may be buffered in OpenSSL or the socket
     }
     const int error = SSL_get_error(ssl_.get(), n);
@@ -217,9 +241,9 @@ void Link::tls_read() {
   }
 }
 
-bool Link::received(std::size_t n) {
+bool Link::received(const char* bytes, std::size_t n) {
   heard_ = std::chrono::steady_clock::now();
-  reader_.feed(std::string_view(buffer_.data(), n));
+  reader_.feed(std::string_view(bytes, n));
   try {
     while (open_) {
       auto frame = reader_.next();

@@ -12,7 +12,7 @@
 #pragma once
 
 #include <chrono>
-#include <deque>
+#include <list>
 #include <functional>
 #include <memory>
 #include <string>
@@ -74,9 +74,10 @@ class Link : public std::enable_shared_from_this<Link> {
 
  private:
   void read();
+  void plain_read();
   void tls_read();
   // Takes `n` bytes read: frames to on_frame_; false once the session is closed.
-  bool received(std::size_t n);
+  bool received(const char* bytes, std::size_t n);
   void write();
   void tls_write();
   void written();
@@ -102,11 +103,10 @@ class Link : public std::enable_shared_from_this<Link> {
   std::string peer_;
   OnFrame on_frame_;
   OnClose on_close_;
+  // Reads land in one buffer per thread and go here at once, partial frames only: a gateway
+  // holds thousands of idle sessions, and none of them keeps a read buffer.
   FrameReader reader_;
-  // Reads land here (a TLS record larger than this is read in parts): small, for the thousands
-  // of idle sessions a gateway holds.
-  std::array<char, 4096> buffer_{};
-  std::deque<std::string> out_;
+  std::list<std::string> out_;  // (a std::deque allocates even when empty)
   bool writing_ = false;
   bool open_ = true;
   bool closing_ = false;  // close once out_ is written

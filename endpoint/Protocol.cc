@@ -138,7 +138,9 @@ std::optional<Frame> FrameReader::next() {
   // Drop what was consumed once it is all, or most, of the buffer, so it does not grow
   // without bound.
   if (consumed_ == buffer_.size()) {
-    buffer_.clear();
+    // An idle session keeps no more than a small frame's room (a method body was megabytes).
+    if (buffer_.capacity() > 4096) std::string().swap(buffer_);
+    else buffer_.clear();
     consumed_ = 0;
   } else if (consumed_ > 4096 && consumed_ * 2 > buffer_.size()) {
     buffer_.erase(0, consumed_);

@@ -86,6 +86,9 @@ for bench in "$@"; do
       sleep 2
       GW=$(gw_pid); RSS0=$(rss_kb "$GW")
       echo "== $N simulated endpoints on one gateway (bench/lcf_sim.cc)"
+      # The raw baseline of the login rate: TLS handshakes alone, the same certificate.
+      "$BIN/tls_handshakes" --identity "$WORK/epgw1/ssl/identity.pem" --address 127.0.0.5 \
+        --count "$N"
       "$BIN/lcf_sim" --gateway "127.0.0.3+$GWPORT" --count "$N" --dir "$WORK/sim" --duration 150 \
         --report 10 --jitter 5 ${RATE:+--rate "$RATE"} >"$WORK/sim.out" 2>&1 &
       SIM=$!
@@ -98,6 +101,8 @@ for bench in "$@"; do
       RSS1=$(rss_kb "$GW")
       HZ=$(getconf CLK_TCK)
       tail -n1 "$WORK/sim.out"
+      UP=$(grep -o "all up after [0-9.]*" "$WORK/sim.out" | head -n1 | awk '{print $4}')
+      echo "initial logins: $(awk "BEGIN{printf \"%.0f\", $N / $UP}") per second"
       echo "gateway RSS: $RSS0 kB idle, $RSS1 kB with $N endpoints: $(( (RSS1 - RSS0) * 1024 / N )) bytes per endpoint"
       echo "gateway CPU with $N idle endpoints (heartbeats every 30 s): $(awk "BEGIN{printf \"%.2f\", ($T1 - $T0) * 100 / $HZ / 20}")%"
       echo "-- gw1 killed (kill -9); its oserv restarts it, gw2 is the alternate"
