@@ -175,6 +175,13 @@ std::string OservClient::instance_name() {
 std::string OservClient::explain(const CORBA::Exception& e) const {
   if (auto* failed = OServ::Failed::_downcast(&e)) return failed->reason.in();
   const std::string name = e._name();
+  // It took the request, then its reply broke off or was over the size a message may have.
+  if (auto* sys = CORBA::COMM_FAILURE::_downcast(&e);
+      sys && sys->minor() == omni::COMM_FAILURE_UnMarshalResults)
+    return fmt::format("{} took the request, but its reply could not be read: it broke off, or "
+                       "it was over the 64 MB a message may have (the oserv's log may say which)",
+                       remote_ ? fmt::format("the oserv at {}", target_)
+                               : fmt::format("oserv instance {}", where_.id));
   if (name == "TRANSIENT" || name == "COMM_FAILURE" || name == "OBJECT_NOT_EXIST") {
     if (remote_)
       return fmt::format("no oserv answers at {} ({}); check that it runs, that the host and "

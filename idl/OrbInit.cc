@@ -93,7 +93,7 @@ std::string corbaloc_url(const std::string& host_port, const std::string& key) {
 
 CORBA::ORB_ptr init_orb(const char* name, const OrbOptions& options) {
   // omniORB takes {name, value} pairs ending with {nullptr, nullptr}.
-  auto table = std::make_unique<const char* [][2]>(options.size() + 3);
+  auto table = std::make_unique<const char* [][2]>(options.size() + 4);
   size_t i = 0;
   for (const auto& [key, value] : options) {
     table[i][0] = key.c_str();
@@ -105,6 +105,10 @@ CORBA::ORB_ptr init_orb(const char* name, const OrbOptions& options) {
   // round trip more, and the call itself reports a missing object.
   table[i][0] = "verifyObjectExistsAndType";
   table[i++][1] = "0";
+  // A message may be 64 MB, not omniORB's 2 MB: wep ls of a region of 10,000 endpoints is a
+  // 2 MB reply, and each relay on the way must pass it whole.
+  table[i][0] = "giopMaxMsgSize";
+  table[i++][1] = "67108864";
   table[i][0] = table[i][1] = nullptr;
   int argc = 1;
   std::string arg0 = name;

@@ -105,6 +105,9 @@ for bench in "$@"; do
       echo "initial logins: $(awk "BEGIN{printf \"%.0f\", $N / $UP}") per second"
       echo "gateway RSS: $RSS0 kB idle, $RSS1 kB with $N endpoints: $(( (RSS1 - RSS0) * 1024 / N )) bytes per endpoint"
       echo "gateway CPU with $N idle endpoints (heartbeats every 30 s): $(awk "BEGIN{printf \"%.2f\", ($T1 - $T0) * 100 / $HZ / 20}")%"
+      T0=$(date +%s%N)
+      LINES=$("$BIN/wep" --id eptmr ls | wc -l)
+      echo "wep ls: $LINES lines in $(( ($(date +%s%N) - T0) / 1000000 )) ms"
       echo "-- gw1 killed (kill -9); its oserv restarts it, gw2 is the alternate"
       kill -KILL "$GW"
       wait "$SIM" || true
