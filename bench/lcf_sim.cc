@@ -74,7 +74,7 @@ struct Options {
 struct Stats {
   std::size_t up = 0;
   std::map<std::string, std::size_t> logins;  // by kind
-  std::size_t refused = 0, downcalls = 0, fetched = 0, lost = 0;
+  std::size_t refused = 0, downcalls = 0, fetched = 0, lost = 0, resumed = 0;
   std::vector<double> relogin_seconds;
 };
 
@@ -89,6 +89,8 @@ struct Endpoint {
   std::set<std::string> cache;            // method digests it holds
   std::optional<Clock::time_point> lost;  // when its last session ended
   bool redirected = false;                // told where to go: no jitter before it
+  Link::TlsSession ticket;                // the last TLS session ticket, of gateway ticket_from
+  GatewayAddress ticket_from;
 };
 
 class Simulator {
@@ -161,10 +163,19 @@ class Simulator {
       if (ec) return login(i, n + 1);
       auto link = std::make_shared<Link>(std::move(*socket));
       if (o_.plain) return send_login(i, n, g, kind, link);
-      link->tls_client(*tls_, std::chrono::seconds(10), [this, i, n, g, kind, link](const std::string& err) {
-        if (!err.empty()) return login(i, n + 1);
-        send_login(i, n, g, kind, link);
-      });
+      Endpoint& e = endpoints_[i];
+      auto resume = e.ticket_from == g ? e.ticket : nullptr;
+      link->tls_client(
+          *tls_, std::chrono::seconds(10),
+          [this, i, n, g, kind, link](const std::string& err) {
+            if (!err.empty()) return login(i, n + 1);
+            if (link->resumed()) ++stats_.resumed;
+            send_login(i, n, g, kind, link);
+          },
+          std::move(resume), [this, i, g](Link::TlsSession ticket) {
+            endpoints_[i].ticket = std::move(ticket);
+            endpoints_[i].ticket_from = g;
+          });
     });
   }
 
@@ -326,10 +337,11 @@ class Simulator {
     auto pct = [&](double p) { return r.empty() ? 0.0 : r[std::min(r.size() - 1, static_cast<std::size_t>(p * r.size()))]; };
     std::string kinds;
     for (const auto& [k, n] : stats_.logins) kinds += fmt::format(" {}={}", k, n);
-    fmt::print("{}: up {}/{}; logins{}; refused {}; downcalls {}; fetched {}; lost {}; "
-               "re-logins {} (p50 {:.2f} s, p99 {:.2f} s, max {:.2f} s); all up {}\n",
+    fmt::print("{}: up {}/{}; logins{}; refused {}; downcalls {}; fetched {}; TLS resumed {}; "
+               "lost {}; re-logins {} (p50 {:.2f} s, p99 {:.2f} s, max {:.2f} s); all up {}\n",
                when, stats_.up, o_.count, kinds.empty() ? " none" : kinds, stats_.refused,
-               stats_.downcalls, stats_.fetched, stats_.lost, r.size(), pct(0.5), pct(0.99),
+               stats_.downcalls, stats_.fetched, stats_.resumed, stats_.lost, r.size(), pct(0.5),
+               pct(0.99),
                r.empty() ? 0.0 : r.back(),
                all_up_ ? fmt::format("after {:.2f} s", *all_up_) : std::string("not yet"));
     std::fflush(stdout);

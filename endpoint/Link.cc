@@ -52,8 +52,22 @@ std::string tls_error(int error) {
 
 }  // namespace
 
-void Link::tls_client(asio::ssl::context& ctx, std::chrono::seconds deadline, Done done) {
-  handshake(ctx, /*client=*/true, deadline, std::move(done));
+void Link::tls_client(asio::ssl::context& ctx, std::chrono::seconds deadline, Done done,
+                      TlsSession resume, OnTicket on_ticket) {
+  on_ticket_ = std::move(on_ticket);
+  handshake(ctx, /*client=*/true, deadline, std::move(done), resume.get());
+}
+
+bool Link::resumed() const { return ssl_ && SSL_session_reused(ssl_.get()) == 1; }
+
+int Link::ticket_arrived(ssl_st* ssl, ssl_session_st* session) {
+  auto* link = static_cast<Link*>(SSL_get_app_data(ssl));
+  if (!link || !link->on_ticket_) return 0;  // OpenSSL frees it
+  // A copy: OpenSSL marks the connection's own session not resumable when the connection ends
+  // without a close_notify, which is how a crashed gateway's sessions end.
+  if (SSL_SESSION* copy = SSL_SESSION_dup(session))
+    link->on_ticket_(TlsSession(copy, SSL_SESSION_free));
+  return 0;  // OpenSSL keeps (and frees) its own
 }
 
 void Link::tls_server(asio::ssl::context& ctx, bool allow_plain, std::chrono::seconds deadline,
@@ -86,7 +100,7 @@ void Link::tls_server(asio::ssl::context& ctx, bool allow_plain, std::chrono::se
 }
 
 void Link::handshake(asio::ssl::context& ctx, bool client, std::chrono::seconds deadline,
-                     Done done) {
+                     Done done, ssl_session_st* resume) {
   boost::system::error_code ec;
   socket_.non_blocking(true, ec);
   ssl_.reset(SSL_new(ctx.native_handle()));
@@ -94,6 +108,8 @@ void Link::handshake(asio::ssl::context& ctx, bool client, std::chrono::seconds 
     abandon();
     return done(ec ? fmt::format("TLS: {}", ec.message()) : "TLS: " + tls_error(SSL_ERROR_SSL));
   }
+  SSL_set_app_data(ssl_.get(), this);  // for ticket_arrived; the SSL dies with this Link
+  if (resume) SSL_set_session(ssl_.get(), resume);  // offered; a full handshake if refused
   if (client) SSL_set_connect_state(ssl_.get());
   else SSL_set_accept_state(ssl_.get());
   timer_.expires_after(deadline);
@@ -109,6 +125,7 @@ void Link::handshake_step(std::chrono::seconds deadline, Done done) {
   const int r = SSL_do_handshake(ssl_.get());
   if (r == 1) {
     timer_.cancel();
+    ticketed_ = std::chrono::steady_clock::now();
     return done("");
   }
   const int error = SSL_get_error(ssl_.get(), r);
@@ -167,6 +184,13 @@ void Link::tick() {
       self->close(fmt::format("nothing heard for {} s (three heartbeat intervals)",
                               std::chrono::duration_cast<std::chrono::seconds>(silent).count()));
       return;
+    }
+    // A gateway's session that lasts gets a fresh ticket daily, sent with this heartbeat, so
+    // that its endpoint can still resume after a restart of the gateway weeks from now.
+    if (self->ssl_ && SSL_is_server(self->ssl_.get()) &&
+        std::chrono::steady_clock::now() - self->ticketed_ > kTicketRenewal) {
+      SSL_new_session_ticket(self->ssl_.get());
+      self->ticketed_ = std::chrono::steady_clock::now();
     }
     Lcf::Heartbeat hb;
     hb.sent = now_ms();
@@ -313,16 +337,17 @@ void Link::written() {
 
 void Link::close_after_sending(const std::string& why) {
   if (!open_) return;
-  if (out_.empty() && !writing_) {
-    close(why);
-    return;
-  }
+  auto self = shared_from_this();  // on_close may let go of the last other reference
   closing_ = true;
   if (on_close_) {
     auto f = std::move(on_close_);
     on_close_ = nullptr;
     f(why);
   }
+  // All written already: the same graceful end, not close(). The peer may still send (a TLS
+  // session ticket after the handshake), and a socket closed with that arriving resets the
+  // connection before the peer has read our last frames.
+  if (out_.empty() && !writing_) close_gracefully();
 }
 
 // Without losing what was sent: closing a socket with unread bytes waiting makes the kernel

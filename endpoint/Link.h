@@ -26,6 +26,7 @@
 #include "Protocol.h"
 
 struct ssl_st;  // OpenSSL's SSL
+struct ssl_session_st;  // OpenSSL's SSL_SESSION
 
 namespace openoserv::lcf {
 
@@ -37,6 +38,10 @@ class Link : public std::enable_shared_from_this<Link> {
   using OnClose = std::function<void(const std::string& why)>;
 
   using Done = std::function<void(const std::string& error)>;
+  // A TLS session a gateway issued (a ticket), to resume at the next handshake with it: no
+  // certificate parsed or signed, only a new key exchange (SessionTls.h).
+  using TlsSession = std::shared_ptr<ssl_session_st>;
+  using OnTicket = std::function<void(TlsSession)>;
 
   explicit Link(asio::ip::tcp::socket socket);
 
@@ -44,10 +49,17 @@ class Link : public std::enable_shared_from_this<Link> {
   // first bytes decide — a TLS record starts a handshake, anything else is a plain session,
   // refused unless `allow_plain`. Bounded by `deadline`; `done` gets "" or why it failed (the
   // session is then closed and on_close is not called).
-  void tls_client(asio::ssl::context& ctx, std::chrono::seconds deadline, Done done);
+  // `resume`: a session of this gateway's to offer (null: none); `on_ticket` gets each session
+  // the gateway issues on this connection (the context must be endpoint_tls_context()).
+  void tls_client(asio::ssl::context& ctx, std::chrono::seconds deadline, Done done,
+                  TlsSession resume = nullptr, OnTicket on_ticket = nullptr);
   void tls_server(asio::ssl::context& ctx, bool allow_plain, std::chrono::seconds deadline,
                   Done done);
   bool tls() const { return ssl_ != nullptr; }
+  // The handshake resumed an earlier session (a ticket) instead of a full one.
+  bool resumed() const;
+  // OpenSSL's new-session callback of endpoint_tls_context(): to the connection's on_ticket.
+  static int ticket_arrived(ssl_st* ssl, ssl_session_st* session);
   // The certificates the peer showed (PEM, its own first); empty for a plain session.
   std::vector<std::string> peer_chain() const;
 
@@ -82,7 +94,8 @@ class Link : public std::enable_shared_from_this<Link> {
   void tls_write();
   void written();
   void tick();
-  void handshake(asio::ssl::context& ctx, bool client, std::chrono::seconds deadline, Done done);
+  void handshake(asio::ssl::context& ctx, bool client, std::chrono::seconds deadline, Done done,
+                 ssl_session_st* resume = nullptr);
   void handshake_step(std::chrono::seconds deadline, Done done);
   // Waits until the socket can do what OpenSSL's `error` (SSL_ERROR_WANT_READ or _WRITE) asks,
   // then `then` (with the wait's error).
@@ -107,11 +120,14 @@ class Link : public std::enable_shared_from_this<Link> {
   // holds thousands of idle sessions, and none of them keeps a read buffer.
   FrameReader reader_;
   std::list<std::string> out_;  // (a std::deque allocates even when empty)
+  OnTicket on_ticket_;
   bool writing_ = false;
   bool open_ = true;
   bool closing_ = false;  // close once out_ is written
   std::chrono::seconds heartbeat_{0};
   std::chrono::steady_clock::time_point heard_;
+  std::chrono::steady_clock::time_point ticketed_;  // the gateway's last ticket on this session
+  static constexpr std::chrono::hours kTicketRenewal{24};
   std::uint32_t last_id_ = 0;
 };
 

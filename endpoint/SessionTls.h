@@ -12,6 +12,7 @@
 // (trust on first use, logged).
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,6 +24,9 @@
 namespace openoserv::lcf {
 
 namespace ssl = boost::asio::ssl;
+
+// How long a gateway's session ticket may be resumed (TLS 1.3 allows a week at most).
+inline constexpr std::chrono::seconds kTicketLifetime{7 * 24 * 3600};
 
 // A gateway's context: `identity_file` holds its certificate, chain and key (PEM). Throws
 // std::runtime_error naming the file when it cannot be used.
