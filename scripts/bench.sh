@@ -112,7 +112,22 @@ for bench in "$@"; do
       kill -KILL "$GW"
       wait "$SIM" || true
       tail -n1 "$WORK/sim.out"
-      for id in epgw2 epgw1 eptmr; do "$WORK/etc/$id/oserv.rc" stop >/dev/null; done ;;
+      # The TMR server down: N new endpoints log in to gw1, the TMR server stops, gw1 is killed
+      # and restarted by its oserv, and serves the normal logins from its copy of its endpoints.
+      echo "-- $N new endpoints on gw1; the TMR server stopped, then gw1 killed (kill -9)"
+      "$BIN/lcf_sim" --gateway "127.0.0.3+$GWPORT" --count "$N" --dir "$WORK/sim2" --prefix new \
+        --duration 70 --report 10 --jitter 5 >"$WORK/sim2.out" 2>&1 &
+      SIM=$!
+      i=0; until grep -q "all up after" "$WORK/sim2.out" || [ $i -ge 200 ]; do sleep 0.5; i=$((i + 1)); done
+      sleep 5  # gw1's copy of its endpoints is saved 0.2 s after a change
+      "$WORK/etc/eptmr/oserv.rc" stop >/dev/null
+      GWLOG="$WORK/epgw1/gateway/gw1/gateway.log"
+      BEFORE=$(wc -l <"$GWLOG")
+      kill -KILL "$(gw_pid)"
+      wait "$SIM" || true
+      tail -n1 "$WORK/sim2.out"
+      echo "gw1 after its restart: $(tail -n +"$BEFORE" "$GWLOG" | grep -c ': normal login') normal logins, $(tail -n +"$BEFORE" "$GWLOG" | grep -c 'Endpoint Manager not reached') times the Endpoint Manager not reached"
+      for id in epgw2 epgw1; do "$WORK/etc/$id/oserv.rc" stop >/dev/null; done ;;
     *) echo "bench.sh: unknown benchmark '$bench' (ping, hop, txn, recovery, endpoints)" >&2; exit 2 ;;
   esac
 done
