@@ -309,7 +309,8 @@ std::string Objects::create_object(const std::string& cls, const std::string& re
   auto txn = db_.begin(within, "create_object");
   txn->put(db::Table::kObjects, oid.key(), cls);
   txn->commit();
-  log_.line(fmt::format("created {} as {}/{}", oid.text(), resource, label));
+  // Within a caller's transaction, the caller logs what it made once that commits.
+  if (!within) log_.line(fmt::format("created {} as {}/{}", oid.text(), resource, label));
   return oid.text();
 }
 
