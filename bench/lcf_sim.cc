@@ -51,11 +51,12 @@ constexpr const char* kUsage =
     "login state and method cache, speaking the real endpoint protocol (TLS unless --plain).\n"
     "Identities are kept in DIR/identities: a second run logs the same endpoints in again.\n"
     "Every --report seconds it prints one line: sessions up, logins by kind, refusals,\n"
-    "downcalls answered, method bodies fetched, re-logins after a lost session (count, p50,\n"
-    "p99 and max seconds from the loss to the next accepted login), and how long it took\n"
-    "until every endpoint was first logged in. It runs for --duration\n"
-    "seconds (0: until SIGINT or SIGTERM), then prints a last line and exits 0, or 1 when\n"
-    "fewer than --expect endpoints were logged in at the end.\n";
+    "downcalls answered, method bodies fetched (and their bytes), TLS sessions resumed (a\n"
+    "gateway's ticket offered again), re-logins after a lost session (count, p50, p99 and max\n"
+    "seconds from the loss to the next accepted login), and how long it took until every\n"
+    "endpoint was first logged in. It runs for --duration seconds (0: until SIGINT or\n"
+    "SIGTERM), then prints a last line and exits 0, or 1 when fewer than --expect endpoints\n"
+    "were logged in at the end.\n";
 
 struct Options {
   std::vector<GatewayAddress> gateways;
@@ -74,7 +75,7 @@ struct Options {
 struct Stats {
   std::size_t up = 0;
   std::map<std::string, std::size_t> logins;  // by kind
-  std::size_t refused = 0, downcalls = 0, fetched = 0, lost = 0, resumed = 0;
+  std::size_t refused = 0, downcalls = 0, fetched = 0, fetched_bytes = 0, lost = 0, resumed = 0;
   std::vector<double> relogin_seconds;
 };
 
@@ -286,6 +287,7 @@ class Simulator {
       auto it = pending.find(f.id);
       if (it == pending.end()) return;
       ++stats_.fetched;
+      stats_.fetched_bytes += b.program.length();
       if (b.program.length() > 0) e.cache.insert(b.digest.in());
       const auto call = it->second;
       pending.erase(it);
@@ -337,11 +339,12 @@ class Simulator {
     auto pct = [&](double p) { return r.empty() ? 0.0 : r[std::min(r.size() - 1, static_cast<std::size_t>(p * r.size()))]; };
     std::string kinds;
     for (const auto& [k, n] : stats_.logins) kinds += fmt::format(" {}={}", k, n);
-    fmt::print("{}: up {}/{}; logins{}; refused {}; downcalls {}; fetched {}; TLS resumed {}; "
-               "lost {}; re-logins {} (p50 {:.2f} s, p99 {:.2f} s, max {:.2f} s); all up {}\n",
+    fmt::print("{}: up {}/{}; logins{}; refused {}; downcalls {}; fetched {} ({} bytes); TLS "
+               "resumed {}; lost {}; re-logins {} (p50 {:.2f} s, p99 {:.2f} s, max {:.2f} s); "
+               "all up {}\n",
                when, stats_.up, o_.count, kinds.empty() ? " none" : kinds, stats_.refused,
-               stats_.downcalls, stats_.fetched, stats_.resumed, stats_.lost, r.size(), pct(0.5),
-               pct(0.99),
+               stats_.downcalls, stats_.fetched, stats_.fetched_bytes, stats_.resumed,
+               stats_.lost, r.size(), pct(0.5), pct(0.99),
                r.empty() ? 0.0 : r.back(),
                all_up_ ? fmt::format("after {:.2f} s", *all_up_) : std::string("not yet"));
     std::fflush(stdout);

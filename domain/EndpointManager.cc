@@ -433,8 +433,15 @@ std::string EndpointManager::method_body(const std::string& digest) {
 }
 
 std::string EndpointManager::manager_oid() {
-  if (auto named = db_.read(db::Table::kNames, "EndpointManager/EndpointManager")) return *named;
-  return objects_.create_object(kEndpointManagerClass, "EndpointManager", "EndpointManager");
+  constexpr const char* kName = "EndpointManager/EndpointManager";
+  if (auto named = db_.read(db::Table::kNames, kName)) return *named;
+  try {
+    return objects_.create_object(kEndpointManagerClass, "EndpointManager", "EndpointManager");
+  } catch (const Failure&) {
+    // Two first logins at once: the other one's call named it first.
+    if (auto named = db_.read(db::Table::kNames, kName)) return *named;
+    throw;
+  }
 }
 
 bool EndpointManager::upcall(const std::string& oid_text, std::uint64_t id,

@@ -303,12 +303,18 @@ std::string Objects::create_object(const std::string& cls, const std::string& re
   require_name("class", cls);
   require_name("resource", resource);
   require_name("label", label);
-  // Reserve the name first: a taken label leaves no orphan object behind.
-  const Oid oid{self_.region, self_.od, next_object_number(within), cls};
-  register_name(resource, label, oid.text(), within);
-  auto txn = db_.begin(within, "create_object");
+  // At the TMR server the number, the name and the object are one transaction (the caller's,
+  // or one of its own): nobody sees the name before the object, and a taken label leaves
+  // nothing behind. A node names it at the TMR server first, then makes it.
+  std::unique_ptr<db::Transaction> own;
+  if (!within && region_.is_tmr()) own = db_.begin(nullptr, "create_object");
+  db::Transaction* parent = within ? within : own.get();
+  const Oid oid{self_.region, self_.od, next_object_number(parent), cls};
+  register_name(resource, label, oid.text(), parent);
+  auto txn = db_.begin(parent, "create_object");
   txn->put(db::Table::kObjects, oid.key(), cls);
   txn->commit();
+  if (own) own->commit();
   // Within a caller's transaction, the caller logs what it made once that commits.
   if (!within) log_.line(fmt::format("created {} as {}/{}", oid.text(), resource, label));
   return oid.text();

@@ -64,7 +64,7 @@ class Objects {
 
   // Creates an object of `cls` on this dispatcher, named `label` under `resource` in the
   // region's name registry. Returns its OID. With `within` (at the TMR server), as part of that
-  // transaction: made when it commits, not at all if it aborts, and one commit instead of three.
+  // transaction: made when it commits, not at all if it aborts.
   std::string create_object(const std::string& cls, const std::string& resource,
                             const std::string& label, db::Transaction* within = nullptr);
 

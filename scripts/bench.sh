@@ -1,10 +1,10 @@
 #!/bin/sh
 # Runs the benchmarks and prints raw baselines measured in the same run, and the ratios.
 # See docs/PERFORMANCE.md for recorded results. Usage:
-#   scripts/bench.sh [ping|hop|txn|recovery|endpoints]...   (no argument: the first four)
+#   scripts/bench.sh [ping|hop|txn|recovery|endpoints|methods]...   (no argument: the first four)
 # (HOP_BENCH_ARGS adds options to hop_bench, e.g. HOP_BENCH_ARGS=--deadlines; ENDPOINTS=N sets
-# the endpoints benchmark's count, default 10000, and RATE=N paces its first logins at N per
-# second instead of all at once.)
+# the endpoints benchmark's count, default 10000 (methods: 1000), and RATE=N paces its first
+# logins at N per second instead of all at once.)
 set -eu
 cd "$(dirname "$0")/.."
 scripts/build.sh >/dev/null
@@ -18,6 +18,26 @@ cleanup() {
 }
 trap cleanup EXIT
 port() { echo $((20000 + $(od -An -N2 -tu2 /dev/urandom) % 40000)); }
+# endpoint_region NODES: a TMR server (eptmr, 127.0.0.2:$TPORT) and NODES managed nodes (epgwN,
+# 127.0.0.N+2), each running gateway gwN on $GWPORT.
+endpoint_region() {
+  TPORT=$(port); GWPORT=$(port)
+  "$BIN/oinstall" --id eptmr --dbdir "$WORK/eptmr" --hostname 127.0.0.2 --port "$TPORT" \
+    --force-bind --nosync >/dev/null
+  "$WORK/etc/eptmr/oserv.rc" start >/dev/null 2>&1
+  TOKEN=$("$BIN/odadmin" --id eptmr join_token "$1")
+  for n in $(seq "$1"); do
+    OSERV_JOIN_TOKEN=$TOKEN "$BIN/oinstall" --id "epgw$n" --dbdir "$WORK/epgw$n" \
+      --hostname "127.0.0.$((n + 2))" --port "$TPORT" --force-bind --nosync --managed-node \
+      --tmr "127.0.0.2:$TPORT" >/dev/null
+    "$WORK/etc/epgw$n/oserv.rc" start >/dev/null 2>&1
+    "$BIN/wcrtgate" --id eptmr -n "gw$n" -p "$GWPORT" "127.0.0.$((n + 2))" >/dev/null
+  done
+}
+# await_all_up FILE: until lcf_sim's output in FILE says every endpoint logged in (100 s at most).
+await_all_up() {
+  i=0; until grep -q "all up after" "$1" || [ $i -ge 200 ]; do sleep 0.5; i=$((i + 1)); done
+}
 [ $# -gt 0 ] || set -- ping hop txn recovery
 for bench in "$@"; do
   case $bench in
@@ -68,18 +88,7 @@ for bench in "$@"; do
       # A TMR server and two managed nodes, each running a gateway; N simulated endpoints
       # (bench/lcf_sim) log in to gw1, stay idle, and re-home when gw1 is killed.
       N=${ENDPOINTS:-10000}
-      TPORT=$(port); GWPORT=$(port)
-      "$BIN/oinstall" --id eptmr --dbdir "$WORK/eptmr" --hostname 127.0.0.2 --port "$TPORT" \
-        --force-bind --nosync >/dev/null
-      "$WORK/etc/eptmr/oserv.rc" start >/dev/null 2>&1
-      TOKEN=$("$BIN/odadmin" --id eptmr join_token 2)
-      for n in 1 2; do
-        OSERV_JOIN_TOKEN=$TOKEN "$BIN/oinstall" --id "epgw$n" --dbdir "$WORK/epgw$n" \
-          --hostname "127.0.0.$((n + 2))" --port "$TPORT" --force-bind --nosync --managed-node \
-          --tmr "127.0.0.2:$TPORT" >/dev/null
-        "$WORK/etc/epgw$n/oserv.rc" start >/dev/null 2>&1
-        "$BIN/wcrtgate" --id eptmr -n "gw$n" -p "$GWPORT" "127.0.0.$((n + 2))" >/dev/null
-      done
+      endpoint_region 2
       gw_pid() { pgrep -f "oserv-gateway --label gw1 .*$WORK/" | head -n1; }
       rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
       cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
@@ -92,7 +101,7 @@ for bench in "$@"; do
       "$BIN/lcf_sim" --gateway "127.0.0.3+$GWPORT" --count "$N" --dir "$WORK/sim" --duration 150 \
         --report 10 --jitter 5 ${RATE:+--rate "$RATE"} >"$WORK/sim.out" 2>&1 &
       SIM=$!
-      i=0; until grep -q "all up after" "$WORK/sim.out" || [ $i -ge 200 ]; do sleep 0.5; i=$((i + 1)); done
+      await_all_up "$WORK/sim.out"
       # Idle CPU over 20 s, then the RSS once the gateway has trimmed its heap (30 s after the
       # storm's logins).
       sleep 5
@@ -118,7 +127,7 @@ for bench in "$@"; do
       "$BIN/lcf_sim" --gateway "127.0.0.3+$GWPORT" --count "$N" --dir "$WORK/sim2" --prefix new \
         --duration 70 --report 10 --jitter 5 >"$WORK/sim2.out" 2>&1 &
       SIM=$!
-      i=0; until grep -q "all up after" "$WORK/sim2.out" || [ $i -ge 200 ]; do sleep 0.5; i=$((i + 1)); done
+      await_all_up "$WORK/sim2.out"
       sleep 5  # gw1's copy of its endpoints is saved 0.2 s after a change
       "$WORK/etc/eptmr/oserv.rc" stop >/dev/null
       GWLOG="$WORK/epgw1/gateway/gw1/gateway.log"
@@ -128,6 +137,33 @@ for bench in "$@"; do
       tail -n1 "$WORK/sim2.out"
       echo "gw1 after its restart: $(tail -n +"$BEFORE" "$GWLOG" | grep -c ': normal login') normal logins, $(tail -n +"$BEFORE" "$GWLOG" | grep -c 'Endpoint Manager not reached') times the Endpoint Manager not reached"
       for id in epgw2 epgw1; do "$WORK/etc/$id/oserv.rc" stop >/dev/null; done ;;
-    *) echo "bench.sh: unknown benchmark '$bench' (ping, hop, txn, recovery, endpoints)" >&2; exit 2 ;;
+    methods)
+      # The method cache: one installed method called on N endpoints (default 1,000) of one
+      # gateway, twice. The gateway fetches the program from the Endpoint Manager once; each
+      # endpoint gets it once, with the first call; the second round sends no program at all.
+      N=${ENDPOINTS:-1000}
+      endpoint_region 1
+      sleep 2
+      "$BIN/lcf_sim" --gateway "127.0.0.3+$GWPORT" --count "$N" --dir "$WORK/sim" --duration 0 \
+        --report 1 >"$WORK/sim.out" 2>&1 &
+      SIM=$!
+      await_all_up "$WORK/sim.out"
+      { echo '#!/bin/sh'; head -c 15000 /dev/urandom | base64 | sed 's/^/# /'; echo 'echo ok'; } \
+        >"$WORK/inventory"
+      chmod 755 "$WORK/inventory"
+      "$BIN/wclass" --id eptmr method TMF_Endpoint::Endpoint inventory "$WORK/inventory" >/dev/null
+      "$BIN/wep" --id eptmr ls | awk '/^    / {print $1}' >"$WORK/oids"
+      echo "== method cache: one method ($(wc -c <"$WORK/inventory") bytes) on $(wc -l <"$WORK/oids") endpoints of one gateway"
+      for round in 1 2; do
+        T0=$(date +%s%N)
+        xargs -P 4 -I{} "$BIN/idlcall" --id eptmr {} invoke inventory <"$WORK/oids" >/dev/null ||
+          echo "round $round: some calls failed"
+        MS=$(( ($(date +%s%N) - T0) / 1000000 ))
+        sleep 1.5  # the simulator's next report line
+        echo "round $round: $(wc -l <"$WORK/oids") calls in $MS ms; gateway fetches from the Endpoint Manager so far: $(grep -c 'fetched from the Endpoint Manager' "$WORK/epgw1/gateway/gw1/gateway.log"); endpoints: $(tail -n1 "$WORK/sim.out" | grep -o 'downcalls [0-9]*; fetched [0-9]* ([0-9]* bytes)')"
+      done
+      kill -TERM "$SIM"; wait "$SIM" || true
+      for id in epgw1 eptmr; do "$WORK/etc/$id/oserv.rc" stop >/dev/null; done ;;
+    *) echo "bench.sh: unknown benchmark '$bench' (ping, hop, txn, recovery, endpoints, methods)" >&2; exit 2 ;;
   esac
 done
