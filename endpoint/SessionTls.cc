@@ -5,7 +5,6 @@
 #include <openssl/ssl.h>
 
 #include <array>
-#include <memory>
 #include <stdexcept>
 
 #include <fmt/core.h>
@@ -29,18 +28,21 @@ std::unique_ptr<ssl::context> base_context(ssl::context::method method) {
 // after a restart (so endpoints resume the sessions a crashed gateway issued), unknown to anyone
 // without that key. 80 bytes: a name, an HMAC key and an AES key (SSL_CTX_set_tlsext_ticket_keys).
 std::array<unsigned char, 80> ticket_keys(SSL_CTX* ctx, const std::string& identity_file) {
+  struct Der {  // the key's encoding, wiped when freed
+    unsigned char* bytes = nullptr;
+    int size = 0;
+    ~Der() { OPENSSL_clear_free(bytes, size > 0 ? static_cast<std::size_t>(size) : 0); }
+  } der;
   EVP_PKEY* key = SSL_CTX_get0_privatekey(ctx);
-  unsigned char* der = nullptr;
-  const int n = key ? i2d_PrivateKey(key, &der) : -1;
+  der.size = key ? i2d_PrivateKey(key, &der.bytes) : -1;
+  const int n = der.size;
   if (n <= 0) throw std::runtime_error(fmt::format("{}: its private key cannot be read", identity_file));
-  std::unique_ptr<unsigned char, void (*)(unsigned char*)> owned(
-      der, [](unsigned char* p) { OPENSSL_clear_free(p, 0); });
   std::array<unsigned char, 80> out{};
   for (int part = 0; part < 3; ++part) {
     const std::string label = fmt::format("openoserv endpoint session tickets {}", part);
     unsigned char mac[32];
     unsigned int len = sizeof mac;
-    if (!HMAC(EVP_sha256(), der, n, reinterpret_cast<const unsigned char*>(label.data()),
+    if (!HMAC(EVP_sha256(), der.bytes, n, reinterpret_cast<const unsigned char*>(label.data()),
               label.size(), mac, &len))
       throw std::runtime_error(fmt::format("{}: session ticket keys: HMAC failed", identity_file));
     std::copy(mac, mac + std::min<std::size_t>(32, out.size() - part * 32), out.begin() + part * 32);
