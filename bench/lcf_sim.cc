@@ -90,8 +90,7 @@ struct Endpoint {
   std::set<std::string> cache;            // method digests it holds
   std::optional<Clock::time_point> lost;  // when its last session ended
   bool redirected = false;                // told where to go: no jitter before it
-  Link::TlsSession ticket;                // the last TLS session ticket, of gateway ticket_from
-  GatewayAddress ticket_from;
+  Link::LastTicket ticket;                // the last TLS session ticket and its gateway
 };
 
 class Simulator {
@@ -165,7 +164,6 @@ class Simulator {
       auto link = std::make_shared<Link>(std::move(*socket));
       if (o_.plain) return send_login(i, n, g, kind, link);
       Endpoint& e = endpoints_[i];
-      auto resume = e.ticket_from == g ? e.ticket : nullptr;
       link->tls_client(
           *tls_, std::chrono::seconds(10),
           [this, i, n, g, kind, link](const std::string& err) {
@@ -173,10 +171,7 @@ class Simulator {
             if (link->resumed()) ++stats_.resumed;
             send_login(i, n, g, kind, link);
           },
-          std::move(resume), [this, i, g](Link::TlsSession ticket) {
-            endpoints_[i].ticket = std::move(ticket);
-            endpoints_[i].ticket_from = g;
-          });
+          e.ticket.for_gateway(g.text()), e.ticket.keeper(g.text()));
     });
   }
 

@@ -377,11 +377,6 @@ void Lcfd::secure(const std::shared_ptr<Attempt>& t, const Candidate& c) {
   auto link = t->link = std::make_shared<Link>(std::move(t->socket));
   if (!config_.tls) return start_login(t, c, link);
   const std::string gateway = c.gateway.text();
-  auto resume = ticket_from_ == gateway ? ticket_ : nullptr;
-  auto keep_ticket = [this, gateway](Link::TlsSession ticket) {
-    ticket_ = std::move(ticket);
-    ticket_from_ = gateway;
-  };
   link->tls_client(*tls_, std::chrono::seconds(config_.udp_interval),
                    [this, t, c, link](const std::string& error) {
                      if (t->finished) return;
@@ -398,7 +393,7 @@ void Lcfd::secure(const std::shared_ptr<Attempt>& t, const Candidate& c) {
                                           t->region_ca, c.gateway.text()));
                      start_login(t, c, link);
                    },
-                   std::move(resume), std::move(keep_ticket));
+                   ticket_.for_gateway(gateway), ticket_.keeper(gateway));
 }
 
 // Sends the Login and waits for the LoginReply; the session's frames after it go to on_frame.

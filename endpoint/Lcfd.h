@@ -125,10 +125,9 @@ class Lcfd {
   MethodThreads threads_;
   Programs programs_;
   std::unique_ptr<ssl::context> tls_;
-  // The last session ticket a gateway issued, and that gateway ("host+port"): offered at the
-  // next handshake with it (after its restart, say), a resumption instead of a full handshake.
-  Link::TlsSession ticket_;
-  std::string ticket_from_;
+  // Offered at the next handshake with the gateway that issued it (after its restart, say): a
+  // resumption instead of a full handshake.
+  Link::LastTicket ticket_;
   std::mt19937 random_{std::random_device{}()};
   asio::steady_timer retry_timer_;
   asio::steady_timer upcall_timer_;

@@ -42,6 +42,19 @@ class Link : public std::enable_shared_from_this<Link> {
   // certificate parsed or signed, only a new key exchange (SessionTls.h).
   using TlsSession = std::shared_ptr<ssl_session_st>;
   using OnTicket = std::function<void(TlsSession)>;
+  // An endpoint's last ticket and the gateway ("host+port") that issued it: offered again only
+  // to that gateway. It must outlive the connections its keeper() is given to.
+  struct LastTicket {
+    TlsSession session;
+    std::string gateway;
+    TlsSession for_gateway(const std::string& g) const { return g == gateway ? session : nullptr; }
+    OnTicket keeper(std::string g) {
+      return [this, g = std::move(g)](TlsSession s) {
+        session = std::move(s);
+        gateway = g;
+      };
+    }
+  };
 
   explicit Link(asio::ip::tcp::socket socket);
 
