@@ -114,9 +114,13 @@ ep1 u3" "$(cat "$WORK/upcalls")"
 step "gateway killed: the endpoint logs in to its alternate (isolated), migrating once"
 GW1_PID=$(pgrep -f "oserv-gateway --label gw1 .*$WORK/")
 for n in 4 5; do lcfd -C "$EP1" --upcall report "u$n" >/dev/null; done
+T0=$(date +%s%N)
 kill -KILL "$GW1_PID"
 wait_until 30 grep -q "isolated login to gateway 127.0.0.4+$GWPORT accepted" "$EP1/lcfd.log" ||
   fail "no isolated login: $(tail -20 "$EP1/lcfd.log")"
+# Issue 15's target is under 2 s (the loss is seen at once, the alternate after a jitter of at
+# most udp_interval/5); printed for docs/PERFORMANCE.md, not asserted: a loaded CI machine is slow.
+echo "gateway killed: ep1 logged in elsewhere $(( ($(date +%s%N) - T0) / 1000000 )) ms later (polled every 100 ms)"
 expect_code "wep ep1 after" 0 wep --id oserv ep1
 expect_contains "now on gw2" "gateway_label        gw2" "$OUT"
 expect_contains "one migration" "migrations           1" "$OUT"
