@@ -75,7 +75,14 @@ int wgateway(OservClient& client, const std::vector<std::string>& args, const Op
                  all[i].port);
     return 0;
   }
-  if (args.size() != 2) throw UsageError("usage: wgateway [GATEWAY start|stop|status]");
+  if (args.size() != 2) throw UsageError("usage: wgateway [GATEWAY start|stop|status|sessions]");
+  if (args[1] == "sessions") {
+    OServ::EndpointSessions_var all = client.call([&] { return d->gateway_sessions(args[0].c_str()); });
+    for (CORBA::ULong i = 0; i < all->length(); ++i)
+      fmt::print("{:<40} {:<20} {:<22} {:<9} {}\n", all[i].oid.in(), all[i].label.in(),
+                 all[i].address.in(), all[i].login_kind.in(), all[i].since.in());
+    return 0;
+  }
   const auto g = find_gateway(client, args[0]);
   CORBA::Object_var obj = client.object(g.oid.in());
   OServ::Gateway_var gw = OServ::Gateway::_unchecked_narrow(obj);
@@ -83,7 +90,7 @@ int wgateway(OservClient& client, const std::vector<std::string>& args, const Op
   if (args[1] == "start") msg = client.call([&] { return gw->start_gateway(); });
   else if (args[1] == "stop") msg = client.call([&] { return gw->stop_gateway(); });
   else if (args[1] == "status") msg = client.call([&] { return gw->gateway_status(); });
-  else throw UsageError(fmt::format("'{}' is not start, stop or status", args[1]));
+  else throw UsageError(fmt::format("'{}' is not start, stop, status or sessions", args[1]));
   std::puts(msg.in());
   return 0;
 }
@@ -246,11 +253,14 @@ const Command kCommands[] = {
      "Who may: senior.\n",
      wcrtgate},
     {"wgateway",
-     "Usage: wgateway [GATEWAY start|stop|status]\n\n"
+     "Usage: wgateway [GATEWAY start|stop|status|sessions]\n\n"
      "Without arguments, lists the region's gateways: OID, label, address. start and stop\n"
      "start and stop the gateway's process (stop sends its endpoints to the other gateways at\n"
      "once; a stopped gateway stays stopped across oserv restarts); status shows its process.\n"
-     "Who may: list and status user; start and stop senior.\n",
+     "sessions asks the gateway which endpoints are logged in to it now, one line each: OID,\n"
+     "label, the session's address, its login kind and since when (wep ls shows assignments,\n"
+     "the Endpoint Manager's view; this is the gateway's).\n"
+     "Who may: list, status and sessions user; start and stop senior.\n",
      wgateway},
     {"wep",
      "Usage: wep ls [-g GATEWAY]\n"

@@ -342,6 +342,15 @@ std::vector<EndpointRecord> EndpointManager::endpoints(const std::string& gatewa
   return out;
 }
 
+std::vector<LiveSession> EndpointManager::sessions(const std::string& label) {
+  auto g = gateway(label);
+  if (!g) fail(fmt::format("no gateway {} in this region", label));
+  if (g->ior.empty() || !calls_)
+    fail(fmt::format("gateway {} has not started since it was made (see wgateway {} status)",
+                     label, label));
+  return calls_->sessions(*g);
+}
+
 std::optional<EndpointRecord> EndpointManager::endpoint(const std::string& name) {
   Oid oid;
   if (Oid::try_parse(name, oid)) {

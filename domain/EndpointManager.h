@@ -43,6 +43,11 @@ namespace openoserv {
 // The running gateways, as the Endpoint Manager reaches them (oserv/CorbaGateways over TLS;
 // fakes in unit tests). Unreachable when the gateway does not answer; Failure with its sentence
 // when it refuses.
+// A live session as its gateway reports it.
+struct LiveSession {
+  std::string oid, label, address, since, login_kind;
+};
+
 class GatewayCalls {
  public:
   virtual ~GatewayCalls() = default;
@@ -53,6 +58,7 @@ class GatewayCalls {
                       const std::string& redirect) = 0;
   // Where endpoint `oid`'s live session at `gateway` comes from; "" when it has none.
   virtual std::string session_of(const GatewayRecord& gateway, const std::string& oid) = 0;
+  virtual std::vector<LiveSession> sessions(const GatewayRecord& gateway) = 0;
 };
 
 class EndpointManager {
@@ -96,6 +102,9 @@ class EndpointManager {
   Assignment login(const Login& login);
 
   std::vector<EndpointRecord> endpoints(const std::string& gateway = "");
+  // The sessions gateway `label` holds now (asked of the gateway); Failure for no such gateway
+  // or one that has not reported since its node made it, Unreachable when it does not answer.
+  std::vector<LiveSession> sessions(const std::string& label);
   // By label or OID.
   std::optional<EndpointRecord> endpoint(const std::string& name);
   // An administrator's move (wep EP migrate GW): the endpoint goes to `gateway` at its next

@@ -65,4 +65,16 @@ std::string CorbaGateways::session_of(const GatewayRecord& g, const std::string&
   });
 }
 
+std::vector<LiveSession> CorbaGateways::sessions(const GatewayRecord& g) {
+  return call(g, timeouts::kPush, [&](OServGateway::Service_ptr s) {
+    OServGateway::Sessions_var all = s->logged_in();
+    std::vector<LiveSession> out;
+    out.reserve(all->length());
+    for (CORBA::ULong i = 0; i < all->length(); ++i)
+      out.push_back({all[i].oid.in(), all[i].label.in(), all[i].address.in(), all[i].since.in(),
+                     all[i].login_kind.in()});
+    return out;
+  });
+}
+
 }  // namespace openoserv

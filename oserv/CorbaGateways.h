@@ -22,6 +22,7 @@ class CorbaGateways final : public GatewayCalls {
   void forget(const GatewayRecord& gateway, const std::string& oid,
               const std::string& redirect) override;
   std::string session_of(const GatewayRecord& gateway, const std::string& oid) override;
+  std::vector<LiveSession> sessions(const GatewayRecord& gateway) override;
 
  private:
   OServGateway::Service_ptr service(const GatewayRecord& gateway, std::chrono::milliseconds timeout);

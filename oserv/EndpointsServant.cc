@@ -68,6 +68,24 @@ OServ::EndpointEntries* EndpointsServant::endpoints(const char* gateway) {
       [&](OServ::Dispatcher_ptr d) { return d->endpoints(gateway); });
 }
 
+OServ::EndpointSessions* EndpointsServant::gateway_sessions(const char* gateway) {
+  return at_tmr(
+      [&] {
+        const auto all = local_.endpoint_manager.sessions(gateway);
+        auto out = std::make_unique<OServ::EndpointSessions>(static_cast<CORBA::ULong>(all.size()));
+        out->length(static_cast<CORBA::ULong>(all.size()));
+        for (CORBA::ULong i = 0; i < all.size(); ++i) {
+          (*out)[i].oid = all[i].oid.c_str();
+          (*out)[i].label = all[i].label.c_str();
+          (*out)[i].address = all[i].address.c_str();
+          (*out)[i].since = all[i].since.c_str();
+          (*out)[i].login_kind = all[i].login_kind.c_str();
+        }
+        return out.release();
+      },
+      [&](OServ::Dispatcher_ptr d) { return d->gateway_sessions(gateway); });
+}
+
 char* EndpointsServant::migrate_endpoint(const char* endpoint, const char* gateway) {
   return at_tmr(
       [&] {

@@ -18,6 +18,7 @@ class EndpointsServant : public virtual POA_OServ::EndpointAdmin {
   OServ::GatewayEntries* gateways() override;
   char* delete_gateway(const char* label) override;
   OServ::EndpointEntries* endpoints(const char* gateway) override;
+  OServ::EndpointSessions* gateway_sessions(const char* gateway) override;
   char* migrate_endpoint(const char* endpoint, const char* gateway) override;
   char* set_login_interfaces(const char* endpoint, const char* gateway,
                              const char* interfaces) override;

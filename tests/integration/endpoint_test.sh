@@ -55,6 +55,13 @@ expect_contains "ep1 under gw1" "ep1" "$OUT"
 expect_code "wep ep1" 0 wep --id oserv ep1
 expect_contains "assigned gw1" "gateway_label        gw1" "$OUT"
 expect_contains "initial" "login_kind           initial" "$OUT"
+expect_code "wgateway gw1 sessions" 0 wgateway --id mn2 gw1 sessions
+expect_contains "gw1 holds ep1's session" "ep1" "$OUT"
+expect_contains "its kind" "initial" "$OUT"
+expect_code "wgateway gw2 sessions" 0 wgateway --id oserv gw2 sessions
+expect_eq "gw2 holds none" "" "$OUT"
+expect_code "sessions of no gateway" 1 wgateway --id oserv gw9 sessions
+expect_contains "named" "no gateway gw9" "$OUT"
 expect_eq "lcf.dat mode" 600 "$(stat -c %a "$EP1/lcf.dat")"
 expect_contains "lcf.dat names gw1" "gateway=127.0.0.3+$GWPORT" "$(cat "$EP1/lcf.dat")"
 expect_contains "lcf.dat alternates" "alternates=127.0.0.4+$GWPORT" "$(cat "$EP1/lcf.dat")"
