@@ -9,12 +9,15 @@
 //
 // One event loop (Boost.Asio); downcalls are answered at once (built-in ping and status, and
 // any method program: "ok", exit code 0, its body fetched once per endpoint as lcfd would).
+// With --upcalls N, the first N endpoints each spool an upcall when their session is lost, and
+// send their spool, one at a time and again until acknowledged, as lcfd does.
 #include <csignal>
 #include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <deque>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -53,10 +56,15 @@ constexpr const char* kUsage =
     "Every --report seconds it prints one line: sessions up, logins by kind, refusals,\n"
     "downcalls answered, method bodies fetched (and their bytes), TLS sessions resumed (a\n"
     "gateway's ticket offered again), re-logins after a lost session (count, p50, p99 and max\n"
-    "seconds from the loss to the next accepted login), and how long it took until every\n"
-    "endpoint was first logged in. It runs for --duration seconds (0: until SIGINT or\n"
-    "SIGTERM), then prints a last line and exits 0, or 1 when fewer than --expect endpoints\n"
-    "were logged in at the end.\n";
+    "seconds from the loss to the next accepted login), upcalls spooled and acknowledged, and\n"
+    "how long it took until every endpoint was first logged in. It runs for --duration\n"
+    "seconds (0: until SIGINT or SIGTERM), then prints a last line and exits 0, or 1 when\n"
+    "fewer than --expect endpoints were logged in at the end.\n"
+    "\n"
+    "With --upcalls N, the first N endpoints each spool an upcall of --upcall-method (its\n"
+    "argument: the upcall's id) whenever their session is lost, and send it once logged in\n"
+    "again, one at a time and again every 10 s until the gateway acknowledges it (lcfd's\n"
+    "rule); the Endpoint Manager runs each id once.\n";
 
 struct Options {
   std::vector<GatewayAddress> gateways;
@@ -70,12 +78,15 @@ struct Options {
   int report = 5;
   std::size_t expect = 0;
   std::string local_ips;     // "127.0.1.1-127.0.1.50": spread the sessions' source addresses
+  std::size_t upcalls = 0;   // endpoints that spool an upcall at each lost session
+  std::string upcall_method = "report";
 };
 
 struct Stats {
   std::size_t up = 0;
   std::map<std::string, std::size_t> logins;  // by kind
   std::size_t refused = 0, downcalls = 0, fetched = 0, fetched_bytes = 0, lost = 0, resumed = 0;
+  std::size_t spooled = 0, acknowledged = 0;
   std::vector<double> relogin_seconds;
 };
 
@@ -91,7 +102,12 @@ struct Endpoint {
   std::optional<Clock::time_point> lost;  // when its last session ended
   bool redirected = false;                // told where to go: no jitter before it
   Link::LastTicket ticket;                // the last TLS session ticket and its gateway
+  std::deque<std::uint64_t> spool;        // upcall ids not yet acknowledged, oldest first
+  std::optional<Clock::time_point> upcall_sent;  // when the spool's first went out
 };
+
+// An unacknowledged upcall goes out again after this (lcfd's interval).
+constexpr auto kUpcallResend = std::chrono::seconds(10);
 
 class Simulator {
  public:
@@ -243,6 +259,8 @@ class Simulator {
     if (stats_.up == o_.count && !all_up_)
       all_up_ = std::chrono::duration<double>(Clock::now() - started_).count();
     dirty_ = true;
+    e.upcall_sent.reset();
+    send_upcall(e);
     if (e.lost) {
       stats_.relogin_seconds.push_back(
           std::chrono::duration<double>(Clock::now() - *e.lost).count());
@@ -276,6 +294,15 @@ class Simulator {
       answer(link, f.id);
       return;
     }
+    if (f.type == Type::kUpcallAck) {
+      auto a = decode<Lcf::UpcallAck>(f);
+      if (e.spool.empty() || e.spool.front() != a.id) return;
+      e.spool.pop_front();
+      e.upcall_sent.reset();
+      ++stats_.acknowledged;
+      send_upcall(e);
+      return;
+    }
     if (f.type == Type::kMethodBody) {
       auto b = decode<Lcf::MethodBody>(f);
       auto& pending = fetches_[link.get()];
@@ -298,11 +325,29 @@ class Simulator {
     ++stats_.downcalls;
   }
 
+  // The spool's first upcall, unless it is out and not yet due again.
+  void send_upcall(Endpoint& e) {
+    if (!e.link || e.spool.empty()) return;
+    if (e.upcall_sent && Clock::now() - *e.upcall_sent < kUpcallResend) return;
+    Lcf::Upcall u;
+    u.id = e.spool.front();
+    u.method = o_.upcall_method.c_str();
+    u.args.length(1);
+    u.args[0] = std::to_string(u.id).c_str();
+    e.link->send(Type::kUpcall, 0, u);
+    e.upcall_sent = Clock::now();
+  }
+
   void session_lost(std::size_t i, const std::shared_ptr<Link>& link) {
     Endpoint& e = endpoints_[i];
     fetches_.erase(link.get());
     if (e.link != link) return;
     e.link.reset();
+    e.upcall_sent.reset();
+    if (i < o_.upcalls) {  // something to report happened while it was cut off
+      e.spool.push_back(upcall_base_ + ++upcalls_made_);
+      ++stats_.spooled;
+    }
     --stats_.up;
     ++stats_.lost;
     e.lost = Clock::now();
@@ -324,6 +369,7 @@ class Simulator {
       if (ec) return;
       print_line(fmt::format("{:.0f}s", std::chrono::duration<double>(Clock::now() - started_).count()));
       if (dirty_) save_identities();
+      for (auto& e : endpoints_) send_upcall(e);
       tick();
     });
   }
@@ -336,11 +382,11 @@ class Simulator {
     for (const auto& [k, n] : stats_.logins) kinds += fmt::format(" {}={}", k, n);
     fmt::print("{}: up {}/{}; logins{}; refused {}; downcalls {}; fetched {} ({} bytes); TLS "
                "resumed {}; lost {}; re-logins {} (p50 {:.2f} s, p99 {:.2f} s, max {:.2f} s); "
-               "all up {}\n",
+               "upcalls spooled {}, acknowledged {}; all up {}\n",
                when, stats_.up, o_.count, kinds.empty() ? " none" : kinds, stats_.refused,
                stats_.downcalls, stats_.fetched, stats_.fetched_bytes, stats_.resumed,
                stats_.lost, r.size(), pct(0.5), pct(0.99),
-               r.empty() ? 0.0 : r.back(),
+               r.empty() ? 0.0 : r.back(), stats_.spooled, stats_.acknowledged,
                all_up_ ? fmt::format("after {:.2f} s", *all_up_) : std::string("not yet"));
     std::fflush(stdout);
   }
@@ -398,6 +444,12 @@ class Simulator {
   bool dirty_ = false;
   Clock::time_point started_ = Clock::now();
   std::optional<double> all_up_;  // seconds from the start until every endpoint was first up
+  // Upcall ids: microseconds since the epoch at the start, plus a count, so that a later run's
+  // are higher than an earlier one's (the Endpoint Manager drops ids it has seen).
+  const std::uint64_t upcall_base_ = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(
+          std::chrono::system_clock::now().time_since_epoch()).count());
+  std::uint64_t upcalls_made_ = 0;
 };
 
 // The descriptor limit raised to its hard maximum: one per session.
@@ -429,7 +481,11 @@ int main(int argc, char** argv) {
       "duration", po::value(&o.duration), "seconds to run (default 0: until a signal)")(
       "report", po::value(&o.report), "seconds between report lines (default 5)")(
       "expect", po::value(&o.expect), "exit 1 unless this many are logged in at the end")(
-      "local-ips", po::value(&o.local_ips), "source addresses A.B.C.D-A.B.C.E, round robin");
+      "local-ips", po::value(&o.local_ips), "source addresses A.B.C.D-A.B.C.E, round robin")(
+      "upcalls", po::value(&o.upcalls),
+      "the first N endpoints spool an upcall each time their session is lost (default 0)")(
+      "upcall-method", po::value(&o.upcall_method),
+      "the Endpoint Manager's method the upcalls call (default report)");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, desc), vm);

@@ -1,7 +1,8 @@
 # The endpoint simulator (bench/lcf_sim) against real gateways: a few hundred endpoints log in
 # (initial), log in again from their identities (normal), and are all logged in again after
 # their gateway is killed with kill -9 (the managed node's oserv restarts it; the endpoints
-# come back to it or go to the other gateway). Scale figures are docs/PERFORMANCE.md's; this is
+# come back to it or go to the other gateway), each held by one gateway, the one it is
+# assigned to, and the upcalls spooled meanwhile run once each. Scale figures are docs/PERFORMANCE.md's; this is
 # the functional check that the simulator speaks the protocol and the gateway holds many
 # sessions.
 # shellcheck source=tests/integration/lib.sh
@@ -36,16 +37,30 @@ expect_code "lcf_sim normal" 0 "$SIM" --gateway "127.0.0.3+$GWPORT" --count $N -
   --duration 6 --report 2 --expect $N --jitter 1
 expect_contains "all normal" "final: up $N/$N; logins normal=$N;" "$OUT"
 
-step "their gateway killed: every endpoint is logged in again"
-"$SIM" --gateway "127.0.0.3+$GWPORT" --count $N --dir "$WORK/sim" --duration 25 --report 2 \
-  --expect $N --jitter 1 >"$WORK/sim.out" 2>&1 &
+step "their gateway killed: every endpoint is logged in again, held once, its upcalls run once"
+UPCALLS=50
+cat >"$WORK/report" <<SH
+#!/bin/sh
+echo "\$3 \$5" >>"$WORK/upcalls"
+SH
+chmod 755 "$WORK/report"
+expect_code "install upcall method" 0 wclass --id oserv method TMF_LCF::EndpointManager report "$WORK/report"
+"$SIM" --gateway "127.0.0.3+$GWPORT" --count $N --dir "$WORK/sim" --report 1 \
+  --expect $N --jitter 1 --upcalls $UPCALLS >"$WORK/sim.out" 2>&1 &
 SIM_PID=$!
 BG_PIDS="$BG_PIDS $SIM_PID"
 wait_until 15 grep -q "up $N/$N" "$WORK/sim.out" || fail "not all up: $(tail -3 "$WORK/sim.out")"
+expect_code "held once before" 0 held_once "env OSERV=oserv" $N gw1 gw2
 pkill -KILL -f "oserv-gateway --label gw1 .*$WORK/" || fail "no gw1 process"
+wait_until 30 sh -c "tail -n 1 '$WORK/sim.out' | grep -q 'up $N/$N.* lost $N; re-logins $N .*spooled $UPCALLS, acknowledged $UPCALLS;'" ||
+  fail "not every endpoint came back, or upcalls are missing: $(tail -n 1 "$WORK/sim.out")"
+wait_until 20 held_once "env OSERV=oserv" $N gw1 gw2 || fail "after the kill: $(cat "$WORK/held.why")"
+kill -TERM "$SIM_PID"
 wait "$SIM_PID"; code=$?
 final=$(grep "^final" "$WORK/sim.out")
-[ $code = 0 ] || fail "not every endpoint came back: $final"
-expect_contains "all lost and back" "lost $N; re-logins $N" "$final"
+[ $code = 0 ] || fail "not every endpoint was up at the end: $final"
+expect_eq "each upcall run once" $UPCALLS "$(sort -u "$WORK/upcalls" | wc -l)"
+expect_eq "no upcall run twice" $UPCALLS "$(wc -l <"$WORK/upcalls")"
+expect_eq "by the endpoints that spooled them" $UPCALLS "$(cut -d' ' -f1 "$WORK/upcalls" | sort -u | grep -c '^sim000[0-4][0-9]$')"
 echo "$final"
 echo "endpoint simulator ok"

@@ -118,3 +118,31 @@ gone() {
 # transient_threads ID: the method threads odstat -c lists at instance ID, without the resident
 # ones (the Endpoint Manager at a TMR server, gateways), which run as long as the oserv.
 transient_threads() { odstat --id "$1" -c | grep -Ev ' (endpoint_manager|gateway)$' || true; }
+
+# held_once RUN N GW...: true when each of the N endpoints `wep ls` lists has exactly one live
+# session among gateways GW..., at the gateway it is assigned to (each gateway asked with
+# `wgateway GW sessions`). RUN is a command prefix that runs a client of the region (word-split:
+# "env OSERV=oserv"). What is wrong is left in $WORK/held.why.
+held_once() {
+  run=$1 n=$2; shift 2
+  : >"$WORK/held"
+  for gw in "$@"; do
+    $run wgateway "$gw" sessions >"$WORK/held.$gw" 2>&1 || { cp "$WORK/held.$gw" "$WORK/held.why"; return 1; }
+    awk -v g="$gw" '{print $1, g}' "$WORK/held.$gw" >>"$WORK/held"
+  done
+  sort -o "$WORK/held" "$WORK/held"
+  $run wep ls >"$WORK/assigned" 2>&1 || { cp "$WORK/assigned" "$WORK/held.why"; return 1; }
+  awk '/^G /{g=$3; next} {print $1, g}' "$WORK/assigned" | sort -o "$WORK/assigned"
+  twice=$(cut -d' ' -f1 "$WORK/held" | uniq -d | head -n 3 | tr '\n' ' ')
+  if [ -n "$twice" ]; then
+    echo "held by two gateways: $twice" >"$WORK/held.why"
+    return 1
+  fi
+  if [ "$(wc -l <"$WORK/held")" != "$n" ] || [ "$(wc -l <"$WORK/assigned")" != "$n" ]; then
+    echo "$(wc -l <"$WORK/held") sessions and $(wc -l <"$WORK/assigned") assignments for $n endpoints" >"$WORK/held.why"
+    return 1
+  fi
+  cmp -s "$WORK/held" "$WORK/assigned" && return 0
+  echo "sessions not where assigned: $(diff "$WORK/held" "$WORK/assigned" | head -n 6 | tr '\n' ' ')" >"$WORK/held.why"
+  return 1
+}
