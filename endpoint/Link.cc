@@ -172,6 +172,7 @@ void Link::start(OnFrame on_frame, OnClose on_close) {
 
 void Link::set_heartbeat(std::chrono::seconds interval) {
   heartbeat_ = interval;
+  heard_ = std::chrono::steady_clock::now();
   if (interval.count() > 0) tick();
 }
 
@@ -179,6 +180,10 @@ void Link::tick() {
   timer_.expires_after(heartbeat_);
   timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
     if (ec || !self->open_) return;
+    // Bytes already in the socket were heard: this process is behind (a login storm on its
+    // event loop), not its peer silent.
+    boost::system::error_code unread;
+    if (self->socket_.available(unread) > 0 && !unread) self->heard_ = std::chrono::steady_clock::now();
     const auto silent = std::chrono::steady_clock::now() - self->heard_;
     if (silent > 3 * self->heartbeat_) {
       self->close(fmt::format("nothing heard for {} s (three heartbeat intervals)",

@@ -78,7 +78,8 @@ class Link : public std::enable_shared_from_this<Link> {
 
   // Starts reading; `on_frame` gets every frame, `on_close` (once) why the session ended.
   void start(OnFrame on_frame, OnClose on_close);
-  // Heartbeats from now on, every `interval` (0: none, and no liveness check).
+  // Heartbeats from now on, every `interval` (0: none, and no liveness check); the peer has
+  // three intervals from now to be heard.
   void set_heartbeat(std::chrono::seconds interval);
 
   void send(std::string frame);

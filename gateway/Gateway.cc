@@ -272,6 +272,9 @@ void Gateway::accept_login(const std::shared_ptr<Session>& s, const std::string&
   by_oid_[oid] = s;
   s->link->send(Type::kLoginReply, 0,
                 accepted_reply(oid, key, address(), alternates, login_interfaces));
+  // The endpoint was silent while its login waited here (on the Endpoint Manager, in a storm
+  // for many seconds): its three heartbeat intervals start with the reply.
+  s->link->set_heartbeat(options_.heartbeat);
   log_.line(fmt::format("endpoint {} ({}) from {}: {} login", label, oid, s->link->peer(), kind));
   note_login_for_trim();
 }
