@@ -127,13 +127,20 @@ void Gateway::accept() {
     }
     auto s = std::make_shared<Session>();
     s->link = std::make_shared<lcf::Link>(std::move(socket));
+    ++handshaking_;
     s->link->tls_server(*tls_, options_.allow_plain, options_.heartbeat,
                         [this, s](const std::string& error) {
+                          --handshaking_;
+                          if (accept_paused_ && !stopping_) {
+                            accept_paused_ = false;
+                            accept();
+                          }
                           if (error.empty()) return start_session(s);
                           log_.line(fmt::format("^session from {} refused: {}", s->link->peer(),
                                                 error));
                         });
-    accept();
+    if (handshaking_ < kMaxHandshakes) accept();
+    else accept_paused_ = true;
   });
 }
 

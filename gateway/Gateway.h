@@ -166,6 +166,12 @@ class Gateway {
   std::vector<std::string> others_;                        // other gateways, "host+port"
   std::map<std::string, std::vector<std::function<void(const std::string*)>>> fetching_;
   std::set<std::string> seen_upcalls_;                     // "oid/id" sent on and not yet acked
+  // Handshakes under way. At kMaxHandshakes the gateway stops accepting: a storm's sessions
+  // wait in the kernel's listen backlog, where their handshake deadline has not started, rather
+  // than all start at once and miss it together.
+  static constexpr std::size_t kMaxHandshakes = 128;
+  std::size_t handshaking_ = 0;
+  bool accept_paused_ = false;
 };
 
 }  // namespace openoserv
