@@ -19,6 +19,7 @@ case ${1:-} in
     export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:exitcode=86"
     export LSAN_OPTIONS="suppressions=$SUPP/lsan.supp:print_suppressions=0"
     export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
+    export OPENOSERV_SCALE_ENDPOINTS=1000  # endpoint_scale_test: 10,000 TLS sessions are slow under ASan
     cd build-asan
     ctest --output-on-failure -j "$(nproc)" ;;
   tsan)
