@@ -30,7 +30,7 @@ for n in 1 2; do
   expect_code "start gwn$n" 0 on "$host" "$WORK/gwn$n/etc/gwn$n/oserv.rc" start --join-interval 1
   mkdir -p "$WORK/gwn$n/db/gwn$n/gateway/gw$n"
   echo "heartbeat=5" >"$WORK/gwn$n/db/gwn$n/gateway/gw$n/gateway.cfg"
-  expect_code "wcrtgate gw$n" 0 $CLIENT wcrtgate -n "gw$n" -p "$GWPORT" "10.77.0.10$n"
+  expect_code "wcrtgate gw$n" 0 as "$TMR" oserv wcrtgate -n "gw$n" -p "$GWPORT" "10.77.0.10$n"
   wait_until 20 grep -q "registered with the Endpoint Manager" "$WORK/gwn$n/db/gwn$n/gateway/gw$n/gateway.log" ||
     fail "gw$n did not register: $(cat "$WORK/gwn$n/db/gwn$n/gateway/gw$n/gateway.log" 2>&1)"
 done
@@ -43,7 +43,7 @@ cat >"$WORK/report" <<SH
 echo "\$3 \$5" >>"$WORK/ran/upcalls"
 SH
 chmod 755 "$WORK/report"
-expect_code "install the upcall method" 0 $CLIENT wclass method TMF_LCF::EndpointManager report "$WORK/report"
+expect_code "install the upcall method" 0 as "$TMR" oserv wclass method TMF_LCF::EndpointManager report "$WORK/report"
 
 # The simulator's last report line, and one of its figures.
 last() { tail -n 1 "$WORK/sim.out"; }
