@@ -1,7 +1,8 @@
 #!/bin/sh
 # Runs the benchmarks and prints raw baselines measured in the same run, and the ratios.
 # See docs/PERFORMANCE.md for recorded results. Usage:
-#   scripts/bench.sh [ping|hop|txn|recovery|endpoints|methods]...   (no argument: the first four)
+#   scripts/bench.sh [ping|hop|txn|recovery|endpoints|methods|downcall]...   (no argument: the
+#   first four)
 # (HOP_BENCH_ARGS adds options to hop_bench, e.g. HOP_BENCH_ARGS=--deadlines; ENDPOINTS=N sets
 # the endpoints benchmark's count, default 10000 (methods: 1000), and RATE=N paces its first
 # logins at N per second instead of all at once.)
@@ -164,6 +165,22 @@ for bench in "$@"; do
       done
       kill -TERM "$SIM"; wait "$SIM" || true
       for id in epgw1 eptmr; do "$WORK/etc/$id/oserv.rc" stop >/dev/null; done ;;
-    *) echo "bench.sh: unknown benchmark '$bench' (ping, hop, txn, recovery, endpoints, methods)" >&2; exit 2 ;;
+    downcall)
+      # One endpoint (lcf_sim, 127.0.0.1) on gw1 (127.0.0.3); its built-in ping called through
+      # the TMR server (127.0.0.2) in a loop, beside raw TCP relays at the same three addresses.
+      endpoint_region 1
+      sleep 2
+      "$BIN/lcf_sim" --gateway "127.0.0.3+$GWPORT" --count 1 --dir "$WORK/sim" --duration 0 \
+        --report 1 >"$WORK/sim.out" 2>&1 &
+      SIM=$!
+      await_all_up "$WORK/sim.out"
+      OID=$("$BIN/wep" --id eptmr ls | awk '/^    / {print $1; exit}')
+      echo "== downcall round trip (bench/downcall_bench.cc)"
+      "$BIN/downcall_bench" --tmr "127.0.0.2:$TPORT" --endpoint "$OID" \
+        --ca "$WORK/eptmr/ssl/ca.pem" --identity "$WORK/eptmr/ssl/identity.pem" \
+        --raw-tmr "127.0.0.2:$(port)" --raw-gateway "127.0.0.3:$(port)" --raw-endpoint "127.0.0.1:$(port)"
+      kill -TERM "$SIM"; wait "$SIM" || true
+      for id in epgw1 eptmr; do "$WORK/etc/$id/oserv.rc" stop >/dev/null; done ;;
+    *) echo "bench.sh: unknown benchmark '$bench' (ping, hop, txn, recovery, endpoints, methods, downcall)" >&2; exit 2 ;;
   esac
 done
