@@ -351,6 +351,24 @@ std::vector<LiveSession> EndpointManager::sessions(const std::string& label) {
   return calls_->sessions(*g);
 }
 
+std::optional<MethodOutcome> EndpointManager::downcall_here(
+    const std::vector<GatewayRecord>& mine, const std::string& oid, const std::string& method,
+    const std::vector<std::string>& args, std::chrono::seconds timeout) {
+  if (!calls_) return std::nullopt;
+  for (const auto& g : mine) {
+    try {
+      if (calls_->session_of(g, oid).empty()) continue;
+    } catch (const Unreachable&) {
+      continue;  // not running: it holds nobody
+    }
+    log_.line(fmt::format("{} on endpoint {}: the TMR server does not answer; sent through "
+                          "gateway {}, which holds its session",
+                          method, oid, g.label));
+    return calls_->downcall_here(g, oid, method, args, timeout);
+  }
+  return std::nullopt;
+}
+
 std::optional<EndpointRecord> EndpointManager::endpoint(const std::string& name) {
   Oid oid;
   if (Oid::try_parse(name, oid)) {

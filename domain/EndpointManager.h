@@ -59,6 +59,11 @@ class GatewayCalls {
   // Where endpoint `oid`'s live session at `gateway` comes from; "" when it has none.
   virtual std::string session_of(const GatewayRecord& gateway, const std::string& oid) = 0;
   virtual std::vector<LiveSession> sessions(const GatewayRecord& gateway) = 0;
+  // The gateway runs the method as it last did (idl/gateway.idl, downcall_here).
+  virtual MethodOutcome downcall_here(const GatewayRecord& gateway, const std::string& oid,
+                                      const std::string& method,
+                                      const std::vector<std::string>& args,
+                                      std::chrono::seconds timeout) = 0;
 };
 
 class EndpointManager {
@@ -105,6 +110,12 @@ class EndpointManager {
   // The sessions gateway `label` holds now (asked of the gateway); Failure for no such gateway
   // or one that has not reported since its node made it, Unreachable when it does not answer.
   std::vector<LiveSession> sessions(const std::string& label);
+  // At a managed node whose TMR server does not answer: endpoint `oid`'s method run through the
+  // one of `mine` (this node's gateways) that holds its session; nullopt when none does.
+  std::optional<MethodOutcome> downcall_here(const std::vector<GatewayRecord>& mine,
+                                             const std::string& oid, const std::string& method,
+                                             const std::vector<std::string>& args,
+                                             std::chrono::seconds timeout);
   // By label or OID.
   std::optional<EndpointRecord> endpoint(const std::string& name);
   // An administrator's move (wep EP migrate GW): the endpoint goes to `gateway` at its next

@@ -50,6 +50,23 @@ std::string GatewayHost::state_dir(const std::string& label) const {
   return self_.instance.dbdir + "/gateway/" + label;
 }
 
+std::vector<GatewayRecord> GatewayHost::running() {
+  std::vector<GatewayRecord> out;
+  std::lock_guard lock(mu_);
+  for (const auto& [key, p] : running_) {
+    if (p->pid <= 0) continue;
+    auto ior = read_text_file(state_dir(p->config.label) + "/gateway.ior");
+    if (!ior || ior->empty()) continue;
+    GatewayRecord g;
+    g.label = p->config.label;
+    g.oid = p->oid;
+    g.od = self_.od;
+    g.ior = ior->substr(0, ior->find('\n'));
+    out.push_back(std::move(g));
+  }
+  return out;
+}
+
 GatewayHost::Config GatewayHost::config(const Oid& gw) {
   auto cls = db_.read(db::Table::kObjects, gw.key());
   if (!cls || *cls != kGatewayClass)

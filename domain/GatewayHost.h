@@ -19,6 +19,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "Database.h"
 #include "DispatcherInfo.h"
@@ -26,6 +27,7 @@
 #include "Objects.h"
 #include "Oid.h"
 #include "OservLog.h"
+#include "Records.h"
 
 namespace openoserv {
 
@@ -53,6 +55,9 @@ class GatewayHost {
 
   // The directory of gateway `label`'s state (its endpoints' copy, method cache, log).
   std::string state_dir(const std::string& label) const;
+  // The gateways running here, each with the service reference its process wrote when it
+  // started (DIR/gateway.ior); those without one yet are left out.
+  std::vector<GatewayRecord> running();
 
  private:
   struct Process;

@@ -42,6 +42,11 @@ struct LocalDispatcher {
                                                                     const std::vector<std::string>& args) {
       return endpoint_manager.downcall(oid, method, args,
                                        std::chrono::duration_cast<std::chrono::seconds>(method_timeout));
+    }, [this, method_timeout](const Oid& oid, const std::string& method,
+                              const std::vector<std::string>& args) {
+      return endpoint_manager.downcall_here(
+          gateway_host.running(), oid.text(), method, args,
+          std::chrono::duration_cast<std::chrono::seconds>(method_timeout));
     });
   }
 

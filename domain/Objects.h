@@ -81,11 +81,17 @@ class Objects {
   // The endpoint tier, set once by LocalDispatcher: the gateways this node runs (the built-in
   // methods host_gateway, start_gateway, stop_gateway, gateway_status), and the downcall that
   // runs an endpoint object's method on the endpoint (at the TMR server).
+  // `here`: at a managed node, a method of an object of the TMR server when the TMR server does
+  // not answer: run through this node's gateway when one holds an endpoint with that OID
+  // (nullopt: none does).
   using Downcall = std::function<MethodOutcome(const Oid&, const std::string&,
                                                const std::vector<std::string>&)>;
-  void set_endpoint_tier(GatewayHost* host, Downcall downcall) {
+  using DowncallHere = std::function<std::optional<MethodOutcome>(
+      const Oid&, const std::string&, const std::vector<std::string>&)>;
+  void set_endpoint_tier(GatewayHost* host, Downcall downcall, DowncallHere here) {
     gateway_host_ = host;
     downcall_ = std::move(downcall);
+    downcall_here_ = std::move(here);
   }
 
   // This dispatcher's ManagedNode object (n = 1), created if missing and named at the TMR
@@ -119,6 +125,7 @@ class Objects {
   Programs& programs_;
   GatewayHost* gateway_host_ = nullptr;
   Downcall downcall_;
+  DowncallHere downcall_here_;
 };
 
 }  // namespace openoserv

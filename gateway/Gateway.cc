@@ -67,6 +67,7 @@ void Gateway::ask_manager(Call call, Then then) {
 
 void Gateway::listen() {
   load_copy();
+  load_digests();
   tls_ = lcf::gateway_tls_context(options_.identity_file);
   boost::system::error_code ec;
   const auto ip = asio::ip::make_address(options_.listen_host, ec);
@@ -397,24 +398,77 @@ void Gateway::downcall(const std::string& oid, const std::string& method,
                        const std::vector<std::string>& args, const std::string& digest,
                        std::chrono::seconds timeout, std::function<void(DowncallOutcome)> reply) {
   asio::post(io_, [=, this, reply = std::move(reply)]() mutable {
-    auto it = by_oid_.find(oid);
-    if (it == by_oid_.end() || !it->second->link->is_open()) {
-      reply({false, 0, fmt::format("endpoint {} is not logged in at gateway {}", oid,
-                                   options_.label)});
-      return;
-    }
-    auto& s = it->second;
-    Lcf::Downcall d;
-    d.oid = oid.c_str();
-    d.method = method.c_str();
-    d.args.length(static_cast<CORBA::ULong>(args.size()));
-    for (CORBA::ULong i = 0; i < args.size(); ++i) d.args[i] = args[i].c_str();
-    d.digest = digest.c_str();
-    d.timeout = static_cast<CORBA::ULong>(timeout.count());
-    const std::uint32_t id = s->link->next_id();
-    s->calls[id] = std::move(reply);
-    s->link->send(Type::kDowncall, id, d);
+    if (!digest.empty()) remember_digest(method, digest);
+    send_downcall(oid, method, args, digest, timeout, std::move(reply));
   });
+}
+
+void Gateway::downcall_here(const std::string& oid, const std::string& method,
+                            const std::vector<std::string>& args, std::chrono::seconds timeout,
+                            std::function<void(DowncallOutcome)> reply) {
+  asio::post(io_, [=, this, reply = std::move(reply)]() mutable {
+    std::string digest;
+    if (method != "ping" && method != "status") {
+      auto it = digests_.find(method);
+      if (it == digests_.end()) {
+        reply({false, 0, fmt::format("gateway {} has never sent method {} to an endpoint; only "
+                                     "the Endpoint Manager (at the TMR server, which does not "
+                                     "answer) has its program",
+                                     options_.label, method)});
+        return;
+      }
+      digest = it->second;
+    }
+    send_downcall(oid, method, args, digest, timeout, std::move(reply));
+  });
+}
+
+void Gateway::send_downcall(const std::string& oid, const std::string& method,
+                            const std::vector<std::string>& args, const std::string& digest,
+                            std::chrono::seconds timeout,
+                            std::function<void(DowncallOutcome)> reply) {
+  auto it = by_oid_.find(oid);
+  if (it == by_oid_.end() || !it->second->link->is_open()) {
+    reply({false, 0, fmt::format("endpoint {} is not logged in at gateway {}", oid,
+                                 options_.label)});
+    return;
+  }
+  auto& s = it->second;
+  Lcf::Downcall d;
+  d.oid = oid.c_str();
+  d.method = method.c_str();
+  d.args.length(static_cast<CORBA::ULong>(args.size()));
+  for (CORBA::ULong i = 0; i < args.size(); ++i) d.args[i] = args[i].c_str();
+  d.digest = digest.c_str();
+  d.timeout = static_cast<CORBA::ULong>(timeout.count());
+  const std::uint32_t id = s->link->next_id();
+  s->calls[id] = std::move(reply);
+  s->link->send(Type::kDowncall, id, d);
+}
+
+void Gateway::remember_digest(const std::string& method, const std::string& digest) {
+  auto& slot = digests_[method];
+  if (slot == digest) return;
+  slot = digest;
+  std::string text;
+  for (const auto& [name, d] : digests_) text += fmt::format("{} {}\n", name, d);
+  try {
+    make_directories(options_.dir + "/cache", 0700);
+    write_file_atomically(options_.dir + "/cache/methods", text, 0600);
+  } catch (const std::exception& e) {
+    log_.line(fmt::format("^the method index was not saved: {}", e.what()));
+  }
+}
+
+void Gateway::load_digests() {
+  const std::string path = options_.dir + "/cache/methods";
+  auto text = read_text_file(path);
+  if (!text) return;
+  std::istringstream in(*text);
+  std::string name, digest;
+  while (in >> name >> digest)
+    if (digest.size() == 64 && digest.find_first_not_of("0123456789abcdef") == std::string::npos)
+      digests_[name] = digest;
 }
 
 void Gateway::program(const std::string& digest, std::function<void(const std::string*)> done) {

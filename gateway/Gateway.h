@@ -94,6 +94,12 @@ class Gateway {
   void downcall(const std::string& oid, const std::string& method,
                 const std::vector<std::string>& args, const std::string& digest,
                 std::chrono::seconds timeout, std::function<void(DowncallOutcome)> reply);
+  // For its own dispatcher while the TMR server does not answer: the method as this gateway
+  // last sent it (its digest remembered from the Endpoint Manager's downcalls, DIR/cache/methods);
+  // ping and status are built in; another method is refused.
+  void downcall_here(const std::string& oid, const std::string& method,
+                     const std::vector<std::string>& args, std::chrono::seconds timeout,
+                     std::function<void(DowncallOutcome)> reply);
   void forget(const std::string& oid, const std::string& redirect);
   std::vector<SessionInfo> sessions();  // loop thread only
   std::string session_of(const std::string& oid);  // loop thread only
@@ -132,6 +138,13 @@ class Gateway {
   // The program `digest` from the cache, else fetched once however many ask meanwhile.
   void program(const std::string& digest, std::function<void(const std::string*)> done);
   void remember(const std::string& oid, Known known);
+  // Loop thread: sends the Downcall frame, or replies that the endpoint is not here.
+  void send_downcall(const std::string& oid, const std::string& method,
+                     const std::vector<std::string>& args, const std::string& digest,
+                     std::chrono::seconds timeout, std::function<void(DowncallOutcome)> reply);
+  // Loop thread: method name -> the digest of its program, as last sent (DIR/cache/methods).
+  void remember_digest(const std::string& method, const std::string& digest);
+  void load_digests();
   void save_copy_soon();
   void save_copy();
   void load_copy();
@@ -166,6 +179,7 @@ class Gateway {
   std::vector<std::string> others_;                        // other gateways, "host+port"
   std::map<std::string, std::vector<std::function<void(const std::string*)>>> fetching_;
   std::set<std::string> seen_upcalls_;                     // "oid/id" sent on and not yet acked
+  std::map<std::string, std::string> digests_;             // method -> program digest last sent
   // Handshakes under way. At kMaxHandshakes the gateway stops accepting: a storm's sessions
   // wait in the kernel's listen backlog, where their handshake deadline has not started, rather
   // than all start at once and miss it together.

@@ -75,22 +75,19 @@ class ServiceServant final : public POA_OServGateway::Service {
   OServ::MethodResult* downcall(const char* oid, const char* method,
                                 const OServ::StringList& args, const char* digest,
                                 CORBA::ULong timeout) override {
-    auto done = std::make_shared<std::promise<DowncallOutcome>>();
-    auto result = done->get_future();
-    gw_.downcall(oid, method, wire::strings(args), digest, std::chrono::seconds(timeout),
-                 [done](DowncallOutcome r) { done->set_value(std::move(r)); });
-    // The endpoint ends a program past its limit and reports it: wait for that.
-    const auto wait = std::chrono::seconds(timeout) + timeouts::kProgramGrace + timeouts::kPush;
-    if (result.wait_for(wait) != std::future_status::ready)
-      throw OServ::Failed(fmt::format("endpoint {} did not answer {} within {} s", oid, method,
-                                      std::chrono::duration_cast<std::chrono::seconds>(wait).count())
-                              .c_str());
-    auto r = result.get();
-    if (!r.ok) throw OServ::Failed(r.output.c_str());
-    auto out = std::make_unique<OServ::MethodResult>();
-    out->exit_code = r.exit_code;
-    out->output = r.output.c_str();
-    return out.release();
+    return wait_for(oid, method, timeout, [&](auto reply) {
+      gw_.downcall(oid, method, wire::strings(args), digest, std::chrono::seconds(timeout),
+                   std::move(reply));
+    });
+  }
+
+  OServ::MethodResult* downcall_here(const char* oid, const char* method,
+                                     const OServ::StringList& args,
+                                     CORBA::ULong timeout) override {
+    return wait_for(oid, method, timeout, [&](auto reply) {
+      gw_.downcall_here(oid, method, wire::strings(args), std::chrono::seconds(timeout),
+                        std::move(reply));
+    });
   }
 
   void forget(const char* oid, const char* redirect) override { gw_.forget(oid, redirect); }
@@ -120,6 +117,27 @@ class ServiceServant final : public POA_OServGateway::Service {
   }
 
  private:
+  // Starts a downcall (`start` gets the reply callback) and waits for the endpoint's answer:
+  // the endpoint ends a program past its limit and reports it, so a little longer than that.
+  template <typename Start>
+  OServ::MethodResult* wait_for(const char* oid, const char* method, CORBA::ULong timeout,
+                                Start&& start) {
+    auto done = std::make_shared<std::promise<DowncallOutcome>>();
+    auto result = done->get_future();
+    start([done](DowncallOutcome r) { done->set_value(std::move(r)); });
+    const auto wait = std::chrono::seconds(timeout) + timeouts::kProgramGrace + timeouts::kPush;
+    if (result.wait_for(wait) != std::future_status::ready)
+      throw OServ::Failed(fmt::format("endpoint {} did not answer {} within {} s", oid, method,
+                                      std::chrono::duration_cast<std::chrono::seconds>(wait).count())
+                              .c_str());
+    auto r = result.get();
+    if (!r.ok) throw OServ::Failed(r.output.c_str());
+    auto out = std::make_unique<OServ::MethodResult>();
+    out->exit_code = r.exit_code;
+    out->output = r.output.c_str();
+    return out.release();
+  }
+
   Gateway& gw_;
   asio::io_context& io_;
 };
@@ -346,6 +364,11 @@ int main(int argc, char** argv) {
   pm->activate();
   CORBA::Object_var ref = ins->id_to_reference(key);
   CORBA::String_var ior = orb->object_to_string(ref);
+  try {  // for this node's oserv: its downcalls while the TMR server does not answer
+    write_file_atomically(o.dir + "/gateway.ior", std::string(ior.in()) + "\n", 0600);
+  } catch (const std::exception& e) {
+    log.line(fmt::format("^{}/gateway.ior not written: {}", o.dir, e.what()));
+  }
   gateway.register_with_manager(ior.in());
   log.line(fmt::format("gateway {} ({}) ready, pid {}", o.label, o.oid, ::getpid()));
 

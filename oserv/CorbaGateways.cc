@@ -51,6 +51,19 @@ MethodOutcome CorbaGateways::downcall(const GatewayRecord& g, const std::string&
   });
 }
 
+MethodOutcome CorbaGateways::downcall_here(const GatewayRecord& g, const std::string& oid,
+                                           const std::string& method,
+                                           const std::vector<std::string>& args,
+                                           std::chrono::seconds timeout) {
+  const auto limit = std::chrono::duration_cast<std::chrono::milliseconds>(timeout) +
+                     timeouts::kProgramGrace + timeouts::kPush;
+  return call(g, limit, [&](OServGateway::Service_ptr s) {
+    OServ::MethodResult_var r = s->downcall_here(oid.c_str(), method.c_str(), wire::strings(args),
+                                                 static_cast<CORBA::ULong>(timeout.count()));
+    return wire::result(r.in());
+  });
+}
+
 void CorbaGateways::forget(const GatewayRecord& g, const std::string& oid,
                            const std::string& redirect) {
   call(g, timeouts::kPush,

@@ -23,6 +23,9 @@ class CorbaGateways final : public GatewayCalls {
               const std::string& redirect) override;
   std::string session_of(const GatewayRecord& gateway, const std::string& oid) override;
   std::vector<LiveSession> sessions(const GatewayRecord& gateway) override;
+  MethodOutcome downcall_here(const GatewayRecord& gateway, const std::string& oid,
+                              const std::string& method, const std::vector<std::string>& args,
+                              std::chrono::seconds timeout) override;
 
  private:
   OServGateway::Service_ptr service(const GatewayRecord& gateway, std::chrono::milliseconds timeout);

@@ -63,4 +63,27 @@ expect_eq "each upcall run once" $UPCALLS "$(sort -u "$WORK/upcalls" | wc -l)"
 expect_eq "no upcall run twice" $UPCALLS "$(wc -l <"$WORK/upcalls")"
 expect_eq "by the endpoints that spooled them" $UPCALLS "$(cut -d' ' -f1 "$WORK/upcalls" | sort -u | grep -c '^sim000[0-4][0-9]$')"
 echo "$final"
+
+step "the TMR server down: the node of an endpoint's gateway still sends it downcalls"
+"$SIM" --gateway "127.0.0.3+$GWPORT" --count $N --dir "$WORK/sim" --report 1 >"$WORK/sim4.out" 2>&1 &
+SIM_PID=$!
+BG_PIDS="$BG_PIDS $SIM_PID"
+wait_until 15 grep -q "up $N/$N" "$WORK/sim4.out" || fail "not all up: $(tail -n 1 "$WORK/sim4.out")"
+printf '#!/bin/sh\necho inventory\n' >"$WORK/inventory"
+chmod 755 "$WORK/inventory"
+expect_code "install an endpoint method" 0 wclass --id oserv method TMF_Endpoint::Endpoint inventory "$WORK/inventory"
+expect_code "wep sim00000" 0 wep --id oserv sim00000
+EP=$(sed -n 's/^object *//p' <<<"$OUT")
+GW=$(sed -n 's/^gateway_label *//p' <<<"$OUT")
+NODE=mn${GW#gw} OTHER=mn$((3 - ${GW#gw}))
+expect_code "through the TMR server" 0 idlcall --id oserv "$EP" invoke inventory
+crash oserv
+expect_code "ping from $NODE" 0 idlcall --id "$NODE" "$EP" invoke ping
+expect_code "the method from $NODE" 0 idlcall --id "$NODE" "$EP" invoke inventory
+expect_contains "answered by the endpoint" "ok" "$OUT"
+expect_contains "logged at $NODE" "the TMR server does not answer; sent through gateway $GW" "$(cat "$WORK/db/$NODE/oservlog")"
+expect_code "a method $GW never sent" 1 idlcall --id "$NODE" "$EP" invoke never_sent
+expect_contains "refusal named" "gateway $GW has never sent method never_sent" "$OUT"
+expect_code "from $OTHER, whose gateway does not hold it" 1 idlcall --id "$OTHER" "$EP" invoke ping
+kill -TERM "$SIM_PID"; wait "$SIM_PID"
 echo "endpoint simulator ok"

@@ -8,7 +8,7 @@
 #      reset): the endpoints find out by missed heartbeats (5 s), not by TCP, and come back when
 #      it heals.
 #   3. The TMR server down for a minute: gw1 killed and restarted meanwhile serves its
-#      endpoints' normal logins from its own copy.
+#      endpoints' normal logins from its own copy, and its node's downcalls.
 #   4. gwn1's host fails; its address and disk move to C (seed 4.2): the endpoints reconnect to
 #      the same service address.
 # OPENOSERV_SCALE_ENDPOINTS sets the count (scripts/sanitize.sh runs it with fewer).
@@ -105,7 +105,7 @@ ip -n "$SWITCH" link set "v${TAG}E" up
 settle "partition healed" 180 gw1 gw2
 upcalls_once
 
-step "the TMR server down for a minute: gw1 restarted meanwhile serves normal logins from its copy"
+step "the TMR server down for a minute: gw1 restarted meanwhile serves normal logins from its copy, and downcalls"
 ON_GW1=$(wc -l <"$WORK/held.gw1")
 NORMAL=$(figure normal) LOST=$(figure lost)
 TMR_PID=$(head -n1 "$TMR/run/oserv.pid")
@@ -117,6 +117,8 @@ wait_until 30 at_least lost $((LOST + ON_GW1)) || fail "the kill was not noticed
 wait_until 50 sh -c "tail -n 1 '$WORK/sim.out' | grep -q ': up $N/'" ||
   fail "not every endpoint logged in again with the TMR server down: $(last)"
 expect_eq "all of gw1's back as normal logins" "$ON_GW1" $(( $(figure normal) - NORMAL ))
+EP=$(head -n 1 "$WORK/held.gw1" | cut -d' ' -f1)
+expect_code "a downcall from gwn1, its gateway's node" 0 as "$WORK/gwn1/etc" gwn1 idlcall "$EP" invoke ping
 expect_contains "gw1 served from its copy" "serving normal logins from the copy" "$(tail -n 50000 "$GW1_LOG")"
 echo "TMR server down: $ON_GW1 normal logins at gw1 from its copy: $(last)"
 sleep $(( 60 - ($(now_ms) - DOWN) / 1000 ))
