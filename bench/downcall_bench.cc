@@ -138,60 +138,93 @@ double round_us(Call&& call, int calls) {
          calls;
 }
 
-}  // namespace
+// Alternating rounds of `raw_call` and `downcall` after a warm-up; prints the medians.
+template <typename Raw, typename Downcall>
+void measure(Raw&& raw_call, Downcall&& downcall, int calls, int rounds) {
+  for (int i = 0; i < calls / 5; ++i) {  // warm up connections and caches
+    raw_call();
+    downcall();
+  }
+  std::vector<double> raw_rounds, oserv_rounds, ratios;
+  for (int r = 0; r < rounds; ++r) {
+    openoserv::bench::take_turns(
+        r, [&] { raw_rounds.push_back(round_us(raw_call, calls)); },
+        [&] { oserv_rounds.push_back(round_us(downcall, calls)); });
+    ratios.push_back(oserv_rounds.back() / raw_rounds.back());
+  }
+  fmt::print("downcall round trip, TMR server -> gateway -> endpoint, median of {} rounds x {} "
+             "calls (lower is better)\n",
+             rounds, calls);
+  fmt::print("{:<34}{:>12}{:>12}   {}\n", "", "raw TCP us", "oserv us", "ratio");
+  fmt::print("{:<34}{:>12.1f}{:>12.1f} {}\n", "invoke(endpoint, ping), 1 client",
+             openoserv::bench::median(raw_rounds), openoserv::bench::median(oserv_rounds),
+             openoserv::bench::ratio_summary(ratios));
+}
 
-int main(int argc, char** argv) {
-  std::string tmr, endpoint, relay_a, relay_b, echo;
+struct Options {
+  std::string tmr, endpoint;
   openoserv::TlsFiles files;
+  Address relay_a, relay_b, echo;
   int calls = 500, rounds = 11;
+};
+
+// The command line; exits 0 after --help, 2 on a mistake.
+Options parse(int argc, char** argv) {
+  Options o;
+  std::string relay_a, relay_b, echo;
   po::options_description opts(
       "Usage: downcall_bench --tmr HOST:PORT --endpoint OID --ca FILE --identity FILE\n"
       "                      --raw-tmr HOST:PORT --raw-gateway HOST:PORT --raw-endpoint HOST:PORT\n"
       "(scripts/bench.sh downcall sets everything up)\n"
       "Options");
   opts.add_options()("help,h", "print this help")
-      ("tmr", po::value(&tmr)->required(), "the TMR server's HOST:PORT")
-      ("endpoint", po::value(&endpoint)->required(), "the endpoint's OID (logged in)")
-      ("ca", po::value(&files.ca)->required(), "the region CA (DBDIR/ssl/ca.pem)")
-      ("identity", po::value(&files.identity)->required(),
+      ("tmr", po::value(&o.tmr)->required(), "the TMR server's HOST:PORT")
+      ("endpoint", po::value(&o.endpoint)->required(), "the endpoint's OID (logged in)")
+      ("ca", po::value(&o.files.ca)->required(), "the region CA (DBDIR/ssl/ca.pem)")
+      ("identity", po::value(&o.files.identity)->required(),
        "a certificate of the region (the TMR server's DBDIR/ssl/identity.pem)")
       ("raw-tmr", po::value(&relay_a)->required(), "the first raw relay (the TMR server's host)")
       ("raw-gateway", po::value(&relay_b)->required(), "the second (the gateway's host)")
       ("raw-endpoint", po::value(&echo)->required(), "the raw echo (the endpoint's host)")
-      ("calls", po::value(&calls)->default_value(500), "calls per round")
-      ("rounds", po::value(&rounds)->default_value(11), "rounds per target");
-  po::variables_map vm;
-  Address a, b, e;
+      ("calls", po::value(&o.calls)->default_value(500), "calls per round")
+      ("rounds", po::value(&o.rounds)->default_value(11), "rounds per target");
   try {
+    po::variables_map vm;
     po::store(po::parse_command_line(argc, argv, opts), vm);
     if (vm.count("help")) {
       std::cout << opts;
-      return 0;
+      std::exit(0);
     }
     po::notify(vm);
-    a = parse_address(relay_a);
-    b = parse_address(relay_b);
-    e = parse_address(echo);
+    o.relay_a = parse_address(relay_a);
+    o.relay_b = parse_address(relay_b);
+    o.echo = parse_address(echo);
   } catch (const std::exception& ex) {
     std::cerr << "downcall_bench: " << ex.what() << "\n";
-    return 2;
+    std::exit(2);
   }
+  return o;
+}
 
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Options o = parse(argc, argv);
   using openoserv::bench::start_baseline_server;
   std::vector<pid_t> servers;
-  servers.push_back(start_baseline_server("downcall_bench", [&](int fd) { serve_raw(e, std::nullopt, fd); }));
-  servers.push_back(start_baseline_server("downcall_bench", [&](int fd) { serve_raw(b, e, fd); }));
-  servers.push_back(start_baseline_server("downcall_bench", [&](int fd) { serve_raw(a, b, fd); }));
-  const int raw = connect_to(a);
+  servers.push_back(start_baseline_server("downcall_bench", [&](int fd) { serve_raw(o.echo, std::nullopt, fd); }));
+  servers.push_back(start_baseline_server("downcall_bench", [&](int fd) { serve_raw(o.relay_b, o.echo, fd); }));
+  servers.push_back(start_baseline_server("downcall_bench", [&](int fd) { serve_raw(o.relay_a, o.relay_b, fd); }));
+  const int raw = connect_to(o.relay_a);
 
-  CORBA::ORB_var orb = openoserv::init_orb(argv[0], openoserv::tls_options(files));
-  CORBA::Object_var obj = orb->string_to_object(openoserv::corbaloc_url(tmr, "Dispatcher").c_str());
+  CORBA::ORB_var orb = openoserv::init_orb(argv[0], openoserv::tls_options(o.files));
+  CORBA::Object_var obj = orb->string_to_object(openoserv::corbaloc_url(o.tmr, "Dispatcher").c_str());
   OServ::Dispatcher_var dispatcher = OServ::Dispatcher::_narrow(obj);
   const OServ::StringList none;
   auto downcall = [&] {
-    OServ::MethodResult_var r = dispatcher->invoke(endpoint.c_str(), "ping", none);
+    OServ::MethodResult_var r = dispatcher->invoke(o.endpoint.c_str(), "ping", none);
     if (r->exit_code != 0) {
-      std::cerr << "downcall_bench: ping of " << endpoint << " exited " << r->exit_code << ": "
+      std::cerr << "downcall_bench: ping of " << o.endpoint << " exited " << r->exit_code << ": "
                 << r->output.in() << "\n";
       std::_Exit(1);
     }
@@ -206,24 +239,7 @@ int main(int argc, char** argv) {
   };
   int status = 0;
   try {
-    for (int i = 0; i < calls / 5; ++i) {  // warm up connections and caches
-      raw_call();
-      downcall();
-    }
-    std::vector<double> raw_rounds, oserv_rounds, ratios;
-    for (int r = 0; r < rounds; ++r) {
-      openoserv::bench::take_turns(
-          r, [&] { raw_rounds.push_back(round_us(raw_call, calls)); },
-          [&] { oserv_rounds.push_back(round_us(downcall, calls)); });
-      ratios.push_back(oserv_rounds.back() / raw_rounds.back());
-    }
-    fmt::print("downcall round trip, TMR server -> gateway -> endpoint, median of {} rounds x {} "
-               "calls (lower is better)\n",
-               rounds, calls);
-    fmt::print("{:<34}{:>12}{:>12}   {}\n", "", "raw TCP us", "oserv us", "ratio");
-    fmt::print("{:<34}{:>12.1f}{:>12.1f} {}\n", "invoke(endpoint, ping), 1 client",
-               openoserv::bench::median(raw_rounds), openoserv::bench::median(oserv_rounds),
-               openoserv::bench::ratio_summary(ratios));
+    measure(raw_call, downcall, o.calls, o.rounds);
   } catch (const CORBA::Exception& ex) {
     std::cerr << "downcall_bench: the downcall failed: " << ex._name() << "\n";
     status = 1;
