@@ -128,7 +128,9 @@ expect_code "tmstat" 0 tmstat
 expect_contains "idle time shown" "idle 1 s)" "$OUT"
 sleep 1
 expect_code "health" 1 odadmin health
-expect_contains "near its lease" "has had no call for 2 s; it is rolled back at 3 s" "$OUT"
+# 2 s idle, or 3 on a loaded machine (a sanitizer build): the sentence, not the second.
+expect_contains "near its lease" "s; it is rolled back at 3 s" "$OUT"
+expect_contains "its idle time" "has had no call for " "$OUT"
 rolled_back() { [ -z "$(tmstat)" ]; }
 wait_until 5 rolled_back || fail "still open: $(tmstat)"
 expect_contains "logged" "had no call for longer than its lease (3 s, --transaction-lease)" \
