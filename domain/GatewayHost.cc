@@ -52,18 +52,18 @@ std::string GatewayHost::state_dir(const std::string& label) const {
 
 std::vector<GatewayRecord> GatewayHost::running() {
   std::vector<GatewayRecord> out;
-  std::lock_guard lock(mu_);
-  for (const auto& [key, p] : running_) {
-    if (p->pid <= 0) continue;
-    auto ior = read_text_file(state_dir(p->config.label) + "/gateway.ior");
-    if (!ior || ior->empty()) continue;
-    GatewayRecord g;
-    g.label = p->config.label;
-    g.oid = p->oid;
-    g.od = self_.od;
-    g.ior = ior->substr(0, ior->find('\n'));
-    out.push_back(std::move(g));
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [key, p] : running_)
+      if (p->pid > 0) out.push_back({.label = p->config.label, .oid = p->oid, .od = self_.od});
   }
+  // The files are read outside the lock, which the process watchers need.
+  std::erase_if(out, [this](GatewayRecord& g) {
+    auto ior = read_text_file(state_dir(g.label) + "/gateway.ior");
+    if (!ior || ior->empty()) return true;
+    g.ior = ior->substr(0, ior->find('\n'));
+    return false;
+  });
   return out;
 }
 
