@@ -18,7 +18,8 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-port() { echo $((20000 + $(od -An -N2 -tu2 /dev/urandom) % 40000)); }
+# Below the kernel's ephemeral range (32768 up by default), which clients' connections use.
+port() { echo $((10000 + $(od -An -N2 -tu2 /dev/urandom) % 22000)); }
 # endpoint_region NODES: a TMR server (eptmr, 127.0.0.2:$TPORT) and NODES managed nodes (epgwN,
 # 127.0.0.N+2), each running gateway gwN on $GWPORT.
 endpoint_region() {

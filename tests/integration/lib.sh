@@ -46,12 +46,15 @@ expect_code() {
 }
 
 # A port nobody listens on at 127.0.0.1-3 (bash connects to see), claimed with an atomic mkdir
-# so that tests running in parallel never pick the same one.
+# so that tests running in parallel never pick the same one. Below the kernel's ephemeral range
+# (ip_local_port_range), where any client's connection may be given the same port meanwhile.
 PORT_CLAIMS=/tmp/openoserv-test-ports
 mkdir -p "$PORT_CLAIMS"
+EPHEMERAL_LOW=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+[ "$EPHEMERAL_LOW" -gt 12000 ] 2>/dev/null || EPHEMERAL_LOW=32768
 free_port() {
   while :; do
-    port=$((20000 + RANDOM % 40000))
+    port=$((10000 + RANDOM % (EPHEMERAL_LOW - 10000)))
     mkdir "$PORT_CLAIMS/$port" 2>/dev/null || continue
     echo "$WORK" >"$PORT_CLAIMS/$port/owner"
     busy=0
