@@ -78,7 +78,7 @@ constexpr std::array kRules = {
     configure("set_allow_rconnect"),
     // Endpoints: the administrators' view and edits, and what gateways ask.
     configure("create_gateway"), look("gateways"), configure("delete_gateway"), look("endpoints"),
-    look("gateway_sessions"),     configure("migrate_endpoint"), configure("set_login_interfaces"), configure("delete_endpoint"), region("gateway_started"), region("endpoints_seen"),
+    look("gateway_sessions"), configure("migrate_endpoint"), configure("set_login_interfaces"), configure("delete_endpoint"), region("gateway_started"), region("endpoints_seen"),
     region("endpoint_login"), region("method_body"), region("endpoint_upcall"),
 };
 

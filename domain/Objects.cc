@@ -145,7 +145,8 @@ MethodOutcome Objects::invoke(const std::string& oid_text, const std::string& me
     } catch (const Unreachable& e) {
       // An endpoint whose session is at this node's gateway is still reached without the
       // TMR server (where endpoint objects live).
-      if (oid.od == kTmrDispatcher && downcall_here_ && (oid.cls.empty() || oid.cls == kEndpointClass)) {
+      if (oid.od == kTmrDispatcher && downcall_here_ &&
+          (oid.cls.empty() || oid.cls == kEndpointClass)) {
         Oid endpoint = oid;
         endpoint.cls = kEndpointClass;
         if (auto r = downcall_here_(endpoint, method, args)) return *r;

@@ -617,7 +617,7 @@ void Lcfd::on_downcall(const std::shared_ptr<Link>& link, std::uint32_t id, cons
     }
     return reply(link, id, 127, fmt::format("lcfd has no built-in method {}", method));
   }
-  if (digest.size() != 64 || digest.find_first_not_of("0123456789abcdef") != std::string::npos)
+  if (!tls::is_sha256_hex(digest))
     return reply(link, id, 127, "the downcall names no valid program digest");
   const std::string path = config_.dir + "/cache/" + digest;
   if (::access(path.c_str(), X_OK) == 0) {

@@ -467,8 +467,7 @@ void Gateway::load_digests() {
   std::istringstream in(*text);
   std::string name, digest;
   while (in >> name >> digest)
-    if (digest.size() == 64 && digest.find_first_not_of("0123456789abcdef") == std::string::npos)
-      digests_[name] = digest;
+    if (tls::is_sha256_hex(digest)) digests_[name] = digest;
 }
 
 void Gateway::program(const std::string& digest, std::function<void(const std::string*)> done) {

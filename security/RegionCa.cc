@@ -351,6 +351,10 @@ Subject subject_of(const std::string& cert_pem) {
   return *s;
 }
 
+bool is_sha256_hex(const std::string& text) {
+  return text.size() == 64 && text.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
 std::string sha256_hex(const std::string& data) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int n = 0;

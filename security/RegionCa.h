@@ -95,6 +95,8 @@ std::optional<Subject> parse_common_name(const std::string& cn);
 
 // SHA-256 of `data` in hex; `bytes` random bytes in hex (OpenSSL's generator).
 std::string sha256_hex(const std::string& data);
+// True when `text` has sha256_hex's form: 64 lowercase hex digits (a program's digest; a file name).
+bool is_sha256_hex(const std::string& text);
 std::string random_hex(size_t bytes);
 
 // Writes `text` to `path` with mode 0600 (created or replaced atomically).
