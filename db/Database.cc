@@ -17,6 +17,7 @@
 
 #include "LockTable.h"
 #include "Numbers.h"
+#include "Replog.h"
 #include "RollbackJournal.h"
 #include "TextFile.h"
 
@@ -64,7 +65,7 @@ std::string lock_resource(Table table, const std::string& key) {
 const char* table_name(Table t) {
   static const char* const names[kTableCount] = {
       "meta",  "odlist",         "objects",   "attributes", "classes",
-      "names", "administrators", "endpoints", "gateways"};
+      "names", "administrators", "endpoints", "gateways",   "replog"};
   return names[static_cast<int>(t)];
 }
 
@@ -178,7 +179,7 @@ void Transaction::commit() {
   bool marked = false;
   if (parent_) {
     for (auto& [k, v] : writes_) parent_->writes_[k] = std::move(v);
-  } else if (!writes_.empty()) {
+  } else if (!writes_.empty() || replicated_) {
     try {
       db_.commit_durably(*this);
     } catch (const DbError& e) {
@@ -284,6 +285,9 @@ std::unique_ptr<Database> Database::open(const std::string& dir, const Options& 
     db->region_ = db->region();
     db->od_ = db->dispatcher();
   }
+  if (auto seq = db->get_meta(kMetaReplSeq)) db->last_seq_ = parse_number<std::uint64_t>(*seq).value_or(0);
+  if (auto epoch = db->get_meta(kMetaReplEpoch))
+    db->epoch_ = parse_number<std::uint64_t>(*epoch).value_or(0);
   // Transaction ids: session (start time) in the high half, a counter in the low half.
   db->next_id_ = (static_cast<std::uint64_t>(::time(nullptr)) & 0xffffffffu) << 32 | 1;
   db->purger_ = std::thread([raw = db.get()] { raw->purge_when_idle(); });
@@ -440,6 +444,7 @@ std::uint64_t Database::journal_file_size() {
 
 void Database::commit_durably(Transaction& t) {
   CommitRequest request{&t};
+  std::uint64_t advanced = 0;  // led a group that advanced the replication log to this
   std::unique_lock guard(mu_);
   commit_queue_.push_back(&request);
   while (!request.done) {
@@ -463,10 +468,12 @@ void Database::commit_durably(Transaction& t) {
     }
     guard.unlock();
     bool changed[kTableCount] = {};
+    const std::uint64_t seq_before = last_seq_.load();
     try {
       if (error) std::rethrow_exception(error);
       if (options_.sync) journal_->sync();
       LmdbTxn txn(*this, true);
+      log_group(txn, group);
       for (auto* r : group) {
         for (const auto& [k, v] : r->txn->writes_) {
           apply(txn.get(), k.first, k.second, v);
@@ -478,6 +485,8 @@ void Database::commit_durably(Transaction& t) {
       error = std::current_exception();
     }
     guard.lock();
+    if (error) last_seq_ = seq_before;  // the group's numbers were not taken
+    else if (last_seq_.load() != seq_before) advanced = last_seq_.load();
     for (int t = 0; t < kTableCount && !error; ++t)
       if (changed[t]) ++generations_[t];
     // On failure each transaction's commit() rolls it back: its commit mark only says that
@@ -489,7 +498,90 @@ void Database::commit_durably(Transaction& t) {
     leader_active_ = false;
     committed_.notify_all();
   }
+  guard.unlock();
+  if (advanced && on_commit_) on_commit_(advanced);
   if (request.error) std::rethrow_exception(request.error);
+}
+
+void Database::log_group(LmdbTxn& txn, const std::vector<CommitRequest*>& group) {
+  std::uint64_t seq = last_seq_.load();
+  const std::uint64_t keep = replog_keep_.load();
+  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  for (auto* r : group) {
+    Transaction& t = *r->txn;
+    std::string record;
+    if (t.replicated_) {
+      record = *t.replicated_;
+      if (replog_seq(record) != seq + 1)
+        throw DbError(fmt::format("database {}: replication record {} does not follow {}", dir_,
+                                  replog_seq(record), seq));
+      ++seq;
+    } else if (replog_on_.load()) {
+      ReplicatedTxn rt{.seq = seq + 1, .txn = t.id_, .epoch = epoch_.load(), .committed_ms = now};
+      for (const auto& [k, v] : t.writes_)
+        if (replicated_key(k.first, k.second))
+          rt.changes.push_back({k.first, k.second, txn.get(dbi(k.first), k.second), v});
+      if (rt.changes.empty()) continue;  // only this instance's own keys changed
+      record = rt.encode();
+      ++seq;
+    } else {
+      continue;
+    }
+    t.seq_ = seq;
+    apply(txn.get(), Table::kReplog, replog_key(seq), record);
+    if (seq > keep) apply(txn.get(), Table::kReplog, replog_key(seq - keep), std::nullopt);
+  }
+  if (seq == last_seq_.load()) return;
+  apply(txn.get(), Table::kMeta, kMetaReplSeq, std::to_string(seq));
+  last_seq_ = seq;
+}
+
+void Database::set_replog(bool on, std::uint64_t epoch, std::uint64_t keep) {
+  epoch_ = epoch;
+  replog_keep_ = std::max<std::uint64_t>(keep, 1);
+  replog_on_ = on;
+}
+
+std::vector<std::string> Database::replog_after(std::uint64_t after, std::size_t max_bytes,
+                                                std::uint64_t* first) {
+  LmdbTxn txn(*this, false);
+  MDB_cursor* cur = nullptr;
+  check(mdb_cursor_open(txn.get(), dbi(Table::kReplog), &cur), dir_, "cursor");
+  std::vector<std::string> out;
+  MDB_val k, v;
+  int rc = MDB_SUCCESS;
+  if (first) {
+    rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    *first = rc == MDB_SUCCESS ? replog_seq({static_cast<const char*>(v.mv_data), v.mv_size}) : 0;
+  }
+  const std::string start = replog_key(after + 1);
+  k = as_val(start);
+  std::size_t bytes = 0;
+  for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == MDB_SUCCESS && bytes < max_bytes;
+       rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    out.emplace_back(static_cast<const char*>(v.mv_data), v.mv_size);
+    bytes += v.mv_size;
+  }
+  mdb_cursor_close(cur);
+  if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) check(rc, dir_, "cursor_get");
+  return out;
+}
+
+void Database::apply_replicated(const std::string& record) {
+  const ReplicatedTxn rt = ReplicatedTxn::decode(record);
+  if (rt.seq != last_seq_.load() + 1)
+    throw DbError(fmt::format("database {}: replication record {} does not follow {}", dir_,
+                              rt.seq, last_seq_.load()));
+  auto t = begin(nullptr, fmt::format("replication {}", rt.seq));
+  for (const auto& c : rt.changes) {
+    if (!replicated_key(c.table, c.key)) continue;
+    if (c.after) t->put(c.table, c.key, *c.after);
+    else t->erase(c.table, c.key);
+  }
+  t->replicated_ = &record;
+  t->commit();
 }
 
 void Database::finished(Transaction& t, bool end_mark) {

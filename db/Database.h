@@ -29,6 +29,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -65,14 +66,17 @@ enum class Table : std::uint8_t {
   kAdministrators,
   kEndpoints,  // the Endpoint Manager's endpoints (TMR server), key: the endpoint OID's key
   kGateways,   // the Endpoint Manager's gateways (TMR server), key: the gateway's label
+  kReplog,     // the replication log (Replog.h), key: sequence number, big-endian
 };
-inline constexpr int kTableCount = 9;
+inline constexpr int kTableCount = 10;
 const char* table_name(Table t);
 // The table called `name` ("meta", "odlist", ...), if there is one.
 std::optional<Table> table_from_name(std::string_view name);
 
 // Beyond this size odb.log is emptied as soon as no transaction is open.
 inline constexpr std::uint64_t kJournalEagerTruncate = 4u << 20;
+// How many transactions the replication log keeps: a standby further behind copies a backup.
+inline constexpr std::uint64_t kReplogKeep = 100000;
 
 // Well-known meta keys.
 inline constexpr const char* kMetaRegion = "region";
@@ -98,6 +102,8 @@ class Transaction {
 
   std::uint64_t id() const { return id_; }
   std::uint64_t top_id() const { return top_; }
+  // Its number in the replication log once committed (0: the log is off, or it changed nothing).
+  std::uint64_t seq() const { return seq_; }
   bool top_level() const { return parent_ == nullptr; }
   bool is_open() const { return state_ == State::kOpen; }
 
@@ -135,6 +141,8 @@ class Transaction {
   std::set<Key> journaled_;  // top-level only: records whose before-image is in odb.log
   std::atomic<std::size_t> changes_{0};  // writes_.size(), for tmstat from other threads
   int open_children_ = 0;
+  std::uint64_t seq_ = 0;
+  const std::string* replicated_ = nullptr;  // a standby's: the primary's record it applies
   enum class State { kOpen, kCommitted, kAborted } state_ = State::kOpen;
 };
 
@@ -227,6 +235,24 @@ class Database {
   // Throws DbError naming the directory.
   std::size_t backup(const std::string& target_dir);
 
+  // Replication (Replog.h). The log is off unless set_replog turns it on (a primary with
+  // standbys); records carry `epoch`. keep: how many records the log holds.
+  void set_replog(bool on, std::uint64_t epoch, std::uint64_t keep = kReplogKeep);
+  bool replog_on() const { return replog_on_.load(); }
+  // The last sequence number committed (the primary's), or applied (a standby's).
+  std::uint64_t last_seq() const { return last_seq_.load(); }
+  // The records after `after`, in order, up to about `max_bytes` (at least one if there is one).
+  // `first` (if given) is set to the oldest number the log still holds (0: it is empty).
+  std::vector<std::string> replog_after(std::uint64_t after, std::size_t max_bytes,
+                                        std::uint64_t* first = nullptr);
+  // A standby applies the primary's record (ReplicatedTxn::encode) as one transaction of its
+  // own, with the same crash safety as a local commit, and logs it under the same number. The
+  // record must be the next: its number last_seq() + 1. Throws DbError otherwise.
+  void apply_replicated(const std::string& record);
+  // Called after every commit that advanced the log, with the new last_seq(), by the
+  // committing thread, outside every lock of the database. Set before transactions start.
+  void set_on_commit(std::function<void(std::uint64_t)> f) { on_commit_ = std::move(f); }
+
   std::vector<TransactionInfo> transactions();
   // How long odb.log has held records with no transaction open (0 when it is empty or in use):
   // the idle purge should empty it within journal_idle, so a large value means it cannot.
@@ -250,6 +276,8 @@ class Database {
   void recover();
   void apply(MDB_txn* txn, Table table, const std::string& key,
              const std::optional<std::string>& value);
+  // The leader, in the group's LMDB transaction: the group's records in the replication log.
+  void log_group(LmdbTxn& txn, const std::vector<CommitRequest*>& group);
   void append_before_image(const Transaction& t, Table table, const std::string& key,
                            const std::optional<std::string>& before);
   void commit_durably(Transaction& t);
@@ -272,6 +300,11 @@ class Database {
   std::uint32_t region_ = 0, od_ = 0;  // for transaction ids; 0 until initialised
   std::atomic<std::uint64_t> next_id_{1};
   std::atomic<std::uint64_t> generations_[kTableCount] = {};
+  // Replication: set by set_replog before commits start; last_seq_ written by the group's leader.
+  std::atomic<bool> replog_on_{false};
+  std::atomic<std::uint64_t> epoch_{0}, replog_keep_{kReplogKeep};
+  std::atomic<std::uint64_t> last_seq_{0};
+  std::function<void(std::uint64_t)> on_commit_;
   std::mutex readers_mu_;
   std::vector<MDB_txn*> readers_;  // reset read-only transactions, see read()
 
