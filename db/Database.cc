@@ -501,6 +501,7 @@ void Database::commit_durably(Transaction& t) {
   guard.unlock();
   if (advanced && on_commit_) on_commit_(advanced);
   if (request.error) std::rethrow_exception(request.error);
+  if (await_ && t.seq_ && !t.replicated_) await_(t.seq_);
 }
 
 void Database::log_group(LmdbTxn& txn, const std::vector<CommitRequest*>& group) {

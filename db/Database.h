@@ -252,6 +252,10 @@ class Database {
   // Called after every commit that advanced the log, with the new last_seq(), by the
   // committing thread, outside every lock of the database. Set before transactions start.
   void set_on_commit(std::function<void(std::uint64_t)> f) { on_commit_ = std::move(f); }
+  // Called by every thread whose top-level commit was logged, with its sequence number, after
+  // the commit is durable here and before commit() returns (its locks still held): synchronous
+  // replication waits there for a standby. Set before transactions start.
+  void set_await_replicated(std::function<void(std::uint64_t)> f) { await_ = std::move(f); }
 
   std::vector<TransactionInfo> transactions();
   // How long odb.log has held records with no transaction open (0 when it is empty or in use):
@@ -304,7 +308,7 @@ class Database {
   std::atomic<bool> replog_on_{false};
   std::atomic<std::uint64_t> epoch_{0}, replog_keep_{kReplogKeep};
   std::atomic<std::uint64_t> last_seq_{0};
-  std::function<void(std::uint64_t)> on_commit_;
+  std::function<void(std::uint64_t)> on_commit_, await_;
   std::mutex readers_mu_;
   std::vector<MDB_txn*> readers_;  // reset read-only transactions, see read()
 

@@ -34,6 +34,7 @@ inline constexpr const char* kMetaReplSeq = "repl_seq";
 inline constexpr const char* kMetaReplEpoch = "repl_epoch";
 inline constexpr const char* kMetaRole = "role";            // "standby" on a standby; else absent
 inline constexpr const char* kMetaReplication = "replication";  // "async" or "sync" (region)
+inline constexpr const char* kMetaStandbyCopy = "standby_copy";  // "needed" until the first copy
 
 struct ReplicatedChange {
   Table table = Table::kMeta;

@@ -1,6 +1,8 @@
 // The rule table and the decision.
 #include "Access.h"
 
+#include "Odlist.h"
+
 #include <array>
 
 #include <fmt/core.h>
@@ -31,6 +33,9 @@ constexpr OperationRule raw(std::string_view op) {
 }
 constexpr OperationRule region(std::string_view op) {
   return {op, Need::kDispatcher, kRoleSuper, Audit::kYes};
+}
+constexpr OperationRule standby(std::string_view op) {
+  return {op, Need::kStandby, kRoleSuper, Audit::kNo};
 }
 
 // Keep in the order of idl/oserv.idl; the README's table is this one.
@@ -72,6 +77,7 @@ constexpr std::array kRules = {
     region("administrators_update"), configure("join_token"),
     // The token is the right to join; every attempt is logged.
     OperationRule{"join_region", Need::kAnyone, kRoleUser, Audit::kYes},
+    OperationRule{"join_standby", Need::kAnyone, kRoleUser, Audit::kYes},
     OperationRule{"issue_certificate", Need::kRole, kRoleSuper, Audit::kYes},
     OperationRule{"revoke_certificate", Need::kRole, kRoleSuper, Audit::kYes},
     region("renew_certificate"), configure("renew_own_certificate"),
@@ -80,6 +86,10 @@ constexpr std::array kRules = {
     configure("create_gateway"), look("gateways"), configure("delete_gateway"), look("endpoints"),
     look("gateway_sessions"), configure("migrate_endpoint"), configure("set_login_interfaces"), configure("delete_endpoint"), region("gateway_started"), region("endpoints_seen"),
     region("endpoint_login"), region("method_body"), region("endpoint_upcall"),
+    // Replication: the stream and the copy for standbys only; the status for anyone who looks.
+    standby("replica_fetch"), standby("replica_copy_begin"), standby("replica_copy_read"),
+    standby("replica_copy_end"), look("replication_status"),
+    OperationRule{"set_replication", Need::kRole, kRoleSuper, Audit::kYes},
 };
 
 constexpr std::array<std::pair<Role, std::string_view>, 5> kRoleNames = {{
@@ -168,6 +178,10 @@ std::optional<std::string> refusal(const Principal& who, std::string_view operat
     case Need::kDispatcher:
       if (who.kind == Principal::Kind::kDispatcher) return std::nullopt;
       return fmt::format("{} is for the region's dispatchers only; {} is not one", operation,
+                         who.describe());
+    case Need::kStandby:
+      if (who.kind == Principal::Kind::kDispatcher && who.od == kTmrDispatcher) return std::nullopt;
+      return fmt::format("{} is for standby TMR servers only; {} is not one", operation,
                          who.describe());
     case Need::kRole:
       if (satisfies(who.roles, rule->role)) return std::nullopt;

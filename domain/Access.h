@@ -77,6 +77,7 @@ enum class Need : std::uint8_t {
   kAnyone,      // even an anonymous caller
   kRole,        // the role in the rule
   kDispatcher,  // another dispatcher of the region (or this oserv itself)
+  kStandby,     // a standby TMR server: a dispatcher-1 certificate (its own address)
 };
 
 // Which calls the audit log records.

@@ -52,9 +52,11 @@ class Certificates {
   // Replaces this dispatcher's key and certificate (DBDIR/ssl: self.key, self.pem,
   // identity.pem), for its next start.
   void save_own(const std::string& key_pem, const std::string& cert_pem);
+  // The region CA's key (PEM; Failure where it is not): a standby TMR server gets it when it
+  // joins, to sign as the TMR server once promoted.
+  std::string ca_key() const;
 
  private:
-  std::string ca_key() const;
 
   db::Database& db_;
   OservLog& log_;

@@ -17,6 +17,7 @@
 #include "Peers.h"
 #include "Programs.h"
 #include "Region.h"
+#include "Replication.h"
 #include "Timeouts.h"
 #include "TransactionSessions.h"
 
@@ -36,7 +37,8 @@ struct LocalDispatcher {
         administrators(db, log, region, peers),
         certificates(db, log, administrators, info.instance.dbdir + "/ssl", info.region),
         endpoint_manager(info, db, log, objects, threads),
-        gateway_host(info, db, log, objects, threads) {
+        gateway_host(info, db, log, objects, threads),
+        replication(db, log) {
     objects.set_endpoint_tier(&gateway_host, [this, method_timeout](const Oid& oid,
                                                                     const std::string& method,
                                                                     const std::vector<std::string>& args) {
@@ -53,6 +55,8 @@ struct LocalDispatcher {
   // Before the ORB stops: no more background calls, and method programs told to end so that
   // the calls running them return (within the grace period of Programs).
   void stop() {
+    replication.stop();
+    if (follower) follower->stop();
     region.stop();
     gateway_host.stop_all();
     endpoint_manager.stop();
@@ -72,6 +76,8 @@ struct LocalDispatcher {
   Certificates certificates;
   EndpointManager endpoint_manager;  // at the TMR server
   GatewayHost gateway_host;          // the gateways this node runs
+  ReplicationSource replication;     // at a primary TMR server with standbys
+  ReplicaFollower* follower = nullptr;  // at a standby (its oserv owns it)
 };
 
 }  // namespace openoserv

@@ -59,6 +59,7 @@ TEST(Access, TheReadmeListsEveryRule) {
   for (const auto& rule : operation_rules()) {
     const std::string who = rule.need == Need::kAnyone       ? "anyone"
                             : rule.need == Need::kDispatcher ? "dispatchers of the region"
+                            : rule.need == Need::kStandby    ? "standby TMR servers"
                                                              : std::string(role_name(rule.role));
     const char* audited = rule.audit == Audit::kYes        ? "yes"
                           : rule.audit == Audit::kByMethod ? "as its method"
@@ -101,8 +102,20 @@ TEST(Access, RefusalsNameTheOperationTheCallerAndWhatIsMissing) {
     EXPECT_EQ(refusal(nobody, rule.operation).has_value(), rule.need != Need::kAnyone)
         << rule.operation;
   const Principal peer{.kind = Principal::Kind::kDispatcher, .name = "od 2", .admin = "",
-                       .roles = kAllRoles};
-  for (const auto& rule : operation_rules()) EXPECT_FALSE(refusal(peer, rule.operation));
+                       .roles = kAllRoles, .od = 2};
+  for (const auto& rule : operation_rules())
+    EXPECT_EQ(refusal(peer, rule.operation).has_value(), rule.need == Need::kStandby)
+        << rule.operation;
+  // A standby's certificate names dispatcher 1: the replication stream is for it alone.
+  const Principal standby{.kind = Principal::Kind::kDispatcher, .name = "dispatcher 1 (10.0.0.9)",
+                          .admin = "", .roles = kAllRoles, .od = 1};
+  EXPECT_FALSE(refusal(standby, "replica_fetch"));
+  EXPECT_EQ(*refusal(peer, "replica_fetch"),
+            "replica_fetch is for standby TMR servers only; od 2 is not one");
+  const Principal super{.kind = Principal::Kind::kLocal, .name = "root", .admin = "root",
+                        .roles = kAllRoles};
+  EXPECT_TRUE(refusal(super, "replica_copy_read")) << "not even a super administrator";
+  EXPECT_FALSE(refusal(super, "replication_status"));
 }
 
 TEST(Administrators, EditedFromANodeKeptAtTheTmrServerAndCopiedToEveryNode) {

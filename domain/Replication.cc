@@ -1,0 +1,378 @@
+// The replication stream, both ends (Replication.h).
+#include "Replication.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include <algorithm>
+
+#include <fmt/core.h>
+
+#include "Failure.h"
+#include "Numbers.h"
+#include "RegionCa.h"
+#include "Replog.h"
+#include "UniqueFd.h"
+
+namespace openoserv {
+
+namespace {
+
+constexpr const char* kStandbyPrefix = "standby:";  // meta "standby:<ip>:<port>" -> host name
+constexpr const char* kCopies = "/standby-copies";
+constexpr std::uint32_t kCopyPieceMax = 16u << 20;
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string seconds_text(std::int64_t ms) { return fmt::format("{:.1f} s", ms / 1000.0); }
+
+}  // namespace
+
+const char* mode_name(ReplicationMode mode) {
+  switch (mode) {
+    case ReplicationMode::kOff: return "off";
+    case ReplicationMode::kAsync: return "async";
+    case ReplicationMode::kSync: return "sync";
+  }
+  return "?";
+}
+
+ReplicationSource::ReplicationSource(db::Database& db, OservLog& log) : db_(db), log_(log) {}
+
+ReplicationSource::~ReplicationSource() { stop(); }
+
+void ReplicationSource::start() {
+  std::error_code ec;
+  std::filesystem::remove_all(db_.dir() + kCopies, ec);  // copies a stopped primary was making
+  const bool has_standbys = !db_.scan_prefix(db::Table::kMeta, kStandbyPrefix).empty();
+  const auto epoch = parse_number<std::uint64_t>(db_.get_meta(db::kMetaReplEpoch).value_or(""));
+  {
+    std::lock_guard guard(mu_);
+    mode_ = !has_standbys                                          ? ReplicationMode::kOff
+            : db_.get_meta(db::kMetaReplication) == std::string("sync") ? ReplicationMode::kSync
+                                                                   : ReplicationMode::kAsync;
+    committed_ = db_.last_seq();
+  }
+  db_.set_on_commit([this](std::uint64_t seq) { committed(seq); });
+  db_.set_await_replicated([this](std::uint64_t seq) { await(seq); });
+  if (has_standbys) db_.set_replog(true, epoch.value_or(1));
+}
+
+void ReplicationSource::add_standby(const std::string& hostname, const std::string& ip,
+                                    std::uint16_t port) {
+  const std::string address = fmt::format("{}:{}", ip, port);
+  // The log is on before the standby's copy is taken: no commit after the copy goes unlogged.
+  if (!db_.replog_on()) {
+    auto t = db_.begin(nullptr, "join_standby");
+    if (!t->get(db::Table::kMeta, db::kMetaReplEpoch)) t->put(db::Table::kMeta, db::kMetaReplEpoch, "1");
+    if (!t->get(db::Table::kMeta, db::kMetaReplication))
+      t->put(db::Table::kMeta, db::kMetaReplication, "async");
+    t->commit();
+    const auto epoch = parse_number<std::uint64_t>(db_.get_meta(db::kMetaReplEpoch).value_or("1"));
+    db_.set_replog(true, epoch.value_or(1));
+  }
+  auto t = db_.begin(nullptr, "join_standby");
+  t->put(db::Table::kMeta, kStandbyPrefix + address, hostname);
+  t->commit();
+  {
+    std::lock_guard guard(mu_);
+    if (mode_ == ReplicationMode::kOff)
+      mode_ = db_.get_meta(db::kMetaReplication) == std::string("sync") ? ReplicationMode::kSync
+                                                                         : ReplicationMode::kAsync;
+  }
+  log_.line(fmt::format("standby TMR server {} ({}) joined the region", hostname, address));
+}
+
+void ReplicationSource::committed(std::uint64_t seq) {
+  {
+    std::lock_guard guard(mu_);
+    if (seq <= committed_) return;
+    committed_ = seq;
+  }
+  changed_.notify_all();
+}
+
+bool ReplicationSource::acked_by_one_in_sync(std::uint64_t seq) {
+  for (const auto& [name, s] : standbys_)
+    if (s.in_sync && s.acked >= seq) return true;
+  return false;
+}
+
+void ReplicationSource::await(std::uint64_t seq) {
+  std::unique_lock guard(mu_);
+  if (mode_ != ReplicationMode::kSync) return;
+  const auto deadline = std::chrono::steady_clock::now() + kSyncWait;
+  while (!stopping_ && !acked_by_one_in_sync(seq)) {
+    bool any_in_sync = false;
+    for (const auto& [name, s] : standbys_) any_in_sync = any_in_sync || s.in_sync;
+    if (!any_in_sync) return;  // no standby to wait for: dropped, logged when it was
+    if (changed_.wait_until(guard, deadline) == std::cv_status::timeout &&
+        !acked_by_one_in_sync(seq)) {
+      for (auto& [name, s] : standbys_) {
+        if (!s.in_sync) continue;
+        s.in_sync = false;
+        log_.line(fmt::format("^standby {} did not confirm transaction {} within {} s: commits "
+                              "no longer wait for it until it has caught up",
+                              name, seq, kSyncWait.count()));
+      }
+      return;
+    }
+  }
+}
+
+ReplicaBatch ReplicationSource::fetch(const std::string& name, std::uint64_t after,
+                                      std::chrono::milliseconds wait) {
+  ReplicaBatch batch;
+  {
+    std::unique_lock guard(mu_);
+    if (mode_ == ReplicationMode::kOff)
+      throw Failure("this TMR server has no standby recorded (replication is off)");
+    if (after > committed_)
+      throw Failure(fmt::format(
+          "standby {} is at transaction {}, past this primary's last ({}): it holds "
+          "transactions this primary does not have, and must be copied again",
+          name, after, committed_));
+    Standby& s = standbys_[name];
+    s.acked = after;
+    s.last_seen = std::chrono::steady_clock::now();
+    changed_.notify_all();  // commits waiting for this acknowledgement
+    changed_.wait_for(guard, wait, [&] { return stopping_ || committed_ > after; });
+    batch.primary_seq = committed_;
+  }
+  batch.records = db_.replog_after(after, kFetchBytes, &batch.first_kept);
+  batch.epoch = parse_number<std::uint64_t>(db_.get_meta(db::kMetaReplEpoch).value_or("0")).value_or(0);
+  batch.bytes_behind = bytes_after(after);
+  const std::uint64_t reaches = batch.records.empty() ? after : db::replog_seq(batch.records.back());
+  std::lock_guard guard(mu_);
+  Standby& s = standbys_[name];
+  // Everything committed is in this batch: from here on, commits count on this standby.
+  if (!s.in_sync && reaches >= batch.primary_seq) {
+    s.in_sync = true;
+    if (mode_ == ReplicationMode::kSync)
+      log_.line(fmt::format("standby {} is in sync at transaction {}", name, reaches));
+  }
+  batch.in_sync = s.in_sync;
+  return batch;
+}
+
+std::uint64_t ReplicationSource::bytes_after(std::uint64_t seq) {
+  std::uint64_t bytes = 0;
+  for (const auto& r : db_.replog_after(seq, ~std::size_t{0} >> 1)) bytes += r.size();
+  return bytes;
+}
+
+std::string ReplicationSource::copy_dir(const std::string& id) const {
+  if (id.size() != 32 || !std::all_of(id.begin(), id.end(), [](unsigned char c) { return std::isxdigit(c); }))
+    throw Failure(fmt::format("'{}' is not a copy this primary made", id));
+  return db_.dir() + kCopies + "/" + id;
+}
+
+ReplicaCopy ReplicationSource::copy_begin() {
+  if (mode() == ReplicationMode::kOff)
+    throw Failure("this TMR server has no standby recorded: join it first (oinstall --standby)");
+  ReplicaCopy copy{.id = tls::random_hex(16), .size = 0, .seq = db_.last_seq()};
+  const std::string dir = copy_dir(copy.id);
+  std::filesystem::create_directories(dir);
+  db_.backup(dir);
+  std::error_code ec;
+  copy.size = std::filesystem::file_size(dir + "/data.mdb", ec);
+  if (ec) throw Failure(fmt::format("{}/data.mdb: {}", dir, ec.message()));
+  log_.line(fmt::format("copy {} of the database made for a standby ({} bytes, transaction {})",
+                        copy.id, copy.size, copy.seq));
+  return copy;
+}
+
+std::string ReplicationSource::copy_read(const std::string& id, std::uint64_t offset,
+                                         std::uint32_t size) {
+  const std::string file = copy_dir(id) + "/data.mdb";
+  UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) throw Failure(fmt::format("copy {}: {}", id, std::strerror(errno)));
+  std::string out(std::min(size, kCopyPieceMax), '\0');
+  const ssize_t n = ::pread(fd.get(), out.data(), out.size(), static_cast<off_t>(offset));
+  if (n < 0) throw Failure(fmt::format("copy {}: {}", id, std::strerror(errno)));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
+void ReplicationSource::copy_end(const std::string& id) {
+  std::error_code ec;
+  std::filesystem::remove_all(copy_dir(id), ec);
+}
+
+std::string ReplicationSource::set_mode(const std::string& mode) {
+  if (mode != "sync" && mode != "async")
+    throw Failure(fmt::format("replication mode '{}': say sync or async", mode));
+  {
+    std::lock_guard guard(mu_);
+    if (mode_ == ReplicationMode::kOff)
+      throw Failure("this TMR server has no standby (oinstall --standby adds one); the mode is "
+                    "set once it has");
+  }
+  db_.put_meta(db::kMetaReplication, mode);
+  {
+    std::lock_guard guard(mu_);
+    mode_ = mode == "sync" ? ReplicationMode::kSync : ReplicationMode::kAsync;
+  }
+  changed_.notify_all();
+  return mode == "sync" ? "Replication is synchronous: a commit is acknowledged once a standby "
+                          "in sync holds it durably."
+                        : "Replication is asynchronous: commits do not wait for standbys.";
+}
+
+ReplicationMode ReplicationSource::mode() {
+  std::lock_guard guard(mu_);
+  return mode_;
+}
+
+std::vector<std::string> ReplicationSource::status() {
+  std::vector<std::string> out;
+  std::map<std::string, Standby> standbys;
+  std::uint64_t committed = 0;
+  ReplicationMode mode;
+  {
+    std::lock_guard guard(mu_);
+    standbys = standbys_;
+    committed = committed_;
+    mode = mode_;
+  }
+  if (mode == ReplicationMode::kOff) return {"Replication: off (no standby TMR server)"};
+  out.push_back(fmt::format("Replication: primary, epoch {}, {}, last transaction {}",
+                            db_.get_meta(db::kMetaReplEpoch).value_or("1"), mode_name(mode),
+                            committed));
+  const auto now = std::chrono::steady_clock::now();
+  for (const auto& [key, host] : db_.scan_prefix(db::Table::kMeta, kStandbyPrefix)) {
+    const std::string address = key.substr(std::string_view(kStandbyPrefix).size());
+    const auto it = standbys.find(address);
+    if (it == standbys.end()) {
+      out.push_back(fmt::format("  standby {} ({}): not heard from since this oserv started", host,
+                                address));
+      continue;
+    }
+    const Standby& s = it->second;
+    const auto next = db_.replog_after(s.acked, 1);
+    const std::int64_t behind_ms =
+        next.empty() ? 0 : now_ms() - db::ReplicatedTxn::decode(next.front()).committed_ms;
+    out.push_back(fmt::format(
+        "  standby {} ({}): at {}, behind {} transactions, {} bytes, {}; {}; heard {} ago", host,
+        address, s.acked, committed - s.acked, bytes_after(s.acked), seconds_text(behind_ms),
+        s.in_sync ? "in sync" : "catching up",
+        seconds_text(std::chrono::duration_cast<std::chrono::milliseconds>(now - s.last_seen).count())));
+  }
+  return out;
+}
+
+void ReplicationSource::stop() {
+  {
+    std::lock_guard guard(mu_);
+    stopping_ = true;
+  }
+  changed_.notify_all();
+}
+
+// ---- The standby ------------------------------------------------------------------------------
+
+ReplicaFollower::ReplicaFollower(db::Database& db, OservLog& log, std::string primary, Fetch fetch)
+    : db_(db), log_(log), primary_(std::move(primary)), fetch_(std::move(fetch)) {}
+
+ReplicaFollower::~ReplicaFollower() { stop(); }
+
+void ReplicaFollower::start() {
+  thread_ = std::thread([this] { run(); });
+}
+
+void ReplicaFollower::stop() {
+  {
+    std::lock_guard guard(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void ReplicaFollower::set_state(const char* level, const std::string& state) {
+  {
+    std::lock_guard guard(mu_);
+    if (state_ == state) return;
+    state_ = state;
+    following_ = level[0] == '\0';
+  }
+  log_.line(fmt::format("{}standby: {}", level, state));
+}
+
+void ReplicaFollower::run() {
+  for (;;) {
+    std::chrono::seconds pause{0};
+    try {
+      step();
+    } catch (const Unreachable& e) {
+      set_state("^", fmt::format("the primary {} does not answer: {}", primary_, e.what()));
+      pause = std::chrono::seconds(1);
+    } catch (const Failure& e) {
+      set_state("^", fmt::format("the primary {} refuses: {}", primary_, e.what()));
+      pause = std::chrono::seconds(5);
+    } catch (const db::DbError& e) {
+      set_state("!", fmt::format("cannot apply the primary's transactions: {}", e.what()));
+      pause = std::chrono::seconds(10);
+    }
+    std::unique_lock guard(mu_);
+    if (stopping_) return;
+    if (pause.count()) wake_.wait_for(guard, pause, [&] { return stopping_; });
+    if (stopping_) return;
+  }
+}
+
+void ReplicaFollower::step() {
+  const std::uint64_t after = db_.last_seq();
+  ReplicaBatch batch = fetch_(after, kFetchWait);
+  if (batch.records.empty() && batch.primary_seq > after)
+    throw Failure(fmt::format("its log starts at transaction {} and this standby is at {}: it "
+                              "needs a new copy (oinstall --standby)",
+                              batch.first_kept, after));
+  for (const auto& record : batch.records) {
+    {
+      std::lock_guard guard(mu_);
+      if (stopping_) return;
+    }
+    db_.apply_replicated(record);
+  }
+  batch.records.clear();
+  {
+    std::lock_guard guard(mu_);
+    last_ = std::move(batch);
+    last_contact_ = std::chrono::system_clock::now();
+  }
+  set_state("", fmt::format("following the primary {}", primary_));
+}
+
+std::vector<std::string> ReplicaFollower::status() {
+  std::lock_guard guard(mu_);
+  const std::uint64_t at = db_.last_seq();
+  const auto since = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now() - last_contact_)
+                         .count();
+  std::vector<std::string> out;
+  out.push_back(fmt::format("Replication: standby of the primary {}, epoch {}", primary_,
+                            db_.get_meta(db::kMetaReplEpoch).value_or("?")));
+  if (last_contact_ == std::chrono::system_clock::time_point{}) {
+    out.push_back(fmt::format("  at transaction {}; not yet heard from the primary", at));
+  } else {
+    out.push_back(fmt::format(
+        "  at transaction {} of {}, behind {} transactions, {} bytes; {}; heard {} ago", at,
+        last_.primary_seq, last_.primary_seq > at ? last_.primary_seq - at : 0,
+        last_.primary_seq > at ? last_.bytes_behind : 0,
+        last_.in_sync ? "in sync" : "catching up", seconds_text(since)));
+  }
+  if (!following_ && !state_.empty()) out.push_back("  " + state_);
+  return out;
+}
+
+}  // namespace openoserv

@@ -1,0 +1,139 @@
+// Standby TMR servers: the primary's side of the replication stream (ReplicationSource) and the
+// standby's (ReplicaFollower). docs/REPLICATION.md describes the whole; db/Replog.h the records.
+//
+// The standby pulls: it asks the primary for what follows its position and waits there (a long
+// poll) until a commit gives it something. Its position in each request is also its
+// acknowledgement: it holds everything up to there durably. So the primary opens no connection
+// and runs no thread per standby, and a standby that hangs holds only its own request.
+//
+// Synchronous mode: a commit returns once a standby that is in sync acknowledges it. A standby is
+// in sync once it has acknowledged everything committed; one that does not acknowledge a commit
+// within kSyncWait is dropped from sync (logged) so that the primary keeps working, and commits
+// stop waiting for it until it has caught up again. What a standby may promise after a failover
+// follows: a standby the primary counted as in sync holds every acknowledged commit.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "Database.h"
+#include "OservLog.h"
+
+namespace openoserv {
+
+// How long a synchronous commit waits for a standby before the standby is dropped from sync.
+inline constexpr std::chrono::seconds kSyncWait{5};
+// How long a standby's fetch waits at the primary for a commit.
+inline constexpr std::chrono::milliseconds kFetchWait{1000};
+// How many bytes of records one fetch returns at most (at least one record).
+inline constexpr std::size_t kFetchBytes = 4u << 20;
+
+enum class ReplicationMode { kOff, kAsync, kSync };
+const char* mode_name(ReplicationMode mode);
+
+// What a fetch returns (OServ::ReplicaBatch).
+struct ReplicaBatch {
+  std::uint64_t primary_seq = 0, first_kept = 0, epoch = 0, bytes_behind = 0;
+  bool in_sync = false;
+  std::vector<std::string> records;
+};
+
+// A copy of the primary's database for a new standby (OServ::ReplicaCopy).
+struct ReplicaCopy {
+  std::string id;
+  std::uint64_t size = 0;  // bytes of its data.mdb
+  std::uint64_t seq = 0;   // the log position when it was begun (the copy holds at least this)
+};
+
+class ReplicationSource {
+ public:
+  ReplicationSource(db::Database& db, OservLog& log);
+  ~ReplicationSource();
+  ReplicationSource(const ReplicationSource&) = delete;
+  ReplicationSource& operator=(const ReplicationSource&) = delete;
+
+  // At a primary: turns the log on if the region has standbys (meta "standby:*"), and hooks
+  // the database's commits. Call before transactions start.
+  void start();
+  // A standby joined (Security::join_standby): recorded in the region's database, and the log
+  // started (epoch 1, asynchronous) if this is the first.
+  void add_standby(const std::string& hostname, const std::string& ip, std::uint16_t port);
+  // The standby `name` holds everything up to `after`; returns what follows (waiting up to `wait`
+  // for a commit). Throws Failure when `after` is past the primary's last commit.
+  ReplicaBatch fetch(const std::string& name, std::uint64_t after, std::chrono::milliseconds wait);
+  // The copy a new standby starts from: an online backup (Database::backup) in
+  // DBDIR/standby-copies/ID, read in pieces, removed at copy_end (or at the next start).
+  ReplicaCopy copy_begin();
+  std::string copy_read(const std::string& id, std::uint64_t offset, std::uint32_t size);
+  void copy_end(const std::string& id);
+  std::string set_mode(const std::string& mode);
+  ReplicationMode mode();
+  std::vector<std::string> status();
+  // Wakes every waiting fetch and commit (the oserv stops).
+  void stop();
+
+ private:
+  struct Standby {
+    std::uint64_t acked = 0;
+    bool in_sync = false;
+    std::chrono::steady_clock::time_point last_seen;
+  };
+  void committed(std::uint64_t seq);
+  void await(std::uint64_t seq);
+  bool acked_by_one_in_sync(std::uint64_t seq);  // mu_ held
+  std::uint64_t bytes_after(std::uint64_t seq);
+  std::string copy_dir(const std::string& id) const;  // throws Failure for a malformed id
+
+  db::Database& db_;
+  OservLog& log_;
+  std::mutex mu_;  // guards everything below
+  std::condition_variable changed_;  // a commit, an acknowledgement, or stop
+  std::map<std::string, Standby> standbys_;
+  std::uint64_t committed_ = 0;
+  ReplicationMode mode_ = ReplicationMode::kOff;
+  bool stopping_ = false;
+};
+
+// The standby's side: one thread that fetches from the primary and applies, for the oserv's life.
+class ReplicaFollower {
+ public:
+  // `fetch(after, wait)` calls the primary (throws Unreachable, or Failure when it refuses).
+  using Fetch = std::function<ReplicaBatch(std::uint64_t after, std::chrono::milliseconds wait)>;
+  ReplicaFollower(db::Database& db, OservLog& log, std::string primary, Fetch fetch);
+  ~ReplicaFollower();
+  ReplicaFollower(const ReplicaFollower&) = delete;
+  ReplicaFollower& operator=(const ReplicaFollower&) = delete;
+
+  void start();
+  void stop();
+  std::vector<std::string> status();
+
+ private:
+  void run();
+  void step();
+  // Logs a change of state: level "" (following), "^" (warning) or "!" (error). mu_ not held.
+  void set_state(const char* level, const std::string& state);
+
+  db::Database& db_;
+  OservLog& log_;
+  const std::string primary_;
+  Fetch fetch_;
+  std::mutex mu_;  // guards everything below
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::string state_;
+  bool following_ = false;
+  ReplicaBatch last_;  // the last batch's figures (records dropped)
+  std::int64_t oldest_unapplied_ms_ = 0;
+  std::chrono::system_clock::time_point last_contact_{};
+  std::thread thread_;
+};
+
+}  // namespace openoserv
