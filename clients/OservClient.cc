@@ -196,6 +196,18 @@ std::string OservClient::explain(const CORBA::Exception& e) const {
   const std::string who =
       remote_ ? fmt::format("the oserv at {}", target_)
               : fmt::format("oserv instance {} on {}", where_.id, target_);
+  if (auto* denied = CORBA::NO_PERMISSION::_downcast(&e);
+      denied && denied->minor() == kStandbyRefusal) {
+    std::string primary = "its primary";
+    try {
+      OServ::StringList_var lines = dispatcher_->replication_status();
+      if (lines->length() > 0) primary = lines[0].in();
+    } catch (const CORBA::Exception&) {
+    }
+    return fmt::format("{} is a standby TMR server ({}): it serves no changes and no lookups; "
+                       "run this at the primary, or promote this standby first",
+                       who, primary);
+  }
   if (name == "NO_PERMISSION") {
     std::string caller = "a caller it could not name";
     try {

@@ -70,6 +70,11 @@ Commands:
                                   TMR server; used from its next start (senior)
   set_allow_rconnect TRUE|FALSE   accept administrators' client certificates here or not
                                   ("Remote client login allowed"; senior)
+  replication                     at a TMR server: its role (primary or standby), the epoch,
+                                  the mode, and each standby's lag in transactions, bytes and
+                                  seconds (also at the end of the status block)
+  set_replication sync|async      at the primary: sync acknowledges a commit once a standby in
+                                  sync holds it durably; async does not wait (super)
   health [MAX_METHOD_SECONDS]     deep check for supervisors: exit 0 and "healthy", or exit 1
                                   and one line per problem (odb.log not emptied while no
                                   transaction is open; a method thread older than
@@ -123,6 +128,12 @@ void print_status(const OServ::StatusBlock& s) {
       s.copyright_line.in(), s.port_range.in(), yes_no(s.state_flags), yes_no(s.state_checking),
       s.state_check_interval, yes_no(s.dynamic_ip), s.instance_id.in(), s.logical_host.in(),
       s.bound_address.in(), s.pid, s.started.in(), s.tmr_link.in());
+}
+
+template <typename F>
+void print_lines(OservClient& client, F&& f) {
+  OServ::StringList_var lines = client.call(f);
+  for (CORBA::ULong i = 0; i < lines->length(); ++i) fmt::print("{}\n", lines[i].in());
 }
 
 // One line of `odadmin odlist`.
@@ -201,10 +212,24 @@ int print_message(OservClient& client, const std::function<char*()>& call) {
 int status(OservClient& client, const Args&) {
   OServ::StatusBlock_var s = client.call([&] { return client.dispatcher()->status(); });
   print_status(s.in());
+  // A TMR server, primary or standby, says how it stands with the other.
+  if (s->dispatcher == 1) print_lines(client, [&] { return client.dispatcher()->replication_status(); });
   // Who this client is to the oserv (its principal and roles), as the access check sees it.
   CORBA::String_var me = client.call([&] { return client.dispatcher()->whoami(); });
   fmt::print("You are = {}\n", me.in());
   return 0;
+}
+
+int replication(OservClient& client, const Args& args) {
+  require_args("odadmin", args, 0, "replication");
+  print_lines(client, [&] { return client.dispatcher()->replication_status(); });
+  return 0;
+}
+
+int set_replication(OservClient& client, const Args& args) {
+  require_args("odadmin", args, 1, "set_replication sync|async");
+  return print_message(client,
+                       [&] { return client.dispatcher()->set_replication(args[1].c_str()); });
 }
 
 int odlist(OservClient& client, const Args& args) {
@@ -381,7 +406,8 @@ int run(OservClient& client, const Args& args) {
       {"shutdown", shutdown}, {"db_sync", db_sync}, {"ior", ior}, {"method_user", method_user},
       {"health", health},   {"ping", ping}, {"join_token", join_token},
       {"issue_cert", issue_cert}, {"revoke_cert", revoke_cert}, {"renew_cert", renew_cert},
-      {"set_allow_rconnect", set_allow_rconnect}};
+      {"set_allow_rconnect", set_allow_rconnect}, {"replication", replication},
+      {"set_replication", set_replication}};
   const auto it = commands.find(args.empty() ? "" : args[0]);
   if (it == commands.end())
     throw UsageError(fmt::format("unknown command '{}' (see odadmin --help)", args[0]));

@@ -16,6 +16,7 @@
 #include <fmt/core.h>
 
 #include "Database.h"
+#include "Replog.h"
 #include "HostPort.h"
 #include "Instance.h"
 #include "InstanceScripts.h"
@@ -39,6 +40,7 @@ namespace {
 
 const char* kUsage = R"(Usage: oinstall --dbdir DIR [options]
        oinstall --managed-node --tmr HOST[:PORT] --token TOKEN --dbdir DIR [options]
+       oinstall --standby --tmr HOST[:PORT] --token TOKEN --dbdir DIR [options]
 
 Creates an oserv instance: a TMR server (dispatcher 1) of a new region with a random 10-digit
 region number and the region's certificate authority or, with --managed-node, a managed node of
@@ -46,7 +48,12 @@ the region whose TMR server answers at --tmr (it must be running). A node joins 
 made at the TMR server ('odadmin join_token'; also read from $OSERV_JOIN_TOKEN): oinstall checks
 that the CA the TMR server shows is the one the token names before it sends the token, makes
 the node's key here, and the TMR server assigns the next dispatcher number, records the node in
-its odlist and signs the node's certificate. It
+its odlist and signs the node's certificate. With --standby, the instance is a standby TMR
+server of that region (docs/REPLICATION.md): it joins with a token the same way, gets a
+certificate for dispatcher 1 at its own address and the region CA's key (to act as TMR server
+once promoted), and at its first start copies the primary's database, then follows every
+commit the primary makes. It
+
   - initialises the object database in DBDIR (which must not hold one already),
   - writes setup_env.sh, setup_env.csh and oserv.rc into ETCDIR (default <etc-root>/<ID>),
   - adds the line ID:DBDIR:ETCDIR:PORT:HOSTNAME to <etc-root>/instances (or, with --registry,
@@ -72,7 +79,7 @@ struct TmrUnreachable : std::runtime_error {
 struct Request {
   InstanceFlags flags;  // id, etc root, registry, dbdir, etcdir, hostname as given
   int port = kDefaultPort;
-  bool force_bind = false, nosync = false, managed_node = false;
+  bool force_bind = false, nosync = false, managed_node = false, standby = false;
   std::string tmr, token;
   std::string method_user = "nobody";
 };
@@ -93,6 +100,8 @@ po::options_description options(Request& r, std::string& id, std::string& etc_ro
       ("hostname", po::value(&hostname), "logical host name or address")
       ("managed-node", po::bool_switch(&r.managed_node),
        "create a managed node of an existing region (needs --tmr)")
+      ("standby", po::bool_switch(&r.standby),
+       "create a standby TMR server of an existing region (needs --tmr; docs/REPLICATION.md)")
       ("tmr", po::value(&r.tmr), "the TMR server, HOST[:PORT] (port default 94)")
       ("token", po::value(&r.token),
        "the join token made at the TMR server by 'odadmin join_token' (default: "
@@ -132,13 +141,16 @@ Request parse(int argc, char** argv) {
     std::exit(0);
   }
   if (!vm.count("dbdir")) throw UsageError("--dbdir is required");
-  if (r.managed_node != !r.tmr.empty())
-    throw UsageError("--managed-node and --tmr HOST[:PORT] go together");
-  if (r.managed_node && r.token.empty())
+  if (r.managed_node && r.standby)
+    throw UsageError("--managed-node and --standby: choose one");
+  const bool joins = r.managed_node || r.standby;
+  if (joins != !r.tmr.empty())
+    throw UsageError("--managed-node or --standby, and --tmr HOST[:PORT], go together");
+  if (joins && r.token.empty())
     if (const char* env = std::getenv("OSERV_JOIN_TOKEN")) r.token = env;
-  if (r.managed_node && !valid_token(r.token))
+  if (joins && !valid_token(r.token))
     throw UsageError(r.token.empty()
-                         ? "a managed node joins with --token TOKEN (make one at the TMR server "
+                         ? "a managed node or standby joins with --token TOKEN (make one at the TMR server "
                            "with 'odadmin join_token')"
                          : "--token: not a join token (64 hex digits around a dot, as 'odadmin "
                            "join_token' prints it)");
@@ -198,6 +210,7 @@ struct Membership {
   std::vector<OdRecord> odlist;
   std::string ca_pem;           // a managed node: its region's CA
   tls::Identity self;           // a managed node: its key and certificate
+  std::string ca_key_pem;       // a standby: the region CA's key
 };
 
 // The region CA the TMR server at `address` shows in its TLS handshake, if it is the one the
@@ -250,13 +263,24 @@ Membership register_with_tmr(const Request& r, const Placement& p) {
     CORBA::Object_var obj =
         orb->string_to_object(corbaloc_url(address.text(), "Dispatcher").c_str());
     OServ::Dispatcher_var d = OServ::Dispatcher::_unchecked_narrow(obj);
-    OServ::JoinGrant_var grant =
-        d->join_region(r.token.c_str(), request.csr_pem.c_str(), p.inst.logical_host.c_str(),
-                       p.address.ip.c_str(), p.inst.port, r.force_bind);
-    m.region = grant->region;
-    m.od = grant->od;
-    m.odlist = wire::odlist(grant->odlist);
-    m.self = {request.key_pem, grant->certificate.in()};
+    if (r.standby) {
+      OServ::StandbyGrant_var grant =
+          d->join_standby(r.token.c_str(), request.csr_pem.c_str(), p.inst.logical_host.c_str(),
+                          p.address.ip.c_str(), p.inst.port);
+      m.region = grant->region;
+      m.od = kTmrDispatcher;
+      m.odlist = wire::odlist(grant->odlist);
+      m.self = {request.key_pem, grant->certificate.in()};
+      m.ca_key_pem = grant->ca_key.in();
+    } else {
+      OServ::JoinGrant_var grant =
+          d->join_region(r.token.c_str(), request.csr_pem.c_str(), p.inst.logical_host.c_str(),
+                         p.address.ip.c_str(), p.inst.port, r.force_bind);
+      m.region = grant->region;
+      m.od = grant->od;
+      m.odlist = wire::odlist(grant->odlist);
+      m.self = {request.key_pem, grant->certificate.in()};
+    }
     orb->destroy();
   } catch (const OServ::Failed& e) {
     throw std::runtime_error(fmt::format("the TMR server {} refused: {}", r.tmr, e.reason.in()));
@@ -291,6 +315,11 @@ void create_database(const Request& r, const Placement& p, const Membership& m) 
   db->put_meta(db::kMetaCreated, std::to_string(::time(nullptr)));
   db->put_meta(db::kMetaDurability, r.nosync ? "nosync" : "sync");
   db->put_meta(db::kMetaMethodUser, r.method_user);
+  // A standby's database is the primary's: copied at its first start (docs/REPLICATION.md).
+  if (r.standby) {
+    db->put_meta(db::kMetaRole, "standby");
+    db->put_meta(db::kMetaStandbyCopy, "needed");
+  }
   odlist::replace(*db, m.odlist);
   db->sync();
 }
@@ -327,10 +356,15 @@ int install(const Request& r) {
   Placement p = place(r);
   // A managed node gets its number, region and odlist from the TMR server, before anything is
   // written here (so a refusal there leaves nothing behind).
-  const Membership m = r.managed_node ? register_with_tmr(r, p) : found_region(r, p);
+  const bool joins = r.managed_node || r.standby;
+  const Membership m = joins ? register_with_tmr(r, p) : found_region(r, p);
   try {
     create_database(r, p, m);
   } catch (const std::exception& e) {
+    if (r.standby)
+      throw std::runtime_error(fmt::format("{}; the standby is already recorded at the TMR "
+                                           "server {}",
+                                           e.what(), r.tmr));
     if (!r.managed_node) throw;
     throw std::runtime_error(fmt::format("{}; dispatcher {} is already recorded at the TMR "
                                          "server {}",
@@ -340,7 +374,10 @@ int install(const Request& r) {
   // node keeps what it joined with. The keys live beside the database, so they fail over with
   // it.
   const std::string ssl = p.inst.dbdir + "/ssl";
-  if (!r.managed_node) {
+  if (r.standby) {
+    tls::save_ca(ssl, {.key_pem = m.ca_key_pem, .cert_pem = m.ca_pem}, true);
+    tls::save_self(ssl, m.self, m.ca_pem);
+  } else if (!r.managed_node) {
     const tls::Identity ca = tls::make_region_ca(m.region);
     tls::save_ca(ssl, ca, true);
     tls::save_self(ssl,
@@ -359,7 +396,8 @@ int install(const Request& r) {
       "Created instance {}: region {}, dispatcher {} ({}) {}:{} ({}){}.\n"
       "  Database directory: {}\n  Etc directory:      {}\n  Registered in:      {}\n"
       "Start it with: . {}/setup_env.sh; oserv.rc start\n",
-      inst.where.id, m.region, m.od, m.od == kTmrDispatcher ? "TMR server" : "managed node",
+      inst.where.id, m.region, m.od,
+      r.standby ? "standby TMR server" : m.od == kTmrDispatcher ? "TMR server" : "managed node",
       inst.logical_host, inst.port, p.address.ip, r.force_bind ? ", force bind" : "", inst.dbdir,
       inst.etcdir, inst.where.table_path, inst.etcdir);
   return 0;

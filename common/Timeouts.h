@@ -22,6 +22,9 @@ inline constexpr milliseconds kReportIn{5000};
 // Administration forwarded to the TMR server (odlist edits, names, classes): each is one
 // committed transaction there.
 inline constexpr milliseconds kTmrCall{10000};
+// A new standby asks the primary for a copy of its database: an online backup, which takes as
+// long as the database is large.
+inline constexpr milliseconds kCopyBegin{600000};
 // A method program told to end (SIGTERM: past --method-timeout, or the oserv stops) gets this
 // long to clean up before its process group is killed (SIGKILL).
 inline constexpr milliseconds kProgramGrace{5000};

@@ -45,6 +45,10 @@ class OnBehalfOf {
   const std::string* saved_;
 };
 
+// The minor code of CORBA::NO_PERMISSION from a standby TMR server refusing an operation that
+// only a primary serves (clients say so instead of speaking of roles).
+inline constexpr unsigned long kStandbyRefusal = 0x4f4f5301;  // "OOS" 1
+
 // The corbaloc URL of `key` (escaped as corbaloc requires) at `host_port`, for IIOP 1.2 over
 // TLS (every oserv's port speaks TLS only): "corbaloc:ssliop:1.2@10.0.0.2:94/Dispatcher". A URL
 // without a version means IIOP 1.0 to omniORB, whose GIOP 1.0 has no code-set negotiation:

@@ -85,7 +85,8 @@ OServ::StatusBlock* AdminServant::status() {
     s->port = info.instance.port;
     s->pid = static_cast<CORBA::ULong>(::getpid());
     s->started = info.started.c_str();
-    s->tmr_link = local_.region.link_state().c_str();
+    s->tmr_link = local_.follower ? local_.follower->status().front().c_str()
+                                  : local_.region.link_state().c_str();
     return s.release();
   });
 }

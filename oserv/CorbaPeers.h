@@ -16,6 +16,7 @@
 #include "Failure.h"
 #include "Odlist.h"
 #include "Peers.h"
+#include "Replication.h"
 #include "oserv.hh"
 
 namespace openoserv {
@@ -47,6 +48,10 @@ class CorbaPeers final : public Peers {
   std::string renew_certificate(const std::string& csr) override;
   void administrators_update(std::uint32_t od,
                              const std::vector<AdministratorRecord>& admins) override;
+
+  // A standby asks the primary (dispatcher 1 of its copy of the odlist) for what follows `after`.
+  ReplicaBatch replica_fetch(const std::string& standby, std::uint64_t after,
+                             std::chrono::milliseconds wait);
 
   // The IOR of object `oid` as its owner `od` makes it.
   std::string object_ior(std::uint32_t od, const std::string& oid);

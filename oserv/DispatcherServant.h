@@ -9,6 +9,7 @@
 #include "EndpointsServant.h"
 #include "RegionServant.h"
 #include "RegistryServant.h"
+#include "ReplicationServant.h"
 #include "SecurityServant.h"
 #include "TransactionServant.h"
 #include "oserv.hh"
@@ -22,7 +23,8 @@ class DispatcherServant final : public POA_OServ::Dispatcher,
                                 public DispatchServant,
                                 public TransactionServant,
                                 public SecurityServant,
-                                public EndpointsServant {
+                                public EndpointsServant,
+                                public ReplicationServant {
  public:
   DispatcherServant(LocalDispatcher& local, ObjectAdapter& adapter, CorbaPeers& peers)
       : AdminServant(local),
@@ -31,7 +33,8 @@ class DispatcherServant final : public POA_OServ::Dispatcher,
         DispatchServant(local),
         TransactionServant(local),
         SecurityServant(local),
-        EndpointsServant(local, peers) {}
+        EndpointsServant(local, peers),
+        ReplicationServant(local) {}
 };
 
 }  // namespace openoserv

@@ -69,6 +69,27 @@ OServ::JoinGrant* SecurityServant::join_region(const char* token, const char* cs
   });
 }
 
+// A standby's certificate names dispatcher 1 at the standby's own address: once promoted it is
+// dispatcher 1 there. Until then it follows the primary, and the epoch tells the region which
+// of the two speaks for dispatcher 1 (docs/REPLICATION.md).
+OServ::StandbyGrant* SecurityServant::join_standby(const char* token, const char* csr,
+                                                   const char* hostname, const char* ipaddr,
+                                                   CORBA::UShort port) {
+  return guarded([&] {
+    tmr_only(local_, "adding a standby TMR server");
+    if (local_.follower) fail("this is a standby TMR server; a standby joins the primary");
+    local_.certificates.redeem_join_token(token);
+    auto grant = std::make_unique<OServ::StandbyGrant>();
+    grant->region = local_.info.region;
+    grant->odlist = wire::odlist(odlist::load(local_.db));
+    grant->certificate = local_.certificates.certify_dispatcher(kTmrDispatcher, ipaddr, csr).c_str();
+    grant->ca = local_.certificates.ca_pem().c_str();
+    grant->ca_key = local_.certificates.ca_key().c_str();
+    local_.replication.add_standby(hostname, ipaddr, port);
+    return grant.release();
+  });
+}
+
 char* SecurityServant::issue_certificate(const char* admin, const char* csr, CORBA::ULong days,
                                          CORBA::String_out ca) {
   return guarded([&] {

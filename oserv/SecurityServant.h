@@ -19,6 +19,8 @@ class SecurityServant : public virtual POA_OServ::Security {
   OServ::JoinGrant* join_region(const char* token, const char* csr, const char* hostname,
                                 const char* ipaddr, CORBA::UShort port,
                                 CORBA::Boolean force_bind) override;
+  OServ::StandbyGrant* join_standby(const char* token, const char* csr, const char* hostname,
+                                    const char* ipaddr, CORBA::UShort port) override;
   char* issue_certificate(const char* admin, const char* csr, CORBA::ULong days,
                           CORBA::String_out ca) override;
   char* revoke_certificate(const char* admin, const char* serial) override;

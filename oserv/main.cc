@@ -12,14 +12,17 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <optional>
+#include <string_view>
 #include <thread>
 
 #include <fmt/core.h>
@@ -31,6 +34,7 @@
 #include "Database.h"
 #include "CorbaGateways.h"
 #include "DispatcherServant.h"
+#include "Failure.h"
 #include "FailoverNotice.h"
 #include "Instance.h"
 #include "LocalDispatcher.h"
@@ -44,6 +48,7 @@
 #include "PidFile.h"
 #include "PortWait.h"
 #include "Records.h"
+#include "Replog.h"
 #include "RequestContext.h"
 #include "Settings.h"
 #include "TextFile.h"
@@ -61,6 +66,9 @@ constexpr const char* kMaxPeerConnections = "256";
 // kMaxPeerConnections threads (and below which, again, by a thread each).
 constexpr const char* kThreadPerConnectionLimit = "256";
 constexpr const char* kThreadPerConnectionResume = "192";
+// A new standby reads the primary's copy in pieces of this size (below the 64 MB a message may
+// have).
+constexpr CORBA::ULong kCopyPiece = 8u << 20;
 
 // Signals are taken by sigwait() in the main thread only; every thread inherits this mask, so
 // it is set before the first thread starts (the database's journal purger).
@@ -121,7 +129,7 @@ void start_log(OservLog& log, const ResolvedInstance& inst, db::Database& db,
   log.set_mirror_stderr(true);
   // The TMR server as this database knows it: this dispatcher, or dispatcher 1 of its odlist.
   std::string tmr = fmt::format("{}:{}", inst.logical_host, inst.port);
-  if (db.dispatcher() != kTmrDispatcher) {
+  if (db.dispatcher() != kTmrDispatcher || db.get_meta(db::kMetaRole) == std::string("standby")) {
     const auto rec = odlist::find(db, kTmrDispatcher);
     tmr = rec ? fmt::format("{}:{}", rec->label(), rec->port) : "unknown";
   }
@@ -534,6 +542,34 @@ std::string host_name() {
   return buf;
 }
 
+// What a standby TMR server serves: its own life cycle and state, and its copy of the odlist.
+// Changes, lookups and the region's business are the primary's until this standby is promoted.
+bool standby_serves(std::string_view operation) {
+  static constexpr std::string_view kServed[] = {
+      "ping",   "status", "health", "db_sync",        "shutdown",      "ior",
+      "whoami", "odlist", "tmstat", "method_user",    "replication_status",
+      "_is_a",  "_non_existent",    "_interface",     "_repository_id", "_component"};
+  return std::find(std::begin(kServed), std::end(kServed), operation) != std::end(kServed);
+}
+
+void install_access_check(Authorization& authorization, bool standby) {
+  set_access_check(
+      [&authorization, standby](RequestContext& r) {
+        authorization.check(r);
+        if (!standby || standby_serves(r.operation)) return;
+        authorization.refused(r, fmt::format("{}: this oserv is a standby TMR server; its "
+                                             "primary serves that",
+                                             r.operation));
+        throw CORBA::NO_PERMISSION(kStandbyRefusal, CORBA::COMPLETED_NO);
+      },
+      {.refused = [&authorization](const RequestContext& r,
+                                   const std::string& why) { authorization.refused(r, why); },
+       .invoked = [&authorization](const RequestContext& r, const std::string& oid,
+                                   const std::string& method) {
+         authorization.invoked(r, oid, method);
+       }});
+}
+
 // One try at running the dispatcher: returns false, before anything is bound, when the odlist
 // taken from the TMR server wants another listener (see listener_changed); else runs until a
 // stop signal and returns true once no request runs any more.
@@ -548,6 +584,7 @@ bool serve_once(Process& p, char* argv0) {
   LocalDispatcher local(info, *p.db, p.log, peers, std::chrono::seconds(settings.method_timeout),
                         std::chrono::seconds(settings.transaction_lease));
   for (const auto& line : local.programs.end_leftovers()) p.log.line("^" + line);
+  if (info.od == kTmrDispatcher) local.replication.start();
   local.endpoint_manager.set_gateway_calls(&gateway_calls);
   local.region.set_stop_self([] { ::kill(::getpid(), SIGTERM); });
   local.region.set_on_joined([&local] { name_managed_node(local); });
@@ -555,14 +592,7 @@ bool serve_once(Process& p, char* argv0) {
     return local.region.dispatcher_at(ip, port);
   });
   Authorization authorization(local.administrators, p.log, p.audit, host_name(), info.region);
-  set_access_check(
-      [&authorization](RequestContext& r) { authorization.check(r); },
-      {.refused = [&authorization](const RequestContext& r,
-                                   const std::string& why) { authorization.refused(r, why); },
-       .invoked = [&authorization](const RequestContext& r, const std::string& oid,
-                                   const std::string& method) {
-         authorization.invoked(r, oid, method);
-       }});
+  install_access_check(authorization, false);
   const bool joined = join_region(local, settings, argv0);
   try {
     if (listener_changed(local, settings)) {
@@ -608,9 +638,113 @@ bool serve_once(Process& p, char* argv0) {
   return true;
 }
 
+// A new standby's first start: the primary's database, copied whole (an online backup there,
+// read in pieces), replaces the placeholder oinstall made; this instance's own meta keys stay.
+void copy_from_primary(Process& p, CORBA::ORB_ptr orb) {
+  namespace fs = std::filesystem;
+  if (p.db->get_meta(db::kMetaStandbyCopy) != std::string("needed")) return;
+  std::vector<std::pair<std::string, std::string>> own;
+  for (const char* key : {db::kMetaInstanceId, db::kMetaCreated, db::kMetaDurability})
+    if (auto v = p.db->get_meta(key)) own.emplace_back(key, *v);
+  const std::string tmp = p.inst.dbdir + "/standby-copy.tmp";
+  fs::remove_all(tmp);
+  fs::create_directories(tmp);
+  std::uint64_t size = 0;
+  try {
+    CorbaPeers peers(orb, *p.db);
+    OServ::ReplicaCopy_var copy = peers.call(kTmrDispatcher, timeouts::kCopyBegin,
+                                             [](OServ::Dispatcher_ptr d) { return d->replica_copy_begin(); });
+    size = copy->size;
+    std::ofstream out(tmp + "/data.mdb", std::ios::binary);
+    for (std::uint64_t at = 0; at < size;) {
+      OServ::Program_var piece = peers.call(kTmrDispatcher, timeouts::kTmrCall, [&](OServ::Dispatcher_ptr d) {
+        return d->replica_copy_read(copy->id.in(), at, kCopyPiece);
+      });
+      if (piece->length() == 0) fail(fmt::format("the primary's copy {} ended at byte {} of {}", copy->id.in(), at, size));
+      out.write(reinterpret_cast<const char*>(piece->get_buffer()), piece->length());
+      at += piece->length();
+    }
+    out.close();
+    if (!out) fail(fmt::format("{}/data.mdb: cannot be written", tmp));
+    peers.call(kTmrDispatcher, timeouts::kTmrCall, [&](OServ::Dispatcher_ptr d) { d->replica_copy_end(copy->id.in()); });
+  } catch (const Failure& e) {
+    fs::remove_all(tmp);
+    std::string msg = fmt::format("standby: its first start copies the primary's database, and "
+                                  "that failed: {}; start the primary first, then this standby",
+                                  e.what());
+    p.log.line("!" + msg);
+    throw StartError{kRuntime, msg};
+  }
+  p.db.reset();
+  fs::rename(tmp + "/data.mdb", p.inst.dbdir + "/data.mdb");
+  fs::remove(p.inst.dbdir + "/lock.mdb");
+  fs::remove_all(tmp);
+  p.db = open_database(p.inst, p.settings);
+  auto t = p.db->begin(nullptr, "standby copy");
+  for (const auto& [key, value] : own) t->put(db::Table::kMeta, key, value);
+  t->put(db::Table::kMeta, db::kMetaRole, "standby");
+  t->erase(db::Table::kMeta, db::kMetaStandbyCopy);
+  t->commit();
+  p.log.line(fmt::format("standby: copied the primary's database ({} bytes, up to transaction {})",
+                         size, p.db->last_seq()));
+}
+
+// A standby TMR server (meta "role" standby, made by oinstall --standby): it listens on its own
+// address only, follows the primary (dispatcher 1 of its copy of the odlist), and serves its own
+// state, until a stop signal.
+void serve_standby(Process& p, char* argv0) {
+  const Settings& settings = p.settings;
+  DispatcherInfo info = identify(p.inst, *p.db, settings, p.log, p.started);
+  info.force_bind_active = true;  // the primary's port may be the same, on another address
+  info.listen_ip = info.ip;
+  const TlsFiles tls = dispatcher_tls_files(p.inst, p.log);
+  on_tls_refusal([&audit = p.audit](const std::string& line) { audit.line(line); });
+  CORBA::ORB_var orb = start_orb(info, settings, tls, argv0);
+  copy_from_primary(p, orb);
+  CorbaPeers peers(orb, *p.db);
+  LocalDispatcher local(info, *p.db, p.log, peers, std::chrono::seconds(settings.method_timeout),
+                        std::chrono::seconds(settings.transaction_lease));
+  const auto primary = odlist::find(*p.db, kTmrDispatcher);
+  const std::string primary_text =
+      primary ? fmt::format("{} ({}:{})", primary->label(), primary->ip, primary->port) : "unknown";
+  const std::string self = fmt::format("{}:{}", info.ip, info.instance.port);
+  ReplicaFollower follower(*p.db, p.log, primary_text,
+                           [&peers, self](std::uint64_t after, std::chrono::milliseconds wait) {
+                             return peers.replica_fetch(self, after, wait);
+                           });
+  local.follower = &follower;
+  Authorization authorization(local.administrators, p.log, p.audit, host_name(), info.region);
+  install_access_check(authorization, true);
+  try {
+    wait_for_port_or_fail(info, settings, p.signals, p.log);
+  } catch (const StoppedBeforeReady&) {
+    local.stop();
+    orb->destroy();
+    set_access_check({});
+    throw;
+  }
+  Endpoints endpoints = activate(orb, local, peers, settings);
+  p.log.line(fmt::format("oserv {} ready: standby TMR server of region {} on {}, following the "
+                         "primary {} from transaction {}",
+                         info.id(), info.region, info.listening(), primary_text,
+                         p.db->last_seq()));
+  if (!settings.foreground) p.log.set_mirror_stderr(false);
+  p.daemon.ready();
+  sd_notify_state("READY=1");
+  follower.start();
+  wait_for_stop(p.signals, p.log, info.id());
+  sd_notify_state("STOPPING=1");
+  p.watchdog.emplace(settings.stop_timeout, p.log);
+  local.stop();
+  orb->shutdown(true);
+  orb->destroy();
+  set_access_check({});
+}
+
 // Runs the dispatcher until a stop signal. The second try, with the listener the TMR server's
 // odlist asks for, cannot ask for another one: the node's copy is that odlist by then.
 void serve(Process& p, char* argv0) {
+  if (p.db->get_meta(db::kMetaRole) == std::string("standby")) return serve_standby(p, argv0);
   if (!serve_once(p, argv0)) serve_once(p, argv0);
 }
 

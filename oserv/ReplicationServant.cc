@@ -1,0 +1,96 @@
+// Replication operations.
+#include "ReplicationServant.h"
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+
+#include <fmt/core.h>
+
+#include "Failure.h"
+#include "Odlist.h"
+#include "ServantSupport.h"
+#include "WireConvert.h"
+
+namespace openoserv {
+
+namespace {
+
+// The primary holds a fetch at most this long, whatever the standby asks.
+constexpr CORBA::ULong kMaxFetchWaitMs = 10000;
+
+OServ::Program* octets(const std::string& bytes) {
+  auto out = std::make_unique<OServ::Program>(static_cast<CORBA::ULong>(bytes.size()));
+  out->length(static_cast<CORBA::ULong>(bytes.size()));
+  if (!bytes.empty()) std::memcpy(out->get_buffer(), bytes.data(), bytes.size());
+  return out.release();
+}
+
+}  // namespace
+
+void ReplicationServant::primary_only(const char* what) const {
+  if (local_.follower)
+    fail(fmt::format("{} is done at the primary TMR server; this is a standby", what));
+}
+
+OServ::ReplicaBatch* ReplicationServant::replica_fetch(const char* standby, CORBA::ULongLong after,
+                                                       CORBA::ULong wait_ms) {
+  return guarded([&] {
+    primary_only("replication");
+    const auto wait = std::chrono::milliseconds(std::min(wait_ms, kMaxFetchWaitMs));
+    ReplicaBatch b = local_.replication.fetch(standby, after, wait);
+    auto out = std::make_unique<OServ::ReplicaBatch>();
+    out->primary_seq = b.primary_seq;
+    out->first_kept = b.first_kept;
+    out->epoch = b.epoch;
+    out->bytes_behind = b.bytes_behind;
+    out->in_sync = b.in_sync;
+    out->records.length(static_cast<CORBA::ULong>(b.records.size()));
+    for (CORBA::ULong i = 0; i < b.records.size(); ++i) {
+      const std::string& r = b.records[i];
+      out->records[i].length(static_cast<CORBA::ULong>(r.size()));
+      std::memcpy(out->records[i].get_buffer(), r.data(), r.size());
+    }
+    return out.release();
+  });
+}
+
+OServ::ReplicaCopy* ReplicationServant::replica_copy_begin() {
+  return guarded([&] {
+    primary_only("a standby's copy");
+    const ReplicaCopy c = local_.replication.copy_begin();
+    auto out = std::make_unique<OServ::ReplicaCopy>();
+    out->id = c.id.c_str();
+    out->size = c.size;
+    out->seq = c.seq;
+    return out.release();
+  });
+}
+
+OServ::Program* ReplicationServant::replica_copy_read(const char* id, CORBA::ULongLong offset,
+                                                      CORBA::ULong size) {
+  return guarded([&] { return octets(local_.replication.copy_read(id, offset, size)); });
+}
+
+void ReplicationServant::replica_copy_end(const char* id) {
+  guarded([&] { local_.replication.copy_end(id); });
+}
+
+OServ::StringList* ReplicationServant::replication_status() {
+  return guarded([&] {
+    return new OServ::StringList(wire::strings(local_.follower ? local_.follower->status()
+                                                               : local_.replication.status()));
+  });
+}
+
+char* ReplicationServant::set_replication(const char* mode) {
+  return guarded([&] {
+    primary_only("set_replication");
+    if (local_.info.od != kTmrDispatcher)
+      fail(fmt::format("set_replication is done at the TMR server; this is dispatcher {}",
+                       local_.info.od));
+    return dup(local_.replication.set_mode(mode));
+  });
+}
+
+}  // namespace openoserv

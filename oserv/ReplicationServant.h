@@ -1,0 +1,28 @@
+// OServ::Replication: the primary's stream and copies for standbys, and the replication status
+// (domain/Replication.h).
+#pragma once
+
+#include "LocalDispatcher.h"
+#include "oserv.hh"
+
+namespace openoserv {
+
+class ReplicationServant : public virtual POA_OServ::Replication {
+ public:
+  explicit ReplicationServant(LocalDispatcher& local) : local_(local) {}
+
+  OServ::ReplicaBatch* replica_fetch(const char* standby, CORBA::ULongLong after,
+                                     CORBA::ULong wait_ms) override;
+  OServ::ReplicaCopy* replica_copy_begin() override;
+  OServ::Program* replica_copy_read(const char* id, CORBA::ULongLong offset,
+                                    CORBA::ULong size) override;
+  void replica_copy_end(const char* id) override;
+  OServ::StringList* replication_status() override;
+  char* set_replication(const char* mode) override;
+
+ private:
+  void primary_only(const char* what) const;
+  LocalDispatcher& local_;
+};
+
+}  // namespace openoserv

@@ -1,0 +1,120 @@
+# A standby TMR server (issue 16, docs/REPLICATION.md): it joins with a token, copies the
+# primary's database at its first start, follows every commit, refuses what only a primary
+# serves, survives kill -9 and catches up; in synchronous mode every acknowledged commit is on
+# it when the primary is killed, and a dead standby does not stop the primary for long.
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+PORT=$(free_port)
+install_instance tmr 127.0.0.2 "$PORT" --force-bind >/dev/null
+expect_code "start TMR" 0 rc tmr start
+expect_code "replication off" 0 odadmin --id tmr replication
+expect_eq "no standby yet" "Replication: off (no standby TMR server)" "$OUT"
+
+# commit ID KEY: one transaction writing objects/KEY at instance ID.
+commit() {
+  t=$(odb --id "$1" begin) && odb --id "$1" put "$t" objects "$2" "v-$2" && odb --id "$1" commit "$t"
+}
+# seq ID: the last transaction the replication status of instance ID names.
+primary_seq() { odadmin --id tmr replication | sed -n 's/.*last transaction \([0-9]*\).*/\1/p'; }
+standby_seq() { odadmin --id sb replication | sed -n 's/.*at transaction \([0-9]*\).*/\1/p'; }
+caught_up() { [ "$(standby_seq)" = "$(primary_seq)" ] && [ -n "$(primary_seq)" ]; }
+# Every table but the replication log and the instances' own meta keys, as mdb_dump shows it.
+dump() {
+  for t in odlist objects attributes classes names administrators endpoints gateways; do
+    mdb_dump -p -s "$t" "$1" || return 1
+  done
+  mdb_dump -p -s meta "$1" | awk '
+    /^ / && !value { key = $0; value = 1; next }
+    /^ / { if (key !~ /^ (instance_id|created|durability|role|repl_seq|standby_copy)$/) print key " = " $0; value = 0; next }
+    { print }'
+}
+
+step "a standby joins with a token and copies the primary's database at its first start"
+for i in 1 2 3; do commit tmr "before$i" >/dev/null || fail "commit before$i"; done
+TOKEN=$(join_token tmr 1)
+expect_code "oinstall --standby" 0 env OSERV_JOIN_TOKEN="$TOKEN" oinstall --id sb --standby \
+  --tmr "127.0.0.2:$PORT" --dbdir "$WORK/db/sb" --hostname 127.0.0.3 --port "$PORT" --nosync
+expect_contains "oinstall says standby" "dispatcher 1 (standby TMR server) 127.0.0.3:$PORT" "$OUT"
+expect_code "the token is spent" 1 env OSERV_JOIN_TOKEN="$TOKEN" oinstall --id sb2 --standby \
+  --tmr "127.0.0.2:$PORT" --dbdir "$WORK/db/sb2" --hostname 127.0.0.4 --port "$PORT" --nosync
+expect_code "primary lists it" 0 odadmin --id tmr replication
+expect_contains "not heard yet" "standby 127.0.0.3 (127.0.0.3:$PORT): not heard from" "$OUT"
+commit tmr between >/dev/null || fail "commit between"
+expect_code "start standby" 0 rc sb start
+wait_until 10 caught_up || fail "the standby did not catch up: $(odadmin --id sb replication)"
+expect_contains "copied" "standby: copied the primary's database" "$(cat "$WORK/db/sb/oservlog")"
+
+step "it follows commits as they are made, and says so on both sides"
+for i in 1 2 3 4 5; do commit tmr "after$i" >/dev/null || fail "commit after$i"; done
+wait_until 10 caught_up || fail "the standby did not follow: $(odadmin --id sb replication)"
+expect_code "standby status" 0 odadmin --id sb
+expect_contains "standby role" "Replication: standby of the primary 127.0.0.2 (127.0.0.2:$PORT), epoch 1" "$OUT"
+expect_contains "standby link" "TMR server link = Replication: standby of the primary" "$OUT"
+expect_contains "standby lag" "behind 0 transactions, 0 bytes; in sync" "$OUT"
+expect_code "primary status" 0 odadmin --id tmr
+expect_contains "primary role" "Replication: primary, epoch 1, async" "$OUT"
+expect_contains "primary sees it" "standby 127.0.0.3 (127.0.0.3:$PORT): at $(primary_seq), behind 0 transactions, 0 bytes, 0.0 s; in sync" "$OUT"
+
+step "a standby serves its own state only; changes and lookups are the primary's"
+expect_code "lookup at standby" 1 wlookup --id sb -r ManagedNode 127.0.0.2
+expect_contains "standby refusal" "is a standby TMR server (Replication: standby of the primary 127.0.0.2" "$OUT"
+expect_code "odb at standby" 1 odb --id sb begin
+expect_code "mode set at standby" 1 odadmin --id sb set_replication sync
+expect_code "bad mode" 1 odadmin --id tmr set_replication maybe
+expect_contains "bad mode" "say sync or async" "$OUT"
+expect_code "ping standby" 0 odadmin --id sb ping
+expect_code "health standby" 0 odadmin --id sb health
+
+step "kill -9 the standby during commits: it starts again and catches up"
+( for i in $(seq 1 60); do commit tmr "burst$i" >/dev/null || exit 1; done ) &
+WRITER=$!
+BG_PIDS="$BG_PIDS $WRITER"
+sleep 0.3
+crash sb
+expect_code "restart standby" 0 rc sb start
+wait "$WRITER" || fail "commits at the primary failed while its standby was killed"
+wait_until 20 caught_up || fail "the standby did not catch up after kill -9: $(odadmin --id sb replication)"
+
+step "synchronous mode: a dead standby is dropped from sync, the primary goes on"
+expect_code "set sync" 0 odadmin --id tmr set_replication sync
+expect_contains "sync said" "Replication is synchronous" "$OUT"
+commit tmr sync1 >/dev/null || fail "commit sync1"
+crash sb
+commit tmr sync2 >/dev/null || fail "a commit with the standby dead did not return"
+expect_contains "drop logged" "did not confirm transaction" "$(cat "$WORK/db/tmr/oservlog")"
+expect_code "primary status" 0 odadmin --id tmr replication
+expect_contains "catching up" "catching up" "$OUT"
+expect_code "restart standby" 0 rc sb start
+wait_until 20 caught_up || fail "the standby did not catch up: $(odadmin --id sb replication)"
+wait_until 10 sh -c "odadmin --id tmr replication | grep -q 'in sync'" || fail "not back in sync"
+
+step "synchronous mode: every acknowledged commit is on the standby when the primary dies"
+ACKED=$WORK/acked
+: >"$ACKED"
+for w in 1 2 3; do
+  ( i=0; while :; do i=$((i + 1)); commit tmr "w$w-$i" >/dev/null 2>&1 && echo "w$w-$i" >>"$ACKED"; done ) &
+  BG_PIDS="$BG_PIDS $!"
+done
+sleep 2
+crash tmr
+for pid in $BG_PIDS; do kill -KILL "$pid" 2>/dev/null; done
+wait 2>/dev/null
+expect_code "stop standby" 0 rc sb stop
+[ -s "$ACKED" ] || fail "no commit was acknowledged"
+HELD=$(mdb_dump -p -s objects "$WORK/db/sb")
+missing=0
+while read -r key; do
+  case "$HELD" in *" $key"*) ;; *) missing=$((missing + 1)); echo "lost: $key" >&2 ;; esac
+done <"$ACKED"
+expect_eq "acknowledged commits missing at the standby (of $(wc -l <"$ACKED"))" 0 "$missing"
+
+step "after both stop, the standby's tables are the primary's"
+expect_code "restart primary" 0 rc tmr start
+expect_code "restart standby" 0 rc sb start
+wait_until 20 caught_up || fail "the standby did not catch up: $(odadmin --id sb replication)"
+expect_code "stop standby" 0 rc sb stop
+expect_code "stop primary" 0 rc tmr stop
+dump "$WORK/db/tmr" >"$WORK/tmr.dump" || fail "mdb_dump tmr"
+dump "$WORK/db/sb" >"$WORK/sb.dump" || fail "mdb_dump sb"
+cmp -s "$WORK/tmr.dump" "$WORK/sb.dump" || fail "the copies differ: $(diff "$WORK/tmr.dump" "$WORK/sb.dump" | head -20)"
+echo "PASS"
