@@ -75,6 +75,14 @@ Commands:
                                   seconds (also at the end of the status block)
   set_replication sync|async      at the primary: sync acknowledges a commit once a standby in
                                   sync holds it durably; async does not wait (super)
+  promote                         at a standby: become the primary TMR server of the next
+                                  epoch (the manual takeover); it restarts as primary in the
+                                  same process and tells every dispatcher, and dispatcher 1 of
+                                  an older epoch is refused from then on (super)
+  rejoin                          at a demoted TMR server (one that learned the region has a
+                                  newer primary): register there as a standby, copy its
+                                  database anew and follow it; what was committed here alone
+                                  stays in DBDIR/divergence-*.txt (super)
   health [MAX_METHOD_SECONDS]     deep check for supervisors: exit 0 and "healthy", or exit 1
                                   and one line per problem (odb.log not emptied while no
                                   transaction is open; a method thread older than
@@ -230,6 +238,16 @@ int set_replication(OservClient& client, const Args& args) {
   require_args("odadmin", args, 1, "set_replication sync|async");
   return print_message(client,
                        [&] { return client.dispatcher()->set_replication(args[1].c_str()); });
+}
+
+int promote(OservClient& client, const Args& args) {
+  require_args("odadmin", args, 0, "promote");
+  return print_message(client, [&] { return client.dispatcher()->promote(); });
+}
+
+int rejoin(OservClient& client, const Args& args) {
+  require_args("odadmin", args, 0, "rejoin");
+  return print_message(client, [&] { return client.dispatcher()->rejoin(); });
 }
 
 int odlist(OservClient& client, const Args& args) {
@@ -407,7 +425,7 @@ int run(OservClient& client, const Args& args) {
       {"health", health},   {"ping", ping}, {"join_token", join_token},
       {"issue_cert", issue_cert}, {"revoke_cert", revoke_cert}, {"renew_cert", renew_cert},
       {"set_allow_rconnect", set_allow_rconnect}, {"replication", replication},
-      {"set_replication", set_replication}};
+      {"set_replication", set_replication}, {"promote", promote}, {"rejoin", rejoin}};
   const auto it = commands.find(args.empty() ? "" : args[0]);
   if (it == commands.end())
     throw UsageError(fmt::format("unknown command '{}' (see odadmin --help)", args[0]));

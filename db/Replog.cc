@@ -128,7 +128,8 @@ bool replicated_key(Table table, std::string_view key) {
   // The instance's own: its name, when and how it was made, its durability, its role and its
   // place in the log; and the commit markers of old builds.
   for (const char* own :
-       {kMetaInstanceId, kMetaCreated, kMetaDurability, kMetaRole, kMetaReplSeq, kMetaStandbyCopy})
+       {kMetaInstanceId, kMetaCreated, kMetaDurability, kMetaRole, kMetaReplSeq, kMetaStandbyCopy,
+        kMetaDemoted})
     if (key == own) return false;
   return key.substr(0, 7) != "commit/";
 }

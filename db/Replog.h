@@ -35,6 +35,7 @@ inline constexpr const char* kMetaReplEpoch = "repl_epoch";
 inline constexpr const char* kMetaRole = "role";            // "standby" on a standby; else absent
 inline constexpr const char* kMetaReplication = "replication";  // "async" or "sync" (region)
 inline constexpr const char* kMetaStandbyCopy = "standby_copy";  // "needed" until the first copy
+inline constexpr const char* kMetaDemoted = "demoted";  // why a demoted TMR server is one
 
 struct ReplicatedChange {
   Table table = Table::kMeta;

@@ -90,6 +90,9 @@ constexpr std::array kRules = {
     standby("replica_fetch"), standby("replica_copy_begin"), standby("replica_copy_read"),
     standby("replica_copy_end"), look("replication_status"),
     OperationRule{"set_replication", Need::kRole, kRoleSuper, Audit::kYes},
+    OperationRule{"promote", Need::kRole, kRoleSuper, Audit::kYes},
+    standby("epoch_after"), standby("rejoin_standby"),
+    OperationRule{"rejoin", Need::kRole, kRoleSuper, Audit::kYes},
 };
 
 constexpr std::array<std::pair<Role, std::string_view>, 5> kRoleNames = {{

@@ -64,6 +64,9 @@ class GatewayCalls {
                                       const std::string& method,
                                       const std::vector<std::string>& args,
                                       std::chrono::seconds timeout) = 0;
+  // The TMR server moved to `address` at `epoch` (idl/gateway.idl, follow_tmr).
+  virtual void follow_tmr(const GatewayRecord& gateway, const std::string& address,
+                          std::uint64_t epoch) = 0;
 };
 
 class EndpointManager {

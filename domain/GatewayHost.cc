@@ -7,12 +7,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <tuple>
+#include <utility>
+
 #include <fmt/format.h>
 
 #include "Failure.h"
 #include "Numbers.h"
 #include "Odlist.h"
 #include "Records.h"
+#include "Replog.h"
 #include "TextFile.h"
 #include "Timeouts.h"
 
@@ -125,12 +129,37 @@ std::string GatewayHost::start(const Oid& gw) {
   return fmt::format("gateway {} started", c.label);
 }
 
-void GatewayHost::launch(const Oid& gw, const Config& c) {
-  auto odlist = odlist::load(db_);
+// The TMR server's address in the odlist, and the region's epoch as this node knows it: read at
+// every start of a gateway's process, so one restarted after a promotion has the new ones.
+std::pair<std::string, std::string> GatewayHost::tmr_and_epoch() {
   std::string tmr;
-  for (const auto& r : odlist)
+  for (const auto& r : odlist::load(db_))
     if (r.od == kTmrDispatcher) tmr = fmt::format("{}:{}", r.ip, r.port);
   if (tmr.empty()) fail("the odlist has no TMR server: a gateway could not reach it");
+  return {tmr, db_.get_meta(db::kMetaReplEpoch).value_or("0")};
+}
+
+void GatewayHost::follow_tmr(GatewayCalls& calls, const std::string& address,
+                             std::uint64_t epoch) {
+  for (const auto& g : running()) {
+    try {
+      calls.follow_tmr(g, address, epoch);
+      log_.line(fmt::format("gateway {} told: the TMR server is at {} (epoch {})", g.label,
+                            address, epoch));
+    } catch (const Failure& e) {
+      // It starts again with the new address (watch): its endpoints log in to it again.
+      log_.line(fmt::format("^gateway {} could not be told where the TMR server is now ({}); "
+                            "restarting it",
+                            g.label, e.what()));
+      std::lock_guard lock(mu_);
+      for (const auto& [key, p] : running_)
+        if (p->oid == g.oid && p->pid > 0) ::kill(p->pid, SIGTERM);
+    }
+  }
+}
+
+void GatewayHost::launch(const Oid& gw, const Config& c) {
+  const std::string tmr = tmr_and_epoch().first;
   auto p = std::make_shared<Process>();
   p->oid = gw.text();
   p->config = c;
@@ -143,7 +172,8 @@ void GatewayHost::launch(const Oid& gw, const Config& c) {
              "--listen", fmt::format("{}:{}", self_.ip, c.port),
              "--tmr", tmr,
              "--ssl", self_.instance.dbdir + "/ssl",
-             "--dir", dir};
+             "--dir", dir,
+             "--epoch", "0"};
   Process& ref = *p;
   running_[gw.key()] = std::move(p);
   ref.watcher = std::thread([this, &ref] { watch(ref); });
@@ -180,6 +210,11 @@ pid_t GatewayHost::spawn(const Process& p) {
 
 void GatewayHost::watch(Process& p) {
   for (;;) {
+    try {
+      std::tie(p.argv[kTmrArg], p.argv.back()) = tmr_and_epoch();
+    } catch (const std::exception& e) {
+      log_.line(fmt::format("^gateway {}: {}; starting it with the TMR server it had", p.config.label, e.what()));
+    }
     const pid_t pid = spawn(p);
     if (pid < 0) {
       log_.line(fmt::format("!gateway {}: cannot start {}", p.config.label, p.argv[0]));

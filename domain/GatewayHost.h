@@ -23,6 +23,7 @@
 
 #include "Database.h"
 #include "DispatcherInfo.h"
+#include "EndpointManager.h"
 #include "MethodThreads.h"
 #include "Objects.h"
 #include "Oid.h"
@@ -58,6 +59,9 @@ class GatewayHost {
   // The gateways running here, each with the service reference its process wrote when it
   // started (DIR/gateway.ior); those without one yet are left out.
   std::vector<GatewayRecord> running();
+  // The TMR server moved (a standby was promoted): each running gateway is told to follow it
+  // through `calls`; one that cannot be told is restarted (it starts with the new address).
+  void follow_tmr(GatewayCalls& calls, const std::string& address, std::uint64_t epoch);
 
  private:
   struct Process;
@@ -67,6 +71,8 @@ class GatewayHost {
     bool run = false;
   };
   Config config(const Oid& gateway);
+  std::pair<std::string, std::string> tmr_and_epoch();
+  static constexpr std::size_t kTmrArg = 8;  // argv: ..., "--tmr", <here>, ...
   void set_run(const Oid& gateway, bool run);
   void launch(const Oid& gateway, const Config& config);  // mu_ held
   void watch(Process& p);

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
+#include <string>
 
 #include "Administrators.h"
 #include "Certificates.h"
@@ -78,6 +80,8 @@ struct LocalDispatcher {
   GatewayHost gateway_host;          // the gateways this node runs
   ReplicationSource replication;     // at a primary TMR server with standbys
   ReplicaFollower* follower = nullptr;  // at a standby (its oserv owns it)
+  std::function<std::string()> promote;  // at a standby: becomes the primary (see serve_standby)
+  std::function<std::string()> rejoin;   // at a demoted TMR server: becomes a standby again
 };
 
 }  // namespace openoserv

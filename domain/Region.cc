@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <future>
 
+#include <utility>
+
 #include <fmt/core.h>
 
 #include "Failure.h"
@@ -161,8 +163,19 @@ std::vector<OdRecord> Region::node_started(std::uint32_t od, const std::string& 
 
 void Region::odlist_update(const std::vector<OdRecord>& records) {
   if (is_tmr()) fail("the TMR server's odlist is authoritative; edit it with odadmin odlist");
+  const auto before = odlist::find(db_, kTmrDispatcher);
   odlist::replace(db_, records);
   log_.line("odlist updated by the TMR server");
+  const auto after = odlist::find(db_, kTmrDispatcher);
+  if (!before || !after || (before->ip == after->ip && before->port == after->port)) return;
+  const std::string address = fmt::format("{}:{}", after->ip, after->port);
+  log_.line(fmt::format("the TMR server is at {} now (was {}:{}): reporting in there", address,
+                        before->ip, before->port));
+  {
+    std::lock_guard guard(mu_);
+    tmr_moved_to_ = address;
+  }
+  wake_.notify_all();
 }
 
 bool Region::report_in(std::chrono::milliseconds timeout) {
@@ -191,13 +204,20 @@ void Region::keep_link(std::chrono::seconds interval) {
   if (is_tmr() || stopping_ || joiner_.joinable()) return;
   joiner_ = std::thread([this, interval] {
     std::unique_lock lock(mu_);
-    while (!wake_.wait_for(lock, interval, [this] { return stopping_; })) {
+    for (;;) {
+      wake_.wait_for(lock, interval, [this] { return stopping_ || !tmr_moved_to_.empty(); });
+      if (stopping_) break;
       const bool was_joined = joined_;
+      const std::string moved = std::exchange(tmr_moved_to_, {});
       lock.unlock();
-      if (was_joined)
+      if (!moved.empty()) {
+        if (report_in(timeouts::kReportIn)) rejoined();
+        if (on_tmr_moved_) on_tmr_moved_(moved);
+      } else if (was_joined) {
         check_link();
-      else if (report_in(timeouts::kReportIn))
+      } else if (report_in(timeouts::kReportIn)) {
         rejoined();
+      }
       lock.lock();
     }
   });

@@ -81,6 +81,10 @@ class Region {
   // node has reported in again. No-op at the TMR server.
   void keep_link(std::chrono::seconds interval);
   void set_on_joined(std::function<void()> f) { on_joined_ = std::move(f); }
+  // Managed node: called (by the link's thread) once an odlist from the TMR server moved
+  // dispatcher 1 — a standby was promoted — with its new "ip:port"; the node has reported in
+  // there already.
+  void set_on_tmr_moved(std::function<void(const std::string&)> f) { on_tmr_moved_ = std::move(f); }
   // Managed node: how the link to the TMR server stands (for odadmin).
   std::string link_state();
 
@@ -108,10 +112,12 @@ class Region {
   Peers& peers_;
   std::function<void()> stop_self_;
   std::function<void()> on_joined_;
+  std::function<void(const std::string&)> on_tmr_moved_;
 
   std::mutex mu_;  // guards everything below
   std::string link_;
   bool joined_ = false;  // managed node: reported in, and the TMR server answered since
+  std::string tmr_moved_to_;  // managed node: dispatcher 1 moved here; the link reports in now
   bool stopping_ = false;
   bool push_pending_ = false;
   bool admins_pending_ = false;

@@ -7,6 +7,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 
 #include <algorithm>
@@ -15,7 +16,9 @@
 
 #include "Failure.h"
 #include "Numbers.h"
+#include "Odlist.h"
 #include "RegionCa.h"
+#include "TextFile.h"
 #include "Replog.h"
 #include "UniqueFd.h"
 
@@ -244,7 +247,13 @@ std::vector<std::string> ReplicationSource::status() {
     committed = committed_;
     mode = mode_;
   }
-  if (mode == ReplicationMode::kOff) return {"Replication: off (no standby TMR server)"};
+  if (mode == ReplicationMode::kOff) {
+    const auto epoch = db_.get_meta(db::kMetaReplEpoch);
+    if (!epoch) return {"Replication: off (no standby TMR server)"};
+    return {fmt::format("Replication: primary, epoch {}; no standby TMR server (oinstall "
+                        "--standby adds one)",
+                        *epoch)};
+  }
   out.push_back(fmt::format("Replication: primary, epoch {}, {}, last transaction {}",
                             db_.get_meta(db::kMetaReplEpoch).value_or("1"), mode_name(mode),
                             committed));
@@ -276,6 +285,144 @@ void ReplicationSource::stop() {
     stopping_ = true;
   }
   changed_.notify_all();
+}
+
+// ---- Epochs and promotion ---------------------------------------------------------------------
+
+EpochFence::EpochFence(db::Database& db, OservLog& log) : db_(db), log_(log) {
+  known_ = parse_number<std::uint64_t>(db_.get_meta(db::kMetaReplEpoch).value_or("0")).value_or(0);
+}
+
+std::optional<std::string> EpochFence::admit(std::uint64_t epoch) {
+  const std::uint64_t known = known_.load();
+  if (epoch < known)
+    return fmt::format("dispatcher 1 of epoch {} is no longer the TMR server: this region is at "
+                       "epoch {} (a standby was promoted)",
+                       epoch, known);
+  if (epoch == known) return std::nullopt;
+  std::lock_guard guard(mu_);
+  if (epoch <= known_.load()) return std::nullopt;
+  db_.put_meta(db::kMetaReplEpoch, std::to_string(epoch));
+  known_ = epoch;
+  log_.line(fmt::format("the region is at epoch {} now: dispatcher 1 of an older epoch is refused",
+                        epoch));
+  return std::nullopt;
+}
+
+std::string promote_standby(db::Database& db, const std::string& hostname, const std::string& ip,
+                            std::uint16_t port) {
+  const std::uint64_t epoch =
+      parse_number<std::uint64_t>(db.get_meta(db::kMetaReplEpoch).value_or("1")).value_or(1) + 1;
+  const std::uint64_t from = db.last_seq() + 1;
+  db.set_replog(true, epoch);
+  auto t = db.begin(nullptr, "promote");
+  t->put(db::Table::kMeta, db::kMetaReplEpoch, std::to_string(epoch));
+  t->put(db::Table::kMeta, fmt::format("epoch_start:{:020}", epoch), std::to_string(from));
+  t->erase(db::Table::kMeta, fmt::format("{}{}:{}", kStandbyPrefix, ip, port));
+  t->erase(db::Table::kMeta, db::kMetaRole);
+  odlist::lock(*t);
+  OdRecord tmr = odlist::find(*t, kTmrDispatcher).value_or(OdRecord{.od = kTmrDispatcher});
+  tmr.ip = ip;
+  tmr.port = port;
+  tmr.hostnames = {hostname};
+  tmr.force_bind = true;
+  odlist::put(*t, tmr);
+  t->commit();
+  return fmt::format("Promoted: this oserv is the TMR server of region {} at epoch {}, from "
+                     "transaction {}; it restarts as primary now and tells every dispatcher.",
+                     db.region(), epoch, from);
+}
+
+std::pair<std::uint64_t, std::uint64_t> epoch_after(db::Database& db, std::uint64_t epoch) {
+  std::uint64_t first = 0, newest = 0, first_epoch = ~std::uint64_t{0};
+  for (const auto& [key, value] : db.scan_prefix(db::Table::kMeta, "epoch_start:")) {
+    const auto e = parse_number<std::uint64_t>(key.substr(12));
+    const auto start = parse_number<std::uint64_t>(value);
+    if (!e || !start) continue;
+    newest = std::max(newest, *e);
+    if (*e > epoch && *e < first_epoch) {
+      first_epoch = *e;
+      first = *start;
+    }
+  }
+  newest = std::max(newest, parse_number<std::uint64_t>(
+                                 db.get_meta(db::kMetaReplEpoch).value_or("0")).value_or(0));
+  return {first, newest};
+}
+
+namespace {
+
+// Bytes as text: printable ASCII as is, the rest as \xNN; "(absent)" for no record.
+std::string shown(const std::optional<std::string>& bytes) {
+  if (!bytes) return "(absent)";
+  std::string out;
+  for (unsigned char c : *bytes) {
+    if (c >= 0x20 && c < 0x7f && c != '\\') out += static_cast<char>(c);
+    else out += fmt::format("\\x{:02x}", c);
+  }
+  return out;
+}
+
+std::string utc(std::int64_t ms) {
+  const std::time_t t = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  ::gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y/%m/%d %H:%M:%S UTC", &tm);
+  return buf;
+}
+
+}  // namespace
+
+std::string demote(db::Database& db, OservLog& log, const OdRecord& primary, std::uint64_t newest,
+                   std::uint64_t split) {
+  const std::uint64_t mine =
+      parse_number<std::uint64_t>(db.get_meta(db::kMetaReplEpoch).value_or("0")).value_or(0);
+  const std::string where = fmt::format("{} ({}:{})", primary.label(), primary.ip, primary.port);
+  std::vector<db::ReplicatedTxn> alone;
+  if (split > 0)
+    for (const auto& record : db.replog_after(split - 1, ~std::size_t{0} >> 1))
+      alone.push_back(db::ReplicatedTxn::decode(record));
+  std::string path;
+  if (!alone.empty()) {
+    path = fmt::format("{}/divergence-epoch{}-{}.txt", db.dir(), mine, ::time(nullptr));
+    std::string text = fmt::format(
+        "# openoserv divergence report, region {}\n"
+        "# This TMR server was the primary of epoch {} and learned on {} that the region is at\n"
+        "# epoch {}, whose primary is {}. The epoch after {} began there at transaction {}:\n"
+        "# the {} transaction(s) below were committed here alone, and the other side does not\n"
+        "# have them. Records are table/key: before -> after (bytes as text, others as \\xNN).\n",
+        db.region(), mine, utc(now_ms()), newest, where, mine, split, alone.size());
+    for (const auto& t : alone) {
+      text += fmt::format("\ntransaction {} (id {}, epoch {}), committed {}\n", t.seq,
+                          db.describe(t.txn), t.epoch, utc(t.committed_ms));
+      for (const auto& c : t.changes)
+        text += fmt::format("  {}/{}: {} -> {}\n", db::table_name(c.table), shown(c.key),
+                            shown(c.before), shown(c.after));
+    }
+    write_file_atomically(path, text, 0600);
+    for (const auto& t : alone)
+      log.line(fmt::format("^diverged: transaction {} ({}, {} record(s)) was committed here alone; "
+                           "it is in {}",
+                           t.seq, db.describe(t.txn), t.changes.size(), path));
+  }
+  const std::string why = fmt::format(
+      "demoted at epoch {}: the region is at epoch {} with the primary {}; {}; 'odadmin rejoin' "
+      "copies that primary's database and follows it, 'odadmin promote' makes this side the "
+      "winner instead",
+      mine, newest, where,
+      alone.empty() ? "nothing was committed here alone"
+                    : fmt::format("{} transaction(s) committed here alone are in {}", alone.size(), path));
+  db.set_replog(false, mine);
+  auto t = db.begin(nullptr, "demote");
+  t->put(db::Table::kMeta, db::kMetaRole, "demoted");
+  t->put(db::Table::kMeta, db::kMetaDemoted, why);
+  t->put(db::Table::kMeta, db::kMetaReplEpoch, std::to_string(std::max(mine, newest)));
+  odlist::lock(*t);
+  odlist::put(*t, primary);
+  t->commit();
+  log.line("^" + why);
+  return path;
 }
 
 // ---- The standby ------------------------------------------------------------------------------
@@ -354,6 +501,9 @@ void ReplicaFollower::step() {
 }
 
 std::vector<std::string> ReplicaFollower::status() {
+  if (!demoted_.empty())
+    return {fmt::format("Replication: demoted TMR server, not following the primary {}", primary_),
+            "  " + demoted_};
   std::lock_guard guard(mu_);
   const std::uint64_t at = db_.last_seq();
   const auto since = std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -13,18 +13,21 @@
 // follows: a standby the primary counted as in sync holds every acknowledged commit.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "Database.h"
 #include "OservLog.h"
+#include "Records.h"
 
 namespace openoserv {
 
@@ -101,6 +104,46 @@ class ReplicationSource {
   bool stopping_ = false;
 };
 
+// What a dispatcher knows of the region's epochs: the highest it has seen (meta "repl_epoch").
+// A primary TMR server's calls carry its epoch; one of an older epoch than this dispatcher knows
+// is refused (it was replaced by a promoted standby), one of a newer epoch raises what it knows.
+class EpochFence {
+ public:
+  EpochFence(db::Database& db, OservLog& log);
+  std::uint64_t known() const { return known_.load(); }
+  // Why a call from dispatcher 1 of `epoch` is refused, or nullopt (and the epoch noted).
+  std::optional<std::string> admit(std::uint64_t epoch);
+
+ private:
+  db::Database& db_;
+  OservLog& log_;
+  std::mutex mu_;  // one raise at a time
+  std::atomic<std::uint64_t> known_{0};
+};
+
+// A standby becomes the primary of the next epoch, in one transaction of its database (which
+// the log records, under the new epoch, for the standbys that follow it): the epoch raised and
+// where it starts (meta "epoch_start:<epoch>", for telling later which side committed what
+// alone), dispatcher 1's odlist entry moved to this host, this standby taken off the list of
+// standbys, and its role dropped. Returns the operator message. The caller stops the follower
+// first and restarts the oserv as primary after.
+std::string promote_standby(db::Database& db, const std::string& hostname, const std::string& ip,
+                            std::uint16_t port);
+
+// At a primary: the first transaction of the epoch that followed `epoch` here (0: none), and
+// the newest epoch it knows (meta "epoch_start:<epoch>", written by promote_standby).
+std::pair<std::uint64_t, std::uint64_t> epoch_after(db::Database& db, std::uint64_t epoch);
+
+// A TMR server that learned it was replaced: the region is at epoch `newest`, whose primary is
+// `primary`, and the epoch after this server's began there at transaction `split`. What this
+// server committed from `split` on — the other side never had it — is written to a divergence
+// report, DBDIR/divergence-epoch<E>-<time>.txt (each transaction: number, id, time, every
+// record with its before- and after-image), and each such transaction is named in the log.
+// The database is then marked demoted (meta role "demoted", and why), dispatcher 1's odlist
+// entry moved to `primary`. Returns the report's path ("" when nothing diverged).
+std::string demote(db::Database& db, OservLog& log, const OdRecord& primary, std::uint64_t newest,
+                   std::uint64_t split);
+
 // The standby's side: one thread that fetches from the primary and applies, for the oserv's life.
 class ReplicaFollower {
  public:
@@ -114,6 +157,8 @@ class ReplicaFollower {
   void start();
   void stop();
   std::vector<std::string> status();
+  // A demoted TMR server does not follow; its status says why (meta "demoted").
+  void set_demoted(std::string why) { demoted_ = std::move(why); }
 
  private:
   void run();
@@ -131,7 +176,7 @@ class ReplicaFollower {
   std::string state_;
   bool following_ = false;
   ReplicaBatch last_;  // the last batch's figures (records dropped)
-  std::int64_t oldest_unapplied_ms_ = 0;
+  std::string demoted_;  // set before start
   std::chrono::system_clock::time_point last_contact_{};
   std::thread thread_;
 };

@@ -15,7 +15,10 @@
 #include <omniORB4/internal/GIOP_S.h>
 #include <omniORB4/omniInterceptors.h>
 
+#include <atomic>
+#include <cstring>
 #include <future>
+#include <mutex>
 #include <iostream>
 #include <sstream>
 #include <thread>
@@ -58,19 +61,42 @@ constexpr const char* kUsage =
     "endpoints' broadcast discovery on UDP at its port unless gateway.cfg says discovery=off.\n";
 
 std::uint32_t region_of_self = 0;
+// The newest epoch of the region this gateway knows (--epoch, follow_tmr): dispatcher 1 of an
+// older one is a replaced TMR server (docs/REPLICATION.md).
+std::atomic<std::uint64_t> known_epoch{0};
 
-// Only the region's dispatchers may call the service.
+std::uint64_t caller_epoch(omni::omniInterceptors::serverReceiveRequest_T::info_T& info) {
+  const IOP::ServiceContextList& contexts = info.giop_s.service_contexts();
+  for (CORBA::ULong i = 0; i < contexts.length(); ++i) {
+    const auto& data = contexts[i].context_data;
+    if (contexts[i].context_id != kEpochContext || data.length() != sizeof(std::uint64_t)) continue;
+    std::uint64_t epoch = 0;
+    std::memcpy(&epoch, data.get_buffer(), sizeof epoch);
+    return epoch;
+  }
+  return 0;
+}
+
+// Only the region's dispatchers may call the service, and dispatcher 1 only of the newest epoch.
 CORBA::Boolean check_caller(omni::omniInterceptors::serverReceiveRequest_T::info_T& info) {
   const auto peer = tls::peer_of(peer_certificate(info.giop_s.strand().connection));
   if (!peer || peer->subject.kind != tls::Subject::Kind::kDispatcher ||
       peer->subject.region != region_of_self)
     throw CORBA::NO_PERMISSION(0, CORBA::COMPLETED_NO);
+  if (peer->subject.od == 1 && caller_epoch(info) < known_epoch.load())
+    throw CORBA::NO_PERMISSION(kStaleEpochRefusal, CORBA::COMPLETED_NO);
   return true;
 }
 
+class CorbaManager;
+
 class ServiceServant final : public POA_OServGateway::Service {
  public:
-  ServiceServant(Gateway& gw, asio::io_context& io) : gw_(gw), io_(io) {}
+  ServiceServant(Gateway& gw, asio::io_context& io, CorbaManager& manager, OservLog& log)
+      : gw_(gw), io_(io), manager_(manager), log_(log) {}
+  void set_ior(std::string ior) { ior_ = std::move(ior); }
+
+  void follow_tmr(const char* address, CORBA::ULongLong epoch) override;
 
   OServ::MethodResult* downcall(const char* oid, const char* method,
                                 const OServ::StringList& args, const char* digest,
@@ -140,22 +166,29 @@ class ServiceServant final : public POA_OServGateway::Service {
 
   Gateway& gw_;
   asio::io_context& io_;
+  CorbaManager& manager_;
+  OservLog& log_;
+  std::string ior_;  // set before the servant is activated
 };
 
 // The Endpoint Manager over TLS, with the node's certificate.
 class CorbaManager final : public ManagerCalls {
  public:
-  CorbaManager(CORBA::ORB_ptr orb, const std::string& tmr) {
-    CORBA::Object_var obj = orb->string_to_object(corbaloc_url(tmr, "Dispatcher").c_str());
-    tmr_ = OServ::Dispatcher::_unchecked_narrow(obj);
+  CorbaManager(CORBA::ORB_ptr orb, const std::string& tmr) : orb_(orb) { move_to(tmr); }
+  // The TMR server moved (follow_tmr): calls from now on go to `tmr`.
+  void move_to(const std::string& tmr) {
+    CORBA::Object_var obj = orb_->string_to_object(corbaloc_url(tmr, "Dispatcher").c_str());
+    OServ::Dispatcher_var ref = OServ::Dispatcher::_unchecked_narrow(obj);
     omniORB::setClientCallTimeout(
-        tmr_, static_cast<CORBA::ULong>(timeouts::kEndpointManagerCall.count()));
+        ref, static_cast<CORBA::ULong>(timeouts::kEndpointManagerCall.count()));
+    std::lock_guard guard(mu_);
+    tmr_ = ref._retn();
   }
   std::vector<OServ::EndpointEntry> started(const std::string& label, const std::string& ior,
                                             std::vector<OServ::GatewayEntry>& others) override {
     return call([&] {
       OServ::GatewayEntries_var rest;
-      OServ::EndpointEntries_var mine = tmr_->gateway_started(label.c_str(), ior.c_str(), rest);
+      OServ::EndpointEntries_var mine = tmr()->gateway_started(label.c_str(), ior.c_str(), rest);
       others.assign(rest->get_buffer(), rest->get_buffer() + rest->length());
       return std::vector<OServ::EndpointEntry>(mine->get_buffer(),
                                                mine->get_buffer() + mine->length());
@@ -167,20 +200,20 @@ class CorbaManager final : public ManagerCalls {
                              const std::string& via) override {
     return call([&] {
       OServ::EndpointGrant_var g =
-          tmr_->endpoint_login(kind.c_str(), label.c_str(), oid.c_str(), key.c_str(),
+          tmr()->endpoint_login(kind.c_str(), label.c_str(), oid.c_str(), key.c_str(),
                                interp.c_str(), address.c_str(), via.c_str());
       return OServ::EndpointGrant(g.in());
     });
   }
   std::string method_body(const std::string& digest) override {
     return call([&] {
-      OServ::Program_var p = tmr_->method_body(digest.c_str());
+      OServ::Program_var p = tmr()->method_body(digest.c_str());
       return std::string(reinterpret_cast<const char*>(p->get_buffer()), p->length());
     });
   }
   void seen(const std::string& label, const OServ::LoginNotes& notes) override {
     call([&] {
-      tmr_->endpoints_seen(label.c_str(), notes);
+      tmr()->endpoints_seen(label.c_str(), notes);
       return 0;
     });
   }
@@ -188,7 +221,7 @@ class CorbaManager final : public ManagerCalls {
                      const std::vector<std::string>& args) override {
     return call([&] {
       CORBA::String_var r =
-          tmr_->endpoint_upcall(oid.c_str(), id, method.c_str(), wire::strings(args));
+          tmr()->endpoint_upcall(oid.c_str(), id, method.c_str(), wire::strings(args));
       return std::string(r.in());
     });
   }
@@ -204,8 +237,31 @@ class CorbaManager final : public ManagerCalls {
       throw Failure(fmt::format("the TMR server does not answer ({})", e._name()));
     }
   }
+  // The reference to call now (a duplicate: follow_tmr may replace it meanwhile).
+  OServ::Dispatcher_var tmr() {
+    std::lock_guard guard(mu_);
+    return OServ::Dispatcher::_duplicate(tmr_);
+  }
+  CORBA::ORB_ptr orb_;
+  std::mutex mu_;  // guards tmr_
   OServ::Dispatcher_var tmr_;
 };
+
+void ServiceServant::follow_tmr(const char* address, CORBA::ULongLong epoch) {
+  try {
+    parse_host_port(address, 0);
+  } catch (const std::exception& e) {
+    throw OServ::Failed(fmt::format("follow_tmr {}: {}", address, e.what()).c_str());
+  }
+  if (epoch < known_epoch.load())
+    throw OServ::Failed(fmt::format("epoch {} is older than this gateway's ({})", epoch,
+                                    known_epoch.load())
+                            .c_str());
+  known_epoch = epoch;
+  manager_.move_to(address);
+  log_.line(fmt::format("the TMR server is at {} now (epoch {}): registering there", address, epoch));
+  asio::post(io_, [this] { gw_.register_with_manager(ior_); });
+}
 
 // DIR/gateway.cfg (key=value lines, '#' comments), if present, into `o`: heartbeat=SECONDS
 // (unless --heartbeat gave it), plain_sessions=refuse|accept and discovery=on|off. Throws Failure
@@ -250,7 +306,9 @@ std::optional<int> parse_command_line(int argc, char** argv, GatewayOptions& o, 
       "tmr", po::value(&tmr), "IP:PORT of the TMR server")(
       "ssl", po::value(&ssl), "the node's DBDIR/ssl (ca.pem, identity.pem)")(
       "dir", po::value(&o.dir), "the gateway's state directory")(
-      "heartbeat", po::value(&heartbeat), "seconds between heartbeats");
+      "heartbeat", po::value(&heartbeat), "seconds between heartbeats")(
+      "epoch", po::value<std::uint64_t>()->default_value(0),
+      "the region's epoch as the node knows it: dispatcher 1 of an older one is refused");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, desc), vm);
@@ -285,6 +343,7 @@ std::optional<int> parse_command_line(int argc, char** argv, GatewayOptions& o, 
   o.listen_host = where.host;
   o.listen_port = where.port;
   region_of_self = oid.region;
+  known_epoch = vm["epoch"].as<std::uint64_t>();
   return std::nullopt;
 }
 
@@ -355,7 +414,7 @@ int main(int argc, char** argv) {
     orb->destroy();
     return 3;
   }
-  ServiceServant servant(gateway, io);
+  ServiceServant servant(gateway, io, manager, log);
   CORBA::Object_var obj = orb->resolve_initial_references("omniINSPOA");
   PortableServer::POA_var ins = PortableServer::POA::_narrow(obj);
   PortableServer::ObjectId_var key = PortableServer::string_to_ObjectId("Gateway");
@@ -364,6 +423,7 @@ int main(int argc, char** argv) {
   pm->activate();
   CORBA::Object_var ref = ins->id_to_reference(key);
   CORBA::String_var ior = orb->object_to_string(ref);
+  servant.set_ior(ior.in());
   try {  // for this node's oserv: its downcalls while the TMR server does not answer
     write_file_atomically(o.dir + "/gateway.ior", std::string(ior.in()) + "\n", 0600);
   } catch (const std::exception& e) {

@@ -3,6 +3,7 @@
 // whose behalf a dispatcher calls.
 #include "OrbInit.h"
 
+#include <atomic>
 #include <cstring>
 #include <memory>
 
@@ -80,7 +81,23 @@ CORBA::Boolean add_on_behalf_of(omni::omniInterceptors::clientSendRequest_T::inf
   return true;
 }
 
+std::atomic<std::uint64_t> outgoing_epoch{0};
+
+CORBA::Boolean add_epoch(omni::omniInterceptors::clientSendRequest_T::info_T& info) {
+  const std::uint64_t epoch = outgoing_epoch.load(std::memory_order_relaxed);
+  if (epoch == 0) return true;
+  const CORBA::ULong n = info.service_contexts.length();
+  info.service_contexts.length(n + 1);
+  info.service_contexts[n].context_id = kEpochContext;
+  auto& data = info.service_contexts[n].context_data;
+  data.length(sizeof epoch);
+  std::memcpy(data.get_buffer(), &epoch, sizeof epoch);
+  return true;
+}
+
 }  // namespace
+
+void set_outgoing_epoch(std::uint64_t epoch) { outgoing_epoch = epoch; }
 
 OnBehalfOf::OnBehalfOf(const std::string& caller) : saved_(on_behalf_of) {
   on_behalf_of = &caller;
@@ -119,6 +136,7 @@ CORBA::ORB_ptr init_orb(const char* name, const OrbOptions& options) {
   omniORB::getInterceptors()->clientSendRequest.add(skip_closed_connection);
   omniORB::getInterceptors()->clientSendRequest.add(choose_utf8);
   omniORB::getInterceptors()->clientSendRequest.add(add_on_behalf_of);
+  omniORB::getInterceptors()->clientSendRequest.add(add_epoch);
   return orb;
 }
 

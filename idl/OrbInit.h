@@ -11,6 +11,7 @@
 // service context (the server keeps it for the connection).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -32,6 +33,15 @@ CORBA::ORB_ptr init_orb(const char* name, const OrbOptions& options);
 // programs (OSERV_CALLER) and its audit log who asked. Information only, never a credential:
 // the relaying dispatcher checked the caller's rights.
 inline constexpr CORBA::ULong kOnBehalfOfContext = 0x4F4F0001;  // "OO", 1
+
+// The service context a primary TMR server adds to every call it makes: its epoch (8 bytes,
+// little-endian; docs/REPLICATION.md). A dispatcher that knows a newer epoch refuses the call
+// (NO_PERMISSION, minor kStaleEpochRefusal): a TMR server that was replaced gives no orders.
+// Its certificate proves it is dispatcher 1; the epoch says of which time.
+inline constexpr CORBA::ULong kEpochContext = 0x4F4F0002;  // "OO", 2
+inline constexpr unsigned long kStaleEpochRefusal = 0x4f4f5302;
+// Every call this process makes from now on carries `epoch` (0: none).
+void set_outgoing_epoch(std::uint64_t epoch);
 
 // While one lives, the calls this thread makes carry `caller` in that service context.
 class OnBehalfOf {

@@ -4,6 +4,7 @@
 #include <fmt/core.h>
 
 #include "Failure.h"
+#include "OrbInit.h"
 #include "Timeouts.h"
 #include "WireConvert.h"
 
@@ -30,6 +31,13 @@ auto CorbaGateways::call(const GatewayRecord& g, std::chrono::milliseconds timeo
     return f(s.in());
   } catch (const OServ::Failed& e) {
     throw Failure(e.reason.in());
+  } catch (const CORBA::NO_PERMISSION& e) {
+    if (e.minor() != kStaleEpochRefusal)
+      throw Failure(fmt::format("gateway {} refuses the call (NO_PERMISSION)", g.label));
+    if (on_stale_epoch_) on_stale_epoch_(g.od);
+    throw Failure(fmt::format("gateway {} refuses this TMR server: it knows a newer epoch of the "
+                              "region (a standby was promoted since); see odadmin replication",
+                              g.label));
   } catch (const CORBA::Exception& e) {
     throw Unreachable(g.od, fmt::format("gateway {} on dispatcher {} does not answer ({})",
                                         g.label, g.od, e._name()));
@@ -87,6 +95,14 @@ std::vector<LiveSession> CorbaGateways::sessions(const GatewayRecord& g) {
       out.push_back({all[i].oid.in(), all[i].label.in(), all[i].address.in(), all[i].since.in(),
                      all[i].login_kind.in()});
     return out;
+  });
+}
+
+void CorbaGateways::follow_tmr(const GatewayRecord& g, const std::string& address,
+                              std::uint64_t epoch) {
+  call(g, timeouts::kPush, [&](OServGateway::Service_ptr s) {
+    s->follow_tmr(address.c_str(), epoch);
+    return 0;
   });
 }
 

@@ -3,6 +3,7 @@
 // certificate. References are cached by IOR; every call is bounded by a timeout.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -26,6 +27,10 @@ class CorbaGateways final : public GatewayCalls {
   MethodOutcome downcall_here(const GatewayRecord& gateway, const std::string& oid,
                               const std::string& method, const std::vector<std::string>& args,
                               std::chrono::seconds timeout) override;
+  void follow_tmr(const GatewayRecord& gateway, const std::string& address,
+                  std::uint64_t epoch) override;
+  // Called when a gateway (on dispatcher `od`) refuses this oserv for an older epoch.
+  void set_on_stale_epoch(std::function<void(std::uint32_t)> f) { on_stale_epoch_ = std::move(f); }
 
  private:
   OServGateway::Service_ptr service(const GatewayRecord& gateway, std::chrono::milliseconds timeout);
@@ -36,6 +41,7 @@ class CorbaGateways final : public GatewayCalls {
   CORBA::ORB_ptr orb_;
   std::mutex mu_;  // guards refs_
   std::map<std::pair<std::string, long>, OServGateway::Service_var> refs_;  // (IOR, timeout)
+  std::function<void(std::uint32_t)> on_stale_epoch_;
 };
 
 }  // namespace openoserv

@@ -5,6 +5,7 @@
 // address for the dispatcher: making one from a corbaloc URL costs more than a loopback call.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -15,6 +16,7 @@
 #include "Database.h"
 #include "Failure.h"
 #include "Odlist.h"
+#include "OrbInit.h"
 #include "Peers.h"
 #include "Replication.h"
 #include "oserv.hh"
@@ -49,6 +51,10 @@ class CorbaPeers final : public Peers {
   void administrators_update(std::uint32_t od,
                              const std::vector<AdministratorRecord>& admins) override;
 
+  // Called (once per refusal, from the calling thread) when dispatcher `od` refuses this
+  // oserv for an older epoch: it was replaced as TMR server. Set before calls are made.
+  void set_on_stale_epoch(std::function<void(std::uint32_t)> f) { on_stale_epoch_ = std::move(f); }
+
   // A standby asks the primary (dispatcher 1 of its copy of the odlist) for what follows `after`.
   ReplicaBatch replica_fetch(const std::string& standby, std::uint64_t after,
                              std::chrono::milliseconds wait);
@@ -74,6 +80,7 @@ class CorbaPeers final : public Peers {
   };
   std::mutex mu_;  // guards refs_
   std::map<std::pair<std::uint32_t, long>, CachedRef> refs_;
+  std::function<void(std::uint32_t)> on_stale_epoch_;
 };
 
 template <typename F>
@@ -84,6 +91,15 @@ inline auto CorbaPeers::call(std::uint32_t od, Timeout timeout, F&& f)
     return f(d.in());
   } catch (const OServ::Failed& e) {
     throw Failure(e.reason.in());
+  } catch (const CORBA::NO_PERMISSION& e) {
+    auto rec = odlist::find(db_, od);
+    const std::string who = rec ? odlist::describe(*rec) : fmt::format("dispatcher {}", od);
+    if (e.minor() == kStaleEpochRefusal && on_stale_epoch_) on_stale_epoch_(od);
+    if (e.minor() == kStaleEpochRefusal)
+      throw Failure(fmt::format("{} refuses this TMR server: it knows a newer epoch of the "
+                                "region (a standby was promoted since); see odadmin replication",
+                                who));
+    throw Failure(fmt::format("{} refuses the call (NO_PERMISSION); its audit.log says why", who));
   } catch (const CORBA::Exception& e) {
     auto rec = odlist::find(db_, od);
     throw Unreachable(od, fmt::format("{} does not answer ({})",

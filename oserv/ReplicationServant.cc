@@ -93,4 +93,38 @@ char* ReplicationServant::set_replication(const char* mode) {
   });
 }
 
+char* ReplicationServant::promote() {
+  return guarded([&] {
+    if (!local_.follower || !local_.promote)
+      fail("promote is done at a standby TMR server; this oserv is not one");
+    return dup(local_.promote());
+  });
+}
+
+CORBA::ULongLong ReplicationServant::epoch_after(CORBA::ULongLong epoch,
+                                                 CORBA::ULongLong& newest) {
+  return guarded([&] {
+    primary_only("epoch_after");
+    const auto [first, latest] = openoserv::epoch_after(local_.db, epoch);
+    newest = latest;
+    return static_cast<CORBA::ULongLong>(first);
+  });
+}
+
+void ReplicationServant::rejoin_standby(const char* hostname, const char* ipaddr,
+                                        CORBA::UShort port) {
+  guarded([&] {
+    primary_only("rejoin_standby");
+    if (local_.info.od != kTmrDispatcher) fail("rejoin_standby is done at the TMR server");
+    local_.replication.add_standby(hostname, ipaddr, port);
+  });
+}
+
+char* ReplicationServant::rejoin() {
+  return guarded([&] {
+    if (!local_.rejoin) fail("rejoin is done at a demoted TMR server or a standby");
+    return dup(local_.rejoin());
+  });
+}
+
 }  // namespace openoserv

@@ -42,6 +42,7 @@ struct RequestContext {
   const ::x509_st* peer_certificate = nullptr;
   Principal principal;        // who calls (set by the access check)
   std::string on_behalf_of;   // the caller's kOnBehalfOfContext, if it sent one
+  std::uint64_t caller_epoch = 0;  // the caller's kEpochContext (a primary TMR server's), or 0
 
   // Whether the caller came over the Unix socket (a local client) rather than TLS.
   bool on_unix_socket() const { return peer_address.rfind("giop:unix:", 0) == 0; }

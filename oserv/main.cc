@@ -15,10 +15,12 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <atomic>
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <mutex>
 #include <optional>
@@ -54,6 +56,7 @@
 #include "TextFile.h"
 #include "Timeouts.h"
 #include "Version.h"
+#include "WireConvert.h"
 
 using namespace openoserv;
 
@@ -75,7 +78,8 @@ constexpr CORBA::ULong kCopyPiece = 8u << 20;
 sigset_t block_signals() {
   sigset_t signals;
   sigemptyset(&signals);
-  for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&signals, sig);
+  // SIGUSR2: a standby's promotion wakes the main thread to restart it as primary.
+  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGUSR2}) sigaddset(&signals, sig);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
   return signals;
@@ -467,7 +471,10 @@ void name_managed_node(LocalDispatcher& local) {
   attempt("administrators not refreshed", [&] { local.administrators.refresh(); });
 }
 
-void wait_for_stop(const sigset_t& signals, OservLog& log, const std::string& id) {
+// Until a stop signal (returned), or SIGUSR2 when `woken` says it was meant (a standby's
+// promotion; any other SIGUSR2 is ignored).
+int wait_for_stop(const sigset_t& signals, OservLog& log, const std::string& id,
+                  const std::function<bool()>& woken = {}) {
   for (;;) {
     int sig = 0;
     sigwait(&signals, &sig);
@@ -475,8 +482,12 @@ void wait_for_stop(const sigset_t& signals, OservLog& log, const std::string& id
       reopen_log(log);
       continue;
     }
+    if (sig == SIGUSR2) {
+      if (woken && woken()) return sig;
+      continue;
+    }
     log.line(fmt::format("oserv {} stopping ({})", id, signal_name(sig)));
-    return;
+    return sig;
   }
 }
 
@@ -521,6 +532,7 @@ struct Process {
   OservLog audit;  // DBDIR/audit.log: refusals, and calls that change state or run programs
   std::string started;
   std::optional<StopWatchdog> watchdog;  // armed once a stop begins
+  bool promoted = false;  // a standby promoted in this process: tell the region at the start
 };
 
 // The audit log is the administrators' record of who did what: readable by root only.
@@ -547,15 +559,28 @@ std::string host_name() {
 bool standby_serves(std::string_view operation) {
   static constexpr std::string_view kServed[] = {
       "ping",   "status", "health", "db_sync",        "shutdown",      "ior",
-      "whoami", "odlist", "tmstat", "method_user",    "replication_status",
+      "whoami", "odlist", "tmstat", "method_user",    "replication_status", "promote", "rejoin",
       "_is_a",  "_non_existent",    "_interface",     "_repository_id", "_component"};
   return std::find(std::begin(kServed), std::end(kServed), operation) != std::end(kServed);
 }
 
-void install_access_check(Authorization& authorization, bool standby) {
+void install_access_check(Authorization& authorization, EpochFence& fence, bool standby) {
   set_access_check(
-      [&authorization, standby](RequestContext& r) {
+      [&authorization, &fence, standby](RequestContext& r) {
         authorization.check(r);
+        // Dispatcher 1's orders carry its epoch; a replaced TMR server's are refused. Standbys
+        // (dispatcher-1 certificates too) fetch without one.
+        const Principal& who = r.principal;
+        if (who.kind == Principal::Kind::kDispatcher && who.od == kTmrDispatcher &&
+            !r.on_unix_socket()) {
+          // A replaced one may still read the odlist, to find the primary that replaced it.
+          const OperationRule* rule = rule_for(r.operation);
+          if (r.operation != "odlist" && (!rule || rule->need != Need::kStandby))
+            if (auto why = fence.admit(r.caller_epoch)) {
+              authorization.refused(r, *why);
+              throw CORBA::NO_PERMISSION(kStaleEpochRefusal, CORBA::COMPLETED_NO);
+            }
+        }
         if (!standby || standby_serves(r.operation)) return;
         authorization.refused(r, fmt::format("{}: this oserv is a standby TMR server; its "
                                              "primary serves that",
@@ -570,10 +595,57 @@ void install_access_check(Authorization& authorization, bool standby) {
        }});
 }
 
-// One try at running the dispatcher: returns false, before anything is bound, when the odlist
-// taken from the TMR server wants another listener (see listener_changed); else runs until a
-// stop signal and returns true once no request runs any more.
-bool serve_once(Process& p, char* argv0) {
+// How one run of the dispatcher ended: serve() decides what runs next in this process.
+enum class Served {
+  kStopped,          // a stop signal
+  kListenerChanged,  // before anything was bound: the TMR server's odlist wants another listener
+  kPromoted,         // a standby became the primary
+  kRejoin,           // a demoted TMR server (or a standby) copies the primary's database anew
+  kDemoted,          // a primary learned that the region has a newer one
+};
+
+void announce_ready(Process& p, const DispatcherInfo& info) {
+  p.log.line(fmt::format("oserv {} ready: dispatcher {} of region {} on {} ({}), socket {}, "
+                         "database {}",
+                         info.id(), info.od, info.region, info.listening(),
+                         info.force_bind_active ? "force bind" : "all addresses",
+                         p.inst.where.socket_path(), p.db->sync_mode() ? "sync" : "nosync"));
+  if (!p.settings.foreground) p.log.set_mirror_stderr(false);
+  p.daemon.ready();
+  sd_notify_state("READY=1");
+}
+
+// A primary refused by dispatcher `od` for its epoch: it asks that node where dispatcher 1 is
+// now, asks that primary where their histories split, and demotes itself (domain demote: the
+// divergence report, role "demoted"). A failure leaves it as it was, logged.
+void demote_self(Process& p, CORBA::ORB_ptr orb, CorbaPeers& peers, std::uint32_t od) {
+  try {
+    const OdRecord primary = peers.call(od, timeouts::kTmrCall, [](OServ::Dispatcher_ptr d) {
+      OServ::OdEntries_var list = d->odlist();
+      for (const auto& r : wire::odlist(list.in()))
+        if (r.od == kTmrDispatcher) return r;
+      fail("its odlist has no dispatcher 1");
+      return OdRecord{};
+    });
+    CORBA::Object_var obj = orb->string_to_object(
+        corbaloc_url(fmt::format("{}:{}", primary.ip, primary.port), "Dispatcher").c_str());
+    OServ::Dispatcher_var d = OServ::Dispatcher::_unchecked_narrow(obj);
+    omniORB::setClientCallTimeout(d, static_cast<CORBA::ULong>(timeouts::kTmrCall.count()));
+    const auto mine = EpochFence(*p.db, p.log).known();
+    CORBA::ULongLong newest = 0;
+    const CORBA::ULongLong split = d->epoch_after(mine, newest);
+    demote(*p.db, p.log, primary, newest, split);
+  } catch (const CORBA::Exception& e) {
+    p.log.line(fmt::format("!refused for an older epoch, but the new primary could not be asked "
+                           "({}); still acting as TMR server",
+                           e._name()));
+  } catch (const std::exception& e) {
+    p.log.line(fmt::format("!refused for an older epoch, but not demoted: {}", e.what()));
+  }
+}
+
+// One run of the dispatcher, until a stop signal, or a demotion (see Served).
+Served serve_once(Process& p, char* argv0) {
   const Settings& settings = p.settings;
   const DispatcherInfo info = identify(p.inst, *p.db, settings, p.log, p.started);
   const TlsFiles tls = dispatcher_tls_files(p.inst, p.log);
@@ -585,6 +657,14 @@ bool serve_once(Process& p, char* argv0) {
                         std::chrono::seconds(settings.transaction_lease));
   for (const auto& line : local.programs.end_leftovers()) p.log.line("^" + line);
   if (info.od == kTmrDispatcher) local.replication.start();
+  // The first dispatcher or gateway that refuses this TMR server's epoch wakes the main thread.
+  std::atomic<std::uint32_t> refused_by{0};
+  const auto on_stale = [&refused_by](std::uint32_t od) {
+    std::uint32_t none = 0;
+    if (refused_by.compare_exchange_strong(none, od)) ::kill(::getpid(), SIGUSR2);
+  };
+  peers.set_on_stale_epoch(on_stale);
+  gateway_calls.set_on_stale_epoch(on_stale);
   local.endpoint_manager.set_gateway_calls(&gateway_calls);
   local.region.set_stop_self([] { ::kill(::getpid(), SIGTERM); });
   local.region.set_on_joined([&local] { name_managed_node(local); });
@@ -592,14 +672,20 @@ bool serve_once(Process& p, char* argv0) {
     return local.region.dispatcher_at(ip, port);
   });
   Authorization authorization(local.administrators, p.log, p.audit, host_name(), info.region);
-  install_access_check(authorization, false);
+  EpochFence fence(*p.db, p.log);
+  install_access_check(authorization, fence, false);
+  // A TMR server's calls carry its epoch (0 before it ever had a standby: no context at all).
+  set_outgoing_epoch(info.od == kTmrDispatcher ? fence.known() : 0);
+  local.region.set_on_tmr_moved([&](const std::string& address) {
+    local.gateway_host.follow_tmr(gateway_calls, address, fence.known());
+  });
   const bool joined = join_region(local, settings, argv0);
   try {
     if (listener_changed(local, settings)) {
       local.stop();
       orb->destroy();
       set_access_check({});
-      return false;
+      return Served::kListenerChanged;
     }
     wait_for_port_or_fail(info, settings, p.signals, p.log);
   } catch (const StoppedBeforeReady&) {
@@ -609,33 +695,39 @@ bool serve_once(Process& p, char* argv0) {
     throw;
   }
   Endpoints endpoints = activate(orb, local, peers, settings);
-
-  p.log.line(fmt::format("oserv {} ready: dispatcher {} of region {} on {} ({}), socket {}, "
-                         "database {}",
-                         info.id(), info.od, info.region, info.listening(),
-                         info.force_bind_active ? "force bind" : "all addresses",
-                         p.inst.where.socket_path(), p.db->sync_mode() ? "sync" : "nosync"));
-  if (!settings.foreground) p.log.set_mirror_stderr(false);
-  p.daemon.ready();
-  sd_notify_state("READY=1");
+  announce_ready(p, info);
   // A managed node whose TMR server is down still runs (its supervisor sees it up) and joins
   // when the server comes back.
   if (joined) name_managed_node(local);
+  if (p.promoted) {
+    // The region learns of the new epoch and where dispatcher 1 is now.
+    p.log.line(fmt::format("TMR server of epoch {}: telling every dispatcher", fence.known()));
+    local.region.push_odlist();
+  }
   local.region.keep_link(std::chrono::seconds(settings.join_interval));
   local.gateway_host.start_all();
   local.endpoint_manager.start();
   std::thread notice([&] { failover_notice(*p.db, info, p.log, local.threads, local.programs); });
 
-  wait_for_stop(p.signals, p.log, info.id());
-  sd_notify_state("STOPPING=1");
-  p.watchdog.emplace(settings.stop_timeout, p.log);
+  bool demoted = false;
+  while (wait_for_stop(p.signals, p.log, info.id(), [&] { return refused_by.load() != 0; }) ==
+         SIGUSR2) {
+    demote_self(p, orb, peers, refused_by.load());
+    demoted = p.db->get_meta(db::kMetaRole) == std::string("demoted");
+    if (demoted) break;
+    refused_by = 0;  // not demoted (logged): the next refusal tries again
+  }
+  if (!demoted) {
+    sd_notify_state("STOPPING=1");
+    p.watchdog.emplace(settings.stop_timeout, p.log);
+  }
   local.stop();
   notice.join();
   orb->shutdown(true);  // waits for the requests in progress
   local.transactions.abort_all();
   orb->destroy();
   set_access_check({});
-  return true;
+  return demoted ? Served::kDemoted : Served::kStopped;
 }
 
 // A new standby's first start: the primary's database, copied whole (an online backup there,
@@ -689,10 +781,47 @@ void copy_from_primary(Process& p, CORBA::ORB_ptr orb) {
                          size, p.db->last_seq()));
 }
 
-// A standby TMR server (meta "role" standby, made by oinstall --standby): it listens on its own
-// address only, follows the primary (dispatcher 1 of its copy of the odlist), and serves its own
-// state, until a stop signal.
-void serve_standby(Process& p, char* argv0) {
+// What a standby's operator asks of it (promote, rejoin): done once, then the main thread is
+// woken and ends the run with `next`.
+class StandbyOrders {
+ public:
+  std::string give(Served next, const std::function<std::string()>& order) {
+    std::lock_guard guard(mu_);
+    if (next_ != Served::kStopped) fail("this oserv is changing its role already");
+    std::string message = order();
+    next_ = next;
+    ::kill(::getpid(), SIGUSR2);
+    return message;
+  }
+  Served next() const { return next_.load(); }
+
+ private:
+  std::mutex mu_;  // one order at a time
+  std::atomic<Served> next_{Served::kStopped};
+};
+
+// A demoted TMR server registers with the primary as a standby, and its next run copies the
+// primary's database (copy_from_primary) and follows it.
+std::string rejoin_primary(db::Database& db, CorbaPeers& peers, const DispatcherInfo& info) {
+  peers.call(kTmrDispatcher, timeouts::kTmrCall, [&](OServ::Dispatcher_ptr d) {
+    d->rejoin_standby(info.instance.logical_host.c_str(), info.ip.c_str(), info.instance.port);
+    return 0;
+  });
+  auto t = db.begin(nullptr, "rejoin");
+  t->put(db::Table::kMeta, db::kMetaRole, "standby");
+  t->put(db::Table::kMeta, db::kMetaStandbyCopy, "needed");
+  t->erase(db::Table::kMeta, db::kMetaDemoted);
+  t->commit();
+  return "Rejoining: this oserv is a standby now; it copies the primary's database and follows "
+         "it (what it committed alone stays in its divergence report).";
+}
+
+// A standby TMR server (meta "role" standby, made by oinstall --standby), or a demoted one (role
+// "demoted"): it listens on its own address only, follows the primary (dispatcher 1 of its copy
+// of the odlist; a demoted one does not), and serves its own state, until a stop signal
+// (kStopped), its promotion (kPromoted: serve() starts it again as the primary, in this process,
+// so that its supervisor sees no restart) or a rejoin (kRejoin: it starts again as a standby).
+Served serve_standby(Process& p, char* argv0) {
   const Settings& settings = p.settings;
   DispatcherInfo info = identify(p.inst, *p.db, settings, p.log, p.started);
   info.force_bind_active = true;  // the primary's port may be the same, on another address
@@ -701,6 +830,7 @@ void serve_standby(Process& p, char* argv0) {
   on_tls_refusal([&audit = p.audit](const std::string& line) { audit.line(line); });
   CORBA::ORB_var orb = start_orb(info, settings, tls, argv0);
   copy_from_primary(p, orb);
+  const auto demoted = p.db->get_meta(db::kMetaDemoted);
   CorbaPeers peers(orb, *p.db);
   LocalDispatcher local(info, *p.db, p.log, peers, std::chrono::seconds(settings.method_timeout),
                         std::chrono::seconds(settings.transaction_lease));
@@ -712,9 +842,25 @@ void serve_standby(Process& p, char* argv0) {
                            [&peers, self](std::uint64_t after, std::chrono::milliseconds wait) {
                              return peers.replica_fetch(self, after, wait);
                            });
+  if (demoted) follower.set_demoted(*demoted);
   local.follower = &follower;
+  StandbyOrders orders;
+  local.promote = [&] {
+    return orders.give(Served::kPromoted, [&] {
+      follower.stop();
+      return promote_standby(*p.db, info.instance.logical_host, info.ip, info.instance.port);
+    });
+  };
+  local.rejoin = [&] {
+    return orders.give(Served::kRejoin, [&] {
+      follower.stop();
+      return rejoin_primary(*p.db, peers, info);
+    });
+  };
   Authorization authorization(local.administrators, p.log, p.audit, host_name(), info.region);
-  install_access_check(authorization, true);
+  EpochFence fence(*p.db, p.log);
+  install_access_check(authorization, fence, true);
+  set_outgoing_epoch(0);
   try {
     wait_for_port_or_fail(info, settings, p.signals, p.log);
   } catch (const StoppedBeforeReady&) {
@@ -724,28 +870,48 @@ void serve_standby(Process& p, char* argv0) {
     throw;
   }
   Endpoints endpoints = activate(orb, local, peers, settings);
-  p.log.line(fmt::format("oserv {} ready: standby TMR server of region {} on {}, following the "
-                         "primary {} from transaction {}",
-                         info.id(), info.region, info.listening(), primary_text,
-                         p.db->last_seq()));
+  p.log.line(fmt::format("oserv {} ready: {} TMR server of region {} on {}, {} {} from "
+                         "transaction {}",
+                         info.id(), demoted ? "demoted" : "standby", info.region, info.listening(),
+                         demoted ? "not following the primary" : "following the primary",
+                         primary_text, p.db->last_seq()));
   if (!settings.foreground) p.log.set_mirror_stderr(false);
   p.daemon.ready();
   sd_notify_state("READY=1");
-  follower.start();
-  wait_for_stop(p.signals, p.log, info.id());
-  sd_notify_state("STOPPING=1");
-  p.watchdog.emplace(settings.stop_timeout, p.log);
+  if (!demoted) follower.start();
+  wait_for_stop(p.signals, p.log, info.id(), [&] { return orders.next() != Served::kStopped; });
+  const Served next = orders.next();
+  if (next == Served::kStopped) {
+    sd_notify_state("STOPPING=1");
+    p.watchdog.emplace(settings.stop_timeout, p.log);
+  } else {
+    p.log.line(next == Served::kPromoted ? "restarting as the primary" : "restarting as a standby");
+  }
   local.stop();
-  orb->shutdown(true);
+  orb->shutdown(true);  // the order's reply goes out first
   orb->destroy();
   set_access_check({});
+  return next;
 }
 
-// Runs the dispatcher until a stop signal. The second try, with the listener the TMR server's
-// odlist asks for, cannot ask for another one: the node's copy is that odlist by then.
+// Runs the dispatcher until a stop signal, in whatever role its database gives it, and again in
+// the role a promotion, a demotion or a rejoin gives it. A managed node's second try, with the
+// listener the TMR server's odlist asks for, cannot ask for another one: the node's copy is that
+// odlist by then.
 void serve(Process& p, char* argv0) {
-  if (p.db->get_meta(db::kMetaRole) == std::string("standby")) return serve_standby(p, argv0);
-  if (!serve_once(p, argv0)) serve_once(p, argv0);
+  for (;;) {
+    const std::string role = p.db->get_meta(db::kMetaRole).value_or("");
+    if (role == "standby" || role == "demoted") {
+      const Served s = serve_standby(p, argv0);
+      if (s == Served::kStopped) return;
+      p.promoted = s == Served::kPromoted;
+      continue;
+    }
+    Served s = serve_once(p, argv0);
+    if (s == Served::kListenerChanged) s = serve_once(p, argv0);
+    p.promoted = false;
+    if (s != Served::kDemoted) return;
+  }
 }
 
 // A daemon's process state is its own, not that of whoever started it: default signal
