@@ -514,11 +514,16 @@ void Database::log_group(LmdbTxn& txn, const std::vector<CommitRequest*>& group)
     Transaction& t = *r->txn;
     std::string record;
     if (t.replicated_) {
-      record = *t.replicated_;
-      if (replog_seq(record) != seq + 1)
-        throw DbError(fmt::format("database {}: replication record {} does not follow {}", dir_,
-                                  replog_seq(record), seq));
-      ++seq;
+      for (const auto& r : *t.replicated_) {
+        if (replog_seq(r) != seq + 1)
+          throw DbError(fmt::format("database {}: replication record {} does not follow {}", dir_,
+                                    replog_seq(r), seq));
+        ++seq;
+        apply(txn.get(), Table::kReplog, replog_key(seq), r);
+        if (seq > keep) apply(txn.get(), Table::kReplog, replog_key(seq - keep), std::nullopt);
+      }
+      t.seq_ = seq;
+      continue;
     } else if (replog_on_.load()) {
       ReplicatedTxn rt{.seq = seq + 1, .txn = t.id_, .epoch = epoch_.load(), .committed_ms = now};
       for (const auto& [k, v] : t.writes_)
@@ -570,18 +575,26 @@ std::vector<std::string> Database::replog_after(std::uint64_t after, std::size_t
   return out;
 }
 
-void Database::apply_replicated(const std::string& record) {
-  const ReplicatedTxn rt = ReplicatedTxn::decode(record);
-  if (rt.seq != last_seq_.load() + 1)
-    throw DbError(fmt::format("database {}: replication record {} does not follow {}", dir_,
-                              rt.seq, last_seq_.load()));
-  auto t = begin(nullptr, fmt::format("replication {}", rt.seq));
-  for (const auto& c : rt.changes) {
-    if (!replicated_key(c.table, c.key)) continue;
-    if (c.after) t->put(c.table, c.key, *c.after);
-    else t->erase(c.table, c.key);
+void Database::apply_replicated(const std::vector<std::string>& records) {
+  if (records.empty()) return;
+  std::uint64_t next = last_seq_.load() + 1;
+  std::vector<ReplicatedTxn> txns;
+  txns.reserve(records.size());
+  for (const auto& record : records) {
+    txns.push_back(ReplicatedTxn::decode(record));
+    if (txns.back().seq != next)
+      throw DbError(fmt::format("database {}: replication record {} does not follow {}", dir_,
+                                txns.back().seq, next - 1));
+    ++next;
   }
-  t->replicated_ = &record;
+  auto t = begin(nullptr, fmt::format("replication {}-{}", txns.front().seq, txns.back().seq));
+  for (const auto& rt : txns)
+    for (const auto& c : rt.changes) {
+      if (!replicated_key(c.table, c.key)) continue;
+      if (c.after) t->put(c.table, c.key, *c.after);
+      else t->erase(c.table, c.key);
+    }
+  t->replicated_ = &records;
   t->commit();
 }
 

@@ -142,7 +142,8 @@ class Transaction {
   std::atomic<std::size_t> changes_{0};  // writes_.size(), for tmstat from other threads
   int open_children_ = 0;
   std::uint64_t seq_ = 0;
-  const std::string* replicated_ = nullptr;  // a standby's: the primary's record it applies
+  // A standby's: the primary's records it applies (in order, each the next).
+  const std::vector<std::string>* replicated_ = nullptr;
   enum class State { kOpen, kCommitted, kAborted } state_ = State::kOpen;
 };
 
@@ -245,10 +246,12 @@ class Database {
   // `first` (if given) is set to the oldest number the log still holds (0: it is empty).
   std::vector<std::string> replog_after(std::uint64_t after, std::size_t max_bytes,
                                         std::uint64_t* first = nullptr);
-  // A standby applies the primary's record (ReplicatedTxn::encode) as one transaction of its
-  // own, with the same crash safety as a local commit, and logs it under the same number. The
-  // record must be the next: its number last_seq() + 1. Throws DbError otherwise.
-  void apply_replicated(const std::string& record);
+  // A standby applies the primary's records (ReplicatedTxn::encode; each the next: the first
+  // numbered last_seq() + 1) as one transaction of its own, with the same crash safety as a
+  // local commit (all or none of them after a crash), and logs each under its number. Throws
+  // DbError, and applies none, when one is damaged or out of order.
+  void apply_replicated(const std::vector<std::string>& records);
+  void apply_replicated(const std::string& record) { apply_replicated(std::vector{record}); }
   // Called after every commit that advanced the log, with the new last_seq(), by the
   // committing thread, outside every lock of the database. Set before transactions start.
   void set_on_commit(std::function<void(std::uint64_t)> f) { on_commit_ = std::move(f); }

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Runs the benchmarks and prints raw baselines measured in the same run, and the ratios.
 # See docs/PERFORMANCE.md for recorded results. Usage:
-#   scripts/bench.sh [ping|hop|txn|recovery|endpoints|methods|downcall]...   (no argument: the
+#   scripts/bench.sh [ping|hop|txn|recovery|endpoints|methods|downcall|replication]...   (no argument: the
 #   first four)
 # (HOP_BENCH_ARGS adds options to hop_bench, e.g. HOP_BENCH_ARGS=--deadlines; ENDPOINTS=N sets
 # the endpoints benchmark's count, default 10000 (methods: 1000), and RATE=N paces its first
@@ -182,6 +182,35 @@ for bench in "$@"; do
         --raw-tmr "127.0.0.2:$(port)" --raw-gateway "127.0.0.3:$(port)" --raw-endpoint "127.0.0.1:$(port)"
       kill -TERM "$SIM"; wait "$SIM" || true
       for id in epgw1 eptmr; do "$WORK/etc/$id/oserv.rc" stop >/dev/null; done ;;
-    *) echo "bench.sh: unknown benchmark '$bench' (ping, hop, txn, recovery, endpoints, methods, downcall)" >&2; exit 2 ;;
+    replication)
+      # Durable commits (fsync) at a TMR server with a synchronous standby (127.0.0.2, standby
+      # 127.0.0.3) against a TMR server without one (127.0.0.4), then the standby's lag under
+      # load in asynchronous mode, and the catch-up rate of a standby that was stopped.
+      RPORT=$(port)
+      "$BIN/oinstall" --id rprim --dbdir "$WORK/rprim" --hostname 127.0.0.2 --port "$RPORT" \
+        --force-bind --method-user root >/dev/null
+      "$BIN/oinstall" --id rlocal --dbdir "$WORK/rlocal" --hostname 127.0.0.4 --port "$RPORT" \
+        --force-bind --method-user root >/dev/null
+      for id in rprim rlocal; do "$WORK/etc/$id/oserv.rc" start >/dev/null; done
+      OSERV_JOIN_TOKEN=$("$BIN/odadmin" --id rprim join_token 1) "$BIN/oinstall" --id rstandby \
+        --standby --tmr "127.0.0.2:$RPORT" --dbdir "$WORK/rstandby" --hostname 127.0.0.3 \
+        --port "$RPORT" >/dev/null
+      "$WORK/etc/rstandby/oserv.rc" start >/dev/null
+      "$BIN/odadmin" --id rprim set_replication sync >/dev/null
+      sock() { echo "$WORK/etc/run/$1.sock"; }
+      echo "== synchronous replicated commit against the local synced commit (bench/replication_bench.cc)"
+      "$BIN/replication_bench" --local "$(sock rlocal)" --replicated "$(sock rprim)"
+      "$BIN/odadmin" --id rprim set_replication async >/dev/null
+      "$BIN/replication_bench" --replicated "$(sock rprim)" --lag 5 --clients 8
+      "$WORK/etc/rstandby/oserv.rc" stop >/dev/null
+      "$BIN/replication_bench" --replicated "$(sock rprim)" --load 5000
+      behind() { "$BIN/odadmin" --id rprim replication | sed -n 's/.*behind \([0-9]*\) transactions.*/\1/p'; }
+      T0=$(date +%s%N)
+      "$WORK/etc/rstandby/oserv.rc" start >/dev/null
+      i=0; until [ "$(behind)" = 0 ] || [ $i -ge 600 ]; do sleep 0.05; i=$((i + 1)); done
+      MS=$(( ($(date +%s%N) - T0) / 1000000 ))
+      echo "catch-up of a standby 5000 transactions behind: ${MS} ms from its start (start included), $(( 5000 * 1000 / (MS > 0 ? MS : 1) )) transactions per second"
+      for id in rstandby rprim rlocal; do "$WORK/etc/$id/oserv.rc" stop >/dev/null; done ;;
+    *) echo "bench.sh: unknown benchmark '$bench' (ping, hop, txn, recovery, endpoints, methods, downcall, replication)" >&2; exit 2 ;;
   esac
 done

@@ -40,7 +40,7 @@ class ReplogTest : public ::testing::Test {
   }
   // Every record of `from` after `after`, applied to `to`.
   static void follow(Database& from, Database& to) {
-    for (const auto& record : from.replog_after(to.last_seq(), 1 << 20)) to.apply_replicated(record);
+    to.apply_replicated(from.replog_after(to.last_seq(), 1 << 20));
   }
   std::string base_;
 };
@@ -124,6 +124,27 @@ TEST_F(ReplogTest, OutOfOrderOrDamagedRecordsAreRefusedAndChangeNothing) {
   standby->apply_replicated(records[0]);
   standby->apply_replicated(records[1]);
   EXPECT_EQ(standby->scan(Table::kObjects), primary->scan(Table::kObjects));
+}
+
+TEST_F(ReplogTest, ABatchIsAppliedWholeOrNotAtAll) {
+  auto primary = open("p", true);
+  primary->set_replog(true, 1);
+  auto standby = open("s", true);
+  for (int i = 0; i < 5; ++i) put(*primary, Table::kObjects, fmt::format("o{}", i), "v");
+  auto records = primary->replog_after(0, 1 << 20);
+  ASSERT_EQ(records.size(), 5u);
+  auto damaged = records;
+  damaged[3][damaged[3].size() - 1] ^= 0x01;
+  EXPECT_THROW(standby->apply_replicated(damaged), DbError);
+  auto gap = records;
+  gap.erase(gap.begin() + 2);
+  EXPECT_THROW(standby->apply_replicated(gap), DbError);
+  EXPECT_EQ(standby->last_seq(), 0u);
+  EXPECT_TRUE(standby->scan(Table::kObjects).empty());
+  standby->apply_replicated(records);
+  EXPECT_EQ(standby->last_seq(), 5u);
+  EXPECT_EQ(standby->scan(Table::kObjects), primary->scan(Table::kObjects));
+  EXPECT_EQ(standby->replog_after(0, 1 << 20), records);
 }
 
 TEST_F(ReplogTest, TheLogKeepsTheLastRecordsOnlyAndSaysWhereItStarts) {
