@@ -281,13 +281,7 @@ std::unique_ptr<Database> Database::open(const std::string& dir, const Options& 
         fmt::format("database {} has no region number: it was never initialised by "
                     "oinstall or its creation was interrupted",
                     dir));
-  if (db->initialised()) {
-    db->region_ = db->region();
-    db->od_ = db->dispatcher();
-  }
-  if (auto seq = db->get_meta(kMetaReplSeq)) db->last_seq_ = parse_number<std::uint64_t>(*seq).value_or(0);
-  if (auto epoch = db->get_meta(kMetaReplEpoch))
-    db->epoch_ = parse_number<std::uint64_t>(*epoch).value_or(0);
+  db->load_meta_state();
   // Transaction ids: session (start time) in the high half, a counter in the low half.
   db->next_id_ = (static_cast<std::uint64_t>(::time(nullptr)) & 0xffffffffu) << 32 | 1;
   db->purger_ = std::thread([raw = db.get()] { raw->purge_when_idle(); });
@@ -542,6 +536,15 @@ void Database::log_group(LmdbTxn& txn, const std::vector<CommitRequest*>& group)
   if (seq == last_seq_.load()) return;
   apply(txn.get(), Table::kMeta, kMetaReplSeq, std::to_string(seq));
   last_seq_ = seq;
+}
+
+void Database::load_meta_state() {
+  if (initialised()) {
+    region_ = region();
+    od_ = dispatcher();
+  }
+  if (auto seq = get_meta(kMetaReplSeq)) last_seq_ = parse_number<std::uint64_t>(*seq).value_or(0);
+  if (auto epoch = get_meta(kMetaReplEpoch)) epoch_ = parse_number<std::uint64_t>(*epoch).value_or(0);
 }
 
 void Database::set_replog(bool on, std::uint64_t epoch, std::uint64_t keep) {

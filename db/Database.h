@@ -285,6 +285,8 @@ class Database {
              const std::optional<std::string>& value);
   // The leader, in the group's LMDB transaction: the group's records in the replication log.
   void log_group(LmdbTxn& txn, const std::vector<CommitRequest*>& group);
+  // At open: region and dispatcher (for transaction ids), replication position and epoch.
+  void load_meta_state();
   void append_before_image(const Transaction& t, Table table, const std::string& key,
                            const std::optional<std::string>& before);
   void commit_durably(Transaction& t);

@@ -644,6 +644,30 @@ void demote_self(Process& p, CORBA::ORB_ptr orb, CorbaPeers& peers, std::uint32_
   }
 }
 
+// Sets `refused_by` to the first dispatcher (a gateway's node) that refuses this oserv's
+// epoch, and wakes the main thread (SIGUSR2).
+void watch_for_refusals(std::atomic<std::uint32_t>& refused_by, CorbaPeers& peers,
+                        CorbaGateways& gateways) {
+  const auto on_stale = [&refused_by](std::uint32_t od) {
+    std::uint32_t none = 0;
+    if (refused_by.compare_exchange_strong(none, od)) ::kill(::getpid(), SIGUSR2);
+  };
+  peers.set_on_stale_epoch(on_stale);
+  gateways.set_on_stale_epoch(on_stale);
+}
+
+// Until a stop signal (false), or until a refusal for an older epoch has demoted this oserv
+// (true). A demotion that fails is logged, and the next refusal tries again.
+bool wait_or_demote(Process& p, CORBA::ORB_ptr orb, CorbaPeers& peers,
+                    std::atomic<std::uint32_t>& refused_by, const std::string& id) {
+  while (wait_for_stop(p.signals, p.log, id, [&] { return refused_by.load() != 0; }) == SIGUSR2) {
+    demote_self(p, orb, peers, refused_by.load());
+    if (p.db->get_meta(db::kMetaRole) == std::string("demoted")) return true;
+    refused_by = 0;
+  }
+  return false;
+}
+
 // One run of the dispatcher, until a stop signal, or a demotion (see Served).
 Served serve_once(Process& p, char* argv0) {
   const Settings& settings = p.settings;
@@ -659,12 +683,7 @@ Served serve_once(Process& p, char* argv0) {
   if (info.od == kTmrDispatcher) local.replication.start();
   // The first dispatcher or gateway that refuses this TMR server's epoch wakes the main thread.
   std::atomic<std::uint32_t> refused_by{0};
-  const auto on_stale = [&refused_by](std::uint32_t od) {
-    std::uint32_t none = 0;
-    if (refused_by.compare_exchange_strong(none, od)) ::kill(::getpid(), SIGUSR2);
-  };
-  peers.set_on_stale_epoch(on_stale);
-  gateway_calls.set_on_stale_epoch(on_stale);
+  watch_for_refusals(refused_by, peers, gateway_calls);
   local.endpoint_manager.set_gateway_calls(&gateway_calls);
   local.region.set_stop_self([] { ::kill(::getpid(), SIGTERM); });
   local.region.set_on_joined([&local] { name_managed_node(local); });
@@ -709,14 +728,7 @@ Served serve_once(Process& p, char* argv0) {
   local.endpoint_manager.start();
   std::thread notice([&] { failover_notice(*p.db, info, p.log, local.threads, local.programs); });
 
-  bool demoted = false;
-  while (wait_for_stop(p.signals, p.log, info.id(), [&] { return refused_by.load() != 0; }) ==
-         SIGUSR2) {
-    demote_self(p, orb, peers, refused_by.load());
-    demoted = p.db->get_meta(db::kMetaRole) == std::string("demoted");
-    if (demoted) break;
-    refused_by = 0;  // not demoted (logged): the next refusal tries again
-  }
+  const bool demoted = wait_or_demote(p, orb, peers, refused_by, info.id());
   if (!demoted) {
     sd_notify_state("STOPPING=1");
     p.watchdog.emplace(settings.stop_timeout, p.log);

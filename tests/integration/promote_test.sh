@@ -95,7 +95,7 @@ expect_code "node still up" 0 odadmin --id mn ping
 step "refused, it demotes itself and writes what it committed alone to a divergence report"
 wait_until 20 grep -q "demoted at epoch 1: the region is at epoch 2 with the primary 127.0.0.3" "$WORK/db/tmr/oservlog" ||
   fail "the old primary did not demote itself: $(tail -n 5 "$WORK/db/tmr/oservlog")"
-REPORT=$(ls "$WORK"/db/tmr/divergence-epoch1-*.txt 2>/dev/null | head -n 1)
+REPORT=$(find "$WORK/db/tmr" -maxdepth 1 -name "divergence-epoch1-*.txt" | head -n 1)
 [ -n "$REPORT" ] || fail "no divergence report in $WORK/db/tmr"
 expect_contains "the lone commit is reported" "objects/alone1: (absent) -> v-alone1" "$(cat "$REPORT")"
 expect_contains "and named in its log" "was committed here alone; it is in $REPORT" "$(cat "$WORK/db/tmr/oservlog")"
