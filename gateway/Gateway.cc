@@ -610,12 +610,17 @@ void Gateway::stop(std::function<void()> done) {
   r.gateways.length(static_cast<CORBA::ULong>(others_.size()));
   for (CORBA::ULong i = 0; i < others_.size(); ++i) r.gateways[i] = others_[i].c_str();
   r.reason = fmt::format("gateway {} is stopping", options_.label).c_str();
-  for (auto& [oid, s] : by_oid_) {
+  // A send may fail at once (a peer gone) and close its session, which leaves by_oid_: walk a
+  // snapshot, not the map itself.
+  std::vector<std::shared_ptr<Session>> sessions;
+  sessions.reserve(by_oid_.size());
+  for (const auto& [oid, s] : by_oid_) sessions.push_back(s);
+  for (const auto& s : sessions) {
     s->link->send(Type::kRedirect, 0, r);
     s->link->close_after_sending("the gateway stops");
   }
   log_.line(fmt::format("gateway {} stopping: {} endpoint(s) sent to {} other gateway(s)",
-                        options_.label, by_oid_.size(), others_.size()));
+                        options_.label, sessions.size(), others_.size()));
   if (save_pending_) save_copy();
   auto t = std::make_shared<asio::steady_timer>(io_, options_.shutdown_grace);
   t->async_wait([t, done = std::move(done)](const boost::system::error_code&) { done(); });
