@@ -75,10 +75,13 @@ Commands:
                                   seconds (also at the end of the status block)
   set_replication sync|async      at the primary: sync acknowledges a commit once a standby in
                                   sync holds it durably; async does not wait (super)
-  promote                         at a standby: become the primary TMR server of the next
+  promote [--planned]             at a standby: become the primary TMR server of the next
                                   epoch (the manual takeover); it restarts as primary in the
                                   same process and tells every dispatcher, and dispatcher 1 of
-                                  an older epoch is refused from then on (super)
+                                  an older epoch is refused from then on. --planned: a
+                                  switchover with the primary running: it stops committing,
+                                  this standby takes everything, and the old primary becomes
+                                  its standby; nothing is lost, in async mode too (super)
   rejoin                          at a demoted TMR server (one that learned the region has a
                                   newer primary): register there as a standby, copy its
                                   database anew and follow it; what was committed here alone
@@ -99,6 +102,8 @@ not apply or the database cannot be opened), 2 usage error, 3 the oserv does not
 
 
 using Args = std::vector<std::string>;
+
+bool planned_mode = false;  // --planned (promote)
 
 const char* yes_no(bool b) { return b ? "TRUE" : "FALSE"; }
 
@@ -241,8 +246,8 @@ int set_replication(OservClient& client, const Args& args) {
 }
 
 int promote(OservClient& client, const Args& args) {
-  require_args("odadmin", args, 0, "promote");
-  return print_message(client, [&] { return client.dispatcher()->promote(); });
+  require_args("odadmin", args, 0, "promote [--planned]");
+  return print_message(client, [&] { return client.dispatcher()->promote(planned_mode); });
 }
 
 int rejoin(OservClient& client, const Args& args) {
@@ -442,7 +447,10 @@ int main(int argc, char** argv) {
                             opts.add_options()(
                                 "offline", po::bool_switch(&offline_mode),
                                 "read or edit the odlist in the database of a stopped instance "
-                                "(odlist, set_force_bind)");
+                                "(odlist, set_force_bind)")(
+                                "planned", po::bool_switch(&planned_mode),
+                                "promote: a switchover that loses nothing (the primary hands "
+                                "over and becomes the standby)");
                           },
                       .body = run},
                      argc, argv);

@@ -25,6 +25,8 @@ inline constexpr milliseconds kTmrCall{10000};
 // A new standby asks the primary for a copy of its database: an online backup, which takes as
 // long as the database is large.
 inline constexpr milliseconds kCopyBegin{600000};
+// A planned switchover: how long the standby may take to receive the primary's last commits.
+inline constexpr milliseconds kSwitchoverCatchUp{30000};
 // A method program told to end (SIGTERM: past --method-timeout, or the oserv stops) gets this
 // long to clean up before its process group is killed (SIGKILL).
 inline constexpr milliseconds kProgramGrace{5000};

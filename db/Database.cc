@@ -440,6 +440,7 @@ void Database::commit_durably(Transaction& t) {
   CommitRequest request{&t};
   std::uint64_t advanced = 0;  // led a group that advanced the replication log to this
   std::unique_lock guard(mu_);
+  if (!frozen_.empty()) throw DbError(frozen_);
   commit_queue_.push_back(&request);
   while (!request.done) {
     if (leader_active_) {
@@ -536,6 +537,18 @@ void Database::log_group(LmdbTxn& txn, const std::vector<CommitRequest*>& group)
   if (seq == last_seq_.load()) return;
   apply(txn.get(), Table::kMeta, kMetaReplSeq, std::to_string(seq));
   last_seq_ = seq;
+}
+
+std::uint64_t Database::freeze(const std::string& why) {
+  std::unique_lock guard(mu_);
+  frozen_ = why;
+  committed_.wait(guard, [this] { return !leader_active_ && commit_queue_.empty(); });
+  return last_seq_.load();
+}
+
+void Database::thaw() {
+  std::lock_guard guard(mu_);
+  frozen_.clear();
 }
 
 void Database::load_meta_state() {

@@ -252,6 +252,11 @@ class Database {
   // DbError, and applies none, when one is damaged or out of order.
   void apply_replicated(const std::vector<std::string>& records);
   void apply_replicated(const std::string& record) { apply_replicated(std::vector{record}); }
+  // A planned switchover: from now on every commit fails with DbError(`why`) (its transaction
+  // rolled back); returns, once the commits already under way are done, the last sequence
+  // number. thaw() ends it.
+  std::uint64_t freeze(const std::string& why);
+  void thaw();
   // Called after every commit that advanced the log, with the new last_seq(), by the
   // committing thread, outside every lock of the database. Set before transactions start.
   void set_on_commit(std::function<void(std::uint64_t)> f) { on_commit_ = std::move(f); }
@@ -330,6 +335,7 @@ class Database {
   std::condition_variable committed_;
   std::chrono::steady_clock::time_point idle_since_;
   std::string purge_error_;
+  std::string frozen_;  // why commits are refused (freeze); empty: they are not
   bool stopping_ = false;
   std::condition_variable stop_purger_;
   std::thread purger_;

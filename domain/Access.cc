@@ -91,7 +91,7 @@ constexpr std::array kRules = {
     standby("replica_copy_end"), look("replication_status"),
     OperationRule{"set_replication", Need::kRole, kRoleSuper, Audit::kYes},
     OperationRule{"promote", Need::kRole, kRoleSuper, Audit::kYes},
-    standby("epoch_after"), standby("rejoin_standby"),
+    standby("switchover"), standby("epoch_after"), standby("rejoin_standby"),
     OperationRule{"rejoin", Need::kRole, kRoleSuper, Audit::kYes},
 };
 

@@ -80,7 +80,9 @@ struct LocalDispatcher {
   GatewayHost gateway_host;          // the gateways this node runs
   ReplicationSource replication;     // at a primary TMR server with standbys
   ReplicaFollower* follower = nullptr;  // at a standby (its oserv owns it)
-  std::function<std::string()> promote;  // at a standby: becomes the primary (see serve_standby)
+  std::function<std::string(bool planned)> promote;  // at a standby: see serve_standby
+  // At a primary: a planned switchover to the standby at (host, ip, port); see serve_once.
+  std::function<std::uint64_t(const std::string&, const std::string&, std::uint16_t)> switchover;
   std::function<std::string()> rejoin;   // at a demoted TMR server: becomes a standby again
 };
 

@@ -51,7 +51,14 @@ const char* mode_name(ReplicationMode mode) {
 
 ReplicationSource::ReplicationSource(db::Database& db, OservLog& log) : db_(db), log_(log) {}
 
-ReplicationSource::~ReplicationSource() { stop(); }
+ReplicationSource::~ReplicationSource() {
+  stop();
+  // The database outlives this run of the oserv (a promotion, a demotion or a switchover starts
+  // another in the same process): its hooks must not call a source that is gone. Nothing
+  // commits by now (the ORB and the background threads are stopped).
+  db_.set_on_commit({});
+  db_.set_await_replicated({});
+}
 
 void ReplicationSource::start() {
   std::error_code ec;
@@ -310,7 +317,7 @@ std::optional<std::string> EpochFence::admit(std::uint64_t epoch) {
 }
 
 std::string promote_standby(db::Database& db, const std::string& hostname, const std::string& ip,
-                            std::uint16_t port) {
+                            std::uint16_t port, const OdRecord* old_primary) {
   const std::uint64_t epoch =
       parse_number<std::uint64_t>(db.get_meta(db::kMetaReplEpoch).value_or("1")).value_or(1) + 1;
   const std::uint64_t from = db.last_seq() + 1;
@@ -320,6 +327,9 @@ std::string promote_standby(db::Database& db, const std::string& hostname, const
   t->put(db::Table::kMeta, fmt::format("epoch_start:{:020}", epoch), std::to_string(from));
   t->erase(db::Table::kMeta, fmt::format("{}{}:{}", kStandbyPrefix, ip, port));
   t->erase(db::Table::kMeta, db::kMetaRole);
+  if (old_primary)
+    t->put(db::Table::kMeta, fmt::format("{}{}:{}", kStandbyPrefix, old_primary->ip, old_primary->port),
+           old_primary->label());
   odlist::lock(*t);
   OdRecord tmr = odlist::find(*t, kTmrDispatcher).value_or(OdRecord{.od = kTmrDispatcher});
   tmr.ip = ip;

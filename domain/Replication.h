@@ -63,7 +63,8 @@ class ReplicationSource {
   ReplicationSource& operator=(const ReplicationSource&) = delete;
 
   // At a primary: turns the log on if the region has standbys (meta "standby:*"), and hooks
-  // the database's commits. Call before transactions start.
+  // the database's commits (unhooked when this source is destroyed). Call before transactions
+  // start.
   void start();
   // A standby joined (Security::join_standby): recorded in the region's database, and the log
   // started (epoch 1, asynchronous) if this is the first.
@@ -127,8 +128,10 @@ class EpochFence {
 // alone), dispatcher 1's odlist entry moved to this host, this standby taken off the list of
 // standbys, and its role dropped. Returns the operator message. The caller stops the follower
 // first and restarts the oserv as primary after.
+// `old_primary` (a planned switchover): the primary that handed over, recorded as a standby in
+// the same transaction, so the log goes on for it from where it stopped.
 std::string promote_standby(db::Database& db, const std::string& hostname, const std::string& ip,
-                            std::uint16_t port);
+                            std::uint16_t port, const OdRecord* old_primary = nullptr);
 
 // At a primary: the first transaction of the epoch that followed `epoch` here (0: none), and
 // the newest epoch it knows (meta "epoch_start:<epoch>", written by promote_standby).

@@ -93,11 +93,20 @@ char* ReplicationServant::set_replication(const char* mode) {
   });
 }
 
-char* ReplicationServant::promote() {
+char* ReplicationServant::promote(CORBA::Boolean planned) {
   return guarded([&] {
     if (!local_.follower || !local_.promote)
       fail("promote is done at a standby TMR server; this oserv is not one");
-    return dup(local_.promote());
+    return dup(local_.promote(planned));
+  });
+}
+
+CORBA::ULongLong ReplicationServant::switchover(const char* hostname, const char* ipaddr,
+                                                CORBA::UShort port) {
+  return guarded([&] {
+    primary_only("switchover");
+    if (!local_.switchover) fail("switchover is done at the primary TMR server");
+    return static_cast<CORBA::ULongLong>(local_.switchover(hostname, ipaddr, port));
   });
 }
 

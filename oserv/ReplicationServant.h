@@ -19,7 +19,8 @@ class ReplicationServant : public virtual POA_OServ::Replication {
   void replica_copy_end(const char* id) override;
   OServ::StringList* replication_status() override;
   char* set_replication(const char* mode) override;
-  char* promote() override;
+  char* promote(CORBA::Boolean planned) override;
+  CORBA::ULongLong switchover(const char* hostname, const char* ipaddr, CORBA::UShort port) override;
   CORBA::ULongLong epoch_after(CORBA::ULongLong epoch, CORBA::ULongLong& newest) override;
   void rejoin_standby(const char* hostname, const char* ipaddr, CORBA::UShort port) override;
   char* rejoin() override;

@@ -533,6 +533,7 @@ struct Process {
   std::string started;
   std::optional<StopWatchdog> watchdog;  // armed once a stop begins
   bool promoted = false;  // a standby promoted in this process: tell the region at the start
+  std::optional<OdRecord> handed_over_to;  // the standby a planned switchover hands over to
 };
 
 // The audit log is the administrators' record of who did what: readable by root only.
@@ -602,6 +603,7 @@ enum class Served {
   kPromoted,         // a standby became the primary
   kRejoin,           // a demoted TMR server (or a standby) copies the primary's database anew
   kDemoted,          // a primary learned that the region has a newer one
+  kHandedOver,       // a primary handed over to a standby (planned switchover)
 };
 
 void announce_ready(Process& p, const DispatcherInfo& info) {
@@ -656,16 +658,54 @@ void watch_for_refusals(std::atomic<std::uint32_t>& refused_by, CorbaPeers& peer
   gateways.set_on_stale_epoch(on_stale);
 }
 
-// Until a stop signal (false), or until a refusal for an older epoch has demoted this oserv
-// (true). A demotion that fails is logged, and the next refusal tries again.
-bool wait_or_demote(Process& p, CORBA::ORB_ptr orb, CorbaPeers& peers,
-                    std::atomic<std::uint32_t>& refused_by, const std::string& id) {
-  while (wait_for_stop(p.signals, p.log, id, [&] { return refused_by.load() != 0; }) == SIGUSR2) {
+// Until a stop signal (kStopped), a planned switchover (kHandedOver: `handing_over` set), or a
+// refusal for an older epoch that demoted this oserv (kDemoted). A demotion that fails is
+// logged, and the next refusal tries again.
+Served wait_or_demote(Process& p, CORBA::ORB_ptr orb, CorbaPeers& peers,
+                      std::atomic<std::uint32_t>& refused_by, const std::atomic<bool>& handing_over,
+                      const std::string& id) {
+  const auto woken = [&] { return refused_by.load() != 0 || handing_over.load(); };
+  while (wait_for_stop(p.signals, p.log, id, woken) == SIGUSR2) {
+    if (handing_over) return Served::kHandedOver;
     demote_self(p, orb, peers, refused_by.load());
-    if (p.db->get_meta(db::kMetaRole) == std::string("demoted")) return true;
+    if (p.db->get_meta(db::kMetaRole) == std::string("demoted")) return Served::kDemoted;
     refused_by = 0;
   }
-  return false;
+  return Served::kStopped;
+}
+
+// A planned switchover, at the primary: commits are refused from now on; once those under way
+// are done, the last transaction is what the standby must have before it is promoted, and this
+// oserv restarts as its standby (serve: become_standby_of).
+std::uint64_t hand_over(Process& p, std::atomic<bool>& claimed, std::atomic<bool>& handing_over,
+                        const std::string& host, const std::string& ip, std::uint16_t port) {
+  if (claimed.exchange(true)) fail("this TMR server is handing over already");
+  const std::uint64_t last = p.db->freeze(fmt::format(
+      "this TMR server is handing over to the standby {} ({}:{}) (a planned switchover): the "
+      "commit was not made; make it there",
+      host, ip, port));
+  p.handed_over_to = OdRecord{.od = kTmrDispatcher, .port = port, .ip = ip, .hostnames = {host},
+                              .force_bind = true};
+  p.log.line(fmt::format("handing over to the standby {} ({}:{}) at transaction {}: commits are "
+                         "refused from now on, and this oserv becomes its standby",
+                         host, ip, port, last));
+  handing_over = true;  // after handed_over_to is set: the main thread reads it then
+  ::kill(::getpid(), SIGUSR2);
+  return last;
+}
+
+// After a planned switchover: this database is the new primary's up to where it handed over,
+// so it follows from there without a copy. Its role and dispatcher 1's address change unlogged
+// (the log stops here; the new primary's records go on from the next number).
+void become_standby_of(Process& p) {
+  p.db->set_replog(false, EpochFence(*p.db, p.log).known());
+  p.db->thaw();
+  auto t = p.db->begin(nullptr, "switchover");
+  t->put(db::Table::kMeta, db::kMetaRole, "standby");
+  odlist::lock(*t);
+  odlist::put(*t, *p.handed_over_to);
+  t->commit();
+  p.handed_over_to.reset();
 }
 
 // One run of the dispatcher, until a stop signal, or a demotion (see Served).
@@ -684,6 +724,11 @@ Served serve_once(Process& p, char* argv0) {
   // The first dispatcher or gateway that refuses this TMR server's epoch wakes the main thread.
   std::atomic<std::uint32_t> refused_by{0};
   watch_for_refusals(refused_by, peers, gateway_calls);
+  std::atomic<bool> switchover_claimed{false}, handing_over{false};
+  if (info.od == kTmrDispatcher)
+    local.switchover = [&](const std::string& host, const std::string& ip, std::uint16_t port) {
+      return hand_over(p, switchover_claimed, handing_over, host, ip, port);
+    };
   local.endpoint_manager.set_gateway_calls(&gateway_calls);
   local.region.set_stop_self([] { ::kill(::getpid(), SIGTERM); });
   local.region.set_on_joined([&local] { name_managed_node(local); });
@@ -728,8 +773,8 @@ Served serve_once(Process& p, char* argv0) {
   local.endpoint_manager.start();
   std::thread notice([&] { failover_notice(*p.db, info, p.log, local.threads, local.programs); });
 
-  const bool demoted = wait_or_demote(p, orb, peers, refused_by, info.id());
-  if (!demoted) {
+  const Served ended = wait_or_demote(p, orb, peers, refused_by, handing_over, info.id());
+  if (ended == Served::kStopped) {
     sd_notify_state("STOPPING=1");
     p.watchdog.emplace(settings.stop_timeout, p.log);
   }
@@ -739,7 +784,7 @@ Served serve_once(Process& p, char* argv0) {
   local.transactions.abort_all();
   orb->destroy();
   set_access_check({});
-  return demoted ? Served::kDemoted : Served::kStopped;
+  return ended;
 }
 
 // A new standby's first start: the primary's database, copied whole (an online backup there,
@@ -828,6 +873,30 @@ std::string rejoin_primary(db::Database& db, CorbaPeers& peers, const Dispatcher
          "it (what it committed alone stays in its divergence report).";
 }
 
+// A planned switchover, at the standby: the primary stops committing and says its last
+// transaction; this standby, still following, waits until it has it. Returns the old primary
+// (which becomes this one's standby).
+OdRecord take_over_planned(db::Database& db, CorbaPeers& peers, const DispatcherInfo& info) {
+  const auto primary = odlist::find(db, kTmrDispatcher);
+  if (!primary) fail("this standby's odlist has no primary");
+  const std::uint64_t last =
+      peers.call(kTmrDispatcher, timeouts::kTmrCall, [&](OServ::Dispatcher_ptr d) {
+        return d->switchover(info.instance.logical_host.c_str(), info.ip.c_str(),
+                             info.instance.port);
+      });
+  const auto deadline = std::chrono::steady_clock::now() + timeouts::kSwitchoverCatchUp;
+  while (db.last_seq() < last) {
+    if (std::chrono::steady_clock::now() > deadline)
+      fail(fmt::format("the primary handed over at transaction {}, but this standby has only {} "
+                       "after {} s; it was not promoted (odadmin promote without --planned takes "
+                       "over with what it has)",
+                       last, db.last_seq(),
+                       std::chrono::duration_cast<std::chrono::seconds>(timeouts::kSwitchoverCatchUp).count()));
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return *primary;
+}
+
 // A standby TMR server (meta "role" standby, made by oinstall --standby), or a demoted one (role
 // "demoted"): it listens on its own address only, follows the primary (dispatcher 1 of its copy
 // of the odlist; a demoted one does not), and serves its own state, until a stop signal
@@ -857,10 +926,13 @@ Served serve_standby(Process& p, char* argv0) {
   if (demoted) follower.set_demoted(*demoted);
   local.follower = &follower;
   StandbyOrders orders;
-  local.promote = [&] {
+  local.promote = [&](bool planned) {
     return orders.give(Served::kPromoted, [&] {
+      std::optional<OdRecord> old;
+      if (planned) old = take_over_planned(*p.db, peers, info);
       follower.stop();
-      return promote_standby(*p.db, info.instance.logical_host, info.ip, info.instance.port);
+      return promote_standby(*p.db, info.instance.logical_host, info.ip, info.instance.port,
+                             old ? &*old : nullptr);
     });
   };
   local.rejoin = [&] {
@@ -922,7 +994,8 @@ void serve(Process& p, char* argv0) {
     Served s = serve_once(p, argv0);
     if (s == Served::kListenerChanged) s = serve_once(p, argv0);
     p.promoted = false;
-    if (s != Served::kDemoted) return;
+    if (s == Served::kHandedOver) become_standby_of(p);
+    else if (s != Served::kDemoted) return;
   }
 }
 

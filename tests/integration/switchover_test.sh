@@ -1,0 +1,78 @@
+# A planned switchover (issue 16, docs/REPLICATION.md): `odadmin promote --planned` at a standby
+# while clients commit at the primary in asynchronous mode. The primary stops committing (the
+# clients are told where to go), the standby takes everything the primary committed and becomes
+# the primary of epoch 2, the old primary becomes its standby in the same process without a
+# copy, and a managed node follows. Nothing acknowledged is lost, nothing diverges.
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+PORT=$(free_port)
+install_instance tmr 127.0.0.2 "$PORT" --force-bind >/dev/null
+expect_code "start TMR" 0 rc tmr start
+OSERV_JOIN_TOKEN=$(join_token tmr 2) && export OSERV_JOIN_TOKEN
+expect_code "oinstall standby" 0 oinstall --id sb --standby --tmr "127.0.0.2:$PORT" \
+  --dbdir "$WORK/db/sb" --hostname 127.0.0.3 --port "$PORT" --nosync
+TMR_ID=tmr install_instance mn 127.0.0.4 "$PORT" --managed-node --tmr "127.0.0.2:$PORT" --force-bind >/dev/null
+expect_code "start mn" 0 rc mn start --join-interval 30
+expect_code "start standby" 0 rc sb start
+expect_code "asynchronous" 0 odadmin --id tmr replication
+expect_contains "async by default" "Replication: primary, epoch 1, async" "$OUT"
+
+commit() {
+  t=$(odb --id "$1" begin) && odb --id "$1" put "$t" objects "$2" "v-$2" && odb --id "$1" commit "$t"
+}
+step "clients commit at the primary; the standby is promoted with --planned meanwhile"
+ACKED=$WORK/acked
+: >"$ACKED"
+WRITERS=""
+for w in 1 2 3; do
+  ( i=0; while :; do i=$((i + 1)); commit tmr "w$w-$i" >/dev/null 2>&1 && echo "w$w-$i" >>"$ACKED"; done ) &
+  WRITERS="$WRITERS $!"
+done
+BG_PIDS="$BG_PIDS $WRITERS"
+sleep 1.5
+TMR_PID=$(pid_of tmr)
+expect_code "promote --planned" 0 odadmin --id sb promote --planned
+expect_contains "promoted" "at epoch 2" "$OUT"
+sleep 0.5
+for pid in $WRITERS; do kill -KILL "$pid" 2>/dev/null; done
+wait 2>/dev/null
+[ -s "$ACKED" ] || fail "no commit was acknowledged"
+expect_contains "the primary handed over" "handing over to the standby 127.0.0.3 (127.0.0.3:$PORT) at transaction" "$(cat "$WORK/db/tmr/oservlog")"
+# It restarts as a standby once its last requests (the standby's fetches) are answered.
+wait_until 10 odadmin --id tmr ping || fail "the old primary did not come back"
+expect_code "a commit at the old primary is refused" 1 commit tmr late
+expect_contains "told where to go" "standby TMR server" "$OUT"
+
+step "nothing acknowledged is lost, in asynchronous mode"
+T=$(odb --id sb begin) || fail "the new primary takes no transaction: $T"
+missing=0
+while read -r key; do
+  [ "$(odb --id sb get "$T" objects "$key" 2>/dev/null)" = "v-$key" ] || { missing=$((missing + 1)); echo "lost: $key" >&2; }
+done <"$ACKED"
+odb --id sb abort "$T" >/dev/null
+expect_eq "acknowledged commits missing (of $(wc -l <"$ACKED"))" 0 "$missing"
+
+step "the old primary is the new one's standby, in the same process, without a copy"
+expect_eq "same process" "$TMR_PID" "$(pid_of tmr)"
+following() { odadmin --id sb replication | grep -q "standby 127.0.0.2 (127.0.0.2:$PORT): at [0-9]*, behind 0 transactions"; }
+wait_until 20 following || fail "the old primary does not follow: $(odadmin --id sb replication); $(odadmin --id tmr replication)"
+expect_code "commit at the new primary" 0 commit sb after
+wait_until 10 following || fail "it stopped following"
+expect_code "old primary's status" 0 odadmin --id tmr replication
+expect_contains "standby of the new" "Replication: standby of the primary 127.0.0.3 (127.0.0.3:$PORT), epoch 2" "$OUT"
+[ -z "$(find "$WORK/db/tmr" -maxdepth 1 -name 'divergence-*')" ] || fail "a planned switchover diverged"
+if grep -q "copied the primary's database" <(sed -n '/handing over/,$p' "$WORK/db/tmr/oservlog"); then
+  fail "the old primary copied the database again"
+fi
+wait_until 20 sh -c "odadmin --id mn odlist | grep -q '^[0-9]* *1 .* 127.0.0.3 '" || fail "mn did not follow"
+
+step "and back: a second planned switchover returns the region to the first host"
+expect_code "promote back" 0 odadmin --id tmr promote --planned
+expect_contains "epoch 3" "at epoch 3" "$OUT"
+wait_until 20 sh -c "odadmin --id tmr replication | grep -q 'standby 127.0.0.3 (127.0.0.3:$PORT): at [0-9]*, behind 0'" ||
+  fail "not back: $(odadmin --id tmr replication)"
+T=$(odb --id tmr begin)
+expect_code "what was committed at the other is here" 0 odb --id tmr get "$T" objects after
+odb --id tmr abort "$T" >/dev/null
+wait_until 20 sh -c "odadmin --id mn odlist | grep -q '^[0-9]* *1 .* 127.0.0.2 '" || fail "mn did not follow back"
+echo "PASS"
