@@ -65,25 +65,13 @@ std::uint32_t region_of_self = 0;
 // older one is a replaced TMR server (docs/REPLICATION.md).
 std::atomic<std::uint64_t> known_epoch{0};
 
-std::uint64_t caller_epoch(omni::omniInterceptors::serverReceiveRequest_T::info_T& info) {
-  const IOP::ServiceContextList& contexts = info.giop_s.service_contexts();
-  for (CORBA::ULong i = 0; i < contexts.length(); ++i) {
-    const auto& data = contexts[i].context_data;
-    if (contexts[i].context_id != kEpochContext || data.length() != sizeof(std::uint64_t)) continue;
-    std::uint64_t epoch = 0;
-    std::memcpy(&epoch, data.get_buffer(), sizeof epoch);
-    return epoch;
-  }
-  return 0;
-}
-
 // Only the region's dispatchers may call the service, and dispatcher 1 only of the newest epoch.
 CORBA::Boolean check_caller(omni::omniInterceptors::serverReceiveRequest_T::info_T& info) {
   const auto peer = tls::peer_of(peer_certificate(info.giop_s.strand().connection));
   if (!peer || peer->subject.kind != tls::Subject::Kind::kDispatcher ||
       peer->subject.region != region_of_self)
     throw CORBA::NO_PERMISSION(0, CORBA::COMPLETED_NO);
-  if (peer->subject.od == 1 && caller_epoch(info) < known_epoch.load())
+  if (peer->subject.od == 1 && epoch_of(info.giop_s.service_contexts()) < known_epoch.load())
     throw CORBA::NO_PERMISSION(kStaleEpochRefusal, CORBA::COMPLETED_NO);
   return true;
 }

@@ -99,6 +99,22 @@ CORBA::Boolean add_epoch(omni::omniInterceptors::clientSendRequest_T::info_T& in
 
 void set_outgoing_epoch(std::uint64_t epoch) { outgoing_epoch = epoch; }
 
+std::uint64_t epoch_of(const IOP::ServiceContextList& contexts) {
+  for (CORBA::ULong i = 0; i < contexts.length(); ++i) {
+    const auto& data = contexts[i].context_data;
+    if (contexts[i].context_id != kEpochContext || data.length() != sizeof(std::uint64_t)) continue;
+    std::uint64_t epoch = 0;
+    std::memcpy(&epoch, data.get_buffer(), sizeof epoch);
+    return epoch;
+  }
+  return 0;
+}
+
+std::string stale_epoch_refusal(const std::string& who) {
+  return who + " refuses this TMR server: it knows a newer epoch of the region (a standby was "
+               "promoted since); see odadmin replication";
+}
+
 OnBehalfOf::OnBehalfOf(const std::string& caller) : saved_(on_behalf_of) {
   on_behalf_of = &caller;
 }

@@ -42,6 +42,10 @@ inline constexpr CORBA::ULong kEpochContext = 0x4F4F0002;  // "OO", 2
 inline constexpr unsigned long kStaleEpochRefusal = 0x4f4f5302;
 // Every call this process makes from now on carries `epoch` (0: none).
 void set_outgoing_epoch(std::uint64_t epoch);
+// The epoch a request's service contexts carry (0: none, or not 8 bytes).
+std::uint64_t epoch_of(const IOP::ServiceContextList& contexts);
+// What a TMR server's operator reads when `who` refused it for its epoch.
+std::string stale_epoch_refusal(const std::string& who);
 
 // While one lives, the calls this thread makes carry `caller` in that service context.
 class OnBehalfOf {

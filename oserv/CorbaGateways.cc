@@ -35,9 +35,7 @@ auto CorbaGateways::call(const GatewayRecord& g, std::chrono::milliseconds timeo
     if (e.minor() != kStaleEpochRefusal)
       throw Failure(fmt::format("gateway {} refuses the call (NO_PERMISSION)", g.label));
     if (on_stale_epoch_) on_stale_epoch_(g.od);
-    throw Failure(fmt::format("gateway {} refuses this TMR server: it knows a newer epoch of the "
-                              "region (a standby was promoted since); see odadmin replication",
-                              g.label));
+    throw Failure(stale_epoch_refusal("gateway " + g.label));
   } catch (const CORBA::Exception& e) {
     throw Unreachable(g.od, fmt::format("gateway {} on dispatcher {} does not answer ({})",
                                         g.label, g.od, e._name()));

@@ -95,10 +95,7 @@ inline auto CorbaPeers::call(std::uint32_t od, Timeout timeout, F&& f)
     auto rec = odlist::find(db_, od);
     const std::string who = rec ? odlist::describe(*rec) : fmt::format("dispatcher {}", od);
     if (e.minor() == kStaleEpochRefusal && on_stale_epoch_) on_stale_epoch_(od);
-    if (e.minor() == kStaleEpochRefusal)
-      throw Failure(fmt::format("{} refuses this TMR server: it knows a newer epoch of the "
-                                "region (a standby was promoted since); see odadmin replication",
-                                who));
+    if (e.minor() == kStaleEpochRefusal) throw Failure(stale_epoch_refusal(who));
     throw Failure(fmt::format("{} refuses the call (NO_PERMISSION); its audit.log says why", who));
   } catch (const CORBA::Exception& e) {
     auto rec = odlist::find(db_, od);

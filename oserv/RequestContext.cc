@@ -86,12 +86,10 @@ CORBA::Boolean on_request(omni::omniInterceptors::serverReceiveRequest_T::info_T
   check_addressee(current_request.local_address);
   current_request.principal = {};
   current_request.on_behalf_of.clear();
-  current_request.caller_epoch = 0;
   const IOP::ServiceContextList& contexts = info.giop_s.service_contexts();
+  current_request.caller_epoch = epoch_of(contexts);
   for (CORBA::ULong i = 0; i < contexts.length(); ++i) {
     const auto& data = contexts[i].context_data;
-    if (contexts[i].context_id == kEpochContext && data.length() == sizeof(std::uint64_t))
-      std::memcpy(&current_request.caller_epoch, data.get_buffer(), sizeof(std::uint64_t));
     if (contexts[i].context_id != kOnBehalfOfContext) continue;
     current_request.on_behalf_of.assign(reinterpret_cast<const char*>(data.get_buffer()),
                                         std::min<CORBA::ULong>(data.length(), 512));
