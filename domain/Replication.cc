@@ -146,11 +146,14 @@ ReplicaBatch ReplicationSource::fetch(const std::string& name, std::uint64_t aft
     std::unique_lock guard(mu_);
     if (mode_ == ReplicationMode::kOff)
       throw Failure("this TMR server has no standby recorded (replication is off)");
-    if (after > committed_)
+    // The database's own number: a commit's records are visible to a fetch a moment before its
+    // leader reports it (committed), never before the database counts it.
+    const std::uint64_t last = std::max(committed_, db_.last_seq());
+    if (after > last)
       throw Failure(fmt::format(
           "standby {} is at transaction {}, past this primary's last ({}): it holds "
           "transactions this primary does not have, and must be copied again",
-          name, after, committed_));
+          name, after, last));
     Standby& s = standbys_[name];
     s.acked = after;
     s.last_seen = std::chrono::steady_clock::now();
@@ -162,6 +165,7 @@ ReplicaBatch ReplicationSource::fetch(const std::string& name, std::uint64_t aft
   batch.epoch = parse_number<std::uint64_t>(db_.get_meta(db::kMetaReplEpoch).value_or("0")).value_or(0);
   batch.bytes_behind = bytes_after(after);
   const std::uint64_t reaches = batch.records.empty() ? after : db::replog_seq(batch.records.back());
+  batch.primary_seq = std::max(batch.primary_seq, reaches);
   std::lock_guard guard(mu_);
   Standby& s = standbys_[name];
   // Everything committed is in this batch: from here on, commits count on this standby.
@@ -251,7 +255,7 @@ std::vector<std::string> ReplicationSource::status() {
   {
     std::lock_guard guard(mu_);
     standbys = standbys_;
-    committed = committed_;
+    committed = std::max(committed_, db_.last_seq());
     mode = mode_;
   }
   if (mode == ReplicationMode::kOff) {
@@ -279,7 +283,8 @@ std::vector<std::string> ReplicationSource::status() {
         next.empty() ? 0 : now_ms() - db::ReplicatedTxn::decode(next.front()).committed_ms;
     out.push_back(fmt::format(
         "  standby {} ({}): at {}, behind {} transactions, {} bytes, {}; {}; heard {} ago", host,
-        address, s.acked, committed - s.acked, bytes_after(s.acked), seconds_text(behind_ms),
+        address, s.acked, committed > s.acked ? committed - s.acked : 0, bytes_after(s.acked),
+        seconds_text(behind_ms),
         s.in_sync ? "in sync" : "catching up",
         seconds_text(std::chrono::duration_cast<std::chrono::milliseconds>(now - s.last_seen).count())));
   }
