@@ -38,6 +38,17 @@ std::int64_t now_ms() {
 
 std::string seconds_text(std::int64_t ms) { return fmt::format("{:.1f} s", ms / 1000.0); }
 
+// The region's epoch as this database has it (meta "repl_epoch"); `absent` when it has none.
+std::uint64_t epoch_in(db::Database& db, std::uint64_t absent) {
+  return parse_number<std::uint64_t>(db.get_meta(db::kMetaReplEpoch).value_or("")).value_or(absent);
+}
+
+// The mode the region's database asks for once it has a standby (meta "replication").
+ReplicationMode mode_in(db::Database& db) {
+  return db.get_meta(db::kMetaReplication) == std::string("sync") ? ReplicationMode::kSync
+                                                                   : ReplicationMode::kAsync;
+}
+
 }  // namespace
 
 const char* mode_name(ReplicationMode mode) {
@@ -64,17 +75,14 @@ void ReplicationSource::start() {
   std::error_code ec;
   std::filesystem::remove_all(db_.dir() + kCopies, ec);  // copies a stopped primary was making
   const bool has_standbys = !db_.scan_prefix(db::Table::kMeta, kStandbyPrefix).empty();
-  const auto epoch = parse_number<std::uint64_t>(db_.get_meta(db::kMetaReplEpoch).value_or(""));
   {
     std::lock_guard guard(mu_);
-    mode_ = !has_standbys                                          ? ReplicationMode::kOff
-            : db_.get_meta(db::kMetaReplication) == std::string("sync") ? ReplicationMode::kSync
-                                                                   : ReplicationMode::kAsync;
+    mode_ = has_standbys ? mode_in(db_) : ReplicationMode::kOff;
     committed_ = db_.last_seq();
   }
   db_.set_on_commit([this](std::uint64_t seq) { committed(seq); });
   db_.set_await_replicated([this](std::uint64_t seq) { await(seq); });
-  if (has_standbys) db_.set_replog(true, epoch.value_or(1));
+  if (has_standbys) db_.set_replog(true, epoch_in(db_, 1));
 }
 
 void ReplicationSource::add_standby(const std::string& hostname, const std::string& ip,
@@ -87,17 +95,14 @@ void ReplicationSource::add_standby(const std::string& hostname, const std::stri
     if (!t->get(db::Table::kMeta, db::kMetaReplication))
       t->put(db::Table::kMeta, db::kMetaReplication, "async");
     t->commit();
-    const auto epoch = parse_number<std::uint64_t>(db_.get_meta(db::kMetaReplEpoch).value_or("1"));
-    db_.set_replog(true, epoch.value_or(1));
+    db_.set_replog(true, epoch_in(db_, 1));
   }
   auto t = db_.begin(nullptr, "join_standby");
   t->put(db::Table::kMeta, kStandbyPrefix + address, hostname);
   t->commit();
   {
     std::lock_guard guard(mu_);
-    if (mode_ == ReplicationMode::kOff)
-      mode_ = db_.get_meta(db::kMetaReplication) == std::string("sync") ? ReplicationMode::kSync
-                                                                         : ReplicationMode::kAsync;
+    if (mode_ == ReplicationMode::kOff) mode_ = mode_in(db_);
   }
   log_.line(fmt::format("standby TMR server {} ({}) joined the region", hostname, address));
 }
@@ -162,7 +167,7 @@ ReplicaBatch ReplicationSource::fetch(const std::string& name, std::uint64_t aft
     batch.primary_seq = committed_;
   }
   batch.records = db_.replog_after(after, kFetchBytes, &batch.first_kept);
-  batch.epoch = parse_number<std::uint64_t>(db_.get_meta(db::kMetaReplEpoch).value_or("0")).value_or(0);
+  batch.epoch = epoch_in(db_, 0);
   batch.bytes_behind = bytes_after(after);
   const std::uint64_t reaches = batch.records.empty() ? after : db::replog_seq(batch.records.back());
   batch.primary_seq = std::max(batch.primary_seq, reaches);
@@ -302,7 +307,7 @@ void ReplicationSource::stop() {
 // ---- Epochs and promotion ---------------------------------------------------------------------
 
 EpochFence::EpochFence(db::Database& db, OservLog& log) : db_(db), log_(log) {
-  known_ = parse_number<std::uint64_t>(db_.get_meta(db::kMetaReplEpoch).value_or("0")).value_or(0);
+  known_ = epoch_in(db_, 0);
 }
 
 std::optional<std::string> EpochFence::admit(std::uint64_t epoch) {
@@ -323,8 +328,7 @@ std::optional<std::string> EpochFence::admit(std::uint64_t epoch) {
 
 std::string promote_standby(db::Database& db, const std::string& hostname, const std::string& ip,
                             std::uint16_t port, const OdRecord* old_primary) {
-  const std::uint64_t epoch =
-      parse_number<std::uint64_t>(db.get_meta(db::kMetaReplEpoch).value_or("1")).value_or(1) + 1;
+  const std::uint64_t epoch = epoch_in(db, 1) + 1;
   const std::uint64_t from = db.last_seq() + 1;
   db.set_replog(true, epoch);
   auto t = db.begin(nullptr, "promote");
@@ -360,8 +364,7 @@ std::pair<std::uint64_t, std::uint64_t> epoch_after(db::Database& db, std::uint6
       first = *start;
     }
   }
-  newest = std::max(newest, parse_number<std::uint64_t>(
-                                 db.get_meta(db::kMetaReplEpoch).value_or("0")).value_or(0));
+  newest = std::max(newest, epoch_in(db, 0));
   return {first, newest};
 }
 
@@ -391,8 +394,7 @@ std::string utc(std::int64_t ms) {
 
 std::string demote(db::Database& db, OservLog& log, const OdRecord& primary, std::uint64_t newest,
                    std::uint64_t split) {
-  const std::uint64_t mine =
-      parse_number<std::uint64_t>(db.get_meta(db::kMetaReplEpoch).value_or("0")).value_or(0);
+  const std::uint64_t mine = epoch_in(db, 0);
   const std::string where = fmt::format("{} ({}:{})", primary.label(), primary.ip, primary.port);
   std::vector<db::ReplicatedTxn> alone;
   if (split > 0)
