@@ -596,6 +596,13 @@ void install_access_check(Authorization& authorization, EpochFence& fence, bool 
        }});
 }
 
+// A run that ends before its endpoints were bound: its background work stopped, its ORB gone.
+void end_before_ready(LocalDispatcher& local, CORBA::ORB_ptr orb) {
+  local.stop();
+  orb->destroy();
+  set_access_check({});
+}
+
 // How one run of the dispatcher ended: serve() decides what runs next in this process.
 enum class Served {
   kStopped,          // a stop signal
@@ -746,16 +753,12 @@ Served serve_once(Process& p, char* argv0) {
   const bool joined = join_region(local, settings, argv0);
   try {
     if (listener_changed(local, settings)) {
-      local.stop();
-      orb->destroy();
-      set_access_check({});
+      end_before_ready(local, orb);
       return Served::kListenerChanged;
     }
     wait_for_port_or_fail(info, settings, p.signals, p.log);
   } catch (const StoppedBeforeReady&) {
-    local.stop();
-    orb->destroy();
-    set_access_check({});
+    end_before_ready(local, orb);
     throw;
   }
   Endpoints endpoints = activate(orb, local, peers, settings);
@@ -948,9 +951,7 @@ Served serve_standby(Process& p, char* argv0) {
   try {
     wait_for_port_or_fail(info, settings, p.signals, p.log);
   } catch (const StoppedBeforeReady&) {
-    local.stop();
-    orb->destroy();
-    set_access_check({});
+    end_before_ready(local, orb);
     throw;
   }
   Endpoints endpoints = activate(orb, local, peers, settings);

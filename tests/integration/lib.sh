@@ -149,3 +149,33 @@ held_once() {
   echo "sessions not where assigned: $(diff "$WORK/held" "$WORK/assigned" | head -n 6 | tr '\n' ' ')" >"$WORK/held.why"
   return 1
 }
+
+# commit_record ID KEY: one transaction at instance ID writing objects/KEY = "v-KEY" (odb).
+commit_record() {
+  t=$(odb --id "$1" begin) && odb --id "$1" put "$t" objects "$2" "v-$2" && odb --id "$1" commit "$t"
+}
+# start_writers ID FILE: three clients committing records at instance ID until killed, each
+# key appended to FILE once its commit was acknowledged; their pids in $WRITERS (and $BG_PIDS).
+start_writers() {
+  : >"$2"
+  WRITERS=""
+  for w in 1 2 3; do
+    ( i=0; while :; do i=$((i + 1)); commit_record "$1" "w$w-$i" >/dev/null 2>&1 && echo "w$w-$i" >>"$2"; done ) &
+    WRITERS="$WRITERS $!"
+  done
+  BG_PIDS="$BG_PIDS $WRITERS"
+}
+stop_writers() {
+  for pid in $WRITERS; do kill -KILL "$pid" 2>/dev/null; done
+  for pid in $WRITERS; do wait "$pid" 2>/dev/null; done
+}
+# missing_at ID FILE: how many keys of FILE instance ID does not hold (each named on stderr).
+missing_at() {
+  t=$(odb --id "$1" begin) || { echo "odb at $1 failed: $t" >&2; echo 999999; return; }
+  n=0
+  while read -r key; do
+    [ "$(odb --id "$1" get "$t" objects "$key" 2>/dev/null)" = "v-$key" ] || { n=$((n + 1)); echo "lost: $key" >&2; }
+  done <"$2"
+  odb --id "$1" abort "$t" >/dev/null
+  echo "$n"
+}

@@ -35,21 +35,12 @@ expect_code "wep sim00000" 0 wep --id tmr sim00000
 EP=$(sed -n 's/^object *//p' <<<"$OUT")
 expect_code "downcall through the primary" 0 idlcall --id tmr "$EP" invoke inventory
 
-commit() {
-  t=$(odb --id "$1" begin) && odb --id "$1" put "$t" objects "$2" "v-$2" && odb --id "$1" commit "$t"
-}
 step "the primary killed under three synchronous writers"
 ACKED=$WORK/acked
-: >"$ACKED"
-WRITERS=""
-for w in 1 2 3; do
-  ( i=0; while :; do i=$((i + 1)); commit tmr "w$w-$i" >/dev/null 2>&1 && echo "w$w-$i" >>"$ACKED"; done ) &
-  WRITERS="$WRITERS $!"
-done
-BG_PIDS="$BG_PIDS $WRITERS"
+start_writers tmr "$ACKED"
 sleep 2
 crash tmr
-for pid in $WRITERS; do kill -KILL "$pid" 2>/dev/null; done
+stop_writers
 
 step "odadmin promote at the standby; the node and its gateway follow"
 following() {
@@ -70,14 +61,8 @@ expect_contains "primary of epoch 2" "epoch 2" "$(odadmin --id sb)"
 
 step "every acknowledged commit is at the new primary"
 [ -s "$ACKED" ] || fail "no commit was acknowledged"
-T=$(odb --id sb begin) || fail "the new primary takes no transaction: $T"
-missing=0
-while read -r key; do
-  [ "$(odb --id sb get "$T" objects "$key" 2>/dev/null)" = "v-$key" ] || { missing=$((missing + 1)); echo "lost: $key" >&2; }
-done <"$ACKED"
-odb --id sb abort "$T" >/dev/null
-expect_eq "acknowledged commits missing (of $(wc -l <"$ACKED"))" 0 "$missing"
-expect_code "commits at the new primary" 0 commit sb after-promote
+expect_eq "acknowledged commits missing (of $(wc -l <"$ACKED"))" 0 "$(missing_at sb "$ACKED")"
+expect_code "commits at the new primary" 0 commit_record sb after-promote
 
 step "endpoints keep working, downcalls come from the new primary"
 expect_code "downcall through the new primary" 0 idlcall --id sb "$EP" invoke inventory
@@ -86,7 +71,7 @@ expect_eq "all endpoints known" $N "$(grep -c ' sim[0-9]' <<<"$OUT")"
 
 step "the old primary, started again, gives no orders: the node knows a newer epoch"
 expect_code "old primary starts" 0 rc tmr start
-expect_code "a commit the old primary makes alone" 0 commit tmr alone1
+expect_code "a commit the old primary makes alone" 0 commit_record tmr alone1
 expect_code "its order refused" 1 odadmin --id tmr shutdown 2
 expect_contains "refusal named" "refuses this TMR server: it knows a newer epoch" "$OUT"
 expect_contains "audit at the node" "is no longer the TMR server: this region is at epoch 2" "$(cat "$WORK/db/mn/audit.log")"
@@ -114,7 +99,7 @@ caught_up() {
   [ -n "$(odadmin --id sb replication | sed -n 's/.*standby 127.0.0.2 .*: at \([0-9]*\), behind 0 transactions.*/\1/p')" ]
 }
 wait_until 30 caught_up || fail "the old primary did not follow: $(odadmin --id sb replication); $(odadmin --id tmr replication)"
-expect_code "commit after rejoin" 0 commit sb after-rejoin
+expect_code "commit after rejoin" 0 commit_record sb after-rejoin
 wait_until 10 sh -c "odadmin --id tmr replication | grep -q 'behind 0 transactions'" || fail "not following"
 expect_contains "report kept" "alone1" "$(cat "$REPORT")"
 

@@ -10,10 +10,6 @@ expect_code "start TMR" 0 rc tmr start
 expect_code "replication off" 0 odadmin --id tmr replication
 expect_eq "no standby yet" "Replication: off (no standby TMR server)" "$OUT"
 
-# commit ID KEY: one transaction writing objects/KEY at instance ID.
-commit() {
-  t=$(odb --id "$1" begin) && odb --id "$1" put "$t" objects "$2" "v-$2" && odb --id "$1" commit "$t"
-}
 # seq ID: the last transaction the replication status of instance ID names.
 primary_seq() { odadmin --id tmr replication | sed -n 's/.*last transaction \([0-9]*\).*/\1/p'; }
 standby_seq() { odadmin --id sb replication | sed -n 's/.*at transaction \([0-9]*\).*/\1/p'; }
@@ -30,7 +26,7 @@ dump() {
 }
 
 step "a standby joins with a token and copies the primary's database at its first start"
-for i in 1 2 3; do commit tmr "before$i" >/dev/null || fail "commit before$i"; done
+for i in 1 2 3; do commit_record tmr "before$i" >/dev/null || fail "commit before$i"; done
 TOKEN=$(join_token tmr 1)
 expect_code "oinstall --standby" 0 env OSERV_JOIN_TOKEN="$TOKEN" oinstall --id sb --standby \
   --tmr "127.0.0.2:$PORT" --dbdir "$WORK/db/sb" --hostname 127.0.0.3 --port "$PORT" --nosync
@@ -39,13 +35,13 @@ expect_code "the token is spent" 1 env OSERV_JOIN_TOKEN="$TOKEN" oinstall --id s
   --tmr "127.0.0.2:$PORT" --dbdir "$WORK/db/sb2" --hostname 127.0.0.4 --port "$PORT" --nosync
 expect_code "primary lists it" 0 odadmin --id tmr replication
 expect_contains "not heard yet" "standby 127.0.0.3 (127.0.0.3:$PORT): not heard from" "$OUT"
-commit tmr between >/dev/null || fail "commit between"
+commit_record tmr between >/dev/null || fail "commit between"
 expect_code "start standby" 0 rc sb start
 wait_until 10 caught_up || fail "the standby did not catch up: $(odadmin --id sb replication)"
 expect_contains "copied" "standby: copied the primary's database" "$(cat "$WORK/db/sb/oservlog")"
 
 step "it follows commits as they are made, and says so on both sides"
-for i in 1 2 3 4 5; do commit tmr "after$i" >/dev/null || fail "commit after$i"; done
+for i in 1 2 3 4 5; do commit_record tmr "after$i" >/dev/null || fail "commit after$i"; done
 wait_until 10 caught_up || fail "the standby did not follow: $(odadmin --id sb replication)"
 expect_code "standby status" 0 odadmin --id sb
 expect_contains "standby role" "Replication: standby of the primary 127.0.0.2 (127.0.0.2:$PORT), epoch 1" "$OUT"
@@ -66,7 +62,7 @@ expect_code "ping standby" 0 odadmin --id sb ping
 expect_code "health standby" 0 odadmin --id sb health
 
 step "kill -9 the standby during commits: it starts again and catches up"
-( for i in $(seq 1 60); do commit tmr "burst$i" >/dev/null || exit 1; done ) &
+( for i in $(seq 1 60); do commit_record tmr "burst$i" >/dev/null || exit 1; done ) &
 WRITER=$!
 BG_PIDS="$BG_PIDS $WRITER"
 sleep 0.3
@@ -78,9 +74,9 @@ wait_until 20 caught_up || fail "the standby did not catch up after kill -9: $(o
 step "synchronous mode: a dead standby is dropped from sync, the primary goes on"
 expect_code "set sync" 0 odadmin --id tmr set_replication sync
 expect_contains "sync said" "Replication is synchronous" "$OUT"
-commit tmr sync1 >/dev/null || fail "commit sync1"
+commit_record tmr sync1 >/dev/null || fail "commit sync1"
 crash sb
-commit tmr sync2 >/dev/null || fail "a commit with the standby dead did not return"
+commit_record tmr sync2 >/dev/null || fail "a commit with the standby dead did not return"
 expect_contains "drop logged" "did not confirm transaction" "$(cat "$WORK/db/tmr/oservlog")"
 expect_code "primary status" 0 odadmin --id tmr replication
 expect_contains "catching up" "catching up" "$OUT"
@@ -90,15 +86,10 @@ wait_until 10 sh -c "odadmin --id tmr replication | grep -q 'in sync'" || fail "
 
 step "synchronous mode: every acknowledged commit is on the standby when the primary dies"
 ACKED=$WORK/acked
-: >"$ACKED"
-for w in 1 2 3; do
-  ( i=0; while :; do i=$((i + 1)); commit tmr "w$w-$i" >/dev/null 2>&1 && echo "w$w-$i" >>"$ACKED"; done ) &
-  BG_PIDS="$BG_PIDS $!"
-done
+start_writers tmr "$ACKED"
 sleep 2
 crash tmr
-for pid in $BG_PIDS; do kill -KILL "$pid" 2>/dev/null; done
-wait 2>/dev/null
+stop_writers
 expect_code "stop standby" 0 rc sb stop
 [ -s "$ACKED" ] || fail "no commit was acknowledged"
 HELD=$(mdb_dump -p -s objects "$WORK/db/sb")

@@ -17,46 +17,30 @@ expect_code "start standby" 0 rc sb start
 expect_code "asynchronous" 0 odadmin --id tmr replication
 expect_contains "async by default" "Replication: primary, epoch 1, async" "$OUT"
 
-commit() {
-  t=$(odb --id "$1" begin) && odb --id "$1" put "$t" objects "$2" "v-$2" && odb --id "$1" commit "$t"
-}
 step "clients commit at the primary; the standby is promoted with --planned meanwhile"
 ACKED=$WORK/acked
-: >"$ACKED"
-WRITERS=""
-for w in 1 2 3; do
-  ( i=0; while :; do i=$((i + 1)); commit tmr "w$w-$i" >/dev/null 2>&1 && echo "w$w-$i" >>"$ACKED"; done ) &
-  WRITERS="$WRITERS $!"
-done
-BG_PIDS="$BG_PIDS $WRITERS"
+start_writers tmr "$ACKED"
 sleep 1.5
 TMR_PID=$(pid_of tmr)
 expect_code "promote --planned" 0 odadmin --id sb promote --planned
 expect_contains "promoted" "at epoch 2" "$OUT"
 sleep 0.5
-for pid in $WRITERS; do kill -KILL "$pid" 2>/dev/null; done
-wait 2>/dev/null
+stop_writers
 [ -s "$ACKED" ] || fail "no commit was acknowledged"
 expect_contains "the primary handed over" "handing over to the standby 127.0.0.3 (127.0.0.3:$PORT) at transaction" "$(cat "$WORK/db/tmr/oservlog")"
 # It restarts as a standby once its last requests (the standby's fetches) are answered.
 wait_until 10 odadmin --id tmr ping || fail "the old primary did not come back"
-expect_code "a commit at the old primary is refused" 1 commit tmr late
+expect_code "a commit at the old primary is refused" 1 commit_record tmr late
 expect_contains "told where to go" "standby TMR server" "$OUT"
 
 step "nothing acknowledged is lost, in asynchronous mode"
-T=$(odb --id sb begin) || fail "the new primary takes no transaction: $T"
-missing=0
-while read -r key; do
-  [ "$(odb --id sb get "$T" objects "$key" 2>/dev/null)" = "v-$key" ] || { missing=$((missing + 1)); echo "lost: $key" >&2; }
-done <"$ACKED"
-odb --id sb abort "$T" >/dev/null
-expect_eq "acknowledged commits missing (of $(wc -l <"$ACKED"))" 0 "$missing"
+expect_eq "acknowledged commits missing (of $(wc -l <"$ACKED"))" 0 "$(missing_at sb "$ACKED")"
 
 step "the old primary is the new one's standby, in the same process, without a copy"
 expect_eq "same process" "$TMR_PID" "$(pid_of tmr)"
 following() { odadmin --id sb replication | grep -q "standby 127.0.0.2 (127.0.0.2:$PORT): at [0-9]*, behind 0 transactions"; }
 wait_until 20 following || fail "the old primary does not follow: $(odadmin --id sb replication); $(odadmin --id tmr replication)"
-expect_code "commit at the new primary" 0 commit sb after
+expect_code "commit at the new primary" 0 commit_record sb after
 wait_until 10 following || fail "it stopped following"
 expect_code "old primary's status" 0 odadmin --id tmr replication
 expect_contains "standby of the new" "Replication: standby of the primary 127.0.0.3 (127.0.0.3:$PORT), epoch 2" "$OUT"
