@@ -227,6 +227,15 @@ void ReplicationSource::copy_end(const std::string& id) {
   std::filesystem::remove_all(copy_dir(id), ec);
 }
 
+bool ReplicationSource::wait_acked(const std::string& name, std::uint64_t seq,
+                                   std::chrono::milliseconds timeout) {
+  std::unique_lock guard(mu_);
+  return changed_.wait_for(guard, timeout, [&] {
+    const auto it = standbys_.find(name);
+    return stopping_ || (it != standbys_.end() && it->second.acked >= seq);
+  });
+}
+
 std::string ReplicationSource::set_mode(const std::string& mode) {
   if (mode != "sync" && mode != "async")
     throw Failure(fmt::format("replication mode '{}': say sync or async", mode));

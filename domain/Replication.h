@@ -77,6 +77,9 @@ class ReplicationSource {
   ReplicaCopy copy_begin();
   std::string copy_read(const std::string& id, std::uint64_t offset, std::uint32_t size);
   void copy_end(const std::string& id);
+  // A planned switchover: until the standby `name` ("ip:port") has acknowledged `seq`, at most
+  // `timeout`. Whether it did.
+  bool wait_acked(const std::string& name, std::uint64_t seq, std::chrono::milliseconds timeout);
   std::string set_mode(const std::string& mode);
   ReplicationMode mode();
   std::vector<std::string> status();

@@ -182,8 +182,10 @@ std::string CorbaPeers::object_ior(std::uint32_t od, const std::string& oid) {
 
 ReplicaBatch CorbaPeers::replica_fetch(const std::string& standby, std::uint64_t after,
                                        std::chrono::milliseconds wait) {
-  // The primary holds the call up to `wait`; the timeout is that and a call's own.
-  return call(kTmrDispatcher, wait + timeouts::kTmrCall, [&](OServ::Dispatcher_ptr tmr) {
+  // The primary holds the call up to `wait`; a reply later than that and a short call's time is
+  // given up (a request that reached a primary whose ORB was stopping gets none) and the
+  // follower asks again.
+  return call(kTmrDispatcher, wait + timeouts::kPush, [&](OServ::Dispatcher_ptr tmr) {
     OServ::ReplicaBatch_var b =
         tmr->replica_fetch(standby.c_str(), after, static_cast<CORBA::ULong>(wait.count()));
     ReplicaBatch out{.primary_seq = b->primary_seq, .first_kept = b->first_kept,

@@ -534,6 +534,7 @@ struct Process {
   std::optional<StopWatchdog> watchdog;  // armed once a stop begins
   bool promoted = false;  // a standby promoted in this process: tell the region at the start
   std::optional<OdRecord> handed_over_to;  // the standby a planned switchover hands over to
+  std::uint64_t handed_over_at = 0;        // and the last transaction it must have first
 };
 
 // The audit log is the administrators' record of who did what: readable by root only.
@@ -693,6 +694,7 @@ std::uint64_t hand_over(Process& p, std::atomic<bool>& claimed, std::atomic<bool
       host, ip, port));
   p.handed_over_to = OdRecord{.od = kTmrDispatcher, .port = port, .ip = ip, .hostnames = {host},
                               .force_bind = true};
+  p.handed_over_at = last;
   p.log.line(fmt::format("handing over to the standby {} ({}:{}) at transaction {}: commits are "
                          "refused from now on, and this oserv becomes its standby",
                          host, ip, port, last));
@@ -777,6 +779,14 @@ Served serve_once(Process& p, char* argv0) {
   std::thread notice([&] { failover_notice(*p.db, info, p.log, local.threads, local.programs); });
 
   const Served ended = wait_or_demote(p, orb, peers, refused_by, handing_over, info.id());
+  // The standby must have everything before this oserv stops serving it as a primary.
+  if (ended == Served::kHandedOver &&
+      !local.replication.wait_acked(fmt::format("{}:{}", p.handed_over_to->ip, p.handed_over_to->port),
+                                    p.handed_over_at, timeouts::kSwitchoverCatchUp))
+    p.log.line(fmt::format("^the standby did not confirm transaction {} within {} s; becoming its "
+                           "standby anyway",
+                           p.handed_over_at,
+                           std::chrono::duration_cast<std::chrono::seconds>(timeouts::kSwitchoverCatchUp).count()));
   if (ended == Served::kStopped) {
     sd_notify_state("STOPPING=1");
     p.watchdog.emplace(settings.stop_timeout, p.log);

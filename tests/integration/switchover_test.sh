@@ -29,7 +29,7 @@ stop_writers
 [ -s "$ACKED" ] || fail "no commit was acknowledged"
 expect_contains "the primary handed over" "handing over to the standby 127.0.0.3 (127.0.0.3:$PORT) at transaction" "$(cat "$WORK/db/tmr/oservlog")"
 # It restarts as a standby once its last requests (the standby's fetches) are answered.
-wait_until 10 odadmin --id tmr ping || fail "the old primary did not come back"
+wait_until 40 odadmin --id tmr ping || fail "the old primary did not come back"
 expect_code "a commit at the old primary is refused" 1 commit_record tmr late
 expect_contains "told where to go" "standby TMR server" "$OUT"
 
@@ -39,24 +39,24 @@ expect_eq "acknowledged commits missing (of $(wc -l <"$ACKED"))" 0 "$(missing_at
 step "the old primary is the new one's standby, in the same process, without a copy"
 expect_eq "same process" "$TMR_PID" "$(pid_of tmr)"
 following() { odadmin --id sb replication | grep -q "standby 127.0.0.2 (127.0.0.2:$PORT): at [0-9]*, behind 0 transactions"; }
-wait_until 20 following || fail "the old primary does not follow: $(odadmin --id sb replication); $(odadmin --id tmr replication)"
+wait_until 40 following || fail "the old primary does not follow: $(odadmin --id sb replication); $(odadmin --id tmr replication)"
 expect_code "commit at the new primary" 0 commit_record sb after
-wait_until 10 following || fail "it stopped following"
+wait_until 40 following || fail "it stopped following"
 expect_code "old primary's status" 0 odadmin --id tmr replication
 expect_contains "standby of the new" "Replication: standby of the primary 127.0.0.3 (127.0.0.3:$PORT), epoch 2" "$OUT"
 [ -z "$(find "$WORK/db/tmr" -maxdepth 1 -name 'divergence-*')" ] || fail "a planned switchover diverged"
 if grep -q "copied the primary's database" <(sed -n '/handing over/,$p' "$WORK/db/tmr/oservlog"); then
   fail "the old primary copied the database again"
 fi
-wait_until 20 sh -c "odadmin --id mn odlist | grep -q '^[0-9]* *1 .* 127.0.0.3 '" || fail "mn did not follow"
+wait_until 40 sh -c "odadmin --id mn odlist | grep -q '^[0-9]* *1 .* 127.0.0.3 '" || fail "mn did not follow"
 
 step "and back: a second planned switchover returns the region to the first host"
 expect_code "promote back" 0 odadmin --id tmr promote --planned
 expect_contains "epoch 3" "at epoch 3" "$OUT"
-wait_until 20 sh -c "odadmin --id tmr replication | grep -q 'standby 127.0.0.3 (127.0.0.3:$PORT): at [0-9]*, behind 0'" ||
+wait_until 40 sh -c "odadmin --id tmr replication | grep -q 'standby 127.0.0.3 (127.0.0.3:$PORT): at [0-9]*, behind 0'" ||
   fail "not back: $(odadmin --id tmr replication)"
 T=$(odb --id tmr begin)
 expect_code "what was committed at the other is here" 0 odb --id tmr get "$T" objects after
 odb --id tmr abort "$T" >/dev/null
-wait_until 20 sh -c "odadmin --id mn odlist | grep -q '^[0-9]* *1 .* 127.0.0.2 '" || fail "mn did not follow back"
+wait_until 40 sh -c "odadmin --id mn odlist | grep -q '^[0-9]* *1 .* 127.0.0.2 '" || fail "mn did not follow back"
 echo "PASS"
