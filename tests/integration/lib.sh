@@ -179,3 +179,17 @@ missing_at() {
   odb --id "$1" abort "$t" >/dev/null
   echo "$n"
 }
+
+# standby_region PORT: a TMR server tmr (127.0.0.2), its standby sb (127.0.0.3) and a managed node mn
+# (127.0.0.4), all on PORT and started.
+standby_region() {
+  local port=$1
+  install_instance tmr 127.0.0.2 "$port" --force-bind >/dev/null
+  expect_code "start TMR" 0 rc tmr start
+  OSERV_JOIN_TOKEN=$(join_token tmr 2) && export OSERV_JOIN_TOKEN
+  expect_code "oinstall standby" 0 oinstall --id sb --standby --tmr "127.0.0.2:$port" \
+    --dbdir "$WORK/db/sb" --hostname 127.0.0.3 --port "$port" --nosync
+  TMR_ID=tmr install_instance mn 127.0.0.4 "$port" --managed-node --tmr "127.0.0.2:$port" --force-bind >/dev/null
+  expect_code "start mn" 0 rc mn start --join-interval 30
+  expect_code "start standby" 0 rc sb start
+}

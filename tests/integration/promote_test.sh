@@ -9,14 +9,7 @@
 N=20
 PORT=$(free_port)
 GWPORT=$(free_port)
-install_instance tmr 127.0.0.2 "$PORT" --force-bind >/dev/null
-expect_code "start TMR" 0 rc tmr start
-OSERV_JOIN_TOKEN=$(join_token tmr 2) && export OSERV_JOIN_TOKEN
-expect_code "oinstall standby" 0 oinstall --id sb --standby --tmr "127.0.0.2:$PORT" \
-  --dbdir "$WORK/db/sb" --hostname 127.0.0.3 --port "$PORT" --nosync
-TMR_ID=tmr install_instance mn 127.0.0.4 "$PORT" --managed-node --tmr "127.0.0.2:$PORT" --force-bind >/dev/null
-expect_code "start mn" 0 rc mn start --join-interval 30
-expect_code "start standby" 0 rc sb start
+standby_region "$PORT"
 mkdir -p "$WORK/db/mn/gateway/gw1"
 echo "heartbeat=2" >"$WORK/db/mn/gateway/gw1/gateway.cfg"
 expect_code "wcrtgate gw1" 0 wcrtgate --id tmr -n gw1 -p "$GWPORT" 127.0.0.4
