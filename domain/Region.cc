@@ -201,7 +201,11 @@ void Region::lost_link(const std::string& why) {
 
 void Region::keep_link(std::chrono::seconds interval) {
   std::lock_guard guard(mu_);
-  if (is_tmr() || stopping_ || joiner_.joinable()) return;
+  if (stopping_ || joiner_.joinable()) return;
+  if (is_tmr()) {
+    joiner_ = std::thread([this, interval] { sweep_loop(interval); });
+    return;
+  }
   joiner_ = std::thread([this, interval] {
     std::unique_lock lock(mu_);
     for (;;) {
@@ -298,10 +302,35 @@ void Region::send_odlist() {
     if (r.od == self_.od) continue;
     try {
       peers_.odlist_update(r.od, records);
+      std::lock_guard guard(mu_);
+      undelivered_.erase(r.od);
     } catch (const Failure& e) {
-      // A node that is down gets the odlist when it next reports in.
-      log_.line(fmt::format("^odlist update not delivered: {}", e.what()));
+      // A node that is down gets it when it next reports in, or when the sweep finds it up
+      // (one that reports in to an address dispatcher 1 has left can only learn it this way).
+      std::lock_guard guard(mu_);
+      if (undelivered_.insert(r.od).second)
+        log_.line(fmt::format("^odlist update not delivered: {}; sent again once it answers",
+                              e.what()));
     }
+  }
+}
+
+// TMR server: every interval, every node pinged at once (the pings carry this server's epoch:
+// a node that knows a newer one refuses it, and this server learns it was replaced), and the
+// odlist sent again if a node that missed it answers now.
+void Region::sweep_loop(std::chrono::seconds interval) {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    wake_.wait_for(lock, interval, [this] { return stopping_; });
+    if (stopping_) return;
+    lock.unlock();
+    bool resend = false;
+    for (const auto& m : members()) {
+      std::lock_guard guard(mu_);
+      resend = resend || (m.connected && undelivered_.count(m.record.od) != 0);
+    }
+    if (resend) push_odlist();
+    lock.lock();
   }
 }
 

@@ -78,7 +78,8 @@ class Region {
   // Managed node: keeps the link to the TMR server for the node's life. Every `interval`, a
   // node not joined reports in (and calls on_joined when that succeeds); a joined one pings its
   // TMR server, and one that does not answer turns the link to "retrying" (logged) until the
-  // node has reported in again. No-op at the TMR server.
+  // node has reported in again. TMR server: every `interval`, pings every node (see sweep_loop)
+  // and sends the odlist again to those that missed it.
   void keep_link(std::chrono::seconds interval);
   void set_on_joined(std::function<void()> f) { on_joined_ = std::move(f); }
   // Managed node: called (by the link's thread) once an odlist from the TMR server moved
@@ -102,6 +103,7 @@ class Region {
   void check_link();
   void rejoined();
   void send_loop();
+  void sweep_loop(std::chrono::seconds interval);
   void send_odlist();
   void send_class(const std::string& cls);
   void send_administrators();
@@ -122,9 +124,10 @@ class Region {
   bool push_pending_ = false;
   bool admins_pending_ = false;
   std::set<std::string> classes_pending_;
+  std::set<std::uint32_t> undelivered_;  // TMR server: nodes the last odlist did not reach
   std::condition_variable wake_;
   std::thread sender_;   // TMR server: sends the odlist
-  std::thread joiner_;   // managed node: keeps the link to the TMR server (keep_link)
+  std::thread joiner_;   // keep_link: a node's link to the TMR server, the TMR server's sweep
 
   // The other dispatchers' addresses, as of odlist generation addresses_generation_.
   std::mutex addresses_mu_;  // guards the two below
