@@ -75,6 +75,12 @@ Commands:
                                   seconds (also at the end of the status block)
   set_replication sync|async      at the primary: sync acknowledges a commit once a standby in
                                   sync holds it durably; async does not wait (super)
+  set_replication auto_promote SECONDS|off
+                                  at the primary: a standby that has not heard from the primary
+                                  for SECONDS stands for the next epoch, and promotes itself
+                                  once a majority of the region's members (its dispatchers and
+                                  standbys) confirm that the primary does not answer them
+                                  either; no majority, no promotion. Off by default (super)
   promote [--planned]             at a standby: become the primary TMR server of the next
                                   epoch (the manual takeover); it restarts as primary in the
                                   same process and tells every dispatcher, and dispatcher 1 of
@@ -240,9 +246,14 @@ int replication(OservClient& client, const Args& args) {
 }
 
 int set_replication(OservClient& client, const Args& args) {
-  require_args("odadmin", args, 1, "set_replication sync|async");
+  const bool auto_promote = args.size() > 1 && args[1] == "auto_promote";
+  if (auto_promote)
+    require_args("odadmin", args, 2, "set_replication auto_promote SECONDS|off");
+  else
+    require_args("odadmin", args, 1, "set_replication sync|async|auto_promote SECONDS|off");
+  const std::string mode = auto_promote ? "auto_promote " + args[2] : args[1];
   return print_message(client,
-                       [&] { return client.dispatcher()->set_replication(args[1].c_str()); });
+                       [&] { return client.dispatcher()->set_replication(mode.c_str()); });
 }
 
 int promote(OservClient& client, const Args& args) {

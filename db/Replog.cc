@@ -125,13 +125,13 @@ std::string replog_key(std::uint64_t seq) {
 bool replicated_key(Table table, std::string_view key) {
   if (table == Table::kReplog) return false;
   if (table != Table::kMeta) return true;
-  // The instance's own: its name, when and how it was made, its durability, its role and its
-  // place in the log; and the commit markers of old builds.
+  // The instance's own: its name, when and how it was made, its durability, its role, its
+  // place in the log and its votes in promotions; and the commit markers of old builds.
   for (const char* own :
        {kMetaInstanceId, kMetaCreated, kMetaDurability, kMetaRole, kMetaReplSeq, kMetaStandbyCopy,
         kMetaDemoted})
     if (key == own) return false;
-  return key.substr(0, 7) != "commit/";
+  return key.substr(0, 7) != "commit/" && key.substr(0, 5) != "vote:";
 }
 
 }  // namespace openoserv::db

@@ -92,6 +92,7 @@ constexpr std::array kRules = {
     OperationRule{"set_replication", Need::kRole, kRoleSuper, Audit::kYes},
     OperationRule{"promote", Need::kRole, kRoleSuper, Audit::kYes},
     standby("switchover"), standby("epoch_after"), standby("rejoin_standby"),
+    standby("request_vote"),
     OperationRule{"rejoin", Need::kRole, kRoleSuper, Audit::kYes},
 };
 

@@ -11,6 +11,7 @@
 #include "Certificates.h"
 #include "Database.h"
 #include "DispatcherInfo.h"
+#include "Election.h"
 #include "EndpointManager.h"
 #include "GatewayHost.h"
 #include "MethodThreads.h"
@@ -40,7 +41,8 @@ struct LocalDispatcher {
         certificates(db, log, administrators, info.instance.dbdir + "/ssl", info.region),
         endpoint_manager(info, db, log, objects, threads),
         gateway_host(info, db, log, objects, threads),
-        replication(db, log) {
+        replication(db, log),
+        voter(db, log) {
     objects.set_endpoint_tier(&gateway_host, [this, method_timeout](const Oid& oid,
                                                                     const std::string& method,
                                                                     const std::vector<std::string>& args) {
@@ -79,7 +81,9 @@ struct LocalDispatcher {
   EndpointManager endpoint_manager;  // at the TMR server
   GatewayHost gateway_host;          // the gateways this node runs
   ReplicationSource replication;     // at a primary TMR server with standbys
+  Voter voter;                       // every member: its votes in automatic promotions
   ReplicaFollower* follower = nullptr;  // at a standby (its oserv owns it)
+  AutoPromoter* auto_promoter = nullptr;  // likewise
   std::function<std::string(bool planned)> promote;  // at a standby: see serve_standby
   // At a primary: a planned switchover to the standby at (host, ip, port); see serve_once.
   std::function<std::uint64_t(const std::string&, const std::string&, std::uint16_t)> switchover;

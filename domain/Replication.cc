@@ -14,6 +14,7 @@
 
 #include <fmt/core.h>
 
+#include "Election.h"
 #include "Failure.h"
 #include "Numbers.h"
 #include "Odlist.h"
@@ -26,7 +27,6 @@ namespace openoserv {
 
 namespace {
 
-constexpr const char* kStandbyPrefix = "standby:";  // meta "standby:<ip>:<port>" -> host name
 constexpr const char* kCopies = "/standby-copies";
 constexpr std::uint32_t kCopyPieceMax = 16u << 20;
 
@@ -38,11 +38,6 @@ std::int64_t now_ms() {
 
 std::string seconds_text(std::int64_t ms) { return fmt::format("{:.1f} s", ms / 1000.0); }
 
-// The region's epoch as this database has it (meta "repl_epoch"); `absent` when it has none.
-std::uint64_t epoch_in(db::Database& db, std::uint64_t absent) {
-  return parse_number<std::uint64_t>(db.get_meta(db::kMetaReplEpoch).value_or("")).value_or(absent);
-}
-
 // The mode the region's database asks for once it has a standby (meta "replication").
 ReplicationMode mode_in(db::Database& db) {
   return db.get_meta(db::kMetaReplication) == std::string("sync") ? ReplicationMode::kSync
@@ -50,6 +45,10 @@ ReplicationMode mode_in(db::Database& db) {
 }
 
 }  // namespace
+
+std::uint64_t epoch_in(db::Database& db, std::uint64_t absent) {
+  return parse_number<std::uint64_t>(db.get_meta(db::kMetaReplEpoch).value_or("")).value_or(absent);
+}
 
 const char* mode_name(ReplicationMode mode) {
   switch (mode) {
@@ -237,8 +236,11 @@ bool ReplicationSource::wait_acked(const std::string& name, std::uint64_t seq,
 }
 
 std::string ReplicationSource::set_mode(const std::string& mode) {
+  if (mode.rfind("auto_promote ", 0) == 0) return set_auto_promote(db_, mode.substr(13));
   if (mode != "sync" && mode != "async")
-    throw Failure(fmt::format("replication mode '{}': say sync or async", mode));
+    throw Failure(fmt::format("replication mode '{}': say sync, async, or auto_promote "
+                              "SECONDS|off",
+                              mode));
   {
     std::lock_guard guard(mu_);
     if (mode_ == ReplicationMode::kOff)
@@ -302,6 +304,13 @@ std::vector<std::string> ReplicationSource::status() {
         s.in_sync ? "in sync" : "catching up",
         seconds_text(std::chrono::duration_cast<std::chrono::milliseconds>(now - s.last_seen).count())));
   }
+  const auto members = electorate(db_).size();
+  const auto after = auto_promote_after(db_);
+  out.push_back(after.count() == 0
+                    ? std::string("  automatic promotion: off")
+                    : fmt::format("  automatic promotion: after {} s without the primary, with {} "
+                                  "of the region's {} members",
+                                  after.count(), majority(members), members));
   return out;
 }
 
@@ -336,8 +345,9 @@ std::optional<std::string> EpochFence::admit(std::uint64_t epoch) {
 }
 
 std::string promote_standby(db::Database& db, const std::string& hostname, const std::string& ip,
-                            std::uint16_t port, const OdRecord* old_primary) {
-  const std::uint64_t epoch = epoch_in(db, 1) + 1;
+                            std::uint16_t port, const OdRecord* old_primary,
+                            std::uint64_t elected) {
+  const std::uint64_t epoch = std::max(epoch_in(db, 1) + 1, elected);
   const std::uint64_t from = db.last_seq() + 1;
   db.set_replog(true, epoch);
   auto t = db.begin(nullptr, "promote");
@@ -522,8 +532,14 @@ void ReplicaFollower::step() {
     std::lock_guard guard(mu_);
     last_ = std::move(batch);
     last_contact_ = std::chrono::system_clock::now();
+    heard_ = std::chrono::steady_clock::now();
   }
   set_state("", fmt::format("following the primary {}", primary_));
+}
+
+std::pair<std::chrono::steady_clock::duration, bool> ReplicaFollower::silence() {
+  std::lock_guard guard(mu_);
+  return {std::chrono::steady_clock::now() - heard_, last_.in_sync};
 }
 
 std::vector<std::string> ReplicaFollower::status() {

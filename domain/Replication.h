@@ -40,6 +40,10 @@ inline constexpr std::size_t kFetchBytes = 4u << 20;
 
 enum class ReplicationMode { kOff, kAsync, kSync };
 const char* mode_name(ReplicationMode mode);
+// Meta "standby:<ip>:<port>" -> host name: the region's standbys (kept in its database).
+inline constexpr const char* kStandbyPrefix = "standby:";
+// The region's epoch as this database has it (meta "repl_epoch"); `absent` when it has none.
+std::uint64_t epoch_in(db::Database& db, std::uint64_t absent);
 
 // What a fetch returns (OServ::ReplicaBatch).
 struct ReplicaBatch {
@@ -132,9 +136,11 @@ class EpochFence {
 // standbys, and its role dropped. Returns the operator message. The caller stops the follower
 // first and restarts the oserv as primary after.
 // `old_primary` (a planned switchover): the primary that handed over, recorded as a standby in
-// the same transaction, so the log goes on for it from where it stopped.
+// the same transaction, so the log goes on for it from where it stopped. `elected` (automatic
+// promotion, Election.h): the epoch a majority granted, when later than the next one.
 std::string promote_standby(db::Database& db, const std::string& hostname, const std::string& ip,
-                            std::uint16_t port, const OdRecord* old_primary = nullptr);
+                            std::uint16_t port, const OdRecord* old_primary = nullptr,
+                            std::uint64_t elected = 0);
 
 // At a primary: the first transaction of the epoch that followed `epoch` here (0: none), and
 // the newest epoch it knows (meta "epoch_start:<epoch>", written by promote_standby).
@@ -163,6 +169,9 @@ class ReplicaFollower {
   void start();
   void stop();
   std::vector<std::string> status();
+  // How long since the primary last answered (or since start, if it never did), and whether
+  // this standby was in sync then (AutoPromoter).
+  std::pair<std::chrono::steady_clock::duration, bool> silence();
   // A demoted TMR server does not follow; its status says why (meta "demoted").
   void set_demoted(std::string why) { demoted_ = std::move(why); }
 
@@ -184,6 +193,7 @@ class ReplicaFollower {
   ReplicaBatch last_;  // the last batch's figures (records dropped)
   std::string demoted_;  // set before start
   std::chrono::system_clock::time_point last_contact_{};
+  std::chrono::steady_clock::time_point heard_ = std::chrono::steady_clock::now();
   std::thread thread_;
 };
 

@@ -10,6 +10,7 @@
 #include "Failure.h"
 #include "Odlist.h"
 #include "ServantSupport.h"
+#include "Timeouts.h"
 #include "WireConvert.h"
 
 namespace openoserv {
@@ -78,8 +79,10 @@ void ReplicationServant::replica_copy_end(const char* id) {
 
 OServ::StringList* ReplicationServant::replication_status() {
   return guarded([&] {
-    return new OServ::StringList(wire::strings(local_.follower ? local_.follower->status()
-                                                               : local_.replication.status()));
+    auto lines = local_.follower ? local_.follower->status() : local_.replication.status();
+    if (local_.auto_promoter)
+      for (auto& line : local_.auto_promoter->status()) lines.push_back(std::move(line));
+    return new OServ::StringList(wire::strings(lines));
   });
 }
 
@@ -126,6 +129,25 @@ void ReplicationServant::rejoin_standby(const char* hostname, const char* ipaddr
     primary_only("rejoin_standby");
     if (local_.info.od != kTmrDispatcher) fail("rejoin_standby is done at the TMR server");
     local_.replication.add_standby(hostname, ipaddr, port);
+  });
+}
+
+CORBA::Boolean ReplicationServant::request_vote(CORBA::ULongLong epoch, const char* candidate,
+                                                CORBA::ULongLong seq, CORBA::String_out why) {
+  return guarded([&] {
+    const bool standby = local_.follower != nullptr;
+    const bool primary = !standby && local_.info.od == kTmrDispatcher;
+    const Ballot b = local_.voter.vote({epoch, candidate, seq}, primary, standby, [this] {
+      try {  // a refusal is an answer too (a standby's ping carries no epoch)
+        local_.peers.ping(kTmrDispatcher, timeouts::kLiveness);
+      } catch (const Unreachable&) {
+        return false;
+      } catch (const Failure&) {
+      }
+      return true;
+    });
+    why = dup(b.why);
+    return static_cast<CORBA::Boolean>(b.granted);
   });
 }
 

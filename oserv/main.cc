@@ -369,8 +369,10 @@ int wait_for_signal(const sigset_t& signals, std::chrono::milliseconds d, OservL
     if (left.count() <= 0) return 0;
     timespec ts{static_cast<time_t>(left.count() / 1000000000), static_cast<long>(left.count() % 1000000000)};
     const int sig = sigtimedwait(&signals, nullptr, &ts);
+    // SIGUSR2 wakes the main thread for a change of role (promotion, demotion, switchover); one
+    // left over from the previous run (a refusal for the old epoch, say) is no stop.
     if (sig == SIGHUP) reopen_log(log);
-    else if (sig > 0) return sig;
+    else if (sig > 0 && sig != SIGUSR2) return sig;
   }
 }
 
@@ -561,7 +563,7 @@ std::string host_name() {
 bool standby_serves(std::string_view operation) {
   static constexpr std::string_view kServed[] = {
       "ping",   "status", "health", "db_sync",        "shutdown",      "ior",
-      "whoami", "odlist", "tmstat", "method_user",    "replication_status", "promote", "rejoin",
+      "whoami", "odlist", "tmstat", "method_user",    "replication_status", "promote", "rejoin", "request_vote",
       "_is_a",  "_non_existent",    "_interface",     "_repository_id", "_component"};
   return std::find(std::begin(kServed), std::end(kServed), operation) != std::end(kServed);
 }
@@ -625,6 +627,30 @@ void announce_ready(Process& p, const DispatcherInfo& info) {
   sd_notify_state("READY=1");
 }
 
+// The dispatcher at "ip:port" (one that the odlist may not name), calls bounded by `timeout`.
+OServ::Dispatcher_ptr dispatcher_at(CORBA::ORB_ptr orb, const std::string& address,
+                                    std::chrono::milliseconds timeout) {
+  CORBA::Object_var obj = orb->string_to_object(corbaloc_url(address, "Dispatcher").c_str());
+  OServ::Dispatcher_var d = OServ::Dispatcher::_unchecked_narrow(obj);
+  omniORB::setClientCallTimeout(d, static_cast<CORBA::ULong>(timeout.count()));
+  return d._retn();
+}
+
+// A standby standing for automatic promotion asks member `m` for its vote (Election.h), with
+// its dispatcher-1 certificate.
+Ballot ask_vote(CORBA::ORB_ptr orb, const Member& m, const Candidacy& c) {
+  try {
+    OServ::Dispatcher_var d = dispatcher_at(orb, m.address, timeouts::kPush);
+    CORBA::String_var why;
+    const bool granted = d->request_vote(c.epoch, c.candidate.c_str(), c.seq, why.out());
+    return {granted, why.in()};
+  } catch (const OServ::Failed& e) {
+    return {false, e.reason.in()};
+  } catch (const CORBA::Exception& e) {
+    return {false, fmt::format("does not answer ({})", e._name())};
+  }
+}
+
 // A primary refused by dispatcher `od` for its epoch: it asks that node where dispatcher 1 is
 // now, asks that primary where their histories split, and demotes itself (domain demote: the
 // divergence report, role "demoted"). A failure leaves it as it was, logged.
@@ -637,10 +663,8 @@ void demote_self(Process& p, CORBA::ORB_ptr orb, CorbaPeers& peers, std::uint32_
       fail("its odlist has no dispatcher 1");
       return OdRecord{};
     });
-    CORBA::Object_var obj = orb->string_to_object(
-        corbaloc_url(fmt::format("{}:{}", primary.ip, primary.port), "Dispatcher").c_str());
-    OServ::Dispatcher_var d = OServ::Dispatcher::_unchecked_narrow(obj);
-    omniORB::setClientCallTimeout(d, static_cast<CORBA::ULong>(timeouts::kTmrCall.count()));
+    OServ::Dispatcher_var d =
+        dispatcher_at(orb, fmt::format("{}:{}", primary.ip, primary.port), timeouts::kTmrCall);
     const auto mine = EpochFence(*p.db, p.log).known();
     CORBA::ULongLong newest = 0;
     const CORBA::ULongLong split = d->epoch_after(mine, newest);
@@ -939,15 +963,22 @@ Served serve_standby(Process& p, char* argv0) {
   if (demoted) follower.set_demoted(*demoted);
   local.follower = &follower;
   StandbyOrders orders;
-  local.promote = [&](bool planned) {
+  const auto promote_to = [&](bool planned, std::uint64_t elected) {
     return orders.give(Served::kPromoted, [&] {
       std::optional<OdRecord> old;
       if (planned) old = take_over_planned(*p.db, peers, info);
       follower.stop();
       return promote_standby(*p.db, info.instance.logical_host, info.ip, info.instance.port,
-                             old ? &*old : nullptr);
+                             old ? &*old : nullptr, elected);
     });
   };
+  local.promote = [&](bool planned) { return promote_to(planned, 0); };
+  AutoPromoter promoter(*p.db, p.log, local.voter, self,
+                        {.silence = [&follower] { return follower.silence(); },
+                         .ask = [orb = orb.in()](const Member& m,
+                                                 const Candidacy& c) { return ask_vote(orb, m, c); },
+                         .promote = [&](std::uint64_t epoch) { promote_to(false, epoch); }});
+  if (!demoted) local.auto_promoter = &promoter;
   local.rejoin = [&] {
     return orders.give(Served::kRejoin, [&] {
       follower.stop();
@@ -973,8 +1004,12 @@ Served serve_standby(Process& p, char* argv0) {
   if (!settings.foreground) p.log.set_mirror_stderr(false);
   p.daemon.ready();
   sd_notify_state("READY=1");
-  if (!demoted) follower.start();
+  if (!demoted) {
+    follower.start();
+    promoter.start();
+  }
   wait_for_stop(p.signals, p.log, info.id(), [&] { return orders.next() != Served::kStopped; });
+  promoter.stop();
   const Served next = orders.next();
   if (next == Served::kStopped) {
     sd_notify_state("STOPPING=1");

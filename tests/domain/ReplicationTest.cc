@@ -68,9 +68,10 @@ TEST_F(ReplicationTest, AStandbyFollowsWhileWritersCommit) {
   EXPECT_EQ(standby->last_seq(), primary->last_seq());
   EXPECT_EQ(standby->scan(db::Table::kObjects), primary->scan(db::Table::kObjects));
   const auto lines = source.status();
-  ASSERT_EQ(lines.size(), 2u);
+  ASSERT_EQ(lines.size(), 3u);
   EXPECT_NE(lines[0].find("Replication: primary, epoch 1, async"), std::string::npos) << lines[0];
   EXPECT_NE(lines[1].find("in sync"), std::string::npos) << lines[1];
+  EXPECT_EQ(lines[2], "  automatic promotion: off");
 }
 
 TEST_F(ReplicationTest, ASynchronousCommitReturnsOnlyOnceTheStandbyHasIt) {

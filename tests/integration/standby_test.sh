@@ -57,7 +57,7 @@ expect_contains "standby refusal" "is a standby TMR server (Replication: standby
 expect_code "odb at standby" 1 odb --id sb begin
 expect_code "mode set at standby" 1 odadmin --id sb set_replication sync
 expect_code "bad mode" 1 odadmin --id tmr set_replication maybe
-expect_contains "bad mode" "say sync or async" "$OUT"
+expect_contains "bad mode" "say sync, async, or auto_promote" "$OUT"
 expect_code "ping standby" 0 odadmin --id sb ping
 expect_code "health standby" 0 odadmin --id sb health
 
