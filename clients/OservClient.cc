@@ -188,9 +188,9 @@ std::string OservClient::explain(const CORBA::Exception& e) const {
                          "port are right, and that it takes this client's certificate (an "
                          "oserv's audit.log names each TLS handshake it refused)",
                          target_, name);
-    return fmt::format("oserv instance {} is not running (no answer on {}). Start it with: {}/"
-                       "oserv.rc start",
-                       where_.id, target_, etcdir_);
+    return fmt::format("oserv instance {} is not running (no answer on {}: {}). Start it with: "
+                       "{}/oserv.rc start",
+                       where_.id, target_, name, etcdir_);
   }
   // With --host the oserv is whichever answers there, not the local instance $OSERV names.
   const std::string who =

@@ -2,6 +2,7 @@
 // gateway lists (lcfd -g, lcf.dat, wep set interfaces).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -33,5 +34,9 @@ struct GatewayAddress {
 std::vector<GatewayAddress> parse_gateways(const std::string& text, std::uint16_t default_port);
 // The other way: "gw1+9494:gw2+9495".
 std::string gateways_text(const std::vector<GatewayAddress>& list);
+
+// Whether a TCP connection to `ip`:`port` is accepted within `limit` (an IPv4 or IPv6 literal):
+// a host that is down or cut off, or a port nobody listens on, says no at once or by `limit`.
+bool tcp_accepts(const std::string& ip, std::uint16_t port, std::chrono::milliseconds limit);
 
 }  // namespace openoserv

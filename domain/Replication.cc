@@ -339,7 +339,8 @@ std::optional<std::string> EpochFence::admit(std::uint64_t epoch) {
   if (epoch <= known_.load()) return std::nullopt;
   db_.put_meta(db::kMetaReplEpoch, std::to_string(epoch));
   known_ = epoch;
-  log_.line(fmt::format("the region is at epoch {} now: dispatcher 1 of an older epoch is refused",
+  if (epoch > 1)  // the first epoch is no news
+    log_.line(fmt::format("the region is at epoch {} now: dispatcher 1 of an older epoch is refused",
                         epoch));
   return std::nullopt;
 }

@@ -8,6 +8,7 @@
 #include <fmt/core.h>
 
 #include "Failure.h"
+#include "HostPort.h"
 #include "Odlist.h"
 #include "ServantSupport.h"
 #include "Timeouts.h"
@@ -137,14 +138,13 @@ CORBA::Boolean ReplicationServant::request_vote(CORBA::ULongLong epoch, const ch
   return guarded([&] {
     const bool standby = local_.follower != nullptr;
     const bool primary = !standby && local_.info.od == kTmrDispatcher;
+    // Does the primary's port take a connection from here? A TCP connect bounded by
+    // kLiveness, not a call: an ORB call to a host cut off waits for its connect timeout (and a
+    // standby's call carries no epoch). A primary that accepts but hangs counts as there: no
+    // vote, the safe side.
     const Ballot b = local_.voter.vote({epoch, candidate, seq}, primary, standby, [this] {
-      try {  // a refusal is an answer too (a standby's ping carries no epoch)
-        local_.peers.ping(kTmrDispatcher, timeouts::kLiveness);
-      } catch (const Unreachable&) {
-        return false;
-      } catch (const Failure&) {
-      }
-      return true;
+      const auto tmr = odlist::find(local_.db, kTmrDispatcher);
+      return tmr && tcp_accepts(tmr->ip, tmr->port, timeouts::kLiveness);
     });
     why = dup(b.why);
     return static_cast<CORBA::Boolean>(b.granted);

@@ -573,7 +573,11 @@ void install_access_check(Authorization& authorization, EpochFence& fence, bool 
       [&authorization, &fence, standby](RequestContext& r) {
         authorization.check(r);
         // Dispatcher 1's orders carry its epoch; a replaced TMR server's are refused. Standbys
-        // (dispatcher-1 certificates too) fetch without one.
+        // (dispatcher-1 certificates too) fetch without one. Once the region has had a
+        // promotion, even what anyone may call (ping, which check() lets through unidentified)
+        // is identified over TLS: a replaced TMR server's sweep learns it from the refusal.
+        if (fence.known() >= 2 && !r.on_unix_socket() && r.principal.name.empty())
+          r.principal = authorization.principal_of(r);
         const Principal& who = r.principal;
         if (who.kind == Principal::Kind::kDispatcher && who.od == kTmrDispatcher &&
             !r.on_unix_socket()) {
@@ -599,11 +603,18 @@ void install_access_check(Authorization& authorization, EpochFence& fence, bool 
        }});
 }
 
+// What a run installed for the ORB's request threads refers to that run's objects: gone with
+// it (a request arriving at the next run must not reach them).
+void clear_request_hooks() {
+  set_access_check({});
+  set_request_guard({});
+}
+
 // A run that ends before its endpoints were bound: its background work stopped, its ORB gone.
 void end_before_ready(LocalDispatcher& local, CORBA::ORB_ptr orb) {
   local.stop();
   orb->destroy();
-  set_access_check({});
+  clear_request_hooks();
 }
 
 // How one run of the dispatcher ended: serve() decides what runs next in this process.
@@ -771,8 +782,8 @@ Served serve_once(Process& p, char* argv0) {
   Authorization authorization(local.administrators, p.log, p.audit, host_name(), info.region);
   EpochFence fence(*p.db, p.log);
   install_access_check(authorization, fence, false);
-  // A TMR server's calls carry its epoch (0 before it ever had a standby: no context at all).
-  set_outgoing_epoch(info.od == kTmrDispatcher ? fence.known() : 0);
+  // A TMR server's calls carry its epoch (the first is 1, whether or not it has a standby yet).
+  set_outgoing_epoch(info.od == kTmrDispatcher ? std::max<std::uint64_t>(fence.known(), 1) : 0);
   local.region.set_on_tmr_moved([&](const std::string& address) {
     local.gateway_host.follow_tmr(gateway_calls, address, fence.known());
   });
@@ -820,7 +831,7 @@ Served serve_once(Process& p, char* argv0) {
   orb->shutdown(true);  // waits for the requests in progress
   local.transactions.abort_all();
   orb->destroy();
-  set_access_check({});
+  clear_request_hooks();
   return ended;
 }
 
@@ -1020,7 +1031,7 @@ Served serve_standby(Process& p, char* argv0) {
   local.stop();
   orb->shutdown(true);  // the order's reply goes out first
   orb->destroy();
-  set_access_check({});
+  clear_request_hooks();
   return next;
 }
 
