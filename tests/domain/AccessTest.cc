@@ -115,6 +115,10 @@ TEST(Access, RefusalsNameTheOperationTheCallerAndWhatIsMissing) {
   const Principal super{.kind = Principal::Kind::kLocal, .name = "root", .admin = "root",
                         .roles = kAllRoles};
   EXPECT_TRUE(refusal(super, "replica_copy_read")) << "not even a super administrator";
+  // A vote in an automatic promotion is asked by a standby only: not by a node, nor an operator.
+  EXPECT_FALSE(refusal(standby, "request_vote"));
+  EXPECT_TRUE(refusal(peer, "request_vote"));
+  EXPECT_TRUE(refusal(super, "request_vote"));
   EXPECT_FALSE(refusal(super, "replication_status"));
 }
 
