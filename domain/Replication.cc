@@ -95,6 +95,7 @@ void ReplicationSource::add_standby(const std::string& hostname, const std::stri
       t->put(db::Table::kMeta, db::kMetaReplication, "async");
     t->commit();
     db_.set_replog(true, epoch_in(db_, 1));
+    if (on_epoch_) on_epoch_(epoch_in(db_, 1));
   }
   auto t = db_.begin(nullptr, "join_standby");
   t->put(db::Table::kMeta, kStandbyPrefix + address, hostname);
@@ -329,6 +330,10 @@ EpochFence::EpochFence(db::Database& db, OservLog& log) : db_(db), log_(log) {
 }
 
 std::optional<std::string> EpochFence::admit(std::uint64_t epoch) {
+  // No epoch at all: not a primary TMR server's order (a client with the TMR server's
+  // certificate, a TMR server that never had a standby). A primary that was replaced had one,
+  // and its calls carry its epoch.
+  if (epoch == 0) return std::nullopt;
   const std::uint64_t known = known_.load();
   if (epoch < known)
     return fmt::format("dispatcher 1 of epoch {} is no longer the TMR server: this region is at "

@@ -84,6 +84,9 @@ class ReplicationSource {
   // A planned switchover: until the standby `name` ("ip:port") has acknowledged `seq`, at most
   // `timeout`. Whether it did.
   bool wait_acked(const std::string& name, std::uint64_t seq, std::chrono::milliseconds timeout);
+  // Called when the log starts (the first standby joined) with the epoch this primary's calls
+  // carry from then on. Set before standbys join.
+  void set_on_epoch(std::function<void(std::uint64_t)> f) { on_epoch_ = std::move(f); }
   std::string set_mode(const std::string& mode);
   ReplicationMode mode();
   std::vector<std::string> status();
@@ -104,6 +107,7 @@ class ReplicationSource {
 
   db::Database& db_;
   OservLog& log_;
+  std::function<void(std::uint64_t)> on_epoch_;
   std::mutex mu_;  // guards everything below
   std::condition_variable changed_;  // a commit, an acknowledgement, or stop
   std::map<std::string, Standby> standbys_;
@@ -119,7 +123,8 @@ class EpochFence {
  public:
   EpochFence(db::Database& db, OservLog& log);
   std::uint64_t known() const { return known_.load(); }
-  // Why a call from dispatcher 1 of `epoch` is refused, or nullopt (and the epoch noted).
+  // Why a call from dispatcher 1 of `epoch` is refused, or nullopt (and the epoch noted). A call
+  // without an epoch (0) is not a primary's order, and is admitted.
   std::optional<std::string> admit(std::uint64_t epoch);
 
  private:

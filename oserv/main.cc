@@ -782,8 +782,9 @@ Served serve_once(Process& p, char* argv0) {
   Authorization authorization(local.administrators, p.log, p.audit, host_name(), info.region);
   EpochFence fence(*p.db, p.log);
   install_access_check(authorization, fence, false);
-  // A TMR server's calls carry its epoch (the first is 1, whether or not it has a standby yet).
-  set_outgoing_epoch(info.od == kTmrDispatcher ? std::max<std::uint64_t>(fence.known(), 1) : 0);
+  // A TMR server's calls carry its epoch once it has had a standby (before: no context at all).
+  set_outgoing_epoch(info.od == kTmrDispatcher ? fence.known() : 0);
+  local.replication.set_on_epoch([](std::uint64_t epoch) { set_outgoing_epoch(epoch); });
   local.region.set_on_tmr_moved([&](const std::string& address) {
     local.gateway_host.follow_tmr(gateway_calls, address, fence.known());
   });
@@ -945,6 +946,26 @@ OdRecord take_over_planned(db::Database& db, CorbaPeers& peers, const Dispatcher
   return *primary;
 }
 
+// A standby's run, from ready to its end: until a stop signal or an order (StandbyOrders), then
+// its background work stopped and its ORB gone. How it ended.
+Served end_standby_run(Process& p, CORBA::ORB_ptr orb, LocalDispatcher& local,
+                       AutoPromoter& promoter, const StandbyOrders& orders, const std::string& id) {
+  wait_for_stop(p.signals, p.log, id, [&] { return orders.next() != Served::kStopped; });
+  promoter.stop();
+  const Served next = orders.next();
+  if (next == Served::kStopped) {
+    sd_notify_state("STOPPING=1");
+    p.watchdog.emplace(p.settings.stop_timeout, p.log);
+  } else {
+    p.log.line(next == Served::kPromoted ? "restarting as the primary" : "restarting as a standby");
+  }
+  local.stop();
+  orb->shutdown(true);  // the order's reply goes out first
+  orb->destroy();
+  clear_request_hooks();
+  return next;
+}
+
 // A standby TMR server (meta "role" standby, made by oinstall --standby), or a demoted one (role
 // "demoted"): it listens on its own address only, follows the primary (dispatcher 1 of its copy
 // of the odlist; a demoted one does not), and serves its own state, until a stop signal
@@ -1019,20 +1040,7 @@ Served serve_standby(Process& p, char* argv0) {
     follower.start();
     promoter.start();
   }
-  wait_for_stop(p.signals, p.log, info.id(), [&] { return orders.next() != Served::kStopped; });
-  promoter.stop();
-  const Served next = orders.next();
-  if (next == Served::kStopped) {
-    sd_notify_state("STOPPING=1");
-    p.watchdog.emplace(settings.stop_timeout, p.log);
-  } else {
-    p.log.line(next == Served::kPromoted ? "restarting as the primary" : "restarting as a standby");
-  }
-  local.stop();
-  orb->shutdown(true);  // the order's reply goes out first
-  orb->destroy();
-  clear_request_hooks();
-  return next;
+  return end_standby_run(p, orb, local, promoter, orders, info.id());
 }
 
 // Runs the dispatcher until a stop signal, in whatever role its database gives it, and again in

@@ -130,6 +130,7 @@ TEST_F(ReplicationTest, TheFenceRefusesAnOlderEpochAndRemembersANewerOne) {
     ASSERT_TRUE(why);
     EXPECT_EQ(*why, "dispatcher 1 of epoch 1 is no longer the TMR server: this region is at epoch 2 "
                     "(a standby was promoted)");
+    EXPECT_FALSE(fence.admit(0)) << "no epoch: not a primary's order (a client with its certificate)";
   }
   EXPECT_EQ(EpochFence(*node, log_).known(), 2u) << "kept in the database";
 }
