@@ -752,6 +752,24 @@ void become_standby_of(Process& p) {
   p.handed_over_to.reset();
 }
 
+// What a primary's or a node's domain calls back into: the gateways, its own stop, naming the
+// node once joined, the odlist check of each incoming request's address, following a TMR server
+// that moved, and the epoch its calls carry (a TMR server's, once it has had a standby; before
+// that no context at all).
+void hook_up(LocalDispatcher& local, CorbaGateways& gateway_calls, EpochFence& fence) {
+  local.endpoint_manager.set_gateway_calls(&gateway_calls);
+  local.region.set_stop_self([] { ::kill(::getpid(), SIGTERM); });
+  local.region.set_on_joined([&local] { name_managed_node(local); });
+  set_request_guard([&local](const std::string& ip, std::uint16_t port) {
+    return local.region.dispatcher_at(ip, port);
+  });
+  set_outgoing_epoch(local.info.od == kTmrDispatcher ? fence.known() : 0);
+  local.replication.set_on_epoch([](std::uint64_t epoch) { set_outgoing_epoch(epoch); });
+  local.region.set_on_tmr_moved([&local, &gateway_calls, &fence](const std::string& address) {
+    local.gateway_host.follow_tmr(gateway_calls, address, fence.known());
+  });
+}
+
 // One run of the dispatcher, until a stop signal, or a demotion (see Served).
 Served serve_once(Process& p, char* argv0) {
   const Settings& settings = p.settings;
@@ -773,21 +791,10 @@ Served serve_once(Process& p, char* argv0) {
     local.switchover = [&](const std::string& host, const std::string& ip, std::uint16_t port) {
       return hand_over(p, switchover_claimed, handing_over, host, ip, port);
     };
-  local.endpoint_manager.set_gateway_calls(&gateway_calls);
-  local.region.set_stop_self([] { ::kill(::getpid(), SIGTERM); });
-  local.region.set_on_joined([&local] { name_managed_node(local); });
-  set_request_guard([&local](const std::string& ip, std::uint16_t port) {
-    return local.region.dispatcher_at(ip, port);
-  });
   Authorization authorization(local.administrators, p.log, p.audit, host_name(), info.region);
   EpochFence fence(*p.db, p.log);
   install_access_check(authorization, fence, false);
-  // A TMR server's calls carry its epoch once it has had a standby (before: no context at all).
-  set_outgoing_epoch(info.od == kTmrDispatcher ? fence.known() : 0);
-  local.replication.set_on_epoch([](std::uint64_t epoch) { set_outgoing_epoch(epoch); });
-  local.region.set_on_tmr_moved([&](const std::string& address) {
-    local.gateway_host.follow_tmr(gateway_calls, address, fence.known());
-  });
+  hook_up(local, gateway_calls, fence);
   const bool joined = join_region(local, settings, argv0);
   try {
     if (listener_changed(local, settings)) {
