@@ -88,10 +88,16 @@ Commands:
                                   switchover with the primary running: it stops committing,
                                   this standby takes everything, and the old primary becomes
                                   its standby; nothing is lost, in async mode too (super)
-  rejoin                          at a demoted TMR server (one that learned the region has a
+  rejoin [IP:PORT]                at a demoted TMR server (one that learned the region has a
                                   newer primary): register there as a standby, copy its
                                   database anew and follow it; what was committed here alone
-                                  stays in DBDIR/divergence-*.txt (super)
+                                  stays in DBDIR/divergence-*.txt. IP:PORT names the primary
+                                  when this server stepped down (demote) and its odlist does
+                                  not know the one promoted since (super)
+  demote                          at the primary (a cluster manager's demote): refuse commits
+                                  from now on and, once the standbys have them, restart in the
+                                  same process as a demoted TMR server; 'rejoin IP:PORT' then
+                                  follows the primary promoted meanwhile (super)
   health [MAX_METHOD_SECONDS]     deep check for supervisors: exit 0 and "healthy", or exit 1
                                   and one line per problem (odb.log not emptied while no
                                   transaction is open; a method thread older than
@@ -262,8 +268,14 @@ int promote(OservClient& client, const Args& args) {
 }
 
 int rejoin(OservClient& client, const Args& args) {
-  require_args("odadmin", args, 0, "rejoin");
-  return print_message(client, [&] { return client.dispatcher()->rejoin(); });
+  if (args.size() > 1) require_args("odadmin", args, 1, "rejoin [IP:PORT]");
+  const std::string primary = args.size() > 1 ? args[1] : "";
+  return print_message(client, [&] { return client.dispatcher()->rejoin(primary.c_str()); });
+}
+
+int demote(OservClient& client, const Args& args) {
+  require_args("odadmin", args, 0, "demote");
+  return print_message(client, [&] { return client.dispatcher()->demote(); });
 }
 
 int odlist(OservClient& client, const Args& args) {
@@ -441,7 +453,8 @@ int run(OservClient& client, const Args& args) {
       {"health", health},   {"ping", ping}, {"join_token", join_token},
       {"issue_cert", issue_cert}, {"revoke_cert", revoke_cert}, {"renew_cert", renew_cert},
       {"set_allow_rconnect", set_allow_rconnect}, {"replication", replication},
-      {"set_replication", set_replication}, {"promote", promote}, {"rejoin", rejoin}};
+      {"set_replication", set_replication}, {"promote", promote}, {"rejoin", rejoin},
+      {"demote", demote}};
   const auto it = commands.find(args.empty() ? "" : args[0]);
   if (it == commands.end())
     throw UsageError(fmt::format("unknown command '{}' (see odadmin --help)", args[0]));

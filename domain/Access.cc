@@ -94,6 +94,7 @@ constexpr std::array kRules = {
     standby("switchover"), standby("epoch_after"), standby("rejoin_standby"),
     standby("request_vote"),
     OperationRule{"rejoin", Need::kRole, kRoleSuper, Audit::kYes},
+    OperationRule{"demote", Need::kRole, kRoleSuper, Audit::kYes},
 };
 
 constexpr std::array<std::pair<Role, std::string_view>, 5> kRoleNames = {{

@@ -87,7 +87,10 @@ struct LocalDispatcher {
   std::function<std::string(bool planned)> promote;  // at a standby: see serve_standby
   // At a primary: a planned switchover to the standby at (host, ip, port); see serve_once.
   std::function<std::uint64_t(const std::string&, const std::string&, std::uint16_t)> switchover;
-  std::function<std::string()> rejoin;   // at a demoted TMR server: becomes a standby again
+  // At a demoted TMR server: becomes a standby again, of the primary at "ip:port" ("": the one
+  // its odlist names).
+  std::function<std::string(const std::string&)> rejoin;
+  std::function<std::string()> step_down;  // at a primary: odadmin demote (see serve_once)
 };
 
 }  // namespace openoserv

@@ -151,10 +151,18 @@ CORBA::Boolean ReplicationServant::request_vote(CORBA::ULongLong epoch, const ch
   });
 }
 
-char* ReplicationServant::rejoin() {
+char* ReplicationServant::rejoin(const char* primary) {
   return guarded([&] {
     if (!local_.rejoin) fail("rejoin is done at a demoted TMR server or a standby");
-    return dup(local_.rejoin());
+    return dup(local_.rejoin(primary));
+  });
+}
+
+char* ReplicationServant::demote() {
+  return guarded([&] {
+    if (local_.follower || !local_.step_down)
+      fail("demote is done at the primary TMR server; this oserv is not one");
+    return dup(local_.step_down());
   });
 }
 

@@ -23,7 +23,8 @@ class ReplicationServant : public virtual POA_OServ::Replication {
   CORBA::ULongLong switchover(const char* hostname, const char* ipaddr, CORBA::UShort port) override;
   CORBA::ULongLong epoch_after(CORBA::ULongLong epoch, CORBA::ULongLong& newest) override;
   void rejoin_standby(const char* hostname, const char* ipaddr, CORBA::UShort port) override;
-  char* rejoin() override;
+  char* rejoin(const char* primary) override;
+  char* demote() override;
   CORBA::Boolean request_vote(CORBA::ULongLong epoch, const char* candidate, CORBA::ULongLong seq,
                               CORBA::String_out why) override;
 

@@ -662,18 +662,42 @@ Ballot ask_vote(CORBA::ORB_ptr orb, const Member& m, const Candidacy& c) {
   }
 }
 
+// Dispatcher 1 as the odlist of dispatcher `d` has it.
+OdRecord tmr_named_by(OServ::Dispatcher_ptr d) {
+  OServ::OdEntries_var list = d->odlist();
+  for (const auto& r : wire::odlist(list.in()))
+    if (r.od == kTmrDispatcher) return r;
+  fail("its odlist has no dispatcher 1");
+  return OdRecord{};
+}
+
+// A demoted TMR server told where the primary is now ("ip:port": promoted by a cluster manager
+// after this one stepped down, so its odlist does not know it). That oserv must be the primary
+// by its own odlist; what this one committed since their histories split goes to a divergence
+// report (domain demote), and dispatcher 1's entry here is moved to it.
+void adopt_primary(Process& p, CORBA::ORB_ptr orb, const std::string& address) {
+  try {
+    OServ::Dispatcher_var d = dispatcher_at(orb, address, timeouts::kTmrCall);
+    const OdRecord primary = tmr_named_by(d);
+    if (fmt::format("{}:{}", primary.ip, primary.port) != address)
+      fail(fmt::format("the oserv at {} is not the primary: its odlist names {} ({}:{})", address,
+                       primary.label(), primary.ip, primary.port));
+    CORBA::ULongLong newest = 0;
+    const CORBA::ULongLong split = d->epoch_after(EpochFence(*p.db, p.log).known(), newest);
+    demote(*p.db, p.log, primary, newest, split);
+  } catch (const OServ::Failed& e) {
+    fail(fmt::format("the oserv at {} refuses: {}", address, e.reason.in()));
+  } catch (const CORBA::Exception& e) {
+    fail(fmt::format("no oserv answers at {} ({})", address, e._name()));
+  }
+}
+
 // A primary refused by dispatcher `od` for its epoch: it asks that node where dispatcher 1 is
 // now, asks that primary where their histories split, and demotes itself (domain demote: the
 // divergence report, role "demoted"). A failure leaves it as it was, logged.
 void demote_self(Process& p, CORBA::ORB_ptr orb, CorbaPeers& peers, std::uint32_t od) {
   try {
-    const OdRecord primary = peers.call(od, timeouts::kTmrCall, [](OServ::Dispatcher_ptr d) {
-      OServ::OdEntries_var list = d->odlist();
-      for (const auto& r : wire::odlist(list.in()))
-        if (r.od == kTmrDispatcher) return r;
-      fail("its odlist has no dispatcher 1");
-      return OdRecord{};
-    });
+    const OdRecord primary = peers.call(od, timeouts::kTmrCall, tmr_named_by);
     OServ::Dispatcher_var d =
         dispatcher_at(orb, fmt::format("{}:{}", primary.ip, primary.port), timeouts::kTmrCall);
     const auto mine = EpochFence(*p.db, p.log).known();
@@ -738,6 +762,61 @@ std::uint64_t hand_over(Process& p, std::atomic<bool>& claimed, std::atomic<bool
   return last;
 }
 
+// A step-down (odadmin demote, a cluster manager's demote), at the primary: commits are refused
+// from now on; once those under way are done and the standbys have them, this oserv restarts as
+// a demoted TMR server (serve: become_demoted), which follows nobody until 'odadmin rejoin
+// HOST:PORT' names the primary promoted meanwhile.
+std::string step_down(Process& p, std::atomic<bool>& claimed, std::atomic<bool>& handing_over) {
+  if (claimed.exchange(true)) fail("this TMR server is handing over or stepping down already");
+  const std::uint64_t last = p.db->freeze(
+      "this TMR server is stepping down (odadmin demote): the commit was not made; make it at the "
+      "primary that replaces it");
+  p.handed_over_to.reset();
+  p.handed_over_at = last;
+  p.log.line(fmt::format("stepping down at transaction {} (odadmin demote): commits are refused "
+                         "from now on, and this oserv becomes a demoted TMR server",
+                         last));
+  handing_over = true;
+  ::kill(::getpid(), SIGUSR2);
+  return fmt::format("Stepping down at transaction {}: commits are refused from now on; once the "
+                     "standbys have them, this oserv restarts as a demoted TMR server. 'odadmin "
+                     "rejoin HOST:PORT' makes it a standby of the primary promoted meanwhile.",
+                     last);
+}
+
+// Before a primary that hands over or steps down stops serving as one: every standby (the one
+// it hands over to, or each, at a step-down) has its last transaction, or was waited for long
+// enough (logged).
+void let_standbys_catch_up(Process& p, LocalDispatcher& local) {
+  std::vector<std::string> names;
+  if (p.handed_over_to)
+    names.push_back(fmt::format("{}:{}", p.handed_over_to->ip, p.handed_over_to->port));
+  else
+    for (const auto& [key, host] : p.db->scan_prefix(db::Table::kMeta, kStandbyPrefix))
+      names.push_back(key.substr(std::string_view(kStandbyPrefix).size()));
+  for (const auto& name : names)
+    if (!local.replication.wait_acked(name, p.handed_over_at, timeouts::kSwitchoverCatchUp))
+      p.log.line(fmt::format(
+          "^the standby {} did not confirm transaction {} within {} s; going on without it", name,
+          p.handed_over_at,
+          std::chrono::duration_cast<std::chrono::seconds>(timeouts::kSwitchoverCatchUp).count()));
+}
+
+// After a step-down: the database says why this server is demoted; it is no longer logged (the
+// primary that replaces it goes on from its own log).
+void become_demoted(Process& p) {
+  const std::uint64_t epoch = EpochFence(*p.db, p.log).known();
+  p.db->set_replog(false, epoch);
+  p.db->thaw();
+  auto t = p.db->begin(nullptr, "demote");
+  t->put(db::Table::kMeta, db::kMetaRole, "demoted");
+  t->put(db::Table::kMeta, db::kMetaDemoted,
+         fmt::format("stepped down at epoch {}, transaction {} (odadmin demote); 'odadmin rejoin "
+                     "HOST:PORT' makes it a standby of the primary promoted meanwhile",
+                     epoch, p.handed_over_at));
+  t->commit();
+}
+
 // After a planned switchover: this database is the new primary's up to where it handed over,
 // so it follows from there without a copy. Its role and dispatcher 1's address change unlogged
 // (the log stops here; the new primary's records go on from the next number).
@@ -791,6 +870,8 @@ Served serve_once(Process& p, char* argv0) {
     local.switchover = [&](const std::string& host, const std::string& ip, std::uint16_t port) {
       return hand_over(p, switchover_claimed, handing_over, host, ip, port);
     };
+  if (info.od == kTmrDispatcher)
+    local.step_down = [&] { return step_down(p, switchover_claimed, handing_over); };
   Authorization authorization(local.administrators, p.log, p.audit, host_name(), info.region);
   EpochFence fence(*p.db, p.log);
   install_access_check(authorization, fence, false);
@@ -822,14 +903,7 @@ Served serve_once(Process& p, char* argv0) {
   std::thread notice([&] { failover_notice(*p.db, info, p.log, local.threads, local.programs); });
 
   const Served ended = wait_or_demote(p, orb, peers, refused_by, handing_over, info.id());
-  // The standby must have everything before this oserv stops serving it as a primary.
-  if (ended == Served::kHandedOver &&
-      !local.replication.wait_acked(fmt::format("{}:{}", p.handed_over_to->ip, p.handed_over_to->port),
-                                    p.handed_over_at, timeouts::kSwitchoverCatchUp))
-    p.log.line(fmt::format("^the standby did not confirm transaction {} within {} s; becoming its "
-                           "standby anyway",
-                           p.handed_over_at,
-                           std::chrono::duration_cast<std::chrono::seconds>(timeouts::kSwitchoverCatchUp).count()));
+  if (ended == Served::kHandedOver) let_standbys_catch_up(p, local);
   if (ended == Served::kStopped) {
     sd_notify_state("STOPPING=1");
     p.watchdog.emplace(settings.stop_timeout, p.log);
@@ -1018,8 +1092,9 @@ Served serve_standby(Process& p, char* argv0) {
                                                  const Candidacy& c) { return ask_vote(orb, m, c); },
                          .promote = [&](std::uint64_t epoch) { promote_to(false, epoch); }});
   if (!demoted) local.auto_promoter = &promoter;
-  local.rejoin = [&] {
+  local.rejoin = [&](const std::string& address) {
     return orders.give(Served::kRejoin, [&] {
+      if (!address.empty()) adopt_primary(p, orb, address);
       follower.stop();
       return rejoin_primary(*p.db, peers, info);
     });
@@ -1066,7 +1141,8 @@ void serve(Process& p, char* argv0) {
     Served s = serve_once(p, argv0);
     if (s == Served::kListenerChanged) s = serve_once(p, argv0);
     p.promoted = false;
-    if (s == Served::kHandedOver) become_standby_of(p);
+    if (s == Served::kHandedOver && p.handed_over_to) become_standby_of(p);
+    else if (s == Served::kHandedOver) become_demoted(p);
     else if (s != Served::kDemoted) return;
   }
 }

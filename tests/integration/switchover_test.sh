@@ -2,7 +2,9 @@
 # while clients commit at the primary in asynchronous mode. The primary stops committing (the
 # clients are told where to go), the standby takes everything the primary committed and becomes
 # the primary of epoch 2, the old primary becomes its standby in the same process without a
-# copy, and a managed node follows. Nothing acknowledged is lost, nothing diverges.
+# copy, and a managed node follows. Nothing acknowledged is lost, nothing diverges. Then a
+# cluster manager's demote (odadmin demote) under writers: the primary steps down, the standby
+# is promoted, every acknowledged commit is there, and the old primary rejoins it by address.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 PORT=$(free_port)
@@ -52,4 +54,28 @@ T=$(odb --id tmr begin)
 expect_code "what was committed at the other is here" 0 odb --id tmr get "$T" objects after
 odb --id tmr abort "$T" >/dev/null
 wait_until 40 sh -c "odadmin --id mn odlist | grep -q '^[0-9]* *1 .* 127.0.0.2 '" || fail "mn did not follow back"
+
+step "a cluster manager's demote: the primary steps down under writers, the standby is promoted, the old primary rejoins it by address"
+expect_code "demote at a standby" 1 odadmin --id sb demote
+expect_contains "refused at a standby" "is a standby TMR server" "$OUT"
+start_writers tmr "$ACKED"
+sleep 1
+TMR_PID=$(pid_of tmr)
+expect_code "demote" 0 odadmin --id tmr demote
+expect_contains "stepping down" "Stepping down at transaction" "$OUT"
+sleep 0.5
+stop_writers
+demoted() { odadmin --id tmr replication | grep -q "Replication: demoted TMR server"; }
+wait_until 40 demoted || fail "tmr did not step down: $(odadmin --id tmr replication)"
+expect_eq "stepped down in the same process" "$TMR_PID" "$(pid_of tmr)"
+expect_code "promote the standby" 0 odadmin --id sb promote
+expect_contains "epoch 4" "at epoch 4" "$OUT"
+wait_until 40 sh -c "odadmin --id sb replication | grep -q 'Replication: primary, epoch 4'" || fail "sb is not the primary"
+expect_eq "acknowledged commits missing after the step-down (of $(wc -l <"$ACKED"))" 0 "$(missing_at sb "$ACKED")"
+expect_code "rejoin a standby's address" 1 odadmin --id tmr rejoin "127.0.0.4:$PORT"
+expect_contains "not the primary" "127.0.0.4:$PORT" "$OUT"
+expect_code "rejoin the new primary by address" 0 odadmin --id tmr rejoin "127.0.0.3:$PORT"
+wait_until 40 sh -c "odadmin --id sb replication | grep -q 'standby 127.0.0.2 (127.0.0.2:$PORT): at [0-9]*, behind 0'" ||
+  fail "tmr does not follow sb: $(odadmin --id sb replication)"
+[ -z "$(find "$WORK/db/tmr" -maxdepth 1 -name 'divergence-*')" ] || fail "a step-down diverged"
 echo "PASS"
