@@ -917,6 +917,27 @@ Served serve_once(Process& p, char* argv0) {
   return ended;
 }
 
+// The primary's copy begun: a new standby waits for its primary (a cluster manager may start
+// both at once) as long as it would wait for a busy port (--bind-timeout), or until a stop signal.
+OServ::ReplicaCopy* begin_copy(Process& p, CorbaPeers& peers) {
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(p.settings.bind_timeout);
+  bool said = false;
+  for (;;) {
+    try {
+      return peers.call(kTmrDispatcher, timeouts::kCopyBegin,
+                        [](OServ::Dispatcher_ptr d) { return d->replica_copy_begin(); });
+    } catch (const Unreachable& e) {
+      if (std::chrono::steady_clock::now() >= deadline) throw;
+      if (!std::exchange(said, true))
+        p.log.line(fmt::format("^standby: {}; waiting for the primary (--bind-timeout {} s)",
+                               e.what(), p.settings.bind_timeout));
+      if (const int sig = wait_for_signal(p.signals, std::chrono::seconds(1), p.log))
+        throw StoppedBeforeReady{sig};
+    }
+  }
+}
+
 // A new standby's first start: the primary's database, copied whole (an online backup there,
 // read in pieces), replaces the placeholder oinstall made; this instance's own meta keys stay.
 void copy_from_primary(Process& p, CORBA::ORB_ptr orb) {
@@ -931,8 +952,7 @@ void copy_from_primary(Process& p, CORBA::ORB_ptr orb) {
   std::uint64_t size = 0;
   try {
     CorbaPeers peers(orb, *p.db);
-    OServ::ReplicaCopy_var copy = peers.call(kTmrDispatcher, timeouts::kCopyBegin,
-                                             [](OServ::Dispatcher_ptr d) { return d->replica_copy_begin(); });
+    OServ::ReplicaCopy_var copy = begin_copy(p, peers);
     size = copy->size;
     std::ofstream out(tmp + "/data.mdb", std::ios::binary);
     for (std::uint64_t at = 0; at < size;) {
