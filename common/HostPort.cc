@@ -1,20 +1,19 @@
 // HOST[:PORT] parsing, and Tivoli's gateway lists.
 #include "HostPort.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
+#include <netdb.h>
 #include <poll.h>
 #include <sys/socket.h>
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <sstream>
 #include <stdexcept>
 
 #include <fmt/core.h>
 
 #include "Numbers.h"
-#include "UniqueFd.h"
 
 namespace openoserv {
 
@@ -67,31 +66,43 @@ std::vector<GatewayAddress> parse_gateways(const std::string& text, std::uint16_
   return out;
 }
 
-bool tcp_accepts(const std::string& ip, std::uint16_t port, std::chrono::milliseconds limit) {
-  sockaddr_storage addr{};
-  socklen_t len = 0;
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&addr);
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&addr);
-  if (::inet_pton(AF_INET, ip.c_str(), &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(port);
-    len = sizeof *v4;
-  } else if (::inet_pton(AF_INET6, ip.c_str(), &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(port);
-    len = sizeof *v6;
-  } else {
+UniqueFd connect_within(const std::string& host, std::uint16_t port,
+                        std::chrono::milliseconds limit) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  const std::string service = std::to_string(port);
+  if (const int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &found); rc != 0)
+    throw std::runtime_error(fmt::format("{}: {}", host, ::gai_strerror(rc)));
+  std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> list(found, ::freeaddrinfo);
+  std::string why = "no address";
+  for (addrinfo* a = found; a; a = a->ai_next) {
+    UniqueFd fd(::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!fd) continue;
+    if (::connect(fd.get(), a->ai_addr, a->ai_addrlen) != 0 && errno != EINPROGRESS) {
+      why = std::strerror(errno);
+      continue;
+    }
+    pollfd p{fd.get(), POLLOUT, 0};
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (::poll(&p, 1, static_cast<int>(limit.count())) != 1 ||
+        ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
+      why = err ? std::strerror(err) : "timed out";
+      continue;
+    }
+    return fd;
+  }
+  throw std::runtime_error(fmt::format("cannot connect to {}:{}: {}", host, port, why));
+}
+
+bool tcp_accepts(const std::string& host, std::uint16_t port, std::chrono::milliseconds limit) {
+  try {
+    connect_within(host, port, limit);
+    return true;
+  } catch (const std::runtime_error&) {
     return false;
   }
-  UniqueFd fd(::socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (fd.get() < 0) return false;
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), len) == 0) return true;
-  if (errno != EINPROGRESS) return false;
-  pollfd p{fd.get(), POLLOUT, 0};
-  if (::poll(&p, 1, static_cast<int>(limit.count())) != 1) return false;
-  int err = 0;
-  socklen_t err_len = sizeof err;
-  return ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &err_len) == 0 && err == 0;
 }
 
 }  // namespace openoserv

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "UniqueFd.h"
+
 namespace openoserv {
 
 struct HostPort {
@@ -35,8 +37,13 @@ std::vector<GatewayAddress> parse_gateways(const std::string& text, std::uint16_
 // The other way: "gw1+9494:gw2+9495".
 std::string gateways_text(const std::vector<GatewayAddress>& list);
 
-// Whether a TCP connection to `ip`:`port` is accepted within `limit` (an IPv4 or IPv6 literal):
-// a host that is down or cut off, or a port nobody listens on, says no at once or by `limit`.
-bool tcp_accepts(const std::string& ip, std::uint16_t port, std::chrono::milliseconds limit);
+// A TCP connection to `host`:`port` (a name or an address literal: each of its addresses in
+// turn), each connect bounded by `limit`. Throws std::runtime_error naming the host, the port
+// and why.
+UniqueFd connect_within(const std::string& host, std::uint16_t port,
+                        std::chrono::milliseconds limit);
+// Whether a TCP connection to `host`:`port` is accepted within `limit`: a host that is down or
+// cut off, or a port nobody listens on, says no at once or by `limit`.
+bool tcp_accepts(const std::string& host, std::uint16_t port, std::chrono::milliseconds limit);
 
 }  // namespace openoserv

@@ -29,10 +29,8 @@ std::vector<Member> electorate(db::Database& db) {
   std::vector<Member> out;
   for (const auto& r : odlist::load(db))
     out.push_back({fmt::format("{}:{}", r.ip, r.port), odlist::describe(r)});
-  for (const auto& [key, host] : db.scan_prefix(db::Table::kMeta, kStandbyPrefix)) {
-    const std::string address = key.substr(std::string_view(kStandbyPrefix).size());
+  for (const auto& [address, host] : standbys_in(db))
     out.push_back({address, fmt::format("standby {} ({})", host, address)});
-  }
   return out;
 }
 
@@ -117,12 +115,18 @@ void AutoPromoter::note(const std::string& outcome) {
   log_.line("^automatic promotion: " + outcome);
 }
 
-std::vector<std::string> AutoPromoter::status() {
-  const auto after = auto_promote_after(db_);
-  if (after.count() == 0) return {"  automatic promotion: off"};
-  std::vector<std::string> out{fmt::format(
+std::string auto_promote_status(db::Database& db) {
+  const auto after = auto_promote_after(db);
+  if (after.count() == 0) return "  automatic promotion: off";
+  const std::size_t members = electorate(db).size();
+  return fmt::format(
       "  automatic promotion: after {} s without the primary, with {} of the region's {} members",
-      after.count(), majority(electorate(db_).size()), electorate(db_).size())};
+      after.count(), majority(members), members);
+}
+
+std::vector<std::string> AutoPromoter::status() {
+  std::vector<std::string> out{auto_promote_status(db_)};
+  if (auto_promote_after(db_).count() == 0) return out;
   std::lock_guard guard(mu_);
   if (!outcome_.empty()) out.push_back("    last: " + outcome_);
   return out;

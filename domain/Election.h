@@ -51,6 +51,8 @@ constexpr std::size_t majority(std::size_t members) { return members / 2 + 1; }
 
 // The auto_promote interval (0: off).
 std::chrono::seconds auto_promote_after(db::Database& db);
+// The status line (odadmin replication, either side): off, or after how long and with how many.
+std::string auto_promote_status(db::Database& db);
 // At the primary: "SECONDS" or "off". Returns the operator message.
 std::string set_auto_promote(db::Database& db, std::string_view value);
 

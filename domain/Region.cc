@@ -324,10 +324,12 @@ void Region::sweep_loop(std::chrono::seconds interval) {
     wake_.wait_for(lock, interval, [this] { return stopping_; });
     if (stopping_) return;
     lock.unlock();
+    const auto answered = members();
     bool resend = false;
-    for (const auto& m : members()) {
+    {
       std::lock_guard guard(mu_);
-      resend = resend || (m.connected && undelivered_.count(m.record.od) != 0);
+      for (const auto& m : answered)
+        resend = resend || (m.connected && undelivered_.count(m.record.od) != 0);
     }
     if (resend) push_odlist();
     lock.lock();

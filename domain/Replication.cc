@@ -46,6 +46,13 @@ ReplicationMode mode_in(db::Database& db) {
 
 }  // namespace
 
+std::vector<std::pair<std::string, std::string>> standbys_in(db::Database& db) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (auto& [key, host] : db.scan_prefix(db::Table::kMeta, kStandbyPrefix))
+    out.emplace_back(key.substr(std::string_view(kStandbyPrefix).size()), std::move(host));
+  return out;
+}
+
 std::uint64_t epoch_in(db::Database& db, std::uint64_t absent) {
   return parse_number<std::uint64_t>(db.get_meta(db::kMetaReplEpoch).value_or("")).value_or(absent);
 }
@@ -286,8 +293,7 @@ std::vector<std::string> ReplicationSource::status() {
                             db_.get_meta(db::kMetaReplEpoch).value_or("1"), mode_name(mode),
                             committed));
   const auto now = std::chrono::steady_clock::now();
-  for (const auto& [key, host] : db_.scan_prefix(db::Table::kMeta, kStandbyPrefix)) {
-    const std::string address = key.substr(std::string_view(kStandbyPrefix).size());
+  for (const auto& [address, host] : standbys_in(db_)) {
     const auto it = standbys.find(address);
     if (it == standbys.end()) {
       out.push_back(fmt::format("  standby {} ({}): not heard from since this oserv started", host,
@@ -305,13 +311,7 @@ std::vector<std::string> ReplicationSource::status() {
         s.in_sync ? "in sync" : "catching up",
         seconds_text(std::chrono::duration_cast<std::chrono::milliseconds>(now - s.last_seen).count())));
   }
-  const auto members = electorate(db_).size();
-  const auto after = auto_promote_after(db_);
-  out.push_back(after.count() == 0
-                    ? std::string("  automatic promotion: off")
-                    : fmt::format("  automatic promotion: after {} s without the primary, with {} "
-                                  "of the region's {} members",
-                                  after.count(), majority(members), members));
+  out.push_back(auto_promote_status(db_));
   return out;
 }
 

@@ -42,6 +42,8 @@ enum class ReplicationMode { kOff, kAsync, kSync };
 const char* mode_name(ReplicationMode mode);
 // Meta "standby:<ip>:<port>" -> host name: the region's standbys (kept in its database).
 inline constexpr const char* kStandbyPrefix = "standby:";
+// The region's standbys as this database records them: ("ip:port", host name) each.
+std::vector<std::pair<std::string, std::string>> standbys_in(db::Database& db);
 // The region's epoch as this database has it (meta "repl_epoch"); `absent` when it has none.
 std::uint64_t epoch_in(db::Database& db, std::uint64_t absent);
 

@@ -671,6 +671,14 @@ OdRecord tmr_named_by(OServ::Dispatcher_ptr d) {
   return OdRecord{};
 }
 
+// This server demotes itself under `primary` (reached as `d`): it asks where their histories
+// split, and domain demote reports what it committed alone and moves dispatcher 1 there.
+void demote_to(Process& p, OServ::Dispatcher_ptr d, const OdRecord& primary) {
+  CORBA::ULongLong newest = 0;
+  const CORBA::ULongLong split = d->epoch_after(EpochFence(*p.db, p.log).known(), newest);
+  demote(*p.db, p.log, primary, newest, split);
+}
+
 // A demoted TMR server told where the primary is now ("ip:port": promoted by a cluster manager
 // after this one stepped down, so its odlist does not know it). That oserv must be the primary
 // by its own odlist; what this one committed since their histories split goes to a divergence
@@ -682,9 +690,7 @@ void adopt_primary(Process& p, CORBA::ORB_ptr orb, const std::string& address) {
     if (fmt::format("{}:{}", primary.ip, primary.port) != address)
       fail(fmt::format("the oserv at {} is not the primary: its odlist names {} ({}:{})", address,
                        primary.label(), primary.ip, primary.port));
-    CORBA::ULongLong newest = 0;
-    const CORBA::ULongLong split = d->epoch_after(EpochFence(*p.db, p.log).known(), newest);
-    demote(*p.db, p.log, primary, newest, split);
+    demote_to(p, d, primary);
   } catch (const OServ::Failed& e) {
     fail(fmt::format("the oserv at {} refuses: {}", address, e.reason.in()));
   } catch (const CORBA::Exception& e) {
@@ -700,10 +706,7 @@ void demote_self(Process& p, CORBA::ORB_ptr orb, CorbaPeers& peers, std::uint32_
     const OdRecord primary = peers.call(od, timeouts::kTmrCall, tmr_named_by);
     OServ::Dispatcher_var d =
         dispatcher_at(orb, fmt::format("{}:{}", primary.ip, primary.port), timeouts::kTmrCall);
-    const auto mine = EpochFence(*p.db, p.log).known();
-    CORBA::ULongLong newest = 0;
-    const CORBA::ULongLong split = d->epoch_after(mine, newest);
-    demote(*p.db, p.log, primary, newest, split);
+    demote_to(p, d, primary);
   } catch (const CORBA::Exception& e) {
     p.log.line(fmt::format("!refused for an older epoch, but the new primary could not be asked "
                            "({}); still acting as TMR server",
@@ -792,8 +795,7 @@ void let_standbys_catch_up(Process& p, LocalDispatcher& local) {
   if (p.handed_over_to)
     names.push_back(fmt::format("{}:{}", p.handed_over_to->ip, p.handed_over_to->port));
   else
-    for (const auto& [key, host] : p.db->scan_prefix(db::Table::kMeta, kStandbyPrefix))
-      names.push_back(key.substr(std::string_view(kStandbyPrefix).size()));
+    for (const auto& standby : standbys_in(*p.db)) names.push_back(standby.first);
   for (const auto& name : names)
     if (!local.replication.wait_acked(name, p.handed_over_at, timeouts::kSwitchoverCatchUp))
       p.log.line(fmt::format(

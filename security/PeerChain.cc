@@ -1,19 +1,16 @@
 // A TLS handshake that verifies nothing and keeps what the server showed.
 #include "PeerChain.h"
 
-#include <netdb.h>
 #include <poll.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 #include <memory>
 
 #include <fmt/core.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "HostPort.h"
 #include "RegionCa.h"
 #include "UniqueFd.h"
 
@@ -24,40 +21,19 @@ namespace {
 using Ctx = std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)>;
 using Ssl = std::unique_ptr<SSL, decltype(&SSL_free)>;
 
-UniqueFd connect_to(const std::string& host, unsigned short port, int timeout_ms) {
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* found = nullptr;
-  const std::string service = std::to_string(port);
-  if (const int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &found); rc != 0)
-    throw TlsError(fmt::format("{}: {}", host, ::gai_strerror(rc)));
-  std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> list(found, ::freeaddrinfo);
-  std::string why = "no address";
-  for (addrinfo* a = found; a; a = a->ai_next) {
-    UniqueFd fd(::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-    if (!fd) continue;
-    if (::connect(fd.get(), a->ai_addr, a->ai_addrlen) != 0 && errno != EINPROGRESS) {
-      why = std::strerror(errno);
-      continue;
-    }
-    pollfd p{fd.get(), POLLOUT, 0};
-    int err = 0;
-    socklen_t len = sizeof err;
-    if (::poll(&p, 1, timeout_ms) != 1 ||
-        ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
-      why = err ? std::strerror(err) : "timed out";
-      continue;
-    }
-    return fd;
+UniqueFd connect_to(const std::string& host, unsigned short port, std::chrono::milliseconds limit) {
+  try {
+    return connect_within(host, port, limit);
+  } catch (const std::runtime_error& e) {
+    throw TlsError(e.what());
   }
-  throw TlsError(fmt::format("cannot connect to {}:{}: {}", host, port, why));
 }
 
 }  // namespace
 
 std::vector<std::string> peer_chain(const std::string& host, unsigned short port,
                                     std::chrono::milliseconds timeout) {
-  UniqueFd fd = connect_to(host, port, static_cast<int>(timeout.count()));
+  UniqueFd fd = connect_to(host, port, timeout);
   Ctx ctx(SSL_CTX_new(TLS_client_method()), SSL_CTX_free);
   if (!ctx) throw TlsError("cannot make a TLS context");
   SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);  // what it shows is checked after
