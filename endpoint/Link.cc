@@ -52,6 +52,21 @@ std::string tls_error(int error) {
 
 }  // namespace
 
+template <class Then>
+void Link::arm(std::chrono::steady_clock::duration after, Then then) {
+  const std::uint32_t current = ++armed_;
+  timer_.expires_after(after);
+  timer_.async_wait([self = shared_from_this(), current,
+                     then = std::move(then)](const boost::system::error_code& ec) {
+    if (!ec && current == self->armed_) then(*self);
+  });
+}
+
+void Link::disarm() {
+  ++armed_;
+  timer_.cancel();
+}
+
 void Link::tls_client(asio::ssl::context& ctx, std::chrono::seconds deadline, Done done,
                       TlsSession resume, OnTicket on_ticket) {
   on_ticket_ = std::move(on_ticket);
@@ -72,10 +87,9 @@ int Link::ticket_arrived(ssl_st* ssl, ssl_session_st* session) {
 
 void Link::tls_server(asio::ssl::context& ctx, bool allow_plain, std::chrono::seconds deadline,
                       Done done) {
-  timer_.expires_after(deadline);
-  timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+  arm(deadline, [](Link& self) {
     boost::system::error_code ignored;
-    if (!ec) self->socket_.close(ignored);  // the wait below ends with an error
+    self.socket_.close(ignored);  // the wait below ends with an error
   });
   socket_.async_wait(asio::socket_base::wait_read, [self = shared_from_this(), &ctx, allow_plain,
                                                     deadline, done = std::move(done)](
@@ -90,7 +104,7 @@ void Link::tls_server(asio::ssl::context& ctx, bool allow_plain, std::chrono::se
     }
     if (first == 0x16) return self->handshake(ctx, /*client=*/false, deadline, done);
     if (allow_plain) {
-      self->timer_.cancel();
+      self->disarm();
       return done("");
     }
     self->abandon();
@@ -112,10 +126,9 @@ void Link::handshake(asio::ssl::context& ctx, bool client, std::chrono::seconds 
   if (resume) SSL_set_session(ssl_.get(), resume);  // offered; a full handshake if refused
   if (client) SSL_set_connect_state(ssl_.get());
   else SSL_set_accept_state(ssl_.get());
-  timer_.expires_after(deadline);
-  timer_.async_wait([self = shared_from_this()](const boost::system::error_code& e) {
+  arm(deadline, [](Link& self) {
     boost::system::error_code ignored;
-    if (!e) self->socket_.close(ignored);  // the handshake's wait ends with an error
+    self.socket_.close(ignored);  // the handshake's wait ends with an error
   });
   handshake_step(deadline, std::move(done));
 }
@@ -124,7 +137,7 @@ void Link::handshake_step(std::chrono::seconds deadline, Done done) {
   ERR_clear_error();
   const int r = SSL_do_handshake(ssl_.get());
   if (r == 1) {
-    timer_.cancel();
+    disarm();
     ticketed_ = std::chrono::steady_clock::now();
     return done("");
   }
@@ -149,7 +162,7 @@ void Link::await(int error, std::function<void(const boost::system::error_code&)
 // A session that never started (its first bytes or handshake failed): closed without on_close.
 void Link::abandon() {
   open_ = false;
-  timer_.cancel();
+  disarm();
   boost::system::error_code ignored;
   socket_.close(ignored);
 }
@@ -170,38 +183,43 @@ void Link::start(OnFrame on_frame, OnClose on_close) {
   read();
 }
 
-void Link::set_heartbeat(std::chrono::seconds interval) {
+void Link::set_heartbeat(std::chrono::seconds interval, bool beat) {
   heartbeat_ = interval;
+  beat_ = beat;
   heard_ = std::chrono::steady_clock::now();
   if (interval.count() > 0) tick();
+  else disarm();
 }
 
 void Link::tick() {
-  timer_.expires_after(heartbeat_);
-  timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
-    if (ec || !self->open_) return;
+  arm(heartbeat_, [](Link& self) {
+    if (!self.open_) return;
     // Bytes already in the socket were heard: this process is behind (a login storm on its
     // event loop), not its peer silent.
     boost::system::error_code unread;
-    if (self->socket_.available(unread) > 0 && !unread) self->heard_ = std::chrono::steady_clock::now();
-    const auto silent = std::chrono::steady_clock::now() - self->heard_;
-    if (silent > 3 * self->heartbeat_) {
-      self->close(fmt::format("nothing heard for {} s (three heartbeat intervals)",
-                              std::chrono::duration_cast<std::chrono::seconds>(silent).count()));
+    if (self.socket_.available(unread) > 0 && !unread) self.heard_ = std::chrono::steady_clock::now();
+    const auto silent = std::chrono::steady_clock::now() - self.heard_;
+    if (silent > 3 * self.heartbeat_) {
+      self.close(fmt::format("nothing heard for {} s (three heartbeat intervals)",
+                             std::chrono::duration_cast<std::chrono::seconds>(silent).count()));
       return;
     }
-    // A gateway's session that lasts gets a fresh ticket daily, sent with this heartbeat, so
-    // that its endpoint can still resume after a restart of the gateway weeks from now.
-    if (self->ssl_ && SSL_is_server(self->ssl_.get()) &&
-        std::chrono::steady_clock::now() - self->ticketed_ > kTicketRenewal) {
-      SSL_new_session_ticket(self->ssl_.get());
-      self->ticketed_ = std::chrono::steady_clock::now();
-    }
-    Lcf::Heartbeat hb;
-    hb.sent = now_ms();
-    self->send(Type::kHeartbeat, 0, hb);
-    self->tick();
+    if (self.beat_) self.beat();
+    self.tick();
   });
+}
+
+void Link::beat() {
+  // A gateway's session that lasts gets a fresh ticket daily, sent with this heartbeat, so
+  // that its endpoint can still resume after a restart of the gateway weeks from now.
+  if (ssl_ && SSL_is_server(ssl_.get()) &&
+      std::chrono::steady_clock::now() - ticketed_ > kTicketRenewal) {
+    SSL_new_session_ticket(ssl_.get());
+    ticketed_ = std::chrono::steady_clock::now();
+  }
+  Lcf::Heartbeat hb;
+  hb.sent = now_ms();
+  send(Type::kHeartbeat, 0, hb);
 }
 
 namespace {
@@ -380,7 +398,6 @@ void Link::end_connection() {
 void Link::close_gracefully() {
   if (!open_) return;
   open_ = false;
-  timer_.cancel();
   boost::system::error_code ec;
   if (ssl_ && socket_.is_open()) {
     ERR_clear_error();
@@ -388,10 +405,9 @@ void Link::close_gracefully() {
     ERR_clear_error();
   }
   socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
-  timer_.expires_after(kLinger);
-  timer_.async_wait([self = shared_from_this()](const boost::system::error_code& e) {
+  arm(kLinger, [](Link& self) {
     boost::system::error_code ignored;
-    if (!e) self->socket_.close(ignored);  // the peer did not end in time: the wait ends
+    self.socket_.close(ignored);  // the peer did not end in time: the wait ends
   });
   drain();
   asio::post(timer_.get_executor(), [self = shared_from_this()] { self->on_frame_ = nullptr; });
@@ -411,7 +427,7 @@ void Link::drain() {
     const ssize_t n = ::recv(self->socket_.native_handle(), scrap, sizeof scrap, MSG_DONTWAIT);
     if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR))) return self->drain();
     boost::system::error_code ignored;
-    self->timer_.cancel();
+    self->disarm();
     self->socket_.close(ignored);
   });
 }
@@ -420,7 +436,7 @@ void Link::close(const std::string& why) {
   if (!open_) return;
   open_ = false;
   boost::system::error_code ec;
-  timer_.cancel();
+  disarm();
   end_connection();
   // The frame handler may hold this Link (and it may be running now): let it go afterwards.
   asio::post(timer_.get_executor(), [self = shared_from_this()] { self->on_frame_ = nullptr; });

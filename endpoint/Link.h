@@ -78,9 +78,10 @@ class Link : public std::enable_shared_from_this<Link> {
 
   // Starts reading; `on_frame` gets every frame, `on_close` (once) why the session ended.
   void start(OnFrame on_frame, OnClose on_close);
-  // Heartbeats from now on, every `interval` (0: none, and no liveness check); the peer has
-  // three intervals from now to be heard.
-  void set_heartbeat(std::chrono::seconds interval);
+  // Liveness from now on: the peer has three `interval`s from now to be heard, and from each
+  // time it is. With `beat`, a Heartbeat is also sent every `interval` (a gateway sends none
+  // before its LoginReply: the endpoint takes the first frame for that reply). Zero stops both.
+  void set_heartbeat(std::chrono::seconds interval, bool beat = true);
 
   void send(std::string frame);
   template <typename Message>
@@ -108,6 +109,13 @@ class Link : public std::enable_shared_from_this<Link> {
   void tls_write();
   void written();
   void tick();
+  void beat();  // one Heartbeat
+  // Runs `then(*this)` once `after` has passed, unless the timer is armed again or disarmed
+  // first. An expiry already queued by then is dropped too: asio's cancel() cannot take it back,
+  // and a handshake's deadline run after the handshake ended would close a logged-in session.
+  template <class Then>
+  void arm(std::chrono::steady_clock::duration after, Then then);
+  void disarm();
   void handshake(asio::ssl::context& ctx, bool client, std::chrono::seconds deadline, Done done,
                  ssl_session_st* resume = nullptr);
   void handshake_step(std::chrono::seconds deadline, Done done);
@@ -127,6 +135,7 @@ class Link : public std::enable_shared_from_this<Link> {
   asio::ip::tcp::socket socket_;
   std::unique_ptr<ssl_st, SslFree> ssl_;  // the TLS session over socket_ (null: plain)
   asio::steady_timer timer_;
+  std::uint32_t armed_ = 0;  // which arming of timer_ is current
   std::string peer_;
   OnFrame on_frame_;
   OnClose on_close_;
@@ -139,6 +148,7 @@ class Link : public std::enable_shared_from_this<Link> {
   bool open_ = true;
   bool closing_ = false;  // close once out_ is written
   std::chrono::seconds heartbeat_{0};
+  bool beat_ = false;  // send Heartbeats, not only listen for the peer's
   std::chrono::steady_clock::time_point heard_;
   std::chrono::steady_clock::time_point ticketed_;  // the gateway's last ticket on this session
   static constexpr std::chrono::hours kTicketRenewal{24};

@@ -146,6 +146,9 @@ void Gateway::accept() {
 }
 
 void Gateway::start_session(const std::shared_ptr<Session>& s) {
+  // A login must come soon; our heartbeats start with the LoginReply. Set before start(): the
+  // Login may be read (and wait on the Endpoint Manager) within it.
+  s->link->set_heartbeat(options_.heartbeat, /*beat=*/false);
   std::weak_ptr<Session> weak = s;
   s->link->start(
       [this, weak](lcf::Frame&& f) {
@@ -165,8 +168,6 @@ void Gateway::start_session(const std::shared_ptr<Session>& s) {
           log_.line(fmt::format("session from {} ended before a login: {}", s->link->peer(), why));
         }
       });
-  // A login must come soon; heartbeats start with the LoginReply.
-  s->link->set_heartbeat(options_.heartbeat);
 }
 
 void Gateway::on_frame(const std::shared_ptr<Session>& s, lcf::Frame&& f) {
@@ -230,6 +231,7 @@ void Gateway::on_login(const std::shared_ptr<Session>& s, const Lcf::Login& l) {
   // The Endpoint Manager decides: initial, isolated, or a normal login the copy does not know
   // (a migration the gateway has not heard of yet).
   s->logging_in = true;
+  s->link->set_heartbeat(std::chrono::seconds(0));  // the endpoint waits, as silent as we are
   const std::string ask_kind = kind == "initial" ? "initial" : "isolated";
   ask_manager(
       [this, ask_kind, l = Lcf::Login(l), address] {

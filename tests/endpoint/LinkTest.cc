@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "Link.h"
@@ -117,6 +118,57 @@ TEST(Link, APlainClientIsRefusedByATlsOnlyServer) {
   std::filesystem::remove_all(server_ctx_dir);
 }
 
+
+// A handshake deadline that expires while the handshake's last bytes are arriving: the event
+// loop (a gateway in a login storm) takes both at once, the handshake first. The deadline,
+// already due, must not then end the session the handshake started.
+TEST(Link, AHandshakeDeadlineDueAsTheHandshakeEndsLeavesTheSessionUp) {
+  ::signal(SIGPIPE, SIG_IGN);
+  const auto dir = std::filesystem::temp_directory_path() / "oo-link-deadline-test";
+  std::filesystem::create_directories(dir);
+  const tls::Identity ca = tls::make_region_ca(42);
+  tls::save_self(dir.string(),
+                 tls::issue(ca, {.kind = tls::Subject::Kind::kDispatcher, .region = 42, .od = 2,
+                                 .name = "", .ip = "127.0.0.1"},
+                            std::chrono::hours(24)),
+                 ca.cert_pem);
+  auto server_ctx = gateway_tls_context((dir / "identity.pem").string());
+  auto client_ctx = endpoint_tls_context();
+  asio::io_context io;
+  asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
+  std::shared_ptr<Link> server, client;
+  int got = 0;
+  std::string server_closed;
+  acceptor.async_accept([&](const boost::system::error_code& ec, asio::ip::tcp::socket s) {
+    ASSERT_FALSE(ec) << ec.message();
+    server = std::make_shared<Link>(std::move(s));
+    server->tls_server(*server_ctx, false, std::chrono::seconds(1), [&](const std::string& error) {
+      ASSERT_EQ(error, "");
+      server->start([&](Frame&&) { ++got; }, [&](const std::string& why) { server_closed = why; });
+    });
+  });
+  asio::ip::tcp::socket socket(io);
+  socket.connect(acceptor.local_endpoint());
+  client = std::make_shared<Link>(std::move(socket));
+  asio::steady_timer later(io);
+  client->tls_client(*client_ctx, std::chrono::seconds(5), [&](const std::string& error) {
+    ASSERT_EQ(error, "");
+    // The client's Finished is on its way; the server's deadline passes before it is read.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    client->start([](Frame&&) {}, [](const std::string&) {});
+    client->send(Type::kMethodBody, 1, body_of(3, 'c'));
+    later.expires_after(std::chrono::milliseconds(500));
+    later.async_wait([&](const boost::system::error_code&) {
+      client->send(Type::kMethodBody, 2, body_of(3, 'c'));
+      later.expires_after(std::chrono::milliseconds(500));
+      later.async_wait([&](const boost::system::error_code&) { io.stop(); });
+    });
+  });
+  io.run_for(std::chrono::seconds(10));
+  EXPECT_EQ(server_closed, "");
+  EXPECT_EQ(got, 2);
+  std::filesystem::remove_all(dir);
+}
 
 // One connection to a gateway context: the client's handshake, then a frame each way (the
 // gateway's ticket arrives with its frame). Returns whether the handshake resumed `resume`;

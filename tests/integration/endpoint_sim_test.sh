@@ -25,9 +25,18 @@ done
 SIM=$BIN/lcf_sim
 [ -x "$SIM" ] || SIM=$(command -v lcf_sim)
 
-step "$N simulated endpoints: initial logins"
+step "$N simulated endpoints: initial logins, one held by its allow_install_policy for 7 s"
+# Longer than three of the gateways' heartbeat intervals: the gateway neither sends heartbeats
+# before its LoginReply (the endpoint takes the first frame for it) nor calls that wait silence.
+cat >"$WORK/allow" <<'SH'
+#!/bin/sh
+[ "$3" = sim00000 ] && sleep 7
+exit 0
+SH
+chmod 755 "$WORK/allow"
+expect_code "wputeppol allow" 0 wputeppol --id oserv allow_install_policy "$WORK/allow"
 expect_code "lcf_sim initial" 0 "$SIM" --gateway "127.0.0.3+$GWPORT" --count $N --dir "$WORK/sim" \
-  --duration 10 --report 2 --expect $N --jitter 1
+  --duration 14 --report 2 --expect $N --jitter 1
 expect_contains "all initial" "final: up $N/$N; logins initial=$N;" "$OUT"
 expect_code "wep ls" 0 wep --id oserv ls
 expect_eq "all recorded" $N "$(grep -c ' sim[0-9]' <<<"$OUT")"

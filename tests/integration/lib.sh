@@ -25,8 +25,12 @@ trap cleanup EXIT
 
 fail() {
   echo "FAIL ($TEST_NAME): $*" >&2
-  for log in "$WORK"/db/*/oservlog; do
-    [ -e "$log" ] && { echo "--- $log" >&2; tail -n 20 "$log" >&2; }
+  for log in "$WORK"/db/*/oservlog "$WORK"/db/*/gateway/*/gateway.log; do
+    [ -e "$log" ] || continue
+    echo "--- $log" >&2
+    tail -n 20 "$log" >&2
+    # Sessions that ended or were refused are the usual clue, and scroll away in a storm.
+    case $log in */gateway.log) grep -m 10 -e 'ended' -e 'refused' "$log" | sed 's/^/  /' >&2 ;; esac
   done
   exit 1
 }
