@@ -18,6 +18,22 @@ namespace po = boost::program_options;
 
 namespace openoserv {
 
+namespace {
+
+// Set when a call a standby passed on to its primary failed there (explain() says so).
+thread_local bool forward_failed = false;
+
+// omniORB retries a call that failed at the place it was forwarded to for as long as the call's
+// deadline allows, from the original reference (a standby, which forwards it again). One retry
+// is enough: the second forward goes wherever the standby says the primary is now.
+CORBA::Boolean retry_forwarded_once(void*, CORBA::ULong retries, const CORBA::TRANSIENT& e) {
+  if (e.minor() != omni::TRANSIENT_FailedOnForwarded) return false;
+  forward_failed = retries >= 1;
+  return retries < 1;
+}
+
+}  // namespace
+
 void ClientOptions::add_to(po::options_description& opts) {
   opts.add_options()
       ("id", po::value(&id), "instance ID (default: $OSERV, else oserv)")
@@ -93,6 +109,7 @@ OservClient::OservClient(const ClientOptions& options, const po::variables_map& 
   if (tls)
     for (auto& option : tls_options(*tls)) orb_options.push_back(option);
   orb_ = init_orb("openoserv-client", orb_options);
+  omniORB::installTransientExceptionHandler(nullptr, retry_forwarded_once);
   try {
     CORBA::Object_var obj = orb_->string_to_object(corbaloc.c_str());
     dispatcher_ = OServ::Dispatcher::_unchecked_narrow(obj);
@@ -182,6 +199,15 @@ std::string OservClient::explain(const CORBA::Exception& e) const {
                        "it was over the 64 MB a message may have (the oserv's log may say which)",
                        remote_ ? fmt::format("the oserv at {}", target_)
                                : fmt::format("oserv instance {}", where_.id));
+  if (forward_failed && (name == "TRANSIENT" || name == "COMM_FAILURE")) {
+    forward_failed = false;
+    return fmt::format("{} is a standby TMR server: it passed the call to its primary, which did "
+                       "not answer ({}). If the primary is gone, promote this standby: odadmin "
+                       "promote",
+                       remote_ ? fmt::format("the oserv at {}", target_)
+                               : fmt::format("oserv instance {}", where_.id),
+                       name);
+  }
   if (name == "TRANSIENT" || name == "COMM_FAILURE" || name == "OBJECT_NOT_EXIST") {
     if (remote_)
       return fmt::format("no oserv answers at {} ({}); check that it runs, that the host and "
@@ -204,8 +230,11 @@ std::string OservClient::explain(const CORBA::Exception& e) const {
       if (lines->length() > 0) primary = lines[0].in();
     } catch (const CORBA::Exception&) {
     }
-    return fmt::format("{} is a standby TMR server ({}): it serves no changes and no lookups; "
-                       "run this at the primary, or promote this standby first",
+    return fmt::format("{} is a standby TMR server ({}). It passes changes and lookups to its "
+                       "primary while it hears from it, for callers that can show the primary a "
+                       "certificate (TLS clients, and root's tools); run this at the primary "
+                       "(--host IP:PORT --cert FILE), or promote this standby if the primary is "
+                       "gone",
                        who, primary);
   }
   if (name == "NO_PERMISSION") {

@@ -76,6 +76,9 @@ Principal Authorization::principal_of(const RequestContext& request) {
 // administrator) against the administrator's record.
 Principal Authorization::tls_peer(const RequestContext& request) {
   const std::string address = without_transport(request.peer_address);
+  // A named caller is named by its host, not its connection: it is the same owner of its
+  // transactions from its next process (odb begin, put, commit).
+  const std::string host = address.substr(0, address.rfind(':'));
   Principal who{.kind = Principal::Kind::kRemote,
                 .name = fmt::format("anonymous TLS client {}", address)};
   const auto peer = tls::peer_of(request.peer_certificate);
@@ -87,12 +90,12 @@ Principal Authorization::tls_peer(const RequestContext& request) {
   }
   if (s.kind == tls::Subject::Kind::kDispatcher)
     return Principal{.kind = Principal::Kind::kDispatcher,
-                     .name = fmt::format("dispatcher {} ({})", s.od, address),
+                     .name = fmt::format("dispatcher {} ({})", s.od, host),
                      .admin = "",
                      .roles = kAllRoles,
                      .od = s.od,
                      .on_behalf_of = request.on_behalf_of};
-  who.name = fmt::format("{} (client certificate {}, {})", s.name, peer->serial, address);
+  who.name = fmt::format("{} (client certificate {}, {})", s.name, peer->serial, host);
   if (!admins_.remote_login_allowed()) {
     who.name += ", remote client login not allowed here";
     return who;
@@ -115,6 +118,11 @@ Principal Authorization::tls_peer(const RequestContext& request) {
 void Authorization::refused(const RequestContext& request, const std::string& why) {
   audit_.line(fmt::format("refused {} by {} via {}: {}", request.operation,
                           request.principal.describe(), request.local_address, why));
+}
+
+void Authorization::forwarded(const RequestContext& request, const std::string& to) {
+  audit_.line(fmt::format("forwarded {} by {} via {} to the primary at {}", request.operation,
+                          request.principal.describe(), request.local_address, to));
 }
 
 void Authorization::check(RequestContext& request) {

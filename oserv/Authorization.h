@@ -28,6 +28,8 @@ class Authorization {
   Principal principal_of(const RequestContext& request);
   // A refusal a servant made (a method's role): to the audit log like the check's own.
   void refused(const RequestContext& request, const std::string& why);
+  // A standby passed the request on to its primary at `to` (the audit log says so).
+  void forwarded(const RequestContext& request, const std::string& to);
   // The generic invoke, once the method is known: to the audit log if the method is audited
   // (domain/Access.h, method_audited) and the caller may run it (a refusal is logged as such).
   void invoked(const RequestContext& request, const std::string& oid, const std::string& method);

@@ -15,6 +15,7 @@
 
 #include "Connections.h"
 #include "Numbers.h"
+#include "Oid.h"
 #include "OrbInit.h"
 #include "OrbTls.h"
 
@@ -94,10 +95,14 @@ CORBA::Boolean on_request(omni::omniInterceptors::serverReceiveRequest_T::info_T
     current_request.on_behalf_of.assign(reinterpret_cast<const char*>(data.get_buffer()),
                                         std::min<CORBA::ULong>(data.length(), 512));
   }
-  if (access_check) access_check(current_request);
   omni::GIOP_S& request = info.giop_s;
   const int size = request.keysize();
   const CORBA::Octet* key = request.key();
+  current_request.object_key = size > 0 ? std::string_view(reinterpret_cast<const char*>(key),
+                                                           static_cast<size_t>(size))
+                                        : std::string_view();
+  if (access_check) access_check(current_request);
+  current_request.object_key = {};
   // OIDs start with the region number; no other key of ours starts with a digit.
   if (size <= 0 || key[0] < '0' || key[0] > '9') return true;
   static const std::string prefix = object_key_prefix();
@@ -129,6 +134,13 @@ std::string RequestContext::caller() {
 }
 
 bool RequestContext::caller_gone() { return peer_closed(current_request.socket); }
+
+void forward_request(CORBA::ORB_ptr orb, const RequestContext& request,
+                     const std::string& host_port) {
+  CORBA::Object_var there = orb->string_to_object(
+      corbaloc_url(host_port, corbaloc_key(request.object_key)).c_str());
+  throw omniORB::LOCATION_FORWARD(there._retn(), /*permanent=*/false);
+}
 
 void set_request_guard(RequestGuard g) { guard = std::move(g); }
 

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include <omniORB4/CORBA.h>
 
@@ -43,6 +44,7 @@ struct RequestContext {
   Principal principal;        // who calls (set by the access check)
   std::string on_behalf_of;   // the caller's kOnBehalfOfContext, if it sent one
   std::uint64_t caller_epoch = 0;  // the caller's kEpochContext (a primary TMR server's), or 0
+  std::string_view object_key;  // the request's object key as sent (during the access check)
 
   // Whether the caller came over the Unix socket (a local client) rather than TLS.
   bool on_unix_socket() const { return peer_address.rfind("giop:unix:", 0) == 0; }
@@ -59,6 +61,12 @@ struct RequestContext {
   // (a client's call timeout closes the connection), so the reply would reach nobody.
   static bool caller_gone();
 };
+
+// Answers the request in its access check with a GIOP LOCATION_FORWARD to the same object key
+// at `host_port` (an oserv's TLS port): the caller's ORB sends the request there itself, with
+// its own credentials, as any CORBA client follows a forward.
+[[noreturn]] void forward_request(CORBA::ORB_ptr orb, const RequestContext& request,
+                                  const std::string& host_port);
 
 // Decides, for a request that arrived at TLS address `ip`:`port` of this host, whether it was
 // meant for another dispatcher (whose number it returns, 0 if not).

@@ -568,9 +568,39 @@ bool standby_serves(std::string_view operation) {
   return std::find(std::begin(kServed), std::end(kServed), operation) != std::end(kServed);
 }
 
-void install_access_check(Authorization& authorization, EpochFence& fence, bool standby) {
+// What a standby neither serves nor passes on: operations on the oserv they reach (its role,
+// its method user, its certificate, whether it takes client certificates), which would act on
+// the primary instead, and the replication protocol's own calls.
+bool about_this_oserv(std::string_view operation) {
+  static constexpr std::string_view kOwn[] = {"demote", "set_method_user",
+                                              "renew_own_certificate", "set_allow_rconnect"};
+  if (std::find(std::begin(kOwn), std::end(kOwn), operation) != std::end(kOwn)) return true;
+  const OperationRule* rule = rule_for(operation);
+  return rule && rule->need == Need::kStandby;
+}
+
+// Where a standby passes what it does not serve: its primary ("IP:PORT"), while the primary
+// answers this standby's fetches (nullopt otherwise: the caller is told at once, not left to
+// wait on a primary that is gone).
+struct StandbyForward {
+  CORBA::ORB_ptr orb;
+  std::function<std::optional<std::string>()> primary;
+};
+
+// Whether the caller of `r` can follow a forward with credentials of its own: a TLS caller
+// shows its certificate to the primary as it did here; on the Unix socket only root's tools
+// (and the oserv's own user's) can, with the instance's certificate. Others are refused here.
+bool can_follow(RequestContext& r, Authorization& authorization) {
+  if (!r.on_unix_socket()) return true;
+  if (r.principal.name.empty()) r.principal = authorization.principal_of(r);
+  return r.principal.kind == Principal::Kind::kLocal && r.principal.admin == "root";
+}
+
+// A standby (forward set) refuses what it does not serve, or passes it to its primary.
+void install_access_check(Authorization& authorization, EpochFence& fence,
+                          const StandbyForward* forward) {
   set_access_check(
-      [&authorization, &fence, standby](RequestContext& r) {
+      [&authorization, &fence, forward](RequestContext& r) {
         authorization.check(r);
         // Dispatcher 1's orders carry its epoch; a replaced TMR server's are refused. Standbys
         // (dispatcher-1 certificates too) fetch without one. Once the region has had a
@@ -589,7 +619,12 @@ void install_access_check(Authorization& authorization, EpochFence& fence, bool 
               throw CORBA::NO_PERMISSION(kStaleEpochRefusal, CORBA::COMPLETED_NO);
             }
         }
-        if (!standby || standby_serves(r.operation)) return;
+        if (!forward || standby_serves(r.operation)) return;
+        if (!about_this_oserv(r.operation) && can_follow(r, authorization))
+          if (auto to = forward->primary()) {
+            authorization.forwarded(r, *to);
+            forward_request(forward->orb, r, *to);
+          }
         authorization.refused(r, fmt::format("{}: this oserv is a standby TMR server; its "
                                              "primary serves that",
                                              r.operation));
@@ -876,7 +911,7 @@ Served serve_once(Process& p, char* argv0) {
     local.step_down = [&] { return step_down(p, switchover_claimed, handing_over); };
   Authorization authorization(local.administrators, p.log, p.audit, host_name(), info.region);
   EpochFence fence(*p.db, p.log);
-  install_access_check(authorization, fence, false);
+  install_access_check(authorization, fence, nullptr);
   hook_up(local, gateway_calls, fence);
   const bool joined = join_region(local, settings, argv0);
   try {
@@ -1123,7 +1158,14 @@ Served serve_standby(Process& p, char* argv0) {
   };
   Authorization authorization(local.administrators, p.log, p.audit, host_name(), info.region);
   EpochFence fence(*p.db, p.log);
-  install_access_check(authorization, fence, true);
+  const StandbyForward forward{
+      .orb = orb.in(), .primary = [&]() -> std::optional<std::string> {
+        if (demoted || follower.silence().first > 3 * kFetchWait) return std::nullopt;
+        const auto at = odlist::find(*p.db, kTmrDispatcher);
+        if (!at) return std::nullopt;
+        return fmt::format("{}:{}", at->ip, at->port);
+      }};
+  install_access_check(authorization, fence, &forward);
   set_outgoing_epoch(0);
   try {
     wait_for_port_or_fail(info, settings, p.signals, p.log);

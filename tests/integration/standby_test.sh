@@ -1,7 +1,8 @@
 # A standby TMR server (issue 16, docs/REPLICATION.md): it joins with a token, copies the
-# primary's database at its first start, follows every commit, refuses what only a primary
-# serves, survives kill -9 and catches up; in synchronous mode every acknowledged commit is on
-# it when the primary is killed, and a dead standby does not stop the primary for long.
+# primary's database at its first start, follows every commit, passes administration to its
+# primary (refusing callers that cannot follow, and everyone once the primary is gone),
+# survives kill -9 and catches up; in synchronous mode every acknowledged commit is on it when
+# the primary is killed, and a dead standby does not stop the primary for long.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 PORT=$(free_port)
@@ -51,11 +52,27 @@ expect_code "primary status" 0 odadmin --id tmr
 expect_contains "primary role" "Replication: primary, epoch 1, async" "$OUT"
 expect_contains "primary sees it" "standby 127.0.0.3 (127.0.0.3:$PORT): at $(primary_seq), behind 0 transactions, 0 bytes, 0.0 s; in sync" "$OUT"
 
-step "a standby serves its own state only; changes and lookups are the primary's"
-expect_code "lookup at standby" 1 wlookup --id sb -r ManagedNode 127.0.0.2
-expect_contains "standby refusal" "is a standby TMR server (Replication: standby of the primary 127.0.0.2" "$OUT"
-expect_code "odb at standby" 1 odb --id sb begin
-expect_code "mode set at standby" 1 odadmin --id sb set_replication sync
+step "administration at a standby is done at the primary (a GIOP forward); others are refused"
+expect_code "lookup at the primary" 0 wlookup --id tmr -r ManagedNode 127.0.0.2
+AT_PRIMARY=$OUT
+expect_code "lookup at standby" 0 wlookup --id sb -r ManagedNode 127.0.0.2
+expect_eq "the primary's answer" "$AT_PRIMARY" "$OUT"
+commit_record sb via-standby >/dev/null || fail "a transaction through the standby"
+expect_contains "committed at the primary" "via-standby" "$(mdb_dump -p -s objects "$WORK/db/tmr")"
+wait_until 10 caught_up || fail "the standby did not follow its own forward"
+expect_contains "forward audited" "forwarded lookup by root (uid 0, local)" "$(cat "$WORK/db/sb/audit.log")"
+expect_code "mode set at standby" 0 odadmin --id sb set_replication async
+expect_contains "set at the primary" "Replication is asynchronous" "$OUT"
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+  # Another local user has no certificate to show the primary: refused here, told where to go.
+  chmod 755 "$WORK"  # mktemp's 0700 would keep other users from the sockets under it
+  expect_code "an administrator made at the standby" 0 wcrtadmin --id sb -r global,user -l nobody Watcher
+  wait_until 10 caught_up || fail "the standby did not follow"
+  expect_code "not root: refused" 1 setpriv --reuid=nobody --regid=nogroup --clear-groups -- \
+    "$BIN/wlookup" --id sb -r ManagedNode 127.0.0.2
+  expect_contains "standby refusal" "is a standby TMR server (Replication: standby of the primary 127.0.0.2" "$OUT"
+  expect_contains "what to do" "run this at the primary (--host IP:PORT --cert FILE)" "$OUT"
+fi
 expect_code "bad mode" 1 odadmin --id tmr set_replication maybe
 expect_contains "bad mode" "say sync, async, or auto_promote" "$OUT"
 expect_code "ping standby" 0 odadmin --id sb ping
@@ -90,6 +107,15 @@ start_writers tmr "$ACKED"
 sleep 2
 crash tmr
 stop_writers
+# Its primary gone: the forward fails at once (exit 3), and once the standby has missed the
+# primary for 3 s it passes nothing on (exit 1); either answer says what to do.
+OUT=$(wlookup --id sb -r ManagedNode 127.0.0.2 2>&1); code=$?
+case $code in 1 | 3) ;; *) fail "lookup, the primary dead: exit $code: $OUT" ;; esac
+expect_contains "promote" "promote this standby" "$OUT"
+sleep 3.5
+expect_code "lookup, the primary silent" 1 wlookup --id sb -r ManagedNode 127.0.0.2
+expect_contains "refused" "is a standby TMR server (Replication: standby of the primary" "$OUT"
+expect_contains "promote" "promote this standby" "$OUT"
 expect_code "stop standby" 0 rc sb stop
 [ -s "$ACKED" ] || fail "no commit was acknowledged"
 HELD=$(mdb_dump -p -s objects "$WORK/db/sb")
