@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <iostream>
 
+#include "ProgramVersion.h"
+
 namespace po = boost::program_options;
 
 namespace openoserv {
@@ -17,7 +19,8 @@ int client_main(const ClientCommand& command, int argc, char** argv) {
   ClientOptions client_options;
   std::vector<std::string> args;
   po::options_description opts("Options");
-  opts.add_options()(command.negative_numbers ? "help" : "help,h", "print this help and exit");
+  opts.add_options()(command.negative_numbers ? "help" : "help,h", "print this help and exit")(
+      "version", "print the version and exit");
   if (command.options) command.options(opts);
   client_options.add_to(opts);
   po::options_description hidden;
@@ -40,6 +43,10 @@ int client_main(const ClientCommand& command, int argc, char** argv) {
   }
   if (vm.count("help")) {
     std::cout << command.usage << "\n" << opts;
+    return 0;
+  }
+  if (vm.count("version")) {
+    print_version(command.name);
     return 0;
   }
   try {

@@ -9,6 +9,7 @@
 
 #include "Instance.h"
 #include "InstanceScripts.h"
+#include "ProgramVersion.h"
 #include "TextFile.h"
 
 namespace po = boost::program_options;
@@ -42,7 +43,7 @@ Options parse(int argc, char** argv) {
   Options o;
   std::string etc_root, registry;
   po::options_description opts("Options");
-  opts.add_options()("help,h", "print this help and exit")(
+  opts.add_options()("help,h", "print this help and exit")("version", "print the version and exit")(
       "etc-root", po::value(&etc_root),
       "the source etc root (default: $OSERV_ETC_ROOT, else /etc/Tivoli)")(
       "registry", po::value(&registry), "read the instance from this registry export")(
@@ -64,6 +65,10 @@ Options parse(int argc, char** argv) {
   }
   if (vm.count("help")) {
     std::cout << kUsage << "\n" << opts;
+    std::exit(0);
+  }
+  if (vm.count("version")) {
+    print_version("ocopyinst");
     std::exit(0);
   }
   if (args.size() != 2) throw UsageError("an instance ID and a target etc root are needed");

@@ -15,22 +15,23 @@
 #include <boost/program_options.hpp>
 #include <fmt/core.h>
 
+#include "Certificates.h"
 #include "Database.h"
-#include "Replog.h"
 #include "HostPort.h"
 #include "Instance.h"
 #include "InstanceScripts.h"
 #include "LogicalHost.h"
 #include "Odlist.h"
-#include "Certificates.h"
 #include "OrbInit.h"
 #include "OrbTls.h"
+#include "oserv.hh"
 #include "PeerChain.h"
+#include "ProgramVersion.h"
 #include "RegionCa.h"
+#include "Replog.h"
 #include "TextFile.h"
 #include "Timeouts.h"
 #include "WireConvert.h"
-#include "oserv.hh"
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
@@ -90,6 +91,7 @@ po::options_description options(Request& r, std::string& id, std::string& etc_ro
   po::options_description opts("Options");
   opts.add_options()
       ("help,h", "print this help and exit")
+      ("version", "print the version and exit")
       ("id", po::value(&id), "instance ID (default: $OSERV, else the next free one)")
       ("etc-root", po::value(&etc_root),
        "configuration root (default: $OSERV_ETC_ROOT, else /etc/Tivoli)")
@@ -138,6 +140,10 @@ Request parse(int argc, char** argv) {
   }
   if (vm.count("help")) {
     std::cout << kUsage << "\n" << opts;
+    std::exit(0);
+  }
+  if (vm.count("version")) {
+    print_version("oinstall");
     std::exit(0);
   }
   if (!vm.count("dbdir")) throw UsageError("--dbdir is required");

@@ -8,6 +8,7 @@
 #include "Database.h"
 #include "DatabaseCheck.h"
 #include "Instance.h"
+#include "ProgramVersion.h"
 
 namespace po = boost::program_options;
 using namespace openoserv;
@@ -22,7 +23,7 @@ int main(int argc, char** argv) {
       "Exit codes: 0 consistent, 1 problems found (listed), 2 usage or configuration error,\n"
       "3 the database is in use by a running oserv (stop it first), 4 the database cannot be\n"
       "opened (damaged journal or LMDB error).\n\nOptions");
-  opts.add_options()("help,h", "print this help and exit")(
+  opts.add_options()("help,h", "print this help and exit")("version", "print the version and exit")(
       "id", po::value(&id), "instance ID (default: $OSERV, else oserv)")(
       "etc-root", po::value(&etc_root), "configuration root (default: $OSERV_ETC_ROOT)")(
       "registry", po::value(&registry), "read instances from this registry export")(
@@ -37,6 +38,10 @@ int main(int argc, char** argv) {
   }
   if (vm.count("help")) {
     std::cout << opts;
+    return 0;
+  }
+  if (vm.count("version")) {
+    print_version("wchkdb");
     return 0;
   }
   try {

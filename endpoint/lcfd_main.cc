@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "Lcfd.h"
+#include "ProgramVersion.h"
 #include "TextFile.h"
 #include "UniqueFd.h"
 #include "Version.h"
@@ -138,7 +139,7 @@ std::optional<int> parse_command_line(int argc, char** argv, CommandLine& cl) {
     return 0;
   }
   if (vm.count("version")) {
-    std::cout << "lcfd " << OPENOSERV_VERSION << "\n";
+    print_version("lcfd");
     return 0;
   }
   cl.configure = vm.count("configure") > 0;

@@ -28,17 +28,17 @@
 
 #include "Failure.h"
 #include "Gateway.h"
+#include "gateway.hh"
 #include "HostPort.h"
 #include "Numbers.h"
 #include "Oid.h"
 #include "OrbInit.h"
 #include "OrbTls.h"
+#include "ProgramVersion.h"
 #include "RegionCa.h"
 #include "TextFile.h"
 #include "Timeouts.h"
-#include "Version.h"
 #include "WireConvert.h"
-#include "gateway.hh"
 
 namespace po = boost::program_options;
 using namespace openoserv;
@@ -310,7 +310,7 @@ std::optional<int> parse_command_line(int argc, char** argv, GatewayOptions& o, 
     return 0;
   }
   if (vm.count("version")) {
-    std::cout << "oserv-gateway " << OPENOSERV_VERSION << "\n";
+    print_version("oserv-gateway");
     return 0;
   }
   Oid oid;

@@ -7,7 +7,7 @@
 #include <boost/program_options.hpp>
 #include <fmt/core.h>
 
-#include "Version.h"
+#include "ProgramVersion.h"
 
 namespace po = boost::program_options;
 
@@ -124,8 +124,7 @@ Settings parse_command_line(int argc, char** argv) {
     std::exit(kOk);
   }
   if (vm.count("version")) {
-    std::cout << fmt::format("openoserv oserv {} ({}, built {})\n", OPENOSERV_VERSION,
-                             OPENOSERV_GIT, OPENOSERV_BUILD_DATE);
+    print_version("oserv");
     std::exit(kOk);
   }
   check(s, raw, vm);

@@ -26,7 +26,9 @@ for template in oserv.rc setup_env.sh etc-root-action application-server; do
 done
 shellcheck -s sh .ci/run ha/copy-cluster.sh ha/oserv-status.sh ha/runit/oserv/run ha/ocf/oserv \
   scripts/*.sh "$rendered"/*
-shellcheck -s bash tests/*.sh tests/integration/*.sh tests/scenarios/*.sh
+shellcheck -s sh endpoint/scripts/winstlcf
+shellcheck -s bash tests/*.sh tests/integration/*.sh tests/scenarios/*.sh \
+  packaging/bash-completion/openoserv
 echo "clean"
 
 echo "== functions over 80 lines (clang-tidy readability-function-size)"
