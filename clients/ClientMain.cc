@@ -10,6 +10,12 @@ namespace po = boost::program_options;
 
 namespace openoserv {
 
+namespace {
+bool json_given = false;
+}  // namespace
+
+bool json_output() { return json_given; }
+
 void require_args(const char* command, const std::vector<std::string>& args, size_t n,
                   const char* synopsis) {
   if (args.size() != n + 1) throw UsageError(std::string("usage: ") + command + " " + synopsis);
@@ -21,6 +27,9 @@ int client_main(const ClientCommand& command, int argc, char** argv) {
   po::options_description opts("Options");
   opts.add_options()(command.negative_numbers ? "help" : "help,h", "print this help and exit")(
       "version", "print the version and exit");
+  if (command.json)
+    opts.add_options()("json", po::bool_switch(&json_given),
+                       "print the state as JSON (a stable schema: docs/JSON.md)");
   if (command.options) command.options(opts);
   client_options.add_to(opts);
   po::options_description hidden;

@@ -36,7 +36,13 @@ struct ClientCommand {
   std::function<int(OservClient&, const std::vector<std::string>& args)> body;
   // Values such as -42 are arguments, not options (then no short options).
   bool negative_numbers = false;
+  // Takes --json: prints state as JSON (clients/JsonOutput.h, docs/JSON.md) instead of the
+  // Tivoli layout.
+  bool json = false;
 };
+
+// Whether --json was given (commands with `json` set).
+bool json_output();
 
 int client_main(const ClientCommand& command, int argc, char** argv);
 

@@ -14,6 +14,7 @@
 #include "ClientMain.h"
 #include "Database.h"
 #include "Failure.h"
+#include "JsonOutput.h"
 #include "Numbers.h"
 #include "Odlist.h"
 #include "RegionCa.h"
@@ -119,6 +120,36 @@ bool planned_mode = false;  // --planned (promote)
 
 const char* yes_no(bool b) { return b ? "TRUE" : "FALSE"; }
 
+// The status block as JSON (docs/JSON.md, openoserv.status/1); replication and you_are are
+// added by the caller.
+Json status_json(const OServ::StatusBlock& s) {
+  Json j = json_document("status", 1);
+  j["instance_id"] = s.instance_id.in();
+  j["region"] = s.region;
+  j["dispatcher"] = s.dispatcher;
+  j["logical_host"] = s.logical_host.in();
+  j["listening_on"] = s.bound_address.in();
+  j["port"] = s.port;
+  j["pid"] = s.pid;
+  j["started"] = s.started.in();
+  j["version"] = s.version_line.in();
+  j["interpreter_type"] = s.interpreter_type.in();
+  j["database_directory"] = s.database_dir.in();
+  j["install_directory"] = s.install_dir.in();
+  j["encryption_level"] = s.encryption_level.in();
+  j["remote_client_login"] = bool(s.remote_client_login);
+  j["force_bind"] = {{"setting", bool(s.force_bind)}, {"active", bool(s.force_bind_active)}};
+  j["state_check_interval"] = s.state_check_interval;
+  j["tmr_link"] = s.tmr_link.in();
+  return j;
+}
+
+Json lines_json(const OServ::StringList& lines) {
+  Json out = Json::array();
+  for (CORBA::ULong i = 0; i < lines.length(); ++i) out.push_back(lines[i].in());
+  return out;
+}
+
 void print_status(const OServ::StatusBlock& s) {
   std::string force = yes_no(s.force_bind);
   if (s.force_bind != s.force_bind_active)
@@ -171,6 +202,19 @@ struct OdlistRow {
 };
 
 void print_odlist(std::uint32_t region, const std::vector<OdlistRow>& rows) {
+  if (json_output()) {
+    Json j = json_document("odlist", 1);
+    j["region"] = region;
+    j["dispatchers"] = Json::array();
+    for (const auto& r : rows)
+      j["dispatchers"].push_back({{"od", r.od},
+                                  {"ip", r.ip},
+                                  {"port", r.port},
+                                  {"hostnames", r.hostnames},
+                                  {"connected", r.connected},
+                                  {"force_bind", r.force_bind}});
+    return print_json(j);
+  }
   fmt::print("{:<12}{:<6}{:<7}{:<14}{:<16}{}\n", "Region", "Disp", "Flags", "Port", "IPaddr",
              "Hostname(s)");
   bool first = true;
@@ -236,6 +280,18 @@ int print_message(OservClient& client, const std::function<char*()>& call) {
 
 int status(OservClient& client, const Args&) {
   OServ::StatusBlock_var s = client.call([&] { return client.dispatcher()->status(); });
+  if (json_output()) {
+    Json j = status_json(s.in());
+    if (s->dispatcher == 1) {
+      OServ::StringList_var lines =
+          client.call([&] { return client.dispatcher()->replication_status(); });
+      j["replication"] = lines_json(lines.in());
+    }
+    CORBA::String_var me = client.call([&] { return client.dispatcher()->whoami(); });
+    j["you_are"] = me.in();
+    print_json(j);
+    return 0;
+  }
   print_status(s.in());
   // A TMR server, primary or standby, says how it stands with the other.
   if (s->dispatcher == 1) print_lines(client, [&] { return client.dispatcher()->replication_status(); });
@@ -247,6 +303,14 @@ int status(OservClient& client, const Args&) {
 
 int replication(OservClient& client, const Args& args) {
   require_args("odadmin", args, 0, "replication");
+  if (json_output()) {
+    OServ::StringList_var lines =
+        client.call([&] { return client.dispatcher()->replication_status(); });
+    Json j = json_document("replication", 1);
+    j["lines"] = lines_json(lines.in());
+    print_json(j);
+    return 0;
+  }
   print_lines(client, [&] { return client.dispatcher()->replication_status(); });
   return 0;
 }
@@ -455,6 +519,8 @@ int run(OservClient& client, const Args& args) {
       {"set_allow_rconnect", set_allow_rconnect}, {"replication", replication},
       {"set_replication", set_replication}, {"promote", promote}, {"rejoin", rejoin},
       {"demote", demote}};
+  if (json_output() && !args.empty() && args != Args{"odlist"} && args[0] != "replication")
+    throw UsageError("--json goes with the status block, odlist and replication only");
   const auto it = commands.find(args.empty() ? "" : args[0]);
   if (it == commands.end())
     throw UsageError(fmt::format("unknown command '{}' (see odadmin --help)", args[0]));
@@ -476,6 +542,7 @@ int main(int argc, char** argv) {
                                 "promote: a switchover that loses nothing (the primary hands "
                                 "over and becomes the standby)");
                           },
-                      .body = run},
+                      .body = run,
+                      .json = true},
                      argc, argv);
 }

@@ -2,6 +2,7 @@
 #include <fmt/core.h>
 
 #include "ClientMain.h"
+#include "JsonOutput.h"
 
 namespace po = boost::program_options;
 using namespace openoserv;
@@ -31,6 +32,18 @@ int main(int argc, char** argv) {
              if (!args.empty()) throw UsageError("odstat takes no arguments");
              if (!current) throw UsageError("only -c is supported (see odstat --help)");
              OServ::MethodThreads_var list = client.call([&] { return client.dispatcher()->odstat(); });
+             if (json_output()) {
+               Json j = json_document("odstat", 1);
+               j["threads"] = Json::array();
+               for (CORBA::ULong i = 0; i < list->length(); ++i) {
+                 const auto& t = list[i];
+                 j["threads"].push_back({{"id", t.id}, {"state", t.state.in()},
+                                         {"started", t.started.in()}, {"oid", t.oid.in()},
+                                         {"method", t.method.in()}, {"pid", t.pid}});
+               }
+               print_json(j);
+               return 0;
+             }
              for (CORBA::ULong i = 0; i < list->length(); ++i) {
                const auto& t = list[i];
                fmt::print("{:<6}{:<7}{}  {} {}", t.id, t.state.in(), t.started.in(), t.oid.in(),
@@ -39,6 +52,7 @@ int main(int argc, char** argv) {
                fmt::print("\n");
              }
              return 0;
-           }},
+           },
+       .json = true},
       argc, argv);
 }

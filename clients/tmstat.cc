@@ -7,6 +7,7 @@
 #include <fmt/core.h>
 
 #include "ClientMain.h"
+#include "JsonOutput.h"
 
 namespace po = boost::program_options;
 using namespace openoserv;
@@ -26,6 +27,35 @@ Exit codes: 0 success, 1 the oserv failed the request, 2 usage error, 3 the oser
 
 bool verbose = false;
 
+Json strings_json(const OServ::StringList& list) {
+  Json out = Json::array();
+  for (CORBA::ULong i = 0; i < list.length(); ++i) out.push_back(list[i].in());
+  return out;
+}
+
+int print_tmstat_json(const OServ::TxnEntries& txns, const OServ::LockEntries& locks,
+                      CORBA::ULongLong journal, CORBA::ULongLong journal_file) {
+  Json j = json_document("tmstat", 1);
+  j["transactions"] = Json::array();
+  for (CORBA::ULong i = 0; i < txns.length(); ++i) {
+    const auto& t = txns[i];
+    j["transactions"].push_back({{"id", t.id.in()}, {"kind", t.kind.in()},
+                                 {"parent", t.parent.in()}, {"label", t.label.in()},
+                                 {"started", t.started.in()}, {"changes", t.changes},
+                                 {"idle_seconds", t.idle_seconds}});
+  }
+  j["locks"] = Json::array();
+  for (CORBA::ULong i = 0; i < locks.length(); ++i) {
+    const auto& l = locks[i];
+    j["locks"].push_back({{"resource", l.resource.in()}, {"mode", l.mode.in()},
+                          {"holders", strings_json(l.holders)},
+                          {"waiters", strings_json(l.waiters)}});
+  }
+  j["odb_log"] = {{"record_bytes", journal}, {"file_bytes", journal_file}};
+  print_json(j);
+  return 0;
+}
+
 int tmstat(OservClient& client, const std::vector<std::string>& args) {
   if (!args.empty()) throw UsageError("tmstat takes no arguments");
   OServ::TxnEntries_var txns;
@@ -33,6 +63,7 @@ int tmstat(OservClient& client, const std::vector<std::string>& args) {
   CORBA::ULongLong journal = 0, journal_file = 0;
   client.call(
       [&] { client.dispatcher()->tmstat(txns.out(), locks.out(), journal, journal_file); });
+  if (json_output()) return print_tmstat_json(txns.in(), locks.in(), journal, journal_file);
   if (txns->length() > 0) fmt::print("Transactions:\n");
   for (CORBA::ULong i = 0; i < txns->length(); ++i) {
     const auto& t = txns[i];
@@ -67,6 +98,7 @@ int main(int argc, char** argv) {
                             opts.add_options()("verbose,v", po::bool_switch(&verbose),
                                                "also print the size of odb.log");
                           },
-                      .body = tmstat},
+                      .body = tmstat,
+                      .json = true},
                      argc, argv);
 }

@@ -14,6 +14,7 @@
 #include <fmt/core.h>
 
 #include "ClientMain.h"
+#include "JsonOutput.h"
 
 namespace po = boost::program_options;
 using namespace openoserv;
@@ -66,10 +67,37 @@ int wcrtgate(OservClient& client, const std::vector<std::string>& args, const Op
   return 0;
 }
 
+Json gateway_json(const OServ::GatewayEntry& g) {
+  return {{"oid", g.oid.in()}, {"label", g.label.in()}, {"od", g.od}, {"host", g.host.in()},
+          {"port", g.port}};
+}
+
+Json endpoint_json(const OServ::EndpointEntry& e) {
+  return {{"oid", e.oid.in()},
+          {"label", e.label.in()},
+          {"gateway", e.gateway.in()},
+          {"interp", e.interp.in()},
+          {"address", e.address.in()},
+          {"last_login", e.last_login},
+          {"login_kind", e.login_kind.in()},
+          {"migrations", e.migrations},
+          {"upcalls_recorded", e.last_upcall},
+          {"login_interfaces", e.login_interfaces.in()}};
+}
+
 int wgateway(OservClient& client, const std::vector<std::string>& args, const Options&) {
   auto d = client.dispatcher();
+  if (json_output() && !(args.empty() || (args.size() == 2 && args[1] == "sessions")))
+    throw UsageError("--json goes with the list of gateways and sessions only");
   if (args.empty()) {
     OServ::GatewayEntries_var all = client.call([&] { return d->gateways(); });
+    if (json_output()) {
+      Json j = json_document("gateways", 1);
+      j["gateways"] = Json::array();
+      for (CORBA::ULong i = 0; i < all->length(); ++i) j["gateways"].push_back(gateway_json(all[i]));
+      print_json(j);
+      return 0;
+    }
     for (CORBA::ULong i = 0; i < all->length(); ++i)
       fmt::print("{:<40} {:<20} {}+{}\n", all[i].oid.in(), all[i].label.in(), all[i].host.in(),
                  all[i].port);
@@ -78,6 +106,18 @@ int wgateway(OservClient& client, const std::vector<std::string>& args, const Op
   if (args.size() != 2) throw UsageError("usage: wgateway [GATEWAY start|stop|status|sessions]");
   if (args[1] == "sessions") {
     OServ::EndpointSessions_var all = client.call([&] { return d->gateway_sessions(args[0].c_str()); });
+    if (json_output()) {
+      Json j = json_document("sessions", 1);
+      j["gateway"] = args[0];
+      j["sessions"] = Json::array();
+      for (CORBA::ULong i = 0; i < all->length(); ++i)
+        j["sessions"].push_back({{"oid", all[i].oid.in()}, {"label", all[i].label.in()},
+                                 {"address", all[i].address.in()},
+                                 {"login_kind", all[i].login_kind.in()},
+                                 {"since", all[i].since.in()}});
+      print_json(j);
+      return 0;
+    }
     for (CORBA::ULong i = 0; i < all->length(); ++i)
       fmt::print("{:<40} {:<20} {:<22} {:<9} {}\n", all[i].oid.in(), all[i].label.in(),
                  all[i].address.in(), all[i].login_kind.in(), all[i].since.in());
@@ -101,15 +141,27 @@ int wep_ls(OservClient& client, const Options& o) {
   OServ::GatewayEntries_var gws = client.call([&] { return d->gateways(); });
   OServ::EndpointEntries_var eps = client.call([&] { return d->endpoints(o.gateway.c_str()); });
   bool found = o.gateway.empty();
+  Json j = json_document("endpoints", 1);
+  j["gateways"] = Json::array();
   for (CORBA::ULong g = 0; g < gws->length(); ++g) {
     if (!o.gateway.empty() && o.gateway != gws[g].label.in()) continue;
     found = true;
+    if (json_output()) {
+      Json gateway = gateway_json(gws[g]);
+      gateway["endpoints"] = Json::array();
+      for (CORBA::ULong e = 0; e < eps->length(); ++e)
+        if (std::strcmp(eps[e].gateway.in(), gws[g].label.in()) == 0)
+          gateway["endpoints"].push_back(endpoint_json(eps[e]));
+      j["gateways"].push_back(std::move(gateway));
+      continue;
+    }
     fmt::print("G {:<40} {}\n", gws[g].oid.in(), gws[g].label.in());
     for (CORBA::ULong e = 0; e < eps->length(); ++e)
       if (std::strcmp(eps[e].gateway.in(), gws[g].label.in()) == 0)
         fmt::print("    {:<44} {}\n", eps[e].oid.in(), eps[e].label.in());
   }
   if (!found) throw ClientError(fmt::format("no gateway {} in this region (see wgateway)", o.gateway));
+  if (json_output()) print_json(j);
   return 0;
 }
 
@@ -131,9 +183,19 @@ int wep(OservClient& client, const std::vector<std::string>& args, const Options
     if (args.size() != 1) throw UsageError("usage: wep ls [-g GATEWAY]");
     return wep_ls(client, o);
   }
-  if (args[0] == "set") return wep_set(client, args, o);
+  if (args[0] == "set") {
+    if (json_output()) throw UsageError("--json goes with wep ls and wep ENDPOINT only");
+    return wep_set(client, args, o);
+  }
   auto d = client.dispatcher();
   const auto e = find_endpoint(client, args[0]);
+  if (args.size() == 1 && json_output()) {
+    Json j = json_document("endpoint", 1);
+    j.update(endpoint_json(e));
+    print_json(j);
+    return 0;
+  }
+  if (json_output()) throw UsageError("--json goes with wep ls and wep ENDPOINT only");
   if (args.size() == 1) {
     const auto g = find_gateway(client, e.gateway.in());
     fmt::print("object               {}\n", e.oid.in());
@@ -332,6 +394,7 @@ int main(int argc, char** argv) {
                  "endpoint,e", po::value(&o.endpoint), "the endpoint (wep set interfaces)");
            },
        .body = [&](OservClient& client,
-                   const std::vector<std::string>& args) { return command->body(client, args, o); }},
+                   const std::vector<std::string>& args) { return command->body(client, args, o); },
+       .json = std::strcmp(command->name, "wep") == 0 || std::strcmp(command->name, "wgateway") == 0},
       argc, argv);
 }

@@ -2,6 +2,7 @@
 #include <fmt/core.h>
 
 #include "ClientMain.h"
+#include "JsonOutput.h"
 
 namespace po = boost::program_options;
 using namespace openoserv;
@@ -30,12 +31,31 @@ int lookup(OservClient& client, const std::vector<std::string>& args) {
   if (all) {
     if (!args.empty() || ior || url) throw UsageError("-a takes no LABEL, --ior or --url");
     OServ::NameEntries_var names = client.call([&] { return d->list_names(resource.c_str()); });
+    if (json_output()) {
+      Json j = json_document("names", 1);
+      j["resource"] = resource;
+      j["names"] = Json::array();
+      for (CORBA::ULong i = 0; i < names->length(); ++i)
+        j["names"].push_back({{"label", names[i].label.in()}, {"oid", names[i].oid.in()}});
+      print_json(j);
+      return 0;
+    }
     for (CORBA::ULong i = 0; i < names->length(); ++i)
       fmt::print("{} {}\n", names[i].label.in(), names[i].oid.in());
     return 0;
   }
   if (args.size() != 1) throw UsageError("one LABEL is needed (or -a)");
   CORBA::String_var oid = client.call([&] { return d->lookup(resource.c_str(), args[0].c_str()); });
+  if (json_output()) {
+    Json j = json_document("lookup", 1);
+    j["resource"] = resource;
+    j["label"] = args[0];
+    j["oid"] = oid.in();
+    if (ior) j["ior"] = CORBA::String_var(client.call([&] { return d->object_ior(oid.in()); })).in();
+    if (url) j["url"] = CORBA::String_var(client.call([&] { return d->object_url(oid.in()); })).in();
+    print_json(j);
+    return 0;
+  }
   if (ior) oid = client.call([&] { return d->object_ior(oid.in()); });
   if (url) oid = client.call([&] { return d->object_url(oid.in()); });
   fmt::print("{}\n", oid.in());
@@ -55,6 +75,7 @@ int main(int argc, char** argv) {
                  "ior", po::bool_switch(&ior), "print the object's IOR instead of its OID")(
                  "url", po::bool_switch(&url), "print the object's corbaloc URL instead");
            },
-       .body = lookup},
+       .body = lookup,
+       .json = true},
       argc, argv);
 }
