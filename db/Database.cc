@@ -482,6 +482,10 @@ void Database::commit_durably(Transaction& t) {
     guard.lock();
     if (error) last_seq_ = seq_before;  // the group's numbers were not taken
     else if (last_seq_.load() != seq_before) advanced = last_seq_.load();
+    if (!error) {
+      commits_.fetch_add(group.size(), std::memory_order_relaxed);
+      commit_groups_.fetch_add(1, std::memory_order_relaxed);
+    }
     for (int t = 0; t < kTableCount && !error; ++t)
       if (changed[t]) ++generations_[t];
     // On failure each transaction's commit() rolls it back: its commit mark only says that

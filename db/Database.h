@@ -242,6 +242,10 @@ class Database {
   bool replog_on() const { return replog_on_.load(); }
   // The last sequence number committed (the primary's), or applied (a standby's).
   std::uint64_t last_seq() const { return last_seq_.load(); }
+  // Top-level transactions committed since the database was opened, and the group commits
+  // (journal syncs and LMDB commits) that carried them: commits / groups is the mean group size.
+  std::uint64_t commits() const { return commits_.load(std::memory_order_relaxed); }
+  std::uint64_t commit_groups() const { return commit_groups_.load(std::memory_order_relaxed); }
   // The records after `after`, in order, up to about `max_bytes` (at least one if there is one).
   // `first` (if given) is set to the oldest number the log still holds (0: it is empty).
   std::vector<std::string> replog_after(std::uint64_t after, std::size_t max_bytes,
@@ -318,6 +322,7 @@ class Database {
   std::atomic<bool> replog_on_{false};
   std::atomic<std::uint64_t> epoch_{0}, replog_keep_{kReplogKeep};
   std::atomic<std::uint64_t> last_seq_{0};
+  std::atomic<std::uint64_t> commits_{0}, commit_groups_{0};  // commit()'s figures (metrics)
   std::function<void(std::uint64_t)> on_commit_, await_;
   std::mutex readers_mu_;
   std::vector<MDB_txn*> readers_;  // reset read-only transactions, see read()

@@ -162,6 +162,7 @@ void Gateway::start_session(const std::shared_ptr<Session>& s) {
         if (!s->oid.empty()) {
           auto it = by_oid_.find(s->oid);
           if (it != by_oid_.end() && it->second == s) by_oid_.erase(it);
+          note_sessions();
           log_.line(fmt::format("endpoint {} ({}) from {}: session ended: {}", s->label, s->oid,
                                 s->link->peer(), why));
         } else {
@@ -280,6 +281,8 @@ void Gateway::accept_login(const std::shared_ptr<Session>& s, const std::string&
   s->kind = kind;
   s->since = OservLog::timestamp();
   by_oid_[oid] = s;
+  note_sessions();
+  count_login(kind);
   s->link->send(Type::kLoginReply, 0,
                 accepted_reply(oid, key, address(), alternates, login_interfaces));
   // The endpoint was silent while its login waited here (on the Endpoint Manager, in a storm
@@ -377,7 +380,28 @@ void Gateway::send_elsewhere(const std::shared_ptr<Session>& s, const OServ::End
   log_.line(fmt::format("{}: sent there", why));
 }
 
+void Gateway::count_metrics(metrics::Registry& registry) {
+  metrics_ = &registry;
+  registry.gauge("openoserv_gateway_sessions", "Endpoints logged in to this gateway now.",
+                 [this] {
+                   return std::vector<std::pair<std::string, double>>{
+                       {"", double(logged_in_.load(std::memory_order_relaxed))}};
+                 });
+  for (const char* kind : {"initial", "normal", "isolated", "refused"}) login_counter(kind);
+}
+
+metrics::Counter& Gateway::login_counter(const std::string& kind) {
+  return metrics_->counter("openoserv_gateway_logins_total",
+                           "Logins this gateway accepted, by kind, and refused.",
+                           metrics::label("kind", kind));
+}
+
+void Gateway::count_login(const std::string& kind) {
+  if (metrics_) login_counter(kind).add();
+}
+
 void Gateway::refuse_login(const std::shared_ptr<Session>& s, const std::string& why, bool orphan) {
+  count_login("refused");
   Lcf::LoginReply r;
   r.accepted = false;
   r.orphan = orphan;
@@ -545,6 +569,7 @@ void Gateway::forget(const std::string& oid, const std::string& redirect) {
     if (it == by_oid_.end()) return;
     auto s = it->second;
     by_oid_.erase(it);
+    note_sessions();
     Lcf::Redirect r;
     if (!redirect.empty()) {
       r.gateways.length(1);

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -29,6 +30,7 @@
 #include <boost/asio.hpp>
 
 #include "Link.h"
+#include "Metrics.h"
 #include "SessionTls.h"
 #include "OservLog.h"
 #include "oserv.hh"
@@ -48,6 +50,7 @@ struct GatewayOptions {
   std::string identity_file;              // TLS for endpoint sessions: the node's identity.pem
   bool allow_plain = false;               // gateway.cfg plain_sessions=accept
   bool discovery = true;                  // answer broadcast discovery (gateway.cfg discovery=)
+  std::string metrics;                    // gateway.cfg metrics=IP:PORT ("" none)
 };
 
 // What the gateway asks of the Endpoint Manager (over CORBA in the process; fakes in tests).
@@ -80,6 +83,9 @@ struct SessionInfo {
 class Gateway {
  public:
   Gateway(asio::io_context& io, GatewayOptions options, ManagerCalls& manager, OservLog& log);
+  // Counts logins by kind and the sessions logged in, in `registry` (which outlives the gateway),
+  // from now on (before listen()).
+  void count_metrics(metrics::Registry& registry);
   ~Gateway();
 
   // Opens the listener (throws naming the address when it cannot) and loads the copy.
@@ -167,6 +173,11 @@ class Gateway {
   bool stopping_ = false;
   std::map<std::string, Known> copy_;                      // by OID
   std::map<std::string, std::shared_ptr<Session>> by_oid_; // logged-in sessions
+  std::atomic<std::size_t> logged_in_{0};  // by_oid_.size(), for the metrics thread
+  metrics::Registry* metrics_ = nullptr;   // set before listen(), if any
+  void note_sessions() { logged_in_.store(by_oid_.size(), std::memory_order_relaxed); }
+  metrics::Counter& login_counter(const std::string& kind);  // metrics_ set
+  void count_login(const std::string& kind);
   std::map<std::string, OServ::LoginNote> seen_;             // normal logins not yet told, by OID
   bool telling_seen_ = false;
   asio::steady_timer seen_timer_;

@@ -30,6 +30,7 @@
 #include "Gateway.h"
 #include "gateway.hh"
 #include "HostPort.h"
+#include "Metrics.h"
 #include "Numbers.h"
 #include "Oid.h"
 #include "OrbInit.h"
@@ -252,7 +253,8 @@ void ServiceServant::follow_tmr(const char* address, CORBA::ULongLong epoch) {
 }
 
 // DIR/gateway.cfg (key=value lines, '#' comments), if present, into `o`: heartbeat=SECONDS
-// (unless --heartbeat gave it), plain_sessions=refuse|accept and discovery=on|off. Throws Failure
+// (unless --heartbeat gave it), plain_sessions=refuse|accept, discovery=on|off and
+// metrics=IP:PORT (Prometheus metrics served there, docs/OPERATIONS.md). Throws Failure
 // naming the line.
 void apply_gateway_cfg(GatewayOptions& o, bool heartbeat_given) {
   const std::string path = o.dir + "/gateway.cfg";
@@ -274,9 +276,12 @@ void apply_gateway_cfg(GatewayOptions& o, bool heartbeat_given) {
       o.allow_plain = value == "accept";
     } else if (key == "discovery" && (value == "on" || value == "off")) {
       o.discovery = value == "on";
+    } else if (key == "metrics" && !value.empty()) {
+      o.metrics = value;
     } else {
       throw Failure(fmt::format("{} line {}: '{}' is not heartbeat=SECONDS, "
-                                "plain_sessions=accept|refuse or discovery=on|off", path, n, line));
+                                "plain_sessions=accept|refuse, discovery=on|off or "
+                                "metrics=IP:PORT", path, n, line));
     }
   }
 }
@@ -393,8 +398,21 @@ int main(int argc, char** argv) {
   CORBA::ORB_var orb = start_orb(o, ssl, log);
   if (CORBA::is_nil(orb)) return 3;
   CorbaManager manager(orb, tmr);
+  metrics::Registry registry;  // outlives the gateway, which counts there
+  std::unique_ptr<metrics::Server> metrics_server;
   Gateway gateway(io, o, manager, log);
   try {
+    if (!o.metrics.empty()) {
+      HostPort where;
+      try {
+        where = parse_host_port(o.metrics, 0);
+      } catch (const std::invalid_argument& e) {
+        throw std::runtime_error(fmt::format("gateway.cfg metrics={}: {}", o.metrics, e.what()));
+      }
+      gateway.count_metrics(registry);
+      metrics_server = std::make_unique<metrics::Server>(registry, where.host, where.port);
+      log.line(fmt::format("metrics at http://{}/metrics", metrics_server->address()));
+    }
     gateway.listen();
   } catch (const std::exception& e) {
     log.line(fmt::format("!{}", e.what()));

@@ -15,6 +15,7 @@
 
 #include "Connections.h"
 #include "Numbers.h"
+#include "OservMetrics.h"
 #include "Oid.h"
 #include "OrbInit.h"
 #include "OrbTls.h"
@@ -51,6 +52,21 @@ std::string object_key_prefix() {
 }
 
 omni_time_t request_timeout;  // set before the endpoints activate, read-only afterwards
+OservMetrics* call_metrics = nullptr;  // likewise
+thread_local std::chrono::steady_clock::time_point request_arrived;
+
+void count_call(OservMetrics::Result result) {
+  if (!call_metrics) return;
+  call_metrics->record(current_request.operation, result,
+                       std::chrono::steady_clock::now() - request_arrived);
+}
+
+OservMetrics::Result result_of(const CORBA::Exception* e) {
+  if (!e) return OservMetrics::Result::kError;
+  if (CORBA::NO_PERMISSION::_downcast(e)) return OservMetrics::Result::kRefused;
+  if (CORBA::UserException::_downcast(e)) return OservMetrics::Result::kFailed;
+  return OservMetrics::Result::kError;
+}
 
 void set_deadline(omni::giopStream& stream) {
   omni_time_t deadline;
@@ -66,11 +82,13 @@ void reply_deadline(omni::giopStream& stream) {
 }
 
 CORBA::Boolean on_reply(omni::omniInterceptors::serverSendReply_T::info_T& info) {
+  count_call(OservMetrics::Result::kOk);
   reply_deadline(info.giop_s);
   return true;
 }
 
 CORBA::Boolean on_exception(omni::omniInterceptors::serverSendException_T::info_T& info) {
+  count_call(result_of(info.exception));
   reply_deadline(info.giop_s);
   return true;
 }
@@ -79,6 +97,7 @@ CORBA::Boolean on_request(omni::omniInterceptors::serverReceiveRequest_T::info_T
   // The rest of the request (its arguments, or the body skipped after a refusal) within the
   // timeout: a read only happens if it has not all arrived with the header.
   set_deadline(info.giop_s);
+  if (call_metrics) request_arrived = std::chrono::steady_clock::now();
   current_request.local_address = info.myaddress() ? info.myaddress() : "";
   current_request.peer_address = info.peeraddress() ? info.peeraddress() : "";
   current_request.operation = info.operation() ? info.operation() : "";
@@ -141,6 +160,8 @@ void forward_request(CORBA::ORB_ptr orb, const RequestContext& request,
       corbaloc_url(host_port, corbaloc_key(request.object_key)).c_str());
   throw omniORB::LOCATION_FORWARD(there._retn(), /*permanent=*/false);
 }
+
+void set_call_metrics(OservMetrics* metrics) { call_metrics = metrics; }
 
 void set_request_guard(RequestGuard g) { guard = std::move(g); }
 

@@ -83,6 +83,10 @@ using AccessCheck = std::function<void(RequestContext& request)>;
 // the Unix socket. Requests that arrive whole, the common case, never wait on the socket with
 // a deadline, which would cost a poll and two blocking-mode switches per request.
 void install_request_interceptor(std::chrono::seconds timeout);
+class OservMetrics;
+// Counts every request's operation, result and latency there from now on (set once, before the
+// endpoints are activated, for the process's life; null: none).
+void set_call_metrics(OservMetrics* metrics);
 // Sets the guard (before the endpoints are activated).
 void set_request_guard(RequestGuard guard);
 // What the servants report to the access check's audit log.

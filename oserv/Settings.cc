@@ -1,12 +1,16 @@
 // oserv command-line options.
 #include "Settings.h"
 
+#include <arpa/inet.h>
+
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 
 #include <boost/program_options.hpp>
 #include <fmt/core.h>
 
+#include "HostPort.h"
 #include "ProgramVersion.h"
 
 namespace po = boost::program_options;
@@ -85,7 +89,10 @@ po::options_description options(Settings& s, Raw& raw) {
        "seconds an open transaction may go without a call (its client went away) before it is "
        "rolled back and its locks released")
       ("lock-timeout", po::value(&s.lock_timeout)->default_value(30),
-       "seconds a transaction waits for an object lock before failing");
+       "seconds a transaction waits for an object lock before failing")
+      ("metrics", po::value(&s.metrics),
+       "serve Prometheus metrics at http://ADDR:PORT/metrics (off by default; no "
+       "authentication: bind a loopback or management address; docs/OPERATIONS.md)");
   return opts;
 }
 
@@ -101,6 +108,20 @@ void check(const Settings& s, const Raw& raw, const po::variables_map& vm) {
     throw StartError{kConfig, "--bind-wait-interval, --stop-timeout, --lock-timeout and "
                               "--transaction-lease must be at least 1 second, --bind-timeout at "
                               "least 0"};
+  if (!s.metrics.empty()) {
+    std::optional<HostPort> where;
+    try {
+      where = parse_host_port(s.metrics, 0);
+    } catch (const std::invalid_argument& e) {
+      throw StartError{kConfig, fmt::format("--metrics {}", e.what())};
+    }
+    in6_addr ip{};
+    if (where->port == 0 || (::inet_pton(AF_INET, where->host.c_str(), &ip) != 1 &&
+                             ::inet_pton(AF_INET6, where->host.c_str(), &ip) != 1))
+      throw StartError{kConfig, fmt::format("--metrics {}: give an IP address and a port "
+                                            "(127.0.0.1:9100)",
+                                            s.metrics)};
+  }
   if (raw.remote_calls != "relay" && raw.remote_calls != "forward")
     throw StartError{kConfig, fmt::format("--remote-calls {}: must be relay or forward",
                                           raw.remote_calls)};

@@ -37,6 +37,7 @@ struct Settings {
   int method_timeout = 600;
   int idle_connection_timeout = 180;
   int transaction_lease = 600;
+  std::string metrics;  // --metrics ADDR:PORT ("" off)
   ObjectAdapter::RemoteCalls remote_calls = ObjectAdapter::RemoteCalls::kRelay;
 };
 

@@ -42,6 +42,7 @@
 #include "LocalDispatcher.h"
 #include "LogicalHost.h"
 #include "ObjectAdapter.h"
+#include "OservMetrics.h"
 #include "OrbInit.h"
 #include "OrbTls.h"
 #include "RegionCa.h"
@@ -537,6 +538,7 @@ struct Process {
   bool promoted = false;  // a standby promoted in this process: tell the region at the start
   std::optional<OdRecord> handed_over_to;  // the standby a planned switchover hands over to
   std::uint64_t handed_over_at = 0;        // and the last transaction it must have first
+  std::unique_ptr<OservMetrics> metrics;   // --metrics: for the process's life, every run
 };
 
 // The audit log is the administrators' record of who did what: readable by root only.
@@ -897,6 +899,7 @@ Served serve_once(Process& p, char* argv0) {
   CorbaGateways gateway_calls(orb);
   LocalDispatcher local(info, *p.db, p.log, peers, std::chrono::seconds(settings.method_timeout),
                         std::chrono::seconds(settings.transaction_lease));
+  const MetricsAttachment metrics(p.metrics.get(), local);
   for (const auto& line : local.programs.end_leftovers()) p.log.line("^" + line);
   if (info.od == kTmrDispatcher) local.replication.start();
   // The first dispatcher or gateway that refuses this TMR server's epoch wakes the main thread.
@@ -1122,6 +1125,7 @@ Served serve_standby(Process& p, char* argv0) {
   CorbaPeers peers(orb, *p.db);
   LocalDispatcher local(info, *p.db, p.log, peers, std::chrono::seconds(settings.method_timeout),
                         std::chrono::seconds(settings.transaction_lease));
+  const MetricsAttachment metrics(p.metrics.get(), local);
   const auto primary = odlist::find(*p.db, kTmrDispatcher);
   const std::string primary_text =
       primary ? fmt::format("{} ({}:{})", primary->label(), primary->ip, primary->port) : "unknown";
@@ -1236,6 +1240,19 @@ void own_process_state() {
   }
 }
 
+// --metrics: its HTTP endpoint listens from now on (after detach(): a thread does not survive
+// the fork), and the request interceptor counts every call there.
+void start_metrics(Process& p) {
+  if (p.settings.metrics.empty()) return;
+  try {
+    p.metrics = std::make_unique<OservMetrics>(p.settings.metrics);
+  } catch (const std::exception& e) {
+    throw StartError{kAddressUnavailable, e.what()};
+  }
+  set_call_metrics(p.metrics.get());
+  p.log.line(fmt::format("metrics at http://{}/metrics", p.metrics->address()));
+}
+
 int run(int argc, char** argv) {
   own_process_state();
   Process p;
@@ -1255,6 +1272,7 @@ int run(int argc, char** argv) {
   p.started = OservLog::timestamp();
   start_log(p.log, p.inst, *p.db, p.started);
   open_audit_log(p);
+  start_metrics(p);
   try {
     serve(p, argv[0]);
   } catch (const StoppedBeforeReady& stop) {

@@ -1,0 +1,95 @@
+# --metrics (docs/OPERATIONS.md): a TMR server and a managed node serve Prometheus metrics, and
+# the values follow real traffic: calls by operation and result with their latency, a refusal,
+# an open transaction and odb.log bytes, a running method thread, the node's link going down
+# when it is killed, endpoints per gateway, a gateway's sessions and logins. Bad addresses and paths get clear answers.
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+PORT=$(free_port)
+MPORT=$(free_port)
+GWPORT=$(free_port)
+TEST_METHOD_USER=nobody
+install_instance oserv 127.0.0.2 "$PORT" --force-bind >/dev/null
+chmod 755 "$WORK"
+expect_code "start TMR with metrics" 0 rc oserv start --metrics "127.0.0.2:$MPORT"
+expect_contains "logged" "metrics at http://127.0.0.2:$MPORT/metrics" "$(cat "$WORK/db/oserv/oservlog")"
+OSERV_JOIN_TOKEN=$(join_token oserv) && export OSERV_JOIN_TOKEN
+install_instance mn1 127.0.0.3 "$PORT" --managed-node --tmr "127.0.0.2:$PORT" --force-bind >/dev/null
+expect_code "start mn1 with metrics" 0 rc mn1 start --metrics "127.0.0.3:$MPORT"
+
+scrape() { curl -sf "http://$1:$MPORT/metrics"; }
+# value HOST SERIES: the value of one series (its name and labels exactly as exposed), or 0.
+value() { scrape "$1" | awk -v s="$2" '$1 == s { print $2; found = 1 } END { if (!found) print 0 }'; }
+
+step "the exposition: help, type, every operation's series"
+M=$(scrape 127.0.0.2) || fail "no metrics at 127.0.0.2:$MPORT"
+expect_contains "help" "# HELP openoserv_calls_total" "$M"
+expect_contains "type" "# TYPE openoserv_call_duration_seconds histogram" "$M"
+expect_contains "a series per operation" 'openoserv_calls_total{operation="lookup",result="ok"}' "$M"
+expect_contains "links" 'openoserv_dispatcher_up{od="2",ip="127.0.0.3"} 1' "$M"
+
+step "calls: counted by operation and result, with their latency"
+before=$(value 127.0.0.2 'openoserv_calls_total{operation="lookup",result="ok"}')
+for _ in 1 2 3 4 5; do wlookup --id oserv -r ManagedNode 127.0.0.3 >/dev/null || fail "lookup"; done
+after=$(value 127.0.0.2 'openoserv_calls_total{operation="lookup",result="ok"}')
+expect_eq "five more lookups" $((before + 5)) "$after"
+count=$(value 127.0.0.2 'openoserv_call_duration_seconds_count{operation="lookup"}')
+[ "${count%.*}" -ge 5 ] || fail "lookup latency count $count"
+expect_code "a failed lookup" 1 wlookup --id oserv -r ManagedNode no-such-host
+expect_eq "counted as failed" 1 "$(value 127.0.0.2 'openoserv_calls_total{operation="lookup",result="failed"}')"
+expect_code "refused" 1 setpriv --reuid=nobody --regid=nogroup --clear-groups -- "$BIN/odb" --id oserv begin
+expect_eq "counted as refused" 1 "$(value 127.0.0.2 'openoserv_calls_total{operation="txn_begin",result="refused"}')"
+
+step "state: an open transaction, odb.log, a method thread"
+T=$(odb --id oserv begin) || fail "odb begin"
+odb --id oserv put "$T" objects metrics-key v >/dev/null || fail "odb put"
+expect_eq "one open transaction" 1 "$(value 127.0.0.2 openoserv_transactions_open)"
+expect_eq "one lock" 1 "$(value 127.0.0.2 openoserv_locks_held)"
+[ "$(value 127.0.0.2 openoserv_odb_log_bytes)" -gt 0 ] || fail "odb.log bytes not counted"
+commits=$(value 127.0.0.2 openoserv_commits_total)
+odb --id oserv commit "$T" >/dev/null || fail "odb commit"
+expect_eq "none open" 0 "$(value 127.0.0.2 openoserv_transactions_open)"
+expect_eq "the commit counted" $((commits + 1)) "$(value 127.0.0.2 openoserv_commits_total)"
+[ "$(value 127.0.0.2 openoserv_commit_groups_total)" -ge 1 ] || fail "no commit group counted"
+printf '#!/bin/sh\nsleep "$3"\n' >"$WORK/nap.sh"
+chmod 755 "$WORK/nap.sh"
+expect_code "install nap" 0 wclass --id oserv method Sleeper nap "$WORK/nap.sh"
+NAPPER=$(wclass --id mn1 create Sleeper Sleeper napper) || fail "create: $NAPPER"
+objcall --id mn1 "$NAPPER" nap 3 >/dev/null 2>&1 &
+BG_PIDS="$BG_PIDS $!"
+wait_until 10 sh -c "curl -sf http://127.0.0.3:$MPORT/metrics | grep -qx 'openoserv_method_threads 1'" ||
+  fail "no method thread counted at mn1"
+
+step "endpoints per gateway at the TMR server; the gateway's own sessions and logins"
+GWMPORT=$(free_port)
+mkdir -p "$WORK/db/mn1/gateway/gw1"
+echo "metrics=127.0.0.3:$GWMPORT" >"$WORK/db/mn1/gateway/gw1/gateway.cfg"
+expect_code "wcrtgate" 0 wcrtgate --id oserv -n gw1 -p "$GWPORT" 127.0.0.3
+expect_eq "a gateway, no endpoint" 0 "$(value 127.0.0.2 'openoserv_endpoints{gateway="gw1"}')"
+wait_until 20 grep -q "registered with the Endpoint Manager" "$WORK/db/mn1/gateway/gw1/gateway.log" ||
+  fail "gw1 did not register"
+lcfd -C "$WORK/ep" -g "127.0.0.3+$GWPORT" -n ep1 -p 0 -D login_interval=1 >/dev/null 2>&1 &
+BG_PIDS="$BG_PIDS $!"
+wait_until 20 sh -c "curl -sf http://127.0.0.2:$MPORT/metrics | grep -qx 'openoserv_endpoints{gateway=\"gw1\"} 1'" ||
+  fail "the endpoint is not counted"
+GW=$(curl -sf "http://127.0.0.3:$GWMPORT/metrics") || fail "no metrics at the gateway"
+expect_contains "one session" "openoserv_gateway_sessions 1" "$GW"
+expect_contains "an initial login" 'openoserv_gateway_logins_total{kind="initial"} 1' "$GW"
+expect_contains "none refused" 'openoserv_gateway_logins_total{kind="refused"} 0' "$GW"
+
+step "a node killed: its link shows down"
+crash mn1
+wait_until 10 sh -c "curl -sf http://127.0.0.2:$MPORT/metrics | grep -qx 'openoserv_dispatcher_up{od=\"2\",ip=\"127.0.0.3\"} 0'" ||
+  fail "the killed node still shows up"
+
+step "other paths and methods, a stalled scraper, a bad address"
+expect_eq "404 elsewhere" 404 "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.2:$MPORT/")"
+expect_eq "GET only" 405 "$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.2:$MPORT/metrics")"
+exec 7<>"/dev/tcp/127.0.0.2/$MPORT"  # connects, sends nothing
+scrape 127.0.0.2 >/dev/null || fail "a stalled connection held up the next scrape"
+exec 7<&-
+install_instance spare 127.0.0.4 "$(free_port)" >/dev/null
+expect_code "a bad address (oserv.rc: not configured)" 6 rc spare start --metrics "not-an-address:x"
+expect_contains "names it" "not-an-address:x" "$OUT"
+expect_code "a port in use" 4 "$BIN/oserv" --id spare --foreground --metrics "127.0.0.2:$MPORT"
+expect_contains "names it" "cannot listen on 127.0.0.2:$MPORT" "$OUT"
+echo "PASS"
