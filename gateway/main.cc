@@ -360,6 +360,22 @@ CORBA::ORB_ptr start_orb(const GatewayOptions& o, const std::string& ssl, OservL
   return CORBA::ORB::_nil();
 }
 
+// gateway.cfg metrics=IP:PORT: the gateway counts in `registry`, served there (null: none).
+std::unique_ptr<metrics::Server> serve_metrics(const std::string& address, Gateway& gateway,
+                                               metrics::Registry& registry, OservLog& log) {
+  if (address.empty()) return nullptr;
+  HostPort where;
+  try {
+    where = parse_host_port(address, 0);
+  } catch (const std::invalid_argument& e) {
+    throw std::runtime_error(fmt::format("gateway.cfg metrics={}: {}", address, e.what()));
+  }
+  gateway.count_metrics(registry);
+  auto server = std::make_unique<metrics::Server>(registry, where.host, where.port);
+  log.line(fmt::format("metrics at http://{}/metrics", server->address()));
+  return server;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -402,17 +418,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<metrics::Server> metrics_server;
   Gateway gateway(io, o, manager, log);
   try {
-    if (!o.metrics.empty()) {
-      HostPort where;
-      try {
-        where = parse_host_port(o.metrics, 0);
-      } catch (const std::invalid_argument& e) {
-        throw std::runtime_error(fmt::format("gateway.cfg metrics={}: {}", o.metrics, e.what()));
-      }
-      gateway.count_metrics(registry);
-      metrics_server = std::make_unique<metrics::Server>(registry, where.host, where.port);
-      log.line(fmt::format("metrics at http://{}/metrics", metrics_server->address()));
-    }
+    metrics_server = serve_metrics(o.metrics, gateway, registry, log);
     gateway.listen();
   } catch (const std::exception& e) {
     log.line(fmt::format("!{}", e.what()));
