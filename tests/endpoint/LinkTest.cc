@@ -25,16 +25,22 @@ Lcf::MethodBody body_of(size_t size, char fill) {
   return m;
 }
 
+// A gateway's TLS context, from a dispatcher certificate of a fresh region CA saved in `dir`.
+auto gateway_context(const std::filesystem::path& dir, const std::string& ip = "127.0.0.1") {
+  std::filesystem::create_directories(dir);
+  const tls::Identity ca = tls::make_region_ca(42);
+  tls::save_self(dir.string(),
+                 tls::issue(ca, {.kind = tls::Subject::Kind::kDispatcher, .region = 42, .od = 2,
+                                 .name = "", .ip = ip},
+                            std::chrono::hours(24)),
+                 ca.cert_pem);
+  return gateway_tls_context((dir / "identity.pem").string());
+}
+
 TEST(Link, FramesCrossATlsSessionWholeAndInOrder) {
   ::signal(SIGPIPE, SIG_IGN);  // as the gateway and lcfd have it (Link.h)
   const auto dir = std::filesystem::temp_directory_path() / "oo-link-test";
-  std::filesystem::create_directories(dir);
-  const tls::Identity ca = tls::make_region_ca(42);
-  const tls::Identity gw = tls::issue(ca, {.kind = tls::Subject::Kind::kDispatcher, .region = 42,
-                                           .od = 2, .name = "", .ip = "127.0.0.1"},
-                                      std::chrono::hours(24));
-  tls::save_self(dir.string(), gw, ca.cert_pem);
-  auto server_ctx = gateway_tls_context((dir / "identity.pem").string());
+  auto server_ctx = gateway_context(dir);
   auto client_ctx = endpoint_tls_context();
 
   asio::io_context io;
@@ -91,14 +97,7 @@ TEST(Link, FramesCrossATlsSessionWholeAndInOrder) {
 
 TEST(Link, APlainClientIsRefusedByATlsOnlyServer) {
   auto server_ctx_dir = std::filesystem::temp_directory_path() / "oo-link-test-plain";
-  std::filesystem::create_directories(server_ctx_dir);
-  const tls::Identity ca = tls::make_region_ca(42);
-  tls::save_self(server_ctx_dir.string(),
-                 tls::issue(ca, {.kind = tls::Subject::Kind::kDispatcher, .region = 42, .od = 2,
-                                 .name = "", .ip = ""},
-                            std::chrono::hours(24)),
-                 ca.cert_pem);
-  auto server_ctx = gateway_tls_context((server_ctx_dir / "identity.pem").string());
+  auto server_ctx = gateway_context(server_ctx_dir, "");
   asio::io_context io;
   asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
   std::string refusal = "(none)";
@@ -125,14 +124,7 @@ TEST(Link, APlainClientIsRefusedByATlsOnlyServer) {
 TEST(Link, AHandshakeDeadlineDueAsTheHandshakeEndsLeavesTheSessionUp) {
   ::signal(SIGPIPE, SIG_IGN);
   const auto dir = std::filesystem::temp_directory_path() / "oo-link-deadline-test";
-  std::filesystem::create_directories(dir);
-  const tls::Identity ca = tls::make_region_ca(42);
-  tls::save_self(dir.string(),
-                 tls::issue(ca, {.kind = tls::Subject::Kind::kDispatcher, .region = 42, .od = 2,
-                                 .name = "", .ip = "127.0.0.1"},
-                            std::chrono::hours(24)),
-                 ca.cert_pem);
-  auto server_ctx = gateway_tls_context((dir / "identity.pem").string());
+  auto server_ctx = gateway_context(dir);
   auto client_ctx = endpoint_tls_context();
   asio::io_context io;
   asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});

@@ -34,12 +34,7 @@ expect_code "restart mn1" 0 rc mn1 start
 step "odstat: a running method thread"
 expect_code "odstat idle" 0 odstat --id mn1 -c --json
 jq_true "no threads" '.schema == "openoserv.odstat/1" and .threads == []' "$OUT"
-printf '#!/bin/sh\nsleep "$3"\n' >"$WORK/nap.sh"
-chmod 755 "$WORK/nap.sh"
-expect_code "install nap" 0 wclass --id oserv method Sleeper nap "$WORK/nap.sh"
-NAPPER=$(wclass --id mn1 create Sleeper Sleeper napper) || fail "create: $NAPPER"
-objcall --id mn1 "$NAPPER" nap 4 >/dev/null 2>&1 &
-BG_PIDS="$BG_PIDS $!"
+start_nap mn1 4
 running() { odstat --id mn1 -c --json | jq -e --arg oid "$NAPPER" '.threads[] | select(.oid == $oid and .method == "nap" and .state == "run" and .pid > 0)'; }
 wait_until 10 running || fail "odstat --json does not show nap: $(odstat --id mn1 -c --json)"
 

@@ -155,6 +155,17 @@ held_once() {
 }
 
 # commit_record ID KEY: one transaction at instance ID writing objects/KEY = "v-KEY" (odb).
+# start_nap NODE SECONDS: a method thread on NODE for SECONDS, in the background: the method
+# nap of class Sleeper (installed at the TMR server, instance oserv) on an object NODE owns,
+# whose OID is left in $NAPPER.
+start_nap() {
+  printf '#!/bin/sh\nsleep "$3"\n' >"$WORK/nap.sh"
+  chmod 755 "$WORK/nap.sh"
+  wclass --id oserv method Sleeper nap "$WORK/nap.sh" >/dev/null || fail "install nap"
+  NAPPER=$(wclass --id "$1" create Sleeper Sleeper "napper-$1") || fail "create: $NAPPER"
+  objcall --id "$1" "$NAPPER" nap "$2" >/dev/null 2>&1 &
+  BG_PIDS="$BG_PIDS $!"
+}
 commit_record() {
   t=$(odb --id "$1" begin) && odb --id "$1" put "$t" objects "$2" "v-$2" && odb --id "$1" commit "$t"
 }

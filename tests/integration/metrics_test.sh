@@ -50,12 +50,7 @@ odb --id oserv commit "$T" >/dev/null || fail "odb commit"
 expect_eq "none open" 0 "$(value 127.0.0.2 openoserv_transactions_open)"
 expect_eq "the commit counted" $((commits + 1)) "$(value 127.0.0.2 openoserv_commits_total)"
 [ "$(value 127.0.0.2 openoserv_commit_groups_total)" -ge 1 ] || fail "no commit group counted"
-printf '#!/bin/sh\nsleep "$3"\n' >"$WORK/nap.sh"
-chmod 755 "$WORK/nap.sh"
-expect_code "install nap" 0 wclass --id oserv method Sleeper nap "$WORK/nap.sh"
-NAPPER=$(wclass --id mn1 create Sleeper Sleeper napper) || fail "create: $NAPPER"
-objcall --id mn1 "$NAPPER" nap 3 >/dev/null 2>&1 &
-BG_PIDS="$BG_PIDS $!"
+start_nap mn1 3
 wait_until 10 sh -c "curl -sf http://127.0.0.3:$MPORT/metrics | grep -qx 'openoserv_method_threads 1'" ||
   fail "no method thread counted at mn1"
 
