@@ -415,8 +415,8 @@ int main(int argc, char** argv) {
   if (CORBA::is_nil(orb)) return 3;
   CorbaManager manager(orb, tmr);
   metrics::Registry registry;  // outlives the gateway, which counts there
-  std::unique_ptr<metrics::Server> metrics_server;
   Gateway gateway(io, o, manager, log);
+  std::unique_ptr<metrics::Server> metrics_server;  // stops before the gateway goes
   try {
     metrics_server = serve_metrics(o.metrics, gateway, registry, log);
     gateway.listen();
