@@ -1,7 +1,8 @@
 #!/bin/sh
 # Sanitizer builds, run by CI:
 #   scripts/sanitize.sh asan   ASan + UBSan build in build-asan, the whole test suite
-#   scripts/sanitize.sh tsan   TSan build in build-tsan, the database and domain unit tests
+#   scripts/sanitize.sh tsan   TSan build in build-tsan, the database, domain and common (metrics)
+#                              unit tests
 # Any report fails the run (UBSan does not recover; TSan and ASan exit non-zero). Suppressions
 # are for omniORB internals only, each with its reason: tests/sanitizers/. Warnings are not
 # errors here: GCC 12 reports false "maybe uninitialized" under sanitizer instrumentation (the
@@ -25,10 +26,11 @@ case ${1:-} in
   tsan)
     cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOPENOSERV_WERROR=OFF \
       -DCMAKE_CXX_FLAGS="-fsanitize=thread" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=thread" >/dev/null
-    cmake --build build-tsan -j "$(nproc)" --target db_test domain_test
+    cmake --build build-tsan -j "$(nproc)" --target db_test domain_test common_test
     export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1"
     build-tsan/bin/db_test
-    build-tsan/bin/domain_test ;;
+    build-tsan/bin/domain_test
+    build-tsan/bin/common_test ;;
   *)
     echo "usage: scripts/sanitize.sh asan|tsan" >&2
     exit 2 ;;
