@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "oserv.hh"
+
 namespace openoserv {
 
 using Json = nlohmann::ordered_json;  // fields print in the order they were set
@@ -15,6 +17,13 @@ using Json = nlohmann::ordered_json;  // fields print in the order they were set
 // An object whose first field is the schema: "openoserv.<name>/<version>".
 inline Json json_document(const std::string& name, int version) {
   return Json{{"schema", "openoserv." + name + "/" + std::to_string(version)}};
+}
+
+// A list of strings from the wire as a JSON array.
+inline Json json_strings(const OServ::StringList& list) {
+  Json out = Json::array();
+  for (CORBA::ULong i = 0; i < list.length(); ++i) out.push_back(list[i].in());
+  return out;
 }
 
 inline void print_json(const Json& document) {

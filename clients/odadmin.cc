@@ -144,12 +144,6 @@ Json status_json(const OServ::StatusBlock& s) {
   return j;
 }
 
-Json lines_json(const OServ::StringList& lines) {
-  Json out = Json::array();
-  for (CORBA::ULong i = 0; i < lines.length(); ++i) out.push_back(lines[i].in());
-  return out;
-}
-
 void print_status(const OServ::StatusBlock& s) {
   std::string force = yes_no(s.force_bind);
   if (s.force_bind != s.force_bind_active)
@@ -285,7 +279,7 @@ int status(OservClient& client, const Args&) {
     if (s->dispatcher == 1) {
       OServ::StringList_var lines =
           client.call([&] { return client.dispatcher()->replication_status(); });
-      j["replication"] = lines_json(lines.in());
+      j["replication"] = json_strings(lines.in());
     }
     CORBA::String_var me = client.call([&] { return client.dispatcher()->whoami(); });
     j["you_are"] = me.in();
@@ -307,7 +301,7 @@ int replication(OservClient& client, const Args& args) {
     OServ::StringList_var lines =
         client.call([&] { return client.dispatcher()->replication_status(); });
     Json j = json_document("replication", 1);
-    j["lines"] = lines_json(lines.in());
+    j["lines"] = json_strings(lines.in());
     print_json(j);
     return 0;
   }

@@ -27,12 +27,6 @@ Exit codes: 0 success, 1 the oserv failed the request, 2 usage error, 3 the oser
 
 bool verbose = false;
 
-Json strings_json(const OServ::StringList& list) {
-  Json out = Json::array();
-  for (CORBA::ULong i = 0; i < list.length(); ++i) out.push_back(list[i].in());
-  return out;
-}
-
 int print_tmstat_json(const OServ::TxnEntries& txns, const OServ::LockEntries& locks,
                       CORBA::ULongLong journal, CORBA::ULongLong journal_file) {
   Json j = json_document("tmstat", 1);
@@ -48,8 +42,8 @@ int print_tmstat_json(const OServ::TxnEntries& txns, const OServ::LockEntries& l
   for (CORBA::ULong i = 0; i < locks.length(); ++i) {
     const auto& l = locks[i];
     j["locks"].push_back({{"resource", l.resource.in()}, {"mode", l.mode.in()},
-                          {"holders", strings_json(l.holders)},
-                          {"waiters", strings_json(l.waiters)}});
+                          {"holders", json_strings(l.holders)},
+                          {"waiters", json_strings(l.waiters)}});
   }
   j["odb_log"] = {{"record_bytes", journal}, {"file_bytes", journal_file}};
   print_json(j);

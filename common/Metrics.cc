@@ -8,6 +8,8 @@
 #include <boost/beast/http.hpp>
 #include <fmt/core.h>
 
+#include "HostPort.h"
+
 namespace openoserv::metrics {
 
 namespace asio = boost::asio;
@@ -168,20 +170,26 @@ struct Server::Impl {
   }
 };
 
-Server::Server(const Registry& registry, const std::string& host, std::uint16_t port)
+Server::Server(const Registry& registry, const std::string& address)
     : impl_(std::make_unique<Impl>(registry)) {
+  HostPort hp;
+  try {
+    hp = parse_host_port(address, 0);
+  } catch (const std::invalid_argument& e) {
+    throw std::runtime_error(fmt::format("metrics at {}: {}", address, e.what()));
+  }
   boost::system::error_code ec;
-  const auto ip = asio::ip::make_address(host, ec);
-  if (ec) throw std::runtime_error(fmt::format("--metrics: '{}' is not an IP address", host));
-  const asio::ip::tcp::endpoint where(ip, port);
+  const auto ip = asio::ip::make_address(hp.host, ec);
+  if (ec)
+    throw std::runtime_error(fmt::format("metrics at {}: '{}' is not an IP address", address, hp.host));
+  const asio::ip::tcp::endpoint where(ip, hp.port);
   auto& a = impl_->acceptor;
   a.open(where.protocol(), ec);
   if (!ec) a.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) a.bind(where, ec);
   if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
   if (ec)
-    throw std::runtime_error(
-        fmt::format("--metrics: cannot listen on {}:{}: {}", host, port, ec.message()));
+    throw std::runtime_error(fmt::format("metrics: cannot listen on {}: {}", address, ec.message()));
   const auto bound = a.local_endpoint();
   address_ = fmt::format("{}:{}", bound.address().to_string(), bound.port());
   impl_->accept();

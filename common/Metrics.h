@@ -70,15 +70,16 @@ class Registry {
   std::map<std::string, Family> families_;
 };
 
-// Serves GET /metrics (the registry rendered) on `host:port` from a thread of its own until
-// destroyed. Throws std::runtime_error naming the address when it cannot listen.
+// Serves GET /metrics (the registry rendered) on `address` ("IP:PORT"; an IP alone: the kernel
+// chooses) from a thread of its own until destroyed. Throws std::runtime_error naming the
+// address when it is not one or cannot be listened on.
 class Server {
  public:
-  Server(const Registry& registry, const std::string& host, std::uint16_t port);
+  Server(const Registry& registry, const std::string& address);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
-  // Where it listens ("127.0.0.1:9100"; the port the kernel chose when given 0).
+  // Where it listens ("127.0.0.1:9100"; the port the kernel chose when given none).
   const std::string& address() const { return address_; }
 
  private:

@@ -364,14 +364,8 @@ CORBA::ORB_ptr start_orb(const GatewayOptions& o, const std::string& ssl, OservL
 std::unique_ptr<metrics::Server> serve_metrics(const std::string& address, Gateway& gateway,
                                                metrics::Registry& registry, OservLog& log) {
   if (address.empty()) return nullptr;
-  HostPort where;
-  try {
-    where = parse_host_port(address, 0);
-  } catch (const std::invalid_argument& e) {
-    throw std::runtime_error(fmt::format("gateway.cfg metrics={}: {}", address, e.what()));
-  }
   gateway.count_metrics(registry);
-  auto server = std::make_unique<metrics::Server>(registry, where.host, where.port);
+  auto server = std::make_unique<metrics::Server>(registry, address);
   log.line(fmt::format("metrics at http://{}/metrics", server->address()));
   return server;
 }

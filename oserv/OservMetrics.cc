@@ -2,12 +2,10 @@
 #include "OservMetrics.h"
 
 #include <map>
-#include <stdexcept>
 
 #include <fmt/core.h>
 
 #include "Access.h"
-#include "HostPort.h"
 #include "LocalDispatcher.h"
 #include "LockTable.h"
 
@@ -30,16 +28,10 @@ OservMetrics::Operation OservMetrics::make(const std::string& name) {
 }
 
 OservMetrics::OservMetrics(const std::string& address) {
-  HostPort where;
-  try {
-    where = parse_host_port(address, 0);
-  } catch (const std::invalid_argument& e) {
-    throw std::runtime_error(fmt::format("--metrics {}: {}", address, e.what()));
-  }
   for (const auto& rule : operation_rules()) operations_.emplace(rule.operation, make(std::string(rule.operation)));
   other_ = make("other");
   add_gauges();
-  server_ = std::make_unique<metrics::Server>(registry_, where.host, where.port);
+  server_ = std::make_unique<metrics::Server>(registry_, address);
 }
 
 void OservMetrics::attach(LocalDispatcher* local) {

@@ -69,7 +69,7 @@ std::string get(const std::string& address, const std::string& path) {
 TEST(Metrics, TheServerAnswersMetricsAndNothingElse) {
   Registry r;
   r.counter("hits_total", "Hits.").add(7);
-  Server server(r, "127.0.0.1", 0);
+  Server server(r, "127.0.0.1");  // a port the kernel chooses
   const std::string metrics = get(server.address(), "/metrics");
   EXPECT_EQ(metrics.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << metrics;
   EXPECT_NE(metrics.find("text/plain; version=0.0.4"), std::string::npos);
@@ -80,14 +80,25 @@ TEST(Metrics, TheServerAnswersMetricsAndNothingElse) {
 
 TEST(Metrics, AnAddressInUseIsNamed) {
   Registry r;
-  Server first(r, "127.0.0.1", 0);
-  const auto port = static_cast<std::uint16_t>(std::stoi(first.address().substr(10)));
+  Server first(r, "127.0.0.1");
   try {
-    Server second(r, "127.0.0.1", port);
+    Server second(r, first.address());
     FAIL() << "a second server on " << first.address();
   } catch (const std::runtime_error& e) {
     EXPECT_NE(std::string(e.what()).find("cannot listen on " + first.address()), std::string::npos)
         << e.what();
+  }
+}
+
+TEST(Metrics, AnAddressThatIsNotIpAndPortIsNamed) {
+  Registry r;
+  for (const std::string bad : {"localhost:9100", "127.0.0.1:x", "127.0.0.1:70000"}) {
+    try {
+      Server server(r, bad);
+      ADD_FAILURE() << "served at " << bad;
+    } catch (const std::runtime_error& e) {
+      EXPECT_NE(std::string(e.what()).find("metrics at " + bad), std::string::npos) << e.what();
+    }
   }
 }
 
