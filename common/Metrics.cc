@@ -3,18 +3,9 @@
 
 #include "Metrics.h"
 
-#include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <fmt/core.h>
 
-#include "HostPort.h"
-
 namespace openoserv::metrics {
-
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
 
 void Histogram::observe(std::chrono::nanoseconds d) {
   const double seconds = std::chrono::duration<double>(d).count();
@@ -112,93 +103,20 @@ std::string Registry::render() const {
   return out;
 }
 
-struct Server::Impl {
-  const Registry& registry;
-  asio::io_context io;
-  asio::ip::tcp::acceptor acceptor{io};
+namespace {
 
-  explicit Impl(const Registry& r) : registry(r) {}
+web::Response serve(const Registry& registry, const web::Request& request) {
+  if (request.method != "GET" && request.method != "HEAD") return web::method_not_allowed("GET, HEAD");
+  if (request.target != "/metrics" && !request.target.starts_with("/metrics?"))
+    return web::not_found("metrics are at /metrics");
+  return web::Response{.content_type = "text/plain; version=0.0.4; charset=utf-8",
+                       .body = registry.render()};
+}
 
-  void accept() {
-    acceptor.async_accept([this](const boost::system::error_code& ec, asio::ip::tcp::socket s) {
-      if (ec == asio::error::operation_aborted) return;
-      if (!ec) serve(std::make_shared<beast::tcp_stream>(std::move(s)));
-      accept();
-    });
-  }
-
-  // One request per connection, within 5 s: a scraper that stalls loses its connection.
-  void serve(std::shared_ptr<beast::tcp_stream> stream) {
-    auto buffer = std::make_shared<beast::flat_buffer>();
-    auto request = std::make_shared<http::request<http::string_body>>();
-    stream->expires_after(std::chrono::seconds(5));
-    http::async_read(*stream, *buffer, *request,
-                     [this, stream, buffer, request](const boost::system::error_code& ec,
-                                                     std::size_t) {
-                       if (ec) return;
-                       respond(stream, *request);
-                     });
-  }
-
-  void respond(const std::shared_ptr<beast::tcp_stream>& stream,
-               const http::request<http::string_body>& request) {
-    auto response = std::make_shared<http::response<http::string_body>>();
-    response->version(request.version());
-    response->keep_alive(false);
-    response->set(http::field::server, "openoserv");
-    const bool metrics = request.target() == "/metrics" || request.target().starts_with("/metrics?");
-    if (request.method() != http::verb::get && request.method() != http::verb::head) {
-      response->result(http::status::method_not_allowed);
-      response->body() = "GET /metrics only\n";
-    } else if (!metrics) {
-      response->result(http::status::not_found);
-      response->body() = "metrics are at /metrics\n";
-    } else {
-      response->result(http::status::ok);
-      response->set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
-      response->body() = registry.render();
-    }
-    if (response->result() != http::status::ok)
-      response->set(http::field::content_type, "text/plain; charset=utf-8");
-    response->prepare_payload();
-    if (request.method() == http::verb::head) response->body().clear();
-    http::async_write(*stream, *response,
-                      [stream, response](const boost::system::error_code&, std::size_t) {
-                        boost::system::error_code ignored;
-                        stream->socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-                      });
-  }
-};
+}  // namespace
 
 Server::Server(const Registry& registry, const std::string& address)
-    : impl_(std::make_unique<Impl>(registry)) {
-  HostPort hp;
-  try {
-    hp = parse_host_port(address, 0);
-  } catch (const std::invalid_argument& e) {
-    throw std::runtime_error(fmt::format("metrics at {}: {}", address, e.what()));
-  }
-  boost::system::error_code ec;
-  const auto ip = asio::ip::make_address(hp.host, ec);
-  if (ec)
-    throw std::runtime_error(fmt::format("metrics at {}: '{}' is not an IP address", address, hp.host));
-  const asio::ip::tcp::endpoint where(ip, hp.port);
-  auto& a = impl_->acceptor;
-  a.open(where.protocol(), ec);
-  if (!ec) a.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) a.bind(where, ec);
-  if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec)
-    throw std::runtime_error(fmt::format("metrics: cannot listen on {}: {}", address, ec.message()));
-  const auto bound = a.local_endpoint();
-  address_ = fmt::format("{}:{}", bound.address().to_string(), bound.port());
-  impl_->accept();
-  thread_ = std::thread([this] { impl_->io.run(); });
-}
-
-Server::~Server() {
-  asio::post(impl_->io, [this] { impl_->io.stop(); });
-  if (thread_.joinable()) thread_.join();
-}
+    : server_(address, [&registry](const web::Request& r) { return serve(registry, r); },
+              web::Options{.what = "metrics"}) {}
 
 }  // namespace openoserv::metrics

@@ -3,8 +3,8 @@
 //
 // prometheus-cpp is not packaged for Debian 12, so the little this needs is here: families of
 // counters and histograms whose hot path is one relaxed atomic add (no lock, no allocation
-// after a series is first made), gauges read when scraped, and a Boost.Beast HTTP server on a
-// thread of its own (a slow or hung scraper holds only its own connection, for at most 5 s).
+// after a series is first made), gauges read when scraped, and an HTTP server (common/WebServer.h) on a thread of its own (a
+// slow or hung scraper holds only its own connection, for at most 5 s).
 #pragma once
 
 #include <array>
@@ -16,8 +16,9 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
+
+#include "WebServer.h"
 
 namespace openoserv::metrics {
 
@@ -71,22 +72,16 @@ class Registry {
 };
 
 // Serves GET /metrics (the registry rendered) on `address` ("IP:PORT"; an IP alone: the kernel
-// chooses) from a thread of its own until destroyed. Throws std::runtime_error naming the
-// address when it is not one or cannot be listened on.
+// chooses) until destroyed. Throws std::runtime_error naming the address when it is not one or
+// cannot be listened on.
 class Server {
  public:
   Server(const Registry& registry, const std::string& address);
-  ~Server();
-  Server(const Server&) = delete;
-  Server& operator=(const Server&) = delete;
   // Where it listens ("127.0.0.1:9100"; the port the kernel chose when given none).
-  const std::string& address() const { return address_; }
+  const std::string& address() const { return server_.address(); }
 
  private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
-  std::string address_;
-  std::thread thread_;
+  web::Server server_;
 };
 
 }  // namespace openoserv::metrics
