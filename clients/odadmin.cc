@@ -18,6 +18,7 @@
 #include "Numbers.h"
 #include "Odlist.h"
 #include "RegionCa.h"
+#include "WireConvert.h"
 
 namespace po = boost::program_options;
 using namespace openoserv;
@@ -57,6 +58,8 @@ Commands:
   method_user [USER]              print (or, super only, set) the account this dispatcher's
                                   method programs, run_script and tasks run as (default
                                   nobody; root only if you mean it)
+  log [LINES]                     print the last LINES (default 20, at most 1000) lines of
+                                  the dispatcher's oservlog, also of a remote one (admin)
   ping                            exit 0 when the dispatcher answers
   join_token [USES [SECONDS]]     at the TMR server: print a token for USES new managed nodes
                                   (default 1) within SECONDS (default 3600); give it to
@@ -118,8 +121,6 @@ using Args = std::vector<std::string>;
 
 bool planned_mode = false;  // --planned (promote)
 
-const char* yes_no(bool b) { return b ? "TRUE" : "FALSE"; }
-
 // The status block as JSON (docs/JSON.md, openoserv.status/1); replication and you_are are
 // added by the caller.
 Json status_json(const OServ::StatusBlock& s) {
@@ -145,39 +146,12 @@ Json status_json(const OServ::StatusBlock& s) {
 }
 
 void print_status(const OServ::StatusBlock& s) {
-  std::string force = yes_no(s.force_bind);
-  if (s.force_bind != s.force_bind_active)
-    force += fmt::format(" (running with {} until restarted)", yes_no(s.force_bind_active));
-  fmt::print(
-      "Region = {}\n"
-      "Dispatcher = {}\n"
-      "Interpreter type = {}\n"
-      "Database directory = {}\n"
-      "Install directory = {}\n"
-      "Inter-dispatcher encryption level = {}\n"
-      "Kerberos in use = {}\n"
-      "Remote client login allowed = {}\n"
-      "Install library path = {}\n"
-      "Force socket bind to a single address = {}\n"
-      "Perform local hostname lookup for IOM connections = {}\n"
-      "{}\n{}\n\n"
-      "Port range = {}\n"
-      "State flags in use = {}\n"
-      "State checking in use = {}\n"
-      "State checking every {} seconds\n"
-      "Dynamic IP addressing allowed = {}\n"
-      "Instance ID = {}\n"
-      "Logical host = {}\n"
-      "Listening on = {}\n"
-      "Process id = {}\n"
-      "Started = {}\n"
-      "TMR server link = {}\n",
-      s.region, s.dispatcher, s.interpreter_type.in(), s.database_dir.in(), s.install_dir.in(),
-      s.encryption_level.in(), yes_no(s.kerberos), yes_no(s.remote_client_login),
-      s.install_library_path.in(), force, yes_no(s.hostname_lookup), s.version_line.in(),
-      s.copyright_line.in(), s.port_range.in(), yes_no(s.state_flags), yes_no(s.state_checking),
-      s.state_check_interval, yes_no(s.dynamic_ip), s.instance_id.in(), s.logical_host.in(),
-      s.bound_address.in(), s.pid, s.started.in(), s.tmr_link.in());
+  for (const auto& [name, value] : wire::status_lines(s)) {
+    // Tivoli's odd one out: "State checking every 180 seconds", without " = ".
+    if (name == "State checking every") fmt::print("{} {}\n", name, value);
+    else if (name.empty()) fmt::print("{}\n", value);
+    else fmt::print("{} = {}\n", name, value);
+  }
 }
 
 template <typename F>
@@ -421,6 +395,14 @@ int method_user(OservClient& client, const Args& args) {
   return print_message(client, [&] { return client.dispatcher()->method_user(); });
 }
 
+int log(OservClient& client, const Args& args) {
+  if (args.size() > 2) throw UsageError("usage: odadmin log [LINES]");
+  CORBA::ULong lines = 20;
+  if (args.size() == 2) lines = parse_count(args[1], "LINES");
+  print_lines(client, [&] { return client.dispatcher()->log_tail(lines); });
+  return 0;
+}
+
 int ior(OservClient& client, const Args& args) {
   require_args("odadmin", args, 0, "ior");
   return print_message(client, [&] { return client.dispatcher()->ior(); });
@@ -507,7 +489,7 @@ int run(OservClient& client, const Args& args) {
   using Command = int (*)(OservClient&, const Args&);
   static const std::map<std::string, Command> commands = {
       {"", status},         {"odlist", odlist}, {"set_force_bind", set_force_bind},
-      {"shutdown", shutdown}, {"db_sync", db_sync}, {"ior", ior}, {"method_user", method_user},
+      {"shutdown", shutdown}, {"db_sync", db_sync}, {"ior", ior}, {"method_user", method_user}, {"log", log},
       {"health", health},   {"ping", ping}, {"join_token", join_token},
       {"issue_cert", issue_cert}, {"revoke_cert", revoke_cert}, {"renew_cert", renew_cert},
       {"set_allow_rconnect", set_allow_rconnect}, {"replication", replication},

@@ -48,6 +48,33 @@ void OservLog::raw(const std::string& text) {
   }
 }
 
+std::vector<std::string> OservLog::tail(std::size_t lines) const {
+  constexpr off_t kWindow = 64 * 1024;
+  std::string path;
+  {
+    std::lock_guard lock(mu_);
+    path = path_;
+  }
+  const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  const off_t size = fd ? ::lseek(fd.get(), 0, SEEK_END) : -1;
+  if (size < 0) throw std::runtime_error(fmt::format("cannot read log {}: {}", path, std::strerror(errno)));
+  const off_t from = size > kWindow ? size - kWindow : 0;
+  std::string text(static_cast<std::size_t>(size - from), '\0');
+  const ssize_t got = ::pread(fd.get(), text.data(), text.size(), from);
+  if (got < 0) throw std::runtime_error(fmt::format("cannot read log {}: {}", path, std::strerror(errno)));
+  text.resize(static_cast<std::size_t>(got));
+  // A window that starts inside a line drops that part line.
+  if (from > 0) text.erase(0, std::min(text.size(), text.find('\n') + 1));
+  std::vector<std::string> all;
+  for (std::size_t at = 0; at < text.size();) {
+    const std::size_t end = std::min(text.find('\n', at), text.size());
+    all.emplace_back(text, at, end - at);
+    at = end + 1;
+  }
+  if (all.size() > lines) all.erase(all.begin(), all.end() - static_cast<std::ptrdiff_t>(lines));
+  return all;
+}
+
 void OservLog::line(const std::string& message) { raw(timestamp() + ": " + message + "\n"); }
 
 }  // namespace openoserv

@@ -4,6 +4,7 @@
 
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include <fmt/core.h>
 
@@ -29,11 +30,15 @@ class OservLog {
   // Text written as is (the banner's continuation lines carry no timestamp, as in Tivoli).
   void raw(const std::string& text);
 
+  // The last `lines` lines of the log file (those of its last 64 KB). Throws std::runtime_error
+  // naming the file when it cannot be read.
+  std::vector<std::string> tail(std::size_t lines) const;
+
   // The timestamp prefix for now, e.g. "2026/11/24 22:31:46 +00".
   static std::string timestamp();
 
  private:
-  std::mutex mu_;
+  mutable std::mutex mu_;  // guards the members below
   std::string path_;
   UniqueFd fd_;
   bool mirror_ = true;

@@ -41,6 +41,10 @@ inline constexpr milliseconds kEndpointManagerCall{10000};
 inline constexpr milliseconds kPolicy{30000};
 // An administrator's change told to a live endpoint (wep set interfaces), through its gateway.
 inline constexpr milliseconds kEndpointTell{10000};
+// What the web console asks a dispatcher for one page (its status, threads, transactions, log;
+// the TMR server's gateways and endpoints): small reads. A page waits this long at most per
+// call, and the browser's request itself is given 5 s more.
+inline constexpr milliseconds kConsoleCall{2000};
 // A client's wait for its own oserv (the --timeout default of every command, in seconds).
 inline constexpr int kClientSeconds = 30;
 

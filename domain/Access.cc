@@ -52,6 +52,8 @@ constexpr std::array kRules = {
     look("status"), look("health"), configure("db_sync"), configure("shutdown"), look("ior"),
     OperationRule{"backup", Need::kRole, kRoleBackup, Audit::kYes}, look("method_user"),
     OperationRule{"set_method_user", Need::kRole, kRoleSuper, Audit::kYes},
+    // The log says what methods did and who was refused: for those who run methods.
+    OperationRule{"log_tail", Need::kRole, kRoleAdmin, Audit::kNo},
     // RegionAdmin.
     look("odlist"), configure("set_force_bind"), configure("change_ip"),
     configure("add_hostname_alias"), configure("delete_hostname_alias"),

@@ -192,4 +192,36 @@ std::vector<EndpointRecord> endpoints(const OServ::EndpointEntries& entries) {
   return out;
 }
 
+std::vector<std::pair<std::string, std::string>> status_lines(const OServ::StatusBlock& s) {
+  const auto yes_no = [](bool b) -> std::string { return b ? "TRUE" : "FALSE"; };
+  std::string force = yes_no(s.force_bind);
+  if (s.force_bind != s.force_bind_active)
+    force += fmt::format(" (running with {} until restarted)", yes_no(s.force_bind_active));
+  return {{"Region", std::to_string(s.region)},
+          {"Dispatcher", std::to_string(s.dispatcher)},
+          {"Interpreter type", s.interpreter_type.in()},
+          {"Database directory", s.database_dir.in()},
+          {"Install directory", s.install_dir.in()},
+          {"Inter-dispatcher encryption level", s.encryption_level.in()},
+          {"Kerberos in use", yes_no(s.kerberos)},
+          {"Remote client login allowed", yes_no(s.remote_client_login)},
+          {"Install library path", s.install_library_path.in()},
+          {"Force socket bind to a single address", force},
+          {"Perform local hostname lookup for IOM connections", yes_no(s.hostname_lookup)},
+          {"", s.version_line.in()},
+          {"", s.copyright_line.in()},
+          {"", ""},
+          {"Port range", s.port_range.in()},
+          {"State flags in use", yes_no(s.state_flags)},
+          {"State checking in use", yes_no(s.state_checking)},
+          {"State checking every", fmt::format("{} seconds", s.state_check_interval)},
+          {"Dynamic IP addressing allowed", yes_no(s.dynamic_ip)},
+          {"Instance ID", s.instance_id.in()},
+          {"Logical host", s.logical_host.in()},
+          {"Listening on", s.bound_address.in()},
+          {"Process id", std::to_string(s.pid)},
+          {"Started", s.started.in()},
+          {"TMR server link", s.tmr_link.in()}};
+}
+
 }  // namespace openoserv::wire

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "Peers.h"
@@ -41,5 +42,9 @@ OServ::AdminEntries admins(const std::vector<AdministratorRecord>& admins);
 std::vector<AdministratorRecord> admins(const OServ::AdminEntries& admins);
 OServ::AdminEntry admin(const AdministratorRecord& admin);
 AdministratorRecord admin(const OServ::AdminEntry& admin);
+
+// The `odadmin` status block in Tivoli's order: {"Region", "1234"}, ... A line without a name
+// (the version and copyright lines, and the blank line after them) has an empty first.
+std::vector<std::pair<std::string, std::string>> status_lines(const OServ::StatusBlock& s);
 
 }  // namespace openoserv::wire

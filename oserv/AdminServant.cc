@@ -16,6 +16,7 @@
 #include "RequestContext.h"
 #include "RegionCa.h"
 #include "ServantSupport.h"
+#include "Utf8.h"
 #include "Version.h"
 #include "WireConvert.h"
 
@@ -141,6 +142,19 @@ char* AdminServant::method_user() {
 
 char* AdminServant::set_method_user(const char* user) {
   return guarded([&] { return dup(local_.objects.set_method_user(user)); });
+}
+
+OServ::StringList* AdminServant::log_tail(CORBA::ULong lines) {
+  return guarded([&] {
+    std::vector<std::string> tail;
+    try {
+      tail = local_.log.tail(std::min<CORBA::ULong>(lines, 1000));
+    } catch (const std::runtime_error& e) {
+      fail(e.what());
+    }
+    for (auto& line : tail) line = valid_utf8(line);  // method output may be any bytes
+    return new OServ::StringList(wire::strings(tail));
+  });
 }
 
 }  // namespace openoserv

@@ -23,6 +23,7 @@ class AdminServant : public virtual POA_OServ::Admin {
   char* backup(const char* target_dir) override;
   char* method_user() override;
   char* set_method_user(const char* user) override;
+  OServ::StringList* log_tail(CORBA::ULong lines) override;
 
  private:
   LocalDispatcher& local_;

@@ -69,19 +69,20 @@ Principal Authorization::principal_of(const RequestContext& request) {
       return local_user(cred.uid);
     return Principal{.kind = Principal::Kind::kLocal, .name = "an unidentified local client"};
   }
-  return tls_peer(request);
+  return certificate_holder(request.peer_certificate, without_transport(request.peer_address),
+                            request.on_behalf_of);
 }
 
 // A TLS peer: what its verified certificate says, checked against this region and (for an
 // administrator) against the administrator's record.
-Principal Authorization::tls_peer(const RequestContext& request) {
-  const std::string address = without_transport(request.peer_address);
+Principal Authorization::certificate_holder(const ::x509_st* cert, const std::string& address,
+                                            const std::string& on_behalf_of) {
   // A named caller is named by its host, not its connection: it is the same owner of its
   // transactions from its next process (odb begin, put, commit).
   const std::string host = address.substr(0, address.rfind(':'));
   Principal who{.kind = Principal::Kind::kRemote,
                 .name = fmt::format("anonymous TLS client {}", address)};
-  const auto peer = tls::peer_of(request.peer_certificate);
+  const auto peer = tls::peer_of(cert);
   if (!peer) return who;
   const tls::Subject& s = peer->subject;
   if (s.region != region_) {
@@ -94,7 +95,7 @@ Principal Authorization::tls_peer(const RequestContext& request) {
                      .admin = "",
                      .roles = kAllRoles,
                      .od = s.od,
-                     .on_behalf_of = request.on_behalf_of};
+                     .on_behalf_of = on_behalf_of};
   who.name = fmt::format("{} (client certificate {}, {})", s.name, peer->serial, host);
   if (!admins_.remote_login_allowed()) {
     who.name += ", remote client login not allowed here";

@@ -26,6 +26,11 @@ class Authorization {
   void check(RequestContext& request);
 
   Principal principal_of(const RequestContext& request);
+  // The holder of a TLS peer's verified certificate `cert` (null: none), connected from
+  // `address` ("IP:PORT"): a dispatcher, an administrator (if not revoked and remote client
+  // login is allowed here), or anonymous. `on_behalf_of`: whom a dispatcher relays for.
+  Principal certificate_holder(const ::x509_st* cert, const std::string& address,
+                               const std::string& on_behalf_of = "");
   // A refusal a servant made (a method's role): to the audit log like the check's own.
   void refused(const RequestContext& request, const std::string& why);
   // A standby passed the request on to its primary at `to` (the audit log says so).
@@ -36,7 +41,6 @@ class Authorization {
 
  private:
   Principal local_user(unsigned uid);
-  Principal tls_peer(const RequestContext& request);
 
   Administrators& admins_;
   OservLog& log_;

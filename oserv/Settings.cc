@@ -92,8 +92,27 @@ po::options_description options(Settings& s, Raw& raw) {
        "seconds a transaction waits for an object lock before failing")
       ("metrics", po::value(&s.metrics),
        "serve Prometheus metrics at http://ADDR:PORT/metrics (off by default; no "
-       "authentication: bind a loopback or management address; docs/OPERATIONS.md)");
+       "authentication: bind a loopback or management address; docs/OPERATIONS.md)")
+      ("console", po::value(&s.console),
+       "serve the read-only web console at https://ADDR:PORT/ (off by default; a TMR server's "
+       "option: administrators' client certificates, as for remote clients; docs/OPERATIONS.md)");
   return opts;
+}
+
+// An optional IP:PORT to listen on (`option` names it in the error; `example` shows the form).
+void check_listen_address(const char* option, const std::string& address, const char* example) {
+  if (address.empty()) return;
+  std::optional<HostPort> where;
+  try {
+    where = parse_host_port(address, 0);
+  } catch (const std::invalid_argument& e) {
+    throw StartError{kConfig, fmt::format("{} {}", option, e.what())};
+  }
+  in6_addr ip{};
+  if (where->port == 0 || (::inet_pton(AF_INET, where->host.c_str(), &ip) != 1 &&
+                           ::inet_pton(AF_INET6, where->host.c_str(), &ip) != 1))
+    throw StartError{kConfig, fmt::format("{} {}: give an IP address and a port ({})", option,
+                                          address, example)};
 }
 
 void check(const Settings& s, const Raw& raw, const po::variables_map& vm) {
@@ -108,20 +127,8 @@ void check(const Settings& s, const Raw& raw, const po::variables_map& vm) {
     throw StartError{kConfig, "--bind-wait-interval, --stop-timeout, --lock-timeout and "
                               "--transaction-lease must be at least 1 second, --bind-timeout at "
                               "least 0"};
-  if (!s.metrics.empty()) {
-    std::optional<HostPort> where;
-    try {
-      where = parse_host_port(s.metrics, 0);
-    } catch (const std::invalid_argument& e) {
-      throw StartError{kConfig, fmt::format("--metrics {}", e.what())};
-    }
-    in6_addr ip{};
-    if (where->port == 0 || (::inet_pton(AF_INET, where->host.c_str(), &ip) != 1 &&
-                             ::inet_pton(AF_INET6, where->host.c_str(), &ip) != 1))
-      throw StartError{kConfig, fmt::format("--metrics {}: give an IP address and a port "
-                                            "(127.0.0.1:9100)",
-                                            s.metrics)};
-  }
+  check_listen_address("--metrics", s.metrics, "127.0.0.1:9100");
+  check_listen_address("--console", s.console, "192.0.2.10:9443");
   if (raw.remote_calls != "relay" && raw.remote_calls != "forward")
     throw StartError{kConfig, fmt::format("--remote-calls {}: must be relay or forward",
                                           raw.remote_calls)};

@@ -38,6 +38,7 @@ struct Settings {
   int idle_connection_timeout = 180;
   int transaction_lease = 600;
   std::string metrics;  // --metrics ADDR:PORT ("" off)
+  std::string console;  // --console ADDR:PORT ("" off)
   ObjectAdapter::RemoteCalls remote_calls = ObjectAdapter::RemoteCalls::kRelay;
 };
 

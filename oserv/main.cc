@@ -31,6 +31,7 @@
 
 #include "Authorization.h"
 #include "Connections.h"
+#include "Console.h"
 #include "CorbaPeers.h"
 #include "Daemon.h"
 #include "Database.h"
@@ -539,6 +540,7 @@ struct Process {
   std::optional<OdRecord> handed_over_to;  // the standby a planned switchover hands over to
   std::uint64_t handed_over_at = 0;        // and the last transaction it must have first
   std::unique_ptr<OservMetrics> metrics;   // --metrics: for the process's life, every run
+  std::unique_ptr<Console> console;        // --console: likewise
 };
 
 // The audit log is the administrators' record of who did what: readable by root only.
@@ -565,7 +567,7 @@ std::string host_name() {
 bool standby_serves(std::string_view operation) {
   static constexpr std::string_view kServed[] = {
       "ping",   "status", "health", "db_sync",        "shutdown",      "ior",
-      "whoami", "odlist", "tmstat", "method_user",    "replication_status", "promote", "rejoin", "request_vote",
+      "whoami", "odlist", "tmstat", "method_user", "log_tail",    "replication_status", "promote", "rejoin", "request_vote",
       "_is_a",  "_non_existent",    "_interface",     "_repository_id", "_component"};
   return std::find(std::begin(kServed), std::end(kServed), operation) != std::end(kServed);
 }
@@ -928,6 +930,7 @@ Served serve_once(Process& p, char* argv0) {
     throw;
   }
   Endpoints endpoints = activate(orb, local, peers, settings);
+  ConsoleAttachment console(p.console.get(), {peers, authorization, *p.db, info.region});
   announce_ready(p, info);
   // A managed node whose TMR server is down still runs (its supervisor sees it up) and joins
   // when the server comes back.
@@ -948,6 +951,7 @@ Served serve_once(Process& p, char* argv0) {
     sd_notify_state("STOPPING=1");
     p.watchdog.emplace(settings.stop_timeout, p.log);
   }
+  console.end();
   local.stop();
   notice.join();
   orb->shutdown(true);  // waits for the requests in progress
@@ -1090,7 +1094,8 @@ OdRecord take_over_planned(db::Database& db, CorbaPeers& peers, const Dispatcher
 // A standby's run, from ready to its end: until a stop signal or an order (StandbyOrders), then
 // its background work stopped and its ORB gone. How it ended.
 Served end_standby_run(Process& p, CORBA::ORB_ptr orb, LocalDispatcher& local,
-                       AutoPromoter& promoter, const StandbyOrders& orders, const std::string& id) {
+                       AutoPromoter& promoter, const StandbyOrders& orders, const std::string& id,
+                       ConsoleAttachment& console) {
   wait_for_stop(p.signals, p.log, id, [&] { return orders.next() != Served::kStopped; });
   promoter.stop();
   const Served next = orders.next();
@@ -1100,6 +1105,7 @@ Served end_standby_run(Process& p, CORBA::ORB_ptr orb, LocalDispatcher& local,
   } else {
     p.log.line(next == Served::kPromoted ? "restarting as the primary" : "restarting as a standby");
   }
+  console.end();
   local.stop();
   orb->shutdown(true);  // the order's reply goes out first
   orb->destroy();
@@ -1178,6 +1184,7 @@ Served serve_standby(Process& p, char* argv0) {
     throw;
   }
   Endpoints endpoints = activate(orb, local, peers, settings);
+  ConsoleAttachment console(p.console.get(), {peers, authorization, *p.db, info.region});
   p.log.line(fmt::format("oserv {} ready: {} TMR server of region {} on {}, {} {} from "
                          "transaction {}",
                          info.id(), demoted ? "demoted" : "standby", info.region, info.listening(),
@@ -1190,7 +1197,7 @@ Served serve_standby(Process& p, char* argv0) {
     follower.start();
     promoter.start();
   }
-  return end_standby_run(p, orb, local, promoter, orders, info.id());
+  return end_standby_run(p, orb, local, promoter, orders, info.id(), console);
 }
 
 // Runs the dispatcher until a stop signal, in whatever role its database gives it, and again in
@@ -1253,6 +1260,19 @@ void start_metrics(Process& p) {
   p.log.line(fmt::format("metrics at http://{}/metrics", p.metrics->address()));
 }
 
+// --console: the web console listens from now on, with the dispatcher's certificate; it shows
+// pages while a run is attached.
+void start_console(Process& p) {
+  if (p.settings.console.empty()) return;
+  const TlsFiles files = dispatcher_tls_files(p.inst, p.log);
+  try {
+    p.console = std::make_unique<Console>(p.settings.console, files, p.audit);
+  } catch (const std::exception& e) {
+    throw StartError{kAddressUnavailable, e.what()};
+  }
+  p.log.line(fmt::format("console at https://{}/", p.console->address()));
+}
+
 int run(int argc, char** argv) {
   own_process_state();
   Process p;
@@ -1273,6 +1293,7 @@ int run(int argc, char** argv) {
   start_log(p.log, p.inst, *p.db, p.started);
   open_audit_log(p);
   start_metrics(p);
+  start_console(p);
   try {
     serve(p, argv[0]);
   } catch (const StoppedBeforeReady& stop) {
