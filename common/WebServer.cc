@@ -120,6 +120,7 @@ struct Server::Impl::Session : std::enable_shared_from_this<Session<Stream>> {
     response.body() = std::move(answer.body);
     response.prepare_payload();
     if (req.method() == http::verb::head) response.body().clear();
+    tcp().expires_after(server.options.deadline);  // the handler's own time is not the client's
     http::async_write(stream, response,
                       [self = this->shared_from_this()](const boost::system::error_code&,
                                                         std::size_t) { self->close(); });

@@ -2,6 +2,7 @@
 #include "ConsolePages.h"
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 
 #include <fmt/core.h>
@@ -79,12 +80,22 @@ std::vector<std::uint32_t> ods_of(const RegionView& view) {
   return ods;
 }
 
+// The endpoints page of gateway `label` (percent-encoded: a label may hold any character).
+std::string gateway_link(const std::string& label) {
+  std::string out = "/endpoints?gateway=";
+  for (const unsigned char c : label) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') out += static_cast<char>(c);
+    else out += fmt::format("%{:02X}", c);
+  }
+  return out;
+}
+
 // A box of the picture: `lines` centred in it, filled by whether it is up.
 std::string box(int x, int y, int w, int h, bool up, const std::vector<std::string>& lines,
                 const std::string& link) {
   std::string out = fmt::format("<a href=\"{}\"><rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" "
                                 "rx=\"6\" fill=\"{}\"/>",
-                                link, x, y, w, h, up ? kUp : kDown);
+                                escape(link), x, y, w, h, up ? kUp : kDown);
   for (std::size_t i = 0; i < lines.size(); ++i)
     out += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" fill=\"#fff\" "
                        "font-size=\"12\">{}</text>",
@@ -164,13 +175,13 @@ std::string region_picture(const RegionView& view) {
       svg += link_line(parent_x, parent_y, x + kBoxW / 2, y, g.up);
       svg += box(x, y, kBoxW, kBoxH, g.up,
                  {"gateway " + g.label, fmt::format("{}:{}", g.host, g.port), g.up ? "up" : "down"},
-                 "/endpoints?gateway=" + g.label);
+                 gateway_link(g.label));
       const int ey = y + kRow;
       svg += link_line(x + kBoxW / 2, y + kBoxH, x + kBoxW / 2, ey, true);
       svg += box(x, ey, kBoxW, kBoxH - 15, g.assigned == 0 || g.logged_in > 0,
                  {fmt::format("{} endpoint{}", g.assigned, g.assigned == 1 ? "" : "s"),
                   fmt::format("{} logged in", g.logged_in)},
-                 "/endpoints?gateway=" + g.label);
+                 gateway_link(g.label));
     }
   }
   const int height = kTop + (view.gateways.content.empty() ? 1 : 3) * kRow + kBoxH + 10;
@@ -192,7 +203,7 @@ std::string region_page(const RegionView& view) {
   body += section("Gateways", view.gateways, [](const std::vector<GatewayView>& gws) {
     std::vector<std::vector<std::string>> cells;
     for (const auto& g : gws)
-      cells.push_back({fmt::format("<a href=\"/endpoints?gateway={0}\">{0}</a>", escape(g.label)),
+      cells.push_back({fmt::format("<a href=\"{}\">{}</a>", escape(gateway_link(g.label)), escape(g.label)),
                        std::to_string(g.od), escape(fmt::format("{}:{}", g.host, g.port)),
                        state(g.up, g.problem), std::to_string(g.assigned),
                        std::to_string(g.logged_in)});
