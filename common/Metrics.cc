@@ -63,6 +63,14 @@ void Registry::gauge(const std::string& name, const std::string& help, Read read
   family(name, help, type).read = std::move(read);
 }
 
+void Registry::histogram_of(const std::string& name, const std::string& help,
+                            std::vector<double> bounds, std::function<Counts()> read) {
+  std::lock_guard guard(mu_);
+  Family& f = family(name, help, "histogram");
+  f.bounds = std::move(bounds);
+  f.read_histogram = std::move(read);
+}
+
 namespace {
 
 std::string braces(const std::string& labels) { return labels.empty() ? "" : "{" + labels + "}"; }
@@ -71,19 +79,29 @@ std::string with(const std::string& labels, const std::string& more) {
   return "{" + (labels.empty() ? more : labels + "," + more) + "}";
 }
 
+// One histogram's series: `counts` per bucket (not cumulative; the last is +Inf).
+template <typename Bounds, typename Counts>
 void render_histogram(std::string& out, const std::string& name, const std::string& labels,
-                      const Histogram& h) {
+                      const Bounds& bounds, const Counts& counts, double sum, std::uint64_t count) {
   std::uint64_t cumulative = 0;
-  for (std::size_t i = 0; i < kBuckets.size(); ++i) {
-    cumulative += h.buckets[i].load(std::memory_order_relaxed);
-    out += fmt::format("{}_bucket{} {}\n", name, with(labels, label("le", fmt::format("{}", kBuckets[i]))),
+  for (std::size_t i = 0; i < bounds.size(); ++i) {
+    cumulative += counts[i];
+    out += fmt::format("{}_bucket{} {}\n", name, with(labels, label("le", fmt::format("{}", bounds[i]))),
                        cumulative);
   }
-  const auto count = h.count.load(std::memory_order_relaxed);
   out += fmt::format("{}_bucket{} {}\n", name, with(labels, label("le", "+Inf")), count);
-  out += fmt::format("{}_sum{} {}\n", name, braces(labels),
-                     static_cast<double>(h.sum_ns.load(std::memory_order_relaxed)) / 1e9);
+  out += fmt::format("{}_sum{} {}\n", name, braces(labels), sum);
   out += fmt::format("{}_count{} {}\n", name, braces(labels), count);
+}
+
+void render_histogram(std::string& out, const std::string& name, const std::string& labels,
+                      const Histogram& h) {
+  std::array<std::uint64_t, kBuckets.size()> counts{};
+  for (std::size_t i = 0; i < kBuckets.size(); ++i)
+    counts[i] = h.buckets[i].load(std::memory_order_relaxed);
+  render_histogram(out, name, labels, kBuckets, counts,
+                   static_cast<double>(h.sum_ns.load(std::memory_order_relaxed)) / 1e9,
+                   h.count.load(std::memory_order_relaxed));
 }
 
 }  // namespace
@@ -96,6 +114,11 @@ std::string Registry::render() const {
     for (const auto& [labels, c] : f.counters)
       out += fmt::format("{}{} {}\n", name, braces(labels), c->value.load(std::memory_order_relaxed));
     for (const auto& [labels, h] : f.histograms) render_histogram(out, name, labels, *h);
+    if (f.read_histogram) {
+      const Counts c = f.read_histogram();
+      if (c.buckets.size() == f.bounds.size() + 1)
+        render_histogram(out, name, "", f.bounds, c.buckets, c.sum, c.count);
+    }
     if (f.read)
       for (const auto& [labels, value] : f.read())
         out += fmt::format("{}{} {}\n", name, braces(labels), value);

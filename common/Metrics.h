@@ -55,6 +55,17 @@ class Registry {
   void gauge(const std::string& name, const std::string& help, Read read,
              const std::string& type = "gauge");
 
+  // A histogram counted elsewhere, read at each scrape: its buckets' upper bounds, and `read`
+  // returning the count in each bucket (not cumulative; one more than `bounds`: +Inf), the sum
+  // and the count.
+  struct Counts {
+    std::vector<std::uint64_t> buckets;
+    double sum = 0;
+    std::uint64_t count = 0;
+  };
+  void histogram_of(const std::string& name, const std::string& help, std::vector<double> bounds,
+                    std::function<Counts()> read);
+
   // Every family in the text exposition format.
   std::string render() const;
 
@@ -64,6 +75,8 @@ class Registry {
     std::map<std::string, std::unique_ptr<Counter>> counters;
     std::map<std::string, std::unique_ptr<Histogram>> histograms;
     Read read;
+    std::vector<double> bounds;  // histogram_of
+    std::function<Counts()> read_histogram;
   };
   Family& family(const std::string& name, const std::string& help, const std::string& type);
 

@@ -485,6 +485,9 @@ void Database::commit_durably(Transaction& t) {
     if (!error) {
       commits_.fetch_add(group.size(), std::memory_order_relaxed);
       commit_groups_.fetch_add(1, std::memory_order_relaxed);
+      const auto bound = std::lower_bound(kGroupSizeBounds.begin(), kGroupSizeBounds.end(), group.size());
+      group_sizes_[static_cast<std::size_t>(bound - kGroupSizeBounds.begin())].fetch_add(
+          1, std::memory_order_relaxed);
     }
     for (int t = 0; t < kTableCount && !error; ++t)
       if (changed[t]) ++generations_[t];
@@ -815,5 +818,11 @@ std::chrono::milliseconds Database::journal_stale_for() {
 }
 
 std::vector<LockInfo> Database::locks() { return locks_->snapshot(); }
+
+std::array<std::uint64_t, Database::kGroupSizeBounds.size() + 1> Database::group_sizes() const {
+  std::array<std::uint64_t, kGroupSizeBounds.size() + 1> out{};
+  for (std::size_t i = 0; i < out.size(); ++i) out[i] = group_sizes_[i].load(std::memory_order_relaxed);
+  return out;
+}
 
 }  // namespace openoserv::db

@@ -24,6 +24,7 @@
 
 #include <lmdb.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -246,6 +247,10 @@ class Database {
   // (journal syncs and LMDB commits) that carried them: commits / groups is the mean group size.
   std::uint64_t commits() const { return commits_.load(std::memory_order_relaxed); }
   std::uint64_t commit_groups() const { return commit_groups_.load(std::memory_order_relaxed); }
+  // The group commits by size: how many carried at most kGroupSizeBounds[i] transactions (and
+  // more than the bound before), the last entry those above every bound.
+  static constexpr std::array<std::uint64_t, 8> kGroupSizeBounds = {1, 2, 4, 8, 16, 32, 64, 128};
+  std::array<std::uint64_t, kGroupSizeBounds.size() + 1> group_sizes() const;
   // The records after `after`, in order, up to about `max_bytes` (at least one if there is one).
   // `first` (if given) is set to the oldest number the log still holds (0: it is empty).
   std::vector<std::string> replog_after(std::uint64_t after, std::size_t max_bytes,
@@ -323,6 +328,7 @@ class Database {
   std::atomic<std::uint64_t> epoch_{0}, replog_keep_{kReplogKeep};
   std::atomic<std::uint64_t> last_seq_{0};
   std::atomic<std::uint64_t> commits_{0}, commit_groups_{0};  // commit()'s figures (metrics)
+  std::array<std::atomic<std::uint64_t>, kGroupSizeBounds.size() + 1> group_sizes_{};
   std::function<void(std::uint64_t)> on_commit_, await_;
   std::mutex readers_mu_;
   std::vector<MDB_txn*> readers_;  // reset read-only transactions, see read()

@@ -388,6 +388,31 @@ void Gateway::count_metrics(metrics::Registry& registry) {
                        {"", double(logged_in_.load(std::memory_order_relaxed))}};
                  });
   for (const char* kind : {"initial", "normal", "isolated", "refused"}) login_counter(kind);
+  const auto result = [&](const char* name, const char* help, const char* value) {
+    return &registry.counter(name, help, metrics::label("result", value));
+  };
+  const char* downcalls = "Downcalls through this gateway: ok (the endpoint answered), failed.";
+  counted_.downcalls_ok = result("openoserv_gateway_downcalls_total", downcalls, "ok");
+  counted_.downcalls_failed = result("openoserv_gateway_downcalls_total", downcalls, "failed");
+  counted_.downcall_took = &registry.histogram(
+      "openoserv_gateway_downcall_duration_seconds",
+      "From a downcall's arrival at the gateway to the endpoint's answer.");
+  const char* fetches = "Method programs fetched from the Endpoint Manager (once per program).";
+  counted_.fetches_ok = result("openoserv_gateway_method_fetches_total", fetches, "ok");
+  counted_.fetches_failed = result("openoserv_gateway_method_fetches_total", fetches, "failed");
+  counted_.cache_hits = &registry.counter(
+      "openoserv_gateway_method_cache_hits_total",
+      "Method programs endpoints asked for, sent from this gateway's cache.");
+}
+
+std::function<void(DowncallOutcome)> Gateway::counted_reply(
+    std::function<void(DowncallOutcome)> reply) {
+  if (!counted_.downcall_took) return reply;
+  return [this, reply = std::move(reply), start = std::chrono::steady_clock::now()](DowncallOutcome r) {
+    count(r.ok ? counted_.downcalls_ok : counted_.downcalls_failed);
+    counted_.downcall_took->observe(std::chrono::steady_clock::now() - start);
+    reply(std::move(r));
+  };
 }
 
 metrics::Counter& Gateway::login_counter(const std::string& kind) {
@@ -453,6 +478,7 @@ void Gateway::send_downcall(const std::string& oid, const std::string& method,
                             const std::vector<std::string>& args, const std::string& digest,
                             std::chrono::seconds timeout,
                             std::function<void(DowncallOutcome)> reply) {
+  reply = counted_reply(std::move(reply));
   auto it = by_oid_.find(oid);
   if (it == by_oid_.end() || !it->second->link->is_open()) {
     reply({false, 0, fmt::format("endpoint {} is not logged in at gateway {}", oid,
@@ -499,6 +525,7 @@ void Gateway::load_digests() {
 void Gateway::program(const std::string& digest, std::function<void(const std::string*)> done) {
   const std::string path = options_.dir + "/cache/" + digest;
   if (auto body = read_text_file(path); body && tls::sha256_hex(*body) == digest) {
+    count(counted_.cache_hits);
     done(&*body);
     return;
   }
@@ -510,6 +537,7 @@ void Gateway::program(const std::string& digest, std::function<void(const std::s
                 if (body && tls::sha256_hex(*body) != digest) {
                   body.reset();
                 }
+                count(body ? counted_.fetches_ok : counted_.fetches_failed);
                 if (body) {
                   make_directories(options_.dir + "/cache", 0700);
                   write_file_atomically(path, *body, 0600);

@@ -175,9 +175,23 @@ class Gateway {
   std::map<std::string, std::shared_ptr<Session>> by_oid_; // logged-in sessions
   std::atomic<std::size_t> logged_in_{0};  // by_oid_.size(), for the metrics thread
   metrics::Registry* metrics_ = nullptr;   // set before listen(), if any
+  // The series the event loop counts in (null without metrics_).
+  struct Counted {
+    metrics::Counter* downcalls_ok = nullptr;      // the endpoint answered
+    metrics::Counter* downcalls_failed = nullptr;  // not logged in, gone, or no answer
+    metrics::Histogram* downcall_took = nullptr;
+    metrics::Counter* cache_hits = nullptr;        // method programs served from the cache
+    metrics::Counter* fetches_ok = nullptr;        // fetched from the Endpoint Manager
+    metrics::Counter* fetches_failed = nullptr;
+  } counted_;
+  static void count(metrics::Counter* c) {
+    if (c) c->add();
+  }
   void note_sessions() { logged_in_.store(by_oid_.size(), std::memory_order_relaxed); }
   metrics::Counter& login_counter(const std::string& kind);  // metrics_ set
   void count_login(const std::string& kind);
+  // `reply`, counting the downcall's result and time when metrics are on.
+  std::function<void(DowncallOutcome)> counted_reply(std::function<void(DowncallOutcome)> reply);
   std::map<std::string, OServ::LoginNote> seen_;             // normal logins not yet told, by OID
   bool telling_seen_ = false;
   asio::steady_timer seen_timer_;

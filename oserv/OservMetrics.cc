@@ -86,6 +86,20 @@ void OservMetrics::add_gauges() {
                   "commits_total / commit_groups_total is the mean group size.",
                   [this, one] { return read([&](LocalDispatcher& l) { return one(double(l.db.commit_groups())); }); },
                   "counter");
+  const auto& bounds = db::Database::kGroupSizeBounds;
+  registry_.histogram_of(
+      "openoserv_commit_group_size",
+      "Top-level transactions per group commit (one journal sync and LMDB commit each).",
+      std::vector<double>(bounds.begin(), bounds.end()), [this] {
+        std::lock_guard guard(mu_);
+        metrics::Registry::Counts c;  // between runs: no buckets, not rendered
+        if (!local_) return c;
+        const auto sizes = local_->db.group_sizes();
+        c.buckets.assign(sizes.begin(), sizes.end());
+        c.sum = double(local_->db.commits());
+        c.count = local_->db.commit_groups();
+        return c;
+      });
   registry_.gauge("openoserv_dispatcher_up",
                   "Whether each dispatcher of the odlist answers this one now (1) or not (0).",
                   [this] {

@@ -38,6 +38,22 @@ TEST(Metrics, CountersHistogramsAndGaugesRenderAsPrometheusText) {
   EXPECT_NE(text.find("up{od=\"2\"} 1\nup{od=\"3\"} 0\n"), std::string::npos);
 }
 
+TEST(Metrics, AHistogramCountedElsewhereRendersCumulatively) {
+  Registry r;
+  r.histogram_of("group_size", "Sizes.", {1, 2, 4}, [] {
+    return Registry::Counts{.buckets = {5, 3, 0, 2}, .sum = 31, .count = 10};
+  });
+  r.histogram_of("absent", "Between runs.", {1}, [] { return Registry::Counts{}; });
+  const std::string text = r.render();
+  EXPECT_NE(text.find("# TYPE group_size histogram\n"
+                      "group_size_bucket{le=\"1\"} 5\ngroup_size_bucket{le=\"2\"} 8\n"
+                      "group_size_bucket{le=\"4\"} 8\ngroup_size_bucket{le=\"+Inf\"} 10\n"
+                      "group_size_sum 31\ngroup_size_count 10\n"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("absent_bucket"), std::string::npos) << "no buckets: no series";
+}
+
 TEST(Metrics, LabelValuesAreEscaped) {
   EXPECT_EQ(label("path", "a\"b\\c\nd"), "path=\"a\\\"b\\\\c\\nd\"");
 }

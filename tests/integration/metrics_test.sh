@@ -1,7 +1,8 @@
 # --metrics (docs/OPERATIONS.md): a TMR server and a managed node serve Prometheus metrics, and
 # the values follow real traffic: calls by operation and result with their latency, a refusal,
 # an open transaction and odb.log bytes, a running method thread, the node's link going down
-# when it is killed, endpoints per gateway, a gateway's sessions and logins. Bad addresses and paths get clear answers.
+# when it is killed, endpoints per gateway, group commits by size, a gateway's sessions, logins,
+# downcalls and method fetches. Bad addresses and paths get clear answers.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 PORT=$(free_port)
@@ -50,6 +51,11 @@ odb --id oserv commit "$T" >/dev/null || fail "odb commit"
 expect_eq "none open" 0 "$(value 127.0.0.2 openoserv_transactions_open)"
 expect_eq "the commit counted" $((commits + 1)) "$(value 127.0.0.2 openoserv_commits_total)"
 [ "$(value 127.0.0.2 openoserv_commit_groups_total)" -ge 1 ] || fail "no commit group counted"
+expect_eq "every group in the size histogram" "$(value 127.0.0.2 openoserv_commit_groups_total)" \
+  "$(value 127.0.0.2 openoserv_commit_group_size_count)"
+expect_eq "its +Inf bucket" "$(value 127.0.0.2 openoserv_commit_group_size_count)" \
+  "$(value 127.0.0.2 'openoserv_commit_group_size_bucket{le="+Inf"}')"
+[ "$(value 127.0.0.2 'openoserv_commit_group_size_bucket{le="1"}')" -ge 1 ] || fail "no group of one"
 start_nap mn1 3
 wait_until 10 sh -c "curl -sf http://127.0.0.3:$MPORT/metrics | grep -qx 'openoserv_method_threads 1'" ||
   fail "no method thread counted at mn1"
@@ -70,6 +76,18 @@ GW=$(curl -sf "http://127.0.0.3:$GWMPORT/metrics") || fail "no metrics at the ga
 expect_contains "one session" "openoserv_gateway_sessions 1" "$GW"
 expect_contains "an initial login" 'openoserv_gateway_logins_total{kind="initial"} 1' "$GW"
 expect_contains "none refused" 'openoserv_gateway_logins_total{kind="refused"} 0' "$GW"
+gwvalue() { curl -sf "http://127.0.0.3:$GWMPORT/metrics" | awk -v s="$1" '$1 == s { print $2; found = 1 } END { if (!found) print 0 }'; }
+expect_code "a downcall (built-in)" 0 wep --id oserv ep1 status
+printf '#!/bin/sh\necho hi\n' >"$WORK/hi"
+chmod 755 "$WORK/hi"
+expect_code "install an endpoint method" 0 wclass --id oserv method TMF_Endpoint::Endpoint hi "$WORK/hi"
+EP1_OID=$(wep --id oserv ep1 | sed -n 's/^object *//p')
+for _ in 1 2; do idlcall --id oserv "$EP1_OID" invoke hi >/dev/null || fail "downcall of hi"; done
+expect_eq "three downcalls answered" 3 "$(gwvalue 'openoserv_gateway_downcalls_total{result="ok"}')"
+expect_eq "timed" 3 "$(gwvalue openoserv_gateway_downcall_duration_seconds_count)"
+expect_eq "the program fetched once" 1 "$(gwvalue 'openoserv_gateway_method_fetches_total{result="ok"}')"
+expect_code "a downcall to an endpoint not logged in here" 1 wep --id oserv no-such-ep status
+expect_eq "nothing counted for an unknown endpoint" 0 "$(gwvalue 'openoserv_gateway_downcalls_total{result="failed"}')"
 
 step "a node killed: its link shows down"
 crash mn1
