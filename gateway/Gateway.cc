@@ -8,6 +8,7 @@
 
 #include <fstream>
 #include <sstream>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -388,18 +389,19 @@ void Gateway::count_metrics(metrics::Registry& registry) {
                        {"", double(logged_in_.load(std::memory_order_relaxed))}};
                  });
   for (const char* kind : {"initial", "normal", "isolated", "refused"}) login_counter(kind);
-  const auto result = [&](const char* name, const char* help, const char* value) {
-    return &registry.counter(name, help, metrics::label("result", value));
+  const auto ok_and_failed = [&](const char* name, const char* help) {
+    return std::pair{&registry.counter(name, help, metrics::label("result", "ok")),
+                     &registry.counter(name, help, metrics::label("result", "failed"))};
   };
-  const char* downcalls = "Downcalls through this gateway: ok (the endpoint answered), failed.";
-  counted_.downcalls_ok = result("openoserv_gateway_downcalls_total", downcalls, "ok");
-  counted_.downcalls_failed = result("openoserv_gateway_downcalls_total", downcalls, "failed");
+  std::tie(counted_.downcalls_ok, counted_.downcalls_failed) =
+      ok_and_failed("openoserv_gateway_downcalls_total",
+                    "Downcalls through this gateway: ok (the endpoint answered), failed.");
   counted_.downcall_took = &registry.histogram(
       "openoserv_gateway_downcall_duration_seconds",
       "From a downcall's arrival at the gateway to the endpoint's answer.");
-  const char* fetches = "Method programs fetched from the Endpoint Manager (once per program).";
-  counted_.fetches_ok = result("openoserv_gateway_method_fetches_total", fetches, "ok");
-  counted_.fetches_failed = result("openoserv_gateway_method_fetches_total", fetches, "failed");
+  std::tie(counted_.fetches_ok, counted_.fetches_failed) =
+      ok_and_failed("openoserv_gateway_method_fetches_total",
+                    "Method programs fetched from the Endpoint Manager (once per program).");
   counted_.cache_hits = &registry.counter(
       "openoserv_gateway_method_cache_hits_total",
       "Method programs endpoints asked for, sent from this gateway's cache.");

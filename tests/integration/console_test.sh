@@ -135,31 +135,30 @@ for colour in image.getdata():
 print(counts[(0x2e, 0x7d, 0x32)], counts[(0xc6, 0x28, 0x28)])
 PY
 }
-browse up /
+# look WHAT PAGE: browse, then what the screenshot shows: $SEEN (OCR), $GREEN and $RED pixels.
+look() {
+  browse "$1" "$2"
+  read -r GREEN RED <<EOF2
+$(pixels "$WORK/$1.png")
+EOF2
+  SEEN=$(text "$WORK/$1.png")
+  echo "screenshot $1: $GREEN pixels of up, $RED of down"
+}
+look up /
 expect_contains "the region" "openoserv region" "$DOM"
 expect_contains "Root is named" "you are Root" "$DOM"
 expect_contains "gateway gw1 in the picture" "gateway gw1" "$DOM"
-read -r green red <<EOF2
-$(pixels "$WORK/up.png")
-EOF2
-echo "screenshot of the live region: $green pixels of up, $red of down"
-[ "$green" -gt 20000 ] || fail "the picture shows nothing up ($green pixels)"
-expect_eq "nothing down" 0 "$red"
-SEEN=$(text "$WORK/up.png")
+[ "$GREEN" -gt 20000 ] || fail "the picture shows nothing up ($GREEN pixels)"
+expect_eq "nothing down" 0 "$RED"
 expect_contains "the screenshot shows the region" "openoserv region" "$SEEN"
 echo "$SEEN" | grep -Eq "^2 127\.0\.0\.3 $PORT 127\.0\.0\.3 up" ||
   fail "the screenshot does not show dispatcher 2 up: $SEEN"
 
 step "mn1 killed: the browser shows it down"
 crash mn1
-browse down /
+look down /
 expect_contains "dispatcher 2 down" "<span class=\"down\">down</span> <span class=\"why\">dispatcher 2 (127.0.0.3" "$DOM"
-read -r green red <<EOF2
-$(pixels "$WORK/down.png")
-EOF2
-echo "screenshot after the kill: $green pixels of up, $red of down"
-[ "$red" -gt 5000 ] || fail "the picture shows nothing down ($red pixels)"
-SEEN=$(text "$WORK/down.png")
+[ "$RED" -gt 5000 ] || fail "the picture shows nothing down ($RED pixels)"
 echo "$SEEN" | grep -Eq "^2 127\.0\.0\.3 $PORT 127\.0\.0\.3 down dispatcher 2" ||
   fail "the screenshot does not show dispatcher 2 down: $SEEN"
 browse od2 /od/2
