@@ -28,7 +28,7 @@ std::string vote_key(std::uint64_t epoch) { return fmt::format("{}{:020}", kVote
 std::vector<Member> electorate(db::Database& db) {
   std::vector<Member> out;
   for (const auto& r : odlist::load(db))
-    out.push_back({fmt::format("{}:{}", r.ip, r.port), odlist::describe(r)});
+    out.push_back({r.address(), odlist::describe(r)});
   for (const auto& [address, host] : standbys_in(db))
     out.push_back({address, fmt::format("standby {} ({})", host, address)});
   return out;

@@ -134,7 +134,7 @@ std::string GatewayHost::start(const Oid& gw) {
 std::pair<std::string, std::string> GatewayHost::tmr_and_epoch() {
   std::string tmr;
   for (const auto& r : odlist::load(db_))
-    if (r.od == kTmrDispatcher) tmr = fmt::format("{}:{}", r.ip, r.port);
+    if (r.od == kTmrDispatcher) tmr = r.address();
   if (tmr.empty()) fail("the odlist has no TMR server: a gateway could not reach it");
   return {tmr, db_.get_meta(db::kMetaReplEpoch).value_or("0")};
 }

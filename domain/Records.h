@@ -37,6 +37,8 @@ struct OdRecord {
 
   // The first host name, else the address: how messages name the dispatcher.
   const std::string& label() const { return hostnames.empty() ? ip : hostnames.front(); }
+  // "10.0.0.2:94": where its oserv listens.
+  std::string address() const { return ip + ":" + std::to_string(port); }
   bool operator==(const OdRecord&) const = default;
 };
 

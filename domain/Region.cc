@@ -168,7 +168,7 @@ void Region::odlist_update(const std::vector<OdRecord>& records) {
   log_.line("odlist updated by the TMR server");
   const auto after = odlist::find(db_, kTmrDispatcher);
   if (!before || !after || (before->ip == after->ip && before->port == after->port)) return;
-  const std::string address = fmt::format("{}:{}", after->ip, after->port);
+  const std::string address = after->address();
   log_.line(fmt::format("the TMR server is at {} now (was {}:{}): reporting in there", address,
                         before->ip, before->port));
   {

@@ -23,7 +23,7 @@ OServ::Dispatcher_ptr CorbaPeers::dispatcher(std::uint32_t od, Timeout timeout) 
   }
   auto rec = odlist::find(db_, od);
   if (!rec) fail(fmt::format("dispatcher {} is not in the odlist of region {}", od, db_.region()));
-  const std::string address = fmt::format("{}:{}", rec->ip, rec->port);
+  const std::string address = rec->address();
   std::lock_guard guard(mu_);
   CachedRef& cached = refs_[key];
   if (cached.address != address || CORBA::is_nil(cached.ref)) {

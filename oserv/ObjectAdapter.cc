@@ -51,7 +51,7 @@ class ObjectAdapter::Locator : public POA_PortableServer::ServantLocator {
     auto rec = odlist::find(adapter_.local_.db, od);
     if (!rec) throw CORBA::OBJECT_NOT_EXIST();
     const std::string url =
-        corbaloc_url(fmt::format("{}:{}", rec->ip, rec->port), corbaloc_key(oid));
+        corbaloc_url(rec->address(), corbaloc_key(oid));
     return adapter_.orb_->string_to_object(url.c_str());
   }
 

@@ -71,7 +71,7 @@ char* RegistryServant::object_url(const char* oid) {
     if (!owner)
       fail(fmt::format("object {} belongs to dispatcher {}, which is not in the odlist", oid,
                        parsed.od));
-    return dup(corbaloc_url(fmt::format("{}:{}", owner->ip, owner->port), corbaloc_key(oid)));
+    return dup(corbaloc_url(owner->address(), corbaloc_key(oid)));
   });
 }
 

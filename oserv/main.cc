@@ -726,7 +726,7 @@ void adopt_primary(Process& p, CORBA::ORB_ptr orb, const std::string& address) {
   try {
     OServ::Dispatcher_var d = dispatcher_at(orb, address, timeouts::kTmrCall);
     const OdRecord primary = tmr_named_by(d);
-    if (fmt::format("{}:{}", primary.ip, primary.port) != address)
+    if (primary.address() != address)
       fail(fmt::format("the oserv at {} is not the primary: its odlist names {} ({}:{})", address,
                        primary.label(), primary.ip, primary.port));
     demote_to(p, d, primary);
@@ -744,7 +744,7 @@ void demote_self(Process& p, CORBA::ORB_ptr orb, CorbaPeers& peers, std::uint32_
   try {
     const OdRecord primary = peers.call(od, timeouts::kTmrCall, tmr_named_by);
     OServ::Dispatcher_var d =
-        dispatcher_at(orb, fmt::format("{}:{}", primary.ip, primary.port), timeouts::kTmrCall);
+        dispatcher_at(orb, primary.address(), timeouts::kTmrCall);
     demote_to(p, d, primary);
   } catch (const CORBA::Exception& e) {
     p.log.line(fmt::format("!refused for an older epoch, but the new primary could not be asked "
@@ -832,7 +832,7 @@ std::string step_down(Process& p, std::atomic<bool>& claimed, std::atomic<bool>&
 void let_standbys_catch_up(Process& p, LocalDispatcher& local) {
   std::vector<std::string> names;
   if (p.handed_over_to)
-    names.push_back(fmt::format("{}:{}", p.handed_over_to->ip, p.handed_over_to->port));
+    names.push_back(p.handed_over_to->address());
   else
     for (const auto& standby : standbys_in(*p.db)) names.push_back(standby.first);
   for (const auto& name : names)
@@ -1173,7 +1173,7 @@ Served serve_standby(Process& p, char* argv0) {
         if (demoted || follower.silence().first > 3 * kFetchWait) return std::nullopt;
         const auto at = odlist::find(*p.db, kTmrDispatcher);
         if (!at) return std::nullopt;
-        return fmt::format("{}:{}", at->ip, at->port);
+        return at->address();
       }};
   install_access_check(authorization, fence, &forward);
   set_outgoing_epoch(0);
