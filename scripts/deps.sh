@@ -6,7 +6,7 @@ PACKAGES="g++ cmake make pkg-config libomniorb4-dev omniidl omniorb liblmdb-dev 
 libfmt-dev libboost-program-options-dev libgtest-dev libssl-dev util-linux iproute2 procps
 resource-agents supervisor runit systemd iputils-arping tcl tcl-combat
 pacemaker corosync crmsh kmod socat openssl help2man lintian dpkg-dev file
-nlohmann-json3-dev jq curl chromium libnss3-tools tesseract-ocr tesseract-ocr-eng python3-pil"
+nlohmann-json3-dev jq curl chromium fonts-dejavu-core libnss3-tools tesseract-ocr tesseract-ocr-eng python3-pil"
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
