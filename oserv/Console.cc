@@ -99,7 +99,10 @@ std::vector<console::GatewayView> gateways(CorbaPeers& peers,
       if (e.gateway == g.label) {
         ++v.assigned;
         v.logged_in += live.count(e.oid);
+        if (v.shown.size() <= console::kShownEndpoints)
+          v.shown.push_back({.label = e.label, .logged_in = live.count(e.oid) > 0});
       }
+    if (v.shown.size() > console::kShownEndpoints) v.shown.clear();  // counted instead
     return v;
   });
 }

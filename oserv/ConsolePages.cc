@@ -15,6 +15,7 @@ namespace {
 constexpr const char* kUp = "#2e7d32";    // the picture's colours: the test reads them back
 constexpr const char* kDown = "#c62828";
 constexpr const char* kLine = "#78909c";
+constexpr int kBoxW = 160, kBoxH = 52, kColW = 180, kTop = 10, kRow = 100;  // the picture's grid
 
 constexpr const char* kStyle = R"(
 body { font: 14px/1.4 sans-serif; margin: 0 1.5em 2em; color: #212121; }
@@ -109,6 +110,31 @@ std::string link_line(int x1, int y1, int x2, int y2, bool up) {
                      x1, y1, x2, y2, up ? kLine : kDown, up ? "" : " stroke-dasharray=\"6 4\"");
 }
 
+// A gateway's endpoints, from its box's bottom edge (`from`) down to row `y`: a dot each
+// (green logged in, red away) with its label, or one box that counts them.
+std::string endpoints_under(const GatewayView& g, int x, int from, int y) {
+  constexpr int kPerRow = 4, kStep = kBoxW / kPerRow, kRowStep = 34, kRadius = 7;
+  const int cx = x + kBoxW / 2;
+  if (g.shown.empty() || g.shown.size() != g.assigned)
+    return link_line(cx, from, cx, y, true) +
+           box(x, y, kBoxW, kBoxH - 15, g.assigned == 0 || g.logged_in > 0,
+               {fmt::format("{} endpoint{}", g.assigned, g.assigned == 1 ? "" : "s"),
+                fmt::format("{} logged in", g.logged_in)},
+               gateway_link(g.label));
+  std::string svg;
+  for (std::size_t i = 0; i < g.shown.size(); ++i) {
+    const auto& e = g.shown[i];
+    const int ex = x + kStep / 2 + static_cast<int>(i % kPerRow) * kStep;
+    const int ey = y + kRadius + static_cast<int>(i / kPerRow) * kRowStep;
+    svg += link_line(cx, from, ex, ey - kRadius, e.logged_in);
+    svg += fmt::format("<a href=\"{}\"><circle cx=\"{}\" cy=\"{}\" r=\"{}\" fill=\"{}\"/>"
+                       "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"10\">{}</text></a>",
+                       escape(gateway_link(g.label)), ex, ey, kRadius, e.logged_in ? kUp : kDown, ex,
+                       ey + kRadius + 12, escape(e.label.substr(0, 6)));
+  }
+  return svg;
+}
+
 }  // namespace
 
 std::string escape(std::string_view text) {
@@ -128,7 +154,6 @@ std::string escape(std::string_view text) {
 }
 
 std::string region_picture(const RegionView& view) {
-  constexpr int kBoxW = 160, kBoxH = 52, kColW = 180, kTop = 10, kRow = 100;
   std::map<std::uint32_t, std::vector<const GatewayView*>> gateways_of;
   for (const auto& g : view.gateways.content) gateways_of[g.od].push_back(&g);
   // A column per managed node, and one for dispatcher 1 when it runs gateways.
@@ -176,12 +201,7 @@ std::string region_picture(const RegionView& view) {
       svg += box(x, y, kBoxW, kBoxH, g.up,
                  {"gateway " + g.label, fmt::format("{}:{}", g.host, g.port), g.up ? "up" : "down"},
                  gateway_link(g.label));
-      const int ey = y + kRow;
-      svg += link_line(x + kBoxW / 2, y + kBoxH, x + kBoxW / 2, ey, true);
-      svg += box(x, ey, kBoxW, kBoxH - 15, g.assigned == 0 || g.logged_in > 0,
-                 {fmt::format("{} endpoint{}", g.assigned, g.assigned == 1 ? "" : "s"),
-                  fmt::format("{} logged in", g.logged_in)},
-                 gateway_link(g.label));
+      svg += endpoints_under(g, x, y + kBoxH, y + kRow);
     }
   }
   const int height = kTop + (view.gateways.content.empty() ? 1 : 3) * kRow + kBoxH + 10;

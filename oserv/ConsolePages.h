@@ -50,7 +50,15 @@ struct GatewayView {
   std::string problem;
   std::size_t assigned = 0;   // endpoints the Endpoint Manager assigns to it
   std::size_t logged_in = 0;  // of those, with a session at it now
+  // Each of them, when there are at most kShownEndpoints (the picture draws each; more, it
+  // counts them).
+  struct Shown {
+    std::string label;
+    bool logged_in = false;
+  };
+  std::vector<Shown> shown;
 };
+inline constexpr std::size_t kShownEndpoints = 8;
 
 struct RegionView {
   std::uint32_t region = 0;
@@ -112,7 +120,8 @@ std::string escape(std::string_view text);
 
 std::string region_page(const RegionView& view);
 // The picture alone: an SVG of the dispatchers (dispatcher 1 on top), the gateways under the
-// dispatcher that runs each, and each gateway's endpoints; green up, red down.
+// dispatcher that runs each, and each gateway's endpoints (each one, or how many when there are
+// more than kShownEndpoints); green up (logged in), red down (away).
 std::string region_picture(const RegionView& view);
 std::string dispatcher_page(const DispatcherPage& page);
 std::string endpoints_page(const EndpointsView& view);

@@ -48,6 +48,20 @@ TEST(ConsolePages, ThePictureColoursEachBoxByWhetherItIsUp) {
   EXPECT_NE(svg.find("stroke=\"#c62828\" stroke-width=\"2\" stroke-dasharray"), std::string::npos);
 }
 
+TEST(ConsolePages, AFewEndpointsAreDrawnEachWithItsState) {
+  RegionView v = region();
+  v.gateways.content[0].assigned = 2;
+  v.gateways.content[0].logged_in = 1;
+  v.gateways.content[0].shown = {{.label = "ep1", .logged_in = true},
+                                 {.label = "<ep2>", .logged_in = false}};
+  const std::string svg = region_picture(v);
+  EXPECT_EQ(count(svg, "<circle"), 2u) << svg;
+  EXPECT_NE(svg.find("r=\"7\" fill=\"#2e7d32\"/><text"), std::string::npos) << svg;
+  EXPECT_NE(svg.find("r=\"7\" fill=\"#c62828\"/><text"), std::string::npos) << svg;
+  EXPECT_NE(svg.find(">&lt;ep2&gt;</text>"), std::string::npos) << "labels escaped";
+  EXPECT_EQ(svg.find("2 endpoints"), std::string::npos) << "drawn, not counted";
+}
+
 TEST(ConsolePages, APartTheViewerMayNotSeeSaysWhy) {
   DispatcherPage p{.region = 7, .od = 1, .dispatchers = {1, 2}};
   p.status.content = {{"Region", "7"}, {"", "openoserv 0.1"}};
