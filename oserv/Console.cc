@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <ctime>
 #include <future>
+#include <map>
 #include <set>
 
 #include <fmt/core.h>
@@ -76,6 +77,16 @@ std::string when(long long seconds) {
   return buf;
 }
 
+// The OIDs with a session at gateway `label` now (the TMR server asks the gateway).
+std::set<std::string> live_sessions(CorbaPeers& peers, const std::string& label) {
+  std::set<std::string> live;
+  peers.call(kTmrDispatcher, timeouts::kConsoleCall, [&](OServ::Dispatcher_ptr d) {
+    OServ::EndpointSessions_var s = d->gateway_sessions(label.c_str());
+    for (CORBA::ULong i = 0; i < s->length(); ++i) live.insert(s[i].oid.in());
+  });
+  return live;
+}
+
 // The gateways, each with how many of its endpoints have a session at it now.
 std::vector<console::GatewayView> gateways(CorbaPeers& peers,
                                            const std::vector<EndpointRecord>& endpoints) {
@@ -83,26 +94,25 @@ std::vector<console::GatewayView> gateways(CorbaPeers& peers,
     OServ::GatewayEntries_var all = d->gateways();
     return wire::gateways(all.in());
   });
+  std::map<std::string, std::vector<const EndpointRecord*>> by_gateway;
+  for (const auto& e : endpoints) by_gateway[e.gateway].push_back(&e);
   return in_parallel(records, [&](const GatewayRecord& g) {
     console::GatewayView v{.label = g.label, .od = g.od, .host = g.host, .port = g.port};
     std::set<std::string> live;
     try {
-      peers.call(kTmrDispatcher, timeouts::kConsoleCall, [&](OServ::Dispatcher_ptr d) {
-        OServ::EndpointSessions_var s = d->gateway_sessions(g.label.c_str());
-        for (CORBA::ULong i = 0; i < s->length(); ++i) live.insert(s[i].oid.in());
-      });
+      live = live_sessions(peers, g.label);
       v.up = true;
     } catch (const std::exception& e) {
       v.problem = e.what();
     }
-    for (const auto& e : endpoints)
-      if (e.gateway == g.label) {
-        ++v.assigned;
-        v.logged_in += live.count(e.oid);
-        if (v.shown.size() <= console::kShownEndpoints)
-          v.shown.push_back({.label = e.label, .logged_in = live.count(e.oid) > 0});
-      }
-    if (v.shown.size() > console::kShownEndpoints) v.shown.clear();  // counted instead
+    const auto it = by_gateway.find(g.label);
+    if (it == by_gateway.end()) return v;
+    v.assigned = it->second.size();
+    for (const EndpointRecord* e : it->second) {
+      const bool in = live.count(e->oid) > 0;
+      v.logged_in += in;
+      if (v.assigned <= console::kShownEndpoints) v.shown.push_back({.label = e->label, .logged_in = in});
+    }
     return v;
   });
 }
@@ -128,6 +138,7 @@ console::RegionView region_view(const Console::Run& run, const Principal& who) {
     return d;
   });
   fill(view.gateways, who, "gateways", [&] {
+    if (const auto why = not_allowed(who, "gateway_sessions"); !why.empty()) throw std::runtime_error(why);
     std::vector<EndpointRecord> endpoints;
     if (not_allowed(who, "endpoints").empty()) endpoints = all_endpoints(run.peers, "");
     return gateways(run.peers, endpoints);
@@ -214,10 +225,7 @@ console::EndpointsView endpoints_view(const Console::Run& run, const Principal& 
     for (std::size_t i = 0; i < all.size() && i < kEndpointRows; ++i) gateways.insert(all[i].gateway);
     if (not_allowed(who, "gateway_sessions").empty())
       for (const auto& g : gateways) try {
-          run.peers.call(kTmrDispatcher, timeouts::kConsoleCall, [&](OServ::Dispatcher_ptr d) {
-            OServ::EndpointSessions_var s = d->gateway_sessions(g.c_str());
-            for (CORBA::ULong i = 0; i < s->length(); ++i) live.insert(s[i].oid.in());
-          });
+          live.merge(live_sessions(run.peers, g));
         } catch (const std::exception&) {  // a gateway that is down has no session
         }
     std::vector<console::EndpointRow> rows;
