@@ -11,10 +11,11 @@
 
 namespace openoserv {
 
-std::string OservLog::timestamp() {
-  std::time_t now = std::time(nullptr);
+std::string OservLog::timestamp() { return timestamp(std::time(nullptr)); }
+
+std::string OservLog::timestamp(std::time_t when) {
   std::tm tm{};
-  ::localtime_r(&now, &tm);
+  ::localtime_r(&when, &tm);
   char buf[64];
   std::strftime(buf, sizeof buf, "%Y/%m/%d %H:%M:%S", &tm);
   long off = tm.tm_gmtoff;

@@ -2,6 +2,7 @@
 // the process has a terminal or runs in the foreground, mirrored to stderr.
 #pragma once
 
+#include <ctime>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -36,6 +37,7 @@ class OservLog {
 
   // The timestamp prefix for now, e.g. "2026/11/24 22:31:46 +00".
   static std::string timestamp();
+  static std::string timestamp(std::time_t when);  // the same for another time
 
  private:
   mutable std::mutex mu_;  // guards the members below

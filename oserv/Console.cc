@@ -2,7 +2,6 @@
 #include "Console.h"
 
 #include <algorithm>
-#include <ctime>
 #include <future>
 #include <map>
 #include <set>
@@ -67,14 +66,9 @@ console::Viewer viewer_of(const Principal& who) {
   return {.who = who.describe(), .roles = roles_text(who.roles)};
 }
 
+// A time as the log writes it ("" for none).
 std::string when(long long seconds) {
-  if (seconds <= 0) return "";
-  const std::time_t t = static_cast<std::time_t>(seconds);
-  std::tm tm{};
-  ::localtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y/%m/%d %H:%M:%S", &tm);
-  return buf;
+  return seconds > 0 ? OservLog::timestamp(static_cast<std::time_t>(seconds)) : "";
 }
 
 // The OIDs with a session at gateway `label` now (the TMR server asks the gateway).
