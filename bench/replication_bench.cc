@@ -1,6 +1,9 @@
 // replication_bench: commits through an oserv whose standby is synchronous, against commits
 // through an oserv without a standby (the local synced commit), both durable, both reached the
 // same way (the Transactions interface on the instance's Unix socket), in alternating rounds.
+// With --beside, a second baseline: the local synced commit while another oserv without a
+// standby commits as hard on the same disk, which is what a standby on the same machine costs
+// the disk whatever the software does (both sides' syncs queue at one device).
 // Also: the standby's lag under load (asynchronous mode), sampled from the primary's
 // replication status, and a plain load for the catch-up measure of scripts/bench.sh.
 #include <algorithm>
@@ -55,9 +58,24 @@ double run(CORBA::ORB_ptr orb, const std::string& socket, int clients, int commi
   return us * clients / commits;
 }
 
+// The mean commit time at `local` while `beside` takes the same load at once.
+double run_beside(CORBA::ORB_ptr orb, const std::string& local, const std::string& beside,
+                  int clients, int commits) {
+  std::thread other([&] { run(orb, beside, clients, commits); });
+  const double us = run(orb, local, clients, commits);
+  other.join();
+  return us;
+}
+
+void print_row(const char* what, int clients, double a, double b,
+               const std::vector<double>& ratios) {
+  fmt::print("{:>2} client(s) {:<8} {:>8.0f} µs {:>8.0f}/s  {:>10.0f} µs {:>8.0f}/s {}\n", clients,
+             what, a, clients * 1e6 / a, b, clients * 1e6 / b, ratio_summary(ratios));
+}
+
 void compare(CORBA::ORB_ptr orb, const std::string& local, const std::string& replicated,
-             int clients, int rounds, int commits) {
-  std::vector<double> local_us, replicated_us, ratios;
+             const std::string& beside, int clients, int rounds, int commits) {
+  std::vector<double> local_us, replicated_us, beside_us, ratios, beside_ratios;
   for (int r = 0; r < rounds; ++r) {
     double a = 0, b = 0;
     take_turns(r, [&] { a = run(orb, local, clients, commits); },
@@ -65,10 +83,13 @@ void compare(CORBA::ORB_ptr orb, const std::string& local, const std::string& re
     local_us.push_back(a);
     replicated_us.push_back(b);
     ratios.push_back(b / a);
+    if (beside.empty()) continue;
+    beside_us.push_back(run_beside(orb, local, beside, clients, commits));
+    beside_ratios.push_back(beside_us.back() / a);
   }
-  const double a = median(local_us), b = median(replicated_us);
-  fmt::print("{:>2} client(s)  {:>10.0f} µs {:>8.0f}/s  {:>10.0f} µs {:>8.0f}/s {}\n", clients, a,
-             clients * 1e6 / a, b, clients * 1e6 / b, ratio_summary(ratios));
+  print_row("", clients, median(local_us), median(replicated_us), ratios);
+  if (!beside.empty())
+    print_row("(disk)", clients, median(local_us), median(beside_us), beside_ratios);
 }
 
 // The lag the primary reports while `clients` threads commit for `seconds`.
@@ -111,7 +132,7 @@ void lag(CORBA::ORB_ptr orb, const std::string& primary, int clients, int second
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string local, replicated;
+  std::string local, replicated, beside;
   int rounds = 9, commits = 400, clients = 8, seconds = 5, load = 0;
   po::options_description opts(
       "replication_bench: synchronous replicated commits against local synced commits\n"
@@ -119,6 +140,9 @@ int main(int argc, char** argv) {
   opts.add_options()("help,h", "this text")(
       "local", po::value(&local), "Unix socket of an oserv without a standby")(
       "replicated", po::value(&replicated), "Unix socket of an oserv with a standby")(
+      "beside", po::value(&beside),
+      "Unix socket of another oserv without a standby, on the same disk: adds the row "
+      "'(disk)', the local commit while it commits as hard")(
       "rounds", po::value(&rounds)->default_value(rounds), "alternating rounds")(
       "commits", po::value(&commits)->default_value(commits), "commits per round")(
       "clients", po::value(&clients)->default_value(clients), "concurrent clients for --lag")(
@@ -145,9 +169,12 @@ int main(int argc, char** argv) {
     } else {
       fmt::print("median of {} rounds of {} commits (1 record of 100 bytes each):\n", rounds,
                  commits);
-      fmt::print("{:>13}  {:>24}  {:>24} {}\n", "", "local synced commit",
+      fmt::print("{:>21}  {:>24}  {:>24} {}\n", "", "local synced commit",
                  "sync replicated commit", "ratio");
-      for (int c : {1, 8}) compare(orb, local, replicated, c, rounds, commits);
+      if (!beside.empty())
+        fmt::print("{:>21}  {:>24}  {:>24}\n", "(disk):", "",
+                   "local, another oserv beside");
+      for (int c : {1, 8}) compare(orb, local, replicated, beside, c, rounds, commits);
     }
   } catch (const CORBA::Exception& e) {
     std::cerr << "replication_bench: " << e._name() << "\n";

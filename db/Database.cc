@@ -179,7 +179,7 @@ void Transaction::commit() {
   bool marked = false;
   if (parent_) {
     for (auto& [k, v] : writes_) parent_->writes_[k] = std::move(v);
-  } else if (!writes_.empty() || replicated_) {
+  } else if (!writes_.empty() || replicated_ || retracting_) {
     try {
       db_.commit_durably(*this);
     } catch (const DbError& e) {
@@ -438,7 +438,6 @@ std::uint64_t Database::journal_file_size() {
 
 void Database::commit_durably(Transaction& t) {
   CommitRequest request{&t};
-  std::uint64_t advanced = 0;  // led a group that advanced the replication log to this
   std::unique_lock guard(mu_);
   if (!frozen_.empty()) throw DbError(frozen_);
   commit_queue_.push_back(&request);
@@ -462,26 +461,24 @@ void Database::commit_durably(Transaction& t) {
       error = std::current_exception();
     }
     guard.unlock();
-    bool changed[kTableCount] = {};
     const std::uint64_t seq_before = last_seq_.load();
+    std::array<bool, kTableCount> changed{};
     try {
       if (error) std::rethrow_exception(error);
-      if (options_.sync) journal_->sync();
-      LmdbTxn txn(*this, true);
-      log_group(txn, group);
-      for (auto* r : group) {
-        for (const auto& [k, v] : r->txn->writes_) {
-          apply(txn.get(), k.first, k.second, v);
-          changed[static_cast<int>(k.first)] = true;
-        }
-      }
-      txn.commit();
+      changed = write_group(group, seq_before);
     } catch (...) {
       error = std::current_exception();
     }
     guard.lock();
-    if (error) last_seq_ = seq_before;  // the group's numbers were not taken
-    else if (last_seq_.load() != seq_before) advanced = last_seq_.load();
+    pending_.clear();
+    if (error && last_seq_.load() != seq_before) {
+      // Published and not committed: the numbers are taken back, and whoever read the records
+      // told so (a standby that applied them undoes them, ReplicaFollower).
+      last_seq_ = seq_before;
+      guard.unlock();
+      if (on_published_) on_published_(seq_before);
+      guard.lock();
+    }
     if (!error) {
       commits_.fetch_add(group.size(), std::memory_order_relaxed);
       commit_groups_.fetch_add(1, std::memory_order_relaxed);
@@ -501,17 +498,44 @@ void Database::commit_durably(Transaction& t) {
     committed_.notify_all();
   }
   guard.unlock();
-  if (advanced && on_commit_) on_commit_(advanced);
   if (request.error) std::rethrow_exception(request.error);
   if (await_ && t.seq_ && !t.replicated_) await_(t.seq_);
 }
 
-void Database::log_group(LmdbTxn& txn, const std::vector<CommitRequest*>& group) {
+std::array<bool, kTableCount> Database::write_group(const std::vector<CommitRequest*>& group,
+                                                    std::uint64_t seq_before) {
+  LmdbTxn txn(*this, true);
+  // The group's records are published first, and standbys apply them while this database
+  // syncs: a synchronous commit costs the slower of two durable commits, not their sum. A
+  // group that then fails is taken back (commit_durably).
+  std::vector<std::string> records = log_group(txn, group);
+  if (!records.empty()) {
+    {
+      std::lock_guard guard(mu_);
+      pending_ = std::move(records);
+    }
+    if (on_published_ && last_seq_.load() != seq_before) on_published_(last_seq_.load());
+  }
+  if (options_.sync) journal_->sync();
+  std::array<bool, kTableCount> changed{};
+  for (auto* r : group) {
+    for (const auto& [k, v] : r->txn->writes_) {
+      apply(txn.get(), k.first, k.second, v);
+      changed[static_cast<int>(k.first)] = true;
+    }
+  }
+  txn.commit();
+  return changed;
+}
+
+std::vector<std::string> Database::log_group(LmdbTxn& txn,
+                                             const std::vector<CommitRequest*>& group) {
   std::uint64_t seq = last_seq_.load();
   const std::uint64_t keep = replog_keep_.load();
   const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();
+  std::vector<std::string> added;
   for (auto* r : group) {
     Transaction& t = *r->txn;
     std::string record;
@@ -523,8 +547,13 @@ void Database::log_group(LmdbTxn& txn, const std::vector<CommitRequest*>& group)
         ++seq;
         apply(txn.get(), Table::kReplog, replog_key(seq), r);
         if (seq > keep) apply(txn.get(), Table::kReplog, replog_key(seq - keep), std::nullopt);
+        added.push_back(r);
       }
       t.seq_ = seq;
+      continue;
+    } else if (t.retracting_) {
+      apply(txn.get(), Table::kReplog, replog_key(seq), std::nullopt);
+      --seq;
       continue;
     } else if (replog_on_.load()) {
       ReplicatedTxn rt{.seq = seq + 1, .txn = t.id_, .epoch = epoch_.load(), .committed_ms = now};
@@ -540,10 +569,12 @@ void Database::log_group(LmdbTxn& txn, const std::vector<CommitRequest*>& group)
     t.seq_ = seq;
     apply(txn.get(), Table::kReplog, replog_key(seq), record);
     if (seq > keep) apply(txn.get(), Table::kReplog, replog_key(seq - keep), std::nullopt);
+    added.push_back(std::move(record));
   }
-  if (seq == last_seq_.load()) return;
+  if (seq == last_seq_.load()) return added;
   apply(txn.get(), Table::kMeta, kMetaReplSeq, std::to_string(seq));
   last_seq_ = seq;
+  return added;
 }
 
 std::uint64_t Database::freeze(const std::string& why) {
@@ -575,6 +606,13 @@ void Database::set_replog(bool on, std::uint64_t epoch, std::uint64_t keep) {
 
 std::vector<std::string> Database::replog_after(std::uint64_t after, std::size_t max_bytes,
                                                 std::uint64_t* first) {
+  // The group being committed is copied before LMDB's snapshot is taken: a group whose commit
+  // ends in between is then in the snapshot, or else in the copy.
+  std::vector<std::string> pending;
+  {
+    std::lock_guard guard(mu_);
+    pending = pending_;
+  }
   LmdbTxn txn(*this, false);
   MDB_cursor* cur = nullptr;
   check(mdb_cursor_open(txn.get(), dbi(Table::kReplog), &cur), dir_, "cursor");
@@ -595,6 +633,17 @@ std::vector<std::string> Database::replog_after(std::uint64_t after, std::size_t
   }
   mdb_cursor_close(cur);
   if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) check(rc, dir_, "cursor_get");
+  // Then the group being committed, if it follows.
+  std::uint64_t next = out.empty() ? after + 1 : replog_seq(out.back()) + 1;
+  for (auto& record : pending) {
+    if (bytes >= max_bytes) break;
+    const std::uint64_t seq = replog_seq(record);
+    if (seq < next) continue;
+    if (seq > next) break;
+    bytes += record.size();
+    out.push_back(std::move(record));
+    ++next;
+  }
   return out;
 }
 
@@ -619,6 +668,27 @@ void Database::apply_replicated(const std::vector<std::string>& records) {
     }
   t->replicated_ = &records;
   t->commit();
+}
+
+ReplicatedTxn Database::retract_replicated(std::uint64_t seq) {
+  const auto cannot = [&](const std::string& why) {
+    return DbError(fmt::format("database {}: transaction {} cannot be undone: {}", dir_, seq, why));
+  };
+  if (seq == 0 || seq != last_seq_.load())
+    throw cannot(fmt::format("the last is {}", last_seq_.load()));
+  const auto records = replog_after(seq - 1, 1);
+  if (records.empty() || replog_seq(records.front()) != seq)
+    throw cannot("the replication log no longer holds it");
+  ReplicatedTxn rt = ReplicatedTxn::decode(records.front());
+  auto t = begin(nullptr, fmt::format("undo replication {}", seq));
+  for (const auto& c : rt.changes) {
+    if (!replicated_key(c.table, c.key)) continue;
+    if (c.before) t->put(c.table, c.key, *c.before);
+    else t->erase(c.table, c.key);
+  }
+  t->retracting_ = true;
+  t->commit();
+  return rt;
 }
 
 void Database::finished(Transaction& t, bool end_mark) {

@@ -91,6 +91,7 @@ class Database;
 class LockTable;
 class RollbackJournal;
 struct LockInfo;
+struct ReplicatedTxn;
 // Shared (read) or exclusive (write) object locks, held by top-level transactions.
 enum class LockMode { kRead, kWrite };
 
@@ -145,6 +146,8 @@ class Transaction {
   std::uint64_t seq_ = 0;
   // A standby's: the primary's records it applies (in order, each the next).
   const std::vector<std::string>* replicated_ = nullptr;
+  // A standby's: undoes its last record (retract_replicated).
+  bool retracting_ = false;
   enum class State { kOpen, kCommitted, kAborted } state_ = State::kOpen;
 };
 
@@ -251,8 +254,9 @@ class Database {
   // more than the bound before), the last entry those above every bound.
   static constexpr std::array<std::uint64_t, 8> kGroupSizeBounds = {1, 2, 4, 8, 16, 32, 64, 128};
   std::array<std::uint64_t, kGroupSizeBounds.size() + 1> group_sizes() const;
-  // The records after `after`, in order, up to about `max_bytes` (at least one if there is one).
-  // `first` (if given) is set to the oldest number the log still holds (0: it is empty).
+  // The records after `after`, in order, up to about `max_bytes` (at least one if there is one),
+  // including those of the group being committed (published: see set_on_published). `first`
+  // (if given) is set to the oldest number the log still holds (0: it is empty).
   std::vector<std::string> replog_after(std::uint64_t after, std::size_t max_bytes,
                                         std::uint64_t* first = nullptr);
   // A standby applies the primary's records (ReplicatedTxn::encode; each the next: the first
@@ -261,14 +265,23 @@ class Database {
   // DbError, and applies none, when one is damaged or out of order.
   void apply_replicated(const std::vector<std::string>& records);
   void apply_replicated(const std::string& record) { apply_replicated(std::vector{record}); }
+  // A standby undoes its last record (number `seq`, which must be last_seq()): the before-images
+  // it carries put back, in one transaction with the same crash safety, and the log and the
+  // position one shorter. For a record its primary published and then did not commit. Returns
+  // the record. Throws DbError when `seq` is not the last or the log no longer holds it.
+  ReplicatedTxn retract_replicated(std::uint64_t seq);
   // A planned switchover: from now on every commit fails with DbError(`why`) (its transaction
   // rolled back); returns, once the commits already under way are done, the last sequence
   // number. thaw() ends it.
   std::uint64_t freeze(const std::string& why);
   void thaw();
-  // Called after every commit that advanced the log, with the new last_seq(), by the
-  // committing thread, outside every lock of the database. Set before transactions start.
-  void set_on_commit(std::function<void(std::uint64_t)> f) { on_commit_ = std::move(f); }
+  // Called with the new last_seq() when a group's records are published: in the log as
+  // replog_after reads it, before the group is durable here, so that standbys apply it while
+  // this database syncs. Called again with the lower number when a published group then fails
+  // to commit (its numbers are taken back and given to the next group). Called by the group's
+  // leader, one call at a time, outside every lock of the database. Set before transactions
+  // start.
+  void set_on_published(std::function<void(std::uint64_t)> f) { on_published_ = std::move(f); }
   // Called by every thread whose top-level commit was logged, with its sequence number, after
   // the commit is durable here and before commit() returns (its locks still held): synchronous
   // replication waits there for a standby. Set before transactions start.
@@ -298,7 +311,12 @@ class Database {
   void apply(MDB_txn* txn, Table table, const std::string& key,
              const std::optional<std::string>& value);
   // The leader, in the group's LMDB transaction: the group's records in the replication log.
-  void log_group(LmdbTxn& txn, const std::vector<CommitRequest*>& group);
+  // Returns the records it added.
+  std::vector<std::string> log_group(LmdbTxn& txn, const std::vector<CommitRequest*>& group);
+  // The leader: the group's changes and records in LMDB, durably (journal first). Returns the
+  // tables it changed.
+  std::array<bool, kTableCount> write_group(const std::vector<CommitRequest*>& group,
+                                            std::uint64_t seq_before);
   // At open: region and dispatcher (for transaction ids), replication position and epoch.
   void load_meta_state();
   void append_before_image(const Transaction& t, Table table, const std::string& key,
@@ -329,7 +347,8 @@ class Database {
   std::atomic<std::uint64_t> last_seq_{0};
   std::atomic<std::uint64_t> commits_{0}, commit_groups_{0};  // commit()'s figures (metrics)
   std::array<std::atomic<std::uint64_t>, kGroupSizeBounds.size() + 1> group_sizes_{};
-  std::function<void(std::uint64_t)> on_commit_, await_;
+  std::function<void(std::uint64_t)> on_published_, await_;
+  std::vector<std::string> pending_;  // mu_: the records of the group being committed
   std::mutex readers_mu_;
   std::vector<MDB_txn*> readers_;  // reset read-only transactions, see read()
 

@@ -116,6 +116,13 @@ std::uint64_t replog_seq(std::string_view record) {
   return seq;
 }
 
+std::uint32_t replog_crc(std::string_view record) {
+  if (record.size() < kHeader) throw DbError("replication record cut short");
+  std::uint32_t crc;
+  std::memcpy(&crc, record.data() + 4, 4);
+  return crc;
+}
+
 std::string replog_key(std::uint64_t seq) {
   std::string key(8, '\0');
   for (int i = 7; i >= 0; --i, seq >>= 8) key[static_cast<std::size_t>(i)] = static_cast<char>(seq & 0xff);

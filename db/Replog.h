@@ -57,6 +57,9 @@ struct ReplicatedTxn {
 
 // Only the sequence number, read from an encoded record without decoding the rest.
 std::uint64_t replog_seq(std::string_view record);
+// Its checksum, which tells two records of the same number apart (a record a primary published
+// and then failed to commit, and the one it committed under that number after).
+std::uint32_t replog_crc(std::string_view record);
 // The replog's key for `seq`: big-endian, so LMDB's order is the log's.
 std::string replog_key(std::uint64_t seq);
 

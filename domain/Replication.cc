@@ -73,7 +73,7 @@ ReplicationSource::~ReplicationSource() {
   // The database outlives this run of the oserv (a promotion, a demotion or a switchover starts
   // another in the same process): its hooks must not call a source that is gone. Nothing
   // commits by now (the ORB and the background threads are stopped).
-  db_.set_on_commit({});
+  db_.set_on_published({});
   db_.set_await_replicated({});
 }
 
@@ -86,7 +86,7 @@ void ReplicationSource::start() {
     mode_ = has_standbys ? mode_in(db_) : ReplicationMode::kOff;
     committed_ = db_.last_seq();
   }
-  db_.set_on_commit([this](std::uint64_t seq) { committed(seq); });
+  db_.set_on_published([this](std::uint64_t seq) { published(seq); });
   db_.set_await_replicated([this](std::uint64_t seq) { await(seq); });
   if (has_standbys) db_.set_replog(true, epoch_in(db_, 1));
 }
@@ -114,13 +114,28 @@ void ReplicationSource::add_standby(const std::string& hostname, const std::stri
   log_.line(fmt::format("standby TMR server {} ({}) joined the region", hostname, address));
 }
 
-void ReplicationSource::committed(std::uint64_t seq) {
+void ReplicationSource::published(std::uint64_t seq) {
   {
     std::lock_guard guard(mu_);
-    if (seq <= committed_) return;
+    if (seq == committed_) return;
+    if (seq < committed_) {
+      // Taken back: no standby holds what will be numbered after `seq` now, whatever it
+      // acknowledged, and a fetch that checked its record against the one taken back must not
+      // count its acknowledgement (retractions_).
+      ++retractions_;
+      for (auto& [name, s] : standbys_) s.acked = std::min(s.acked, seq);
+      log_.line(fmt::format("^transactions {} to {} were sent to standbys and then not "
+                            "committed here: standbys that hold them undo them",
+                            seq + 1, committed_));
+    }
     committed_ = seq;
   }
   changed_.notify_all();
+}
+
+bool ReplicationSource::holds(std::uint64_t seq, std::uint32_t crc) {
+  const auto mine = db_.replog_after(seq - 1, 1);
+  return !mine.empty() && db::replog_seq(mine.front()) == seq && db::replog_crc(mine.front()) == crc;
 }
 
 bool ReplicationSource::acked_by_one_in_sync(std::uint64_t seq) {
@@ -152,33 +167,53 @@ void ReplicationSource::await(std::uint64_t seq) {
 }
 
 ReplicaBatch ReplicationSource::fetch(const std::string& name, std::uint64_t after,
-                                      std::chrono::milliseconds wait) {
+                                      std::uint32_t crc, std::chrono::milliseconds wait) {
   ReplicaBatch batch;
-  {
-    std::unique_lock guard(mu_);
+  std::unique_lock guard(mu_);
+  for (;;) {
     if (mode_ == ReplicationMode::kOff)
       throw Failure("this TMR server has no standby recorded (replication is off)");
     // The database's own number: a commit's records are visible to a fetch a moment before its
-    // leader reports it (committed), never before the database counts it.
+    // leader reports it (published), never before the database counts it.
     const std::uint64_t last = std::max(committed_, db_.last_seq());
-    if (after > last)
+    if (after > last && crc == 0)
       throw Failure(fmt::format(
           "standby {} is at transaction {}, past this primary's last ({}): it holds "
           "transactions this primary does not have, and must be copied again",
           name, after, last));
+    if (after == 0 || crc == 0) break;
+    // The acknowledgement counts only for this primary's own record; checked outside the lock
+    // (it reads the log), and again if records were taken back meanwhile.
+    const std::uint64_t retractions = retractions_;
+    guard.unlock();
+    const bool same = holds(after, crc);
+    guard.lock();
+    if (!same) {
+      batch.diverged = true;
+      batch.primary_seq = std::max(committed_, db_.last_seq());
+      batch.epoch = epoch_in(db_, 0);
+      return batch;
+    }
+    if (retractions == retractions_) break;
+  }
+  {
     Standby& s = standbys_[name];
     s.acked = after;
     s.last_seen = std::chrono::steady_clock::now();
     changed_.notify_all();  // commits waiting for this acknowledgement
-    changed_.wait_for(guard, wait, [&] { return stopping_ || committed_ > after; });
+    const std::uint64_t retractions = retractions_;
+    changed_.wait_for(guard, wait, [&] {
+      return stopping_ || committed_ > after || retractions != retractions_;
+    });
     batch.primary_seq = committed_;
   }
+  guard.unlock();
   batch.records = db_.replog_after(after, kFetchBytes, &batch.first_kept);
   batch.epoch = epoch_in(db_, 0);
   batch.bytes_behind = bytes_after(after);
   const std::uint64_t reaches = batch.records.empty() ? after : db::replog_seq(batch.records.back());
   batch.primary_seq = std::max(batch.primary_seq, reaches);
-  std::lock_guard guard(mu_);
+  guard.lock();
   Standby& s = standbys_[name];
   // Everything committed is in this batch: from here on, commits count on this standby.
   if (!s.in_sync && reaches >= batch.primary_seq) {
@@ -415,6 +450,16 @@ std::string utc(std::int64_t ms) {
   return buf;
 }
 
+// One transaction of a report: its number, id, epoch and time, and each record's images.
+std::string transaction_text(db::Database& db, const db::ReplicatedTxn& t) {
+  std::string text = fmt::format("\ntransaction {} (id {}, epoch {}), committed {}\n", t.seq,
+                                 db.describe(t.txn), t.epoch, utc(t.committed_ms));
+  for (const auto& c : t.changes)
+    text += fmt::format("  {}/{}: {} -> {}\n", db::table_name(c.table), shown(c.key),
+                        shown(c.before), shown(c.after));
+  return text;
+}
+
 }  // namespace
 
 std::string demote(db::Database& db, OservLog& log, const OdRecord& primary, std::uint64_t newest,
@@ -435,13 +480,7 @@ std::string demote(db::Database& db, OservLog& log, const OdRecord& primary, std
         "# the {} transaction(s) below were committed here alone, and the other side does not\n"
         "# have them. Records are table/key: before -> after (bytes as text, others as \\xNN).\n",
         db.region(), mine, utc(now_ms()), newest, where, mine, split, alone.size());
-    for (const auto& t : alone) {
-      text += fmt::format("\ntransaction {} (id {}, epoch {}), committed {}\n", t.seq,
-                          db.describe(t.txn), t.epoch, utc(t.committed_ms));
-      for (const auto& c : t.changes)
-        text += fmt::format("  {}/{}: {} -> {}\n", db::table_name(c.table), shown(c.key),
-                            shown(c.before), shown(c.after));
-    }
+    for (const auto& t : alone) text += transaction_text(db, t);
     write_file_atomically(path, text, 0600);
     for (const auto& t : alone)
       log.line(fmt::format("^diverged: transaction {} ({}, {} record(s)) was committed here alone; "
@@ -519,9 +558,47 @@ void ReplicaFollower::run() {
   }
 }
 
+std::uint32_t ReplicaFollower::position_crc(std::uint64_t seq) {
+  if (seq == 0) return 0;
+  const auto mine = db_.replog_after(seq - 1, 1);
+  return !mine.empty() && db::replog_seq(mine.front()) == seq ? db::replog_crc(mine.front()) : 0;
+}
+
+void ReplicaFollower::undo(std::uint64_t seq) {
+  // Kept before it is undone: a crash in between leaves it in the report and still applied.
+  const auto mine = db_.replog_after(seq - 1, 1);
+  if (mine.empty() || db::replog_seq(mine.front()) != seq)
+    throw db::DbError(fmt::format("the primary does not have transaction {} as this standby "
+                                  "does, and the standby's log no longer holds it to undo it: "
+                                  "copy the primary again (oinstall --standby)",
+                                  seq));
+  const db::ReplicatedTxn t = db::ReplicatedTxn::decode(mine.front());
+  const std::string path = db_.dir() + "/undone.txt";
+  try {
+    std::string text = read_text_file(path).value_or(
+        "# openoserv: transactions a standby applied and then undid because its primary did not\n"
+        "# have them under their numbers (sent, then not committed there; or another primary's\n"
+        "# log). Records are table/key: before -> after (bytes as text, others as \\xNN).\n");
+    text += fmt::format("\nundone {}, the primary being {}:", utc(now_ms()), primary_);
+    text += transaction_text(db_, t);
+    write_file_atomically(path, text, 0600);
+  } catch (const std::runtime_error& e) {
+    throw db::DbError(fmt::format("transaction {} is to be undone, and cannot be kept first: {}",
+                                  seq, e.what()));
+  }
+  db_.retract_replicated(seq);
+  log_.line(fmt::format("^standby: undid transaction {} ({}, {} record(s)): the primary {} does "
+                        "not have it under that number; it is in {}",
+                        seq, db_.describe(t.txn), t.changes.size(), primary_, path));
+}
+
 void ReplicaFollower::step() {
   const std::uint64_t after = db_.last_seq();
-  ReplicaBatch batch = fetch_(after, kFetchWait);
+  ReplicaBatch batch = fetch_(after, position_crc(after), kFetchWait);
+  if (batch.diverged) {
+    undo(after);
+    return;
+  }
   if (batch.records.empty() && batch.primary_seq > after)
     throw Failure(fmt::format("its log starts at transaction {} and this standby is at {}: it "
                               "needs a new copy (oinstall --standby)",

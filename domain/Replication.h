@@ -51,6 +51,9 @@ std::uint64_t epoch_in(db::Database& db, std::uint64_t absent);
 struct ReplicaBatch {
   std::uint64_t primary_seq = 0, first_kept = 0, epoch = 0, bytes_behind = 0;
   bool in_sync = false;
+  // The standby's last record is not the primary's under that number: the standby undoes it
+  // and asks again (no records come with this).
+  bool diverged = false;
   std::vector<std::string> records;
 };
 
@@ -75,9 +78,15 @@ class ReplicationSource {
   // A standby joined (Security::join_standby): recorded in the region's database, and the log
   // started (epoch 1, asynchronous) if this is the first.
   void add_standby(const std::string& hostname, const std::string& ip, std::uint16_t port);
-  // The standby `name` holds everything up to `after`; returns what follows (waiting up to `wait`
-  // for a commit). Throws Failure when `after` is past the primary's last commit.
-  ReplicaBatch fetch(const std::string& name, std::uint64_t after, std::chrono::milliseconds wait);
+  // The standby `name` holds everything up to `after`, whose record has the checksum `crc`
+  // (db::replog_crc; 0: it holds no record there, just after its copy, say); returns what follows
+  // (waiting up to `wait` for a commit). The acknowledgement counts only if this primary's record
+  // there is the same; if not, the batch says `diverged`. Records are sent as soon as they are
+  // published, before they are durable here, so a standby may hold a record this primary then
+  // failed to commit: that is how it learns to undo it. Throws Failure when `after` is past the
+  // primary's last commit and `crc` is 0.
+  ReplicaBatch fetch(const std::string& name, std::uint64_t after, std::uint32_t crc,
+                     std::chrono::milliseconds wait);
   // The copy a new standby starts from: an online backup (Database::backup) in
   // DBDIR/standby-copies/ID, read in pieces, removed at copy_end (or at the next start).
   ReplicaCopy copy_begin();
@@ -101,7 +110,10 @@ class ReplicationSource {
     bool in_sync = false;
     std::chrono::steady_clock::time_point last_seen;
   };
-  void committed(std::uint64_t seq);
+  // The database published records up to `seq`, or took back those after it (a lower `seq`).
+  void published(std::uint64_t seq);
+  // Whether this primary's record `seq` has checksum `crc`.
+  bool holds(std::uint64_t seq, std::uint32_t crc);
   void await(std::uint64_t seq);
   bool acked_by_one_in_sync(std::uint64_t seq);  // mu_ held
   std::uint64_t bytes_after(std::uint64_t seq);
@@ -113,7 +125,8 @@ class ReplicationSource {
   std::mutex mu_;  // guards everything below
   std::condition_variable changed_;  // a commit, an acknowledgement, or stop
   std::map<std::string, Standby> standbys_;
-  std::uint64_t committed_ = 0;
+  std::uint64_t committed_ = 0;  // the last published
+  std::uint64_t retractions_ = 0;  // how many times published records were taken back
   ReplicationMode mode_ = ReplicationMode::kOff;
   bool stopping_ = false;
 };
@@ -167,7 +180,8 @@ std::string demote(db::Database& db, OservLog& log, const OdRecord& primary, std
 class ReplicaFollower {
  public:
   // `fetch(after, wait)` calls the primary (throws Unreachable, or Failure when it refuses).
-  using Fetch = std::function<ReplicaBatch(std::uint64_t after, std::chrono::milliseconds wait)>;
+  using Fetch = std::function<ReplicaBatch(std::uint64_t after, std::uint32_t crc,
+                                           std::chrono::milliseconds wait)>;
   ReplicaFollower(db::Database& db, OservLog& log, std::string primary, Fetch fetch);
   ~ReplicaFollower();
   ReplicaFollower(const ReplicaFollower&) = delete;
@@ -185,6 +199,11 @@ class ReplicaFollower {
  private:
   void run();
   void step();
+  // The checksum of this standby's record `seq` (0: it has none).
+  std::uint32_t position_crc(std::uint64_t seq);
+  // Undoes this standby's last record, `seq`, which the primary does not have: it goes to
+  // DBDIR/undone.txt (before- and after-images) and to the log.
+  void undo(std::uint64_t seq);
   // Logs a change of state: level "" (following), "^" (warning) or "!" (error). mu_ not held.
   void set_state(const char* level, const std::string& state);
 

@@ -181,16 +181,17 @@ std::string CorbaPeers::object_ior(std::uint32_t od, const std::string& oid) {
 }
 
 ReplicaBatch CorbaPeers::replica_fetch(const std::string& standby, std::uint64_t after,
-                                       std::chrono::milliseconds wait) {
+                                       std::uint32_t crc, std::chrono::milliseconds wait) {
   // The primary holds the call up to `wait`; a reply later than that and a short call's time is
   // given up (a request that reached a primary whose ORB was stopping gets none) and the
   // follower asks again.
   return call(kTmrDispatcher, wait + timeouts::kPush, [&](OServ::Dispatcher_ptr tmr) {
     OServ::ReplicaBatch_var b =
-        tmr->replica_fetch(standby.c_str(), after, static_cast<CORBA::ULong>(wait.count()));
+        tmr->replica_fetch(standby.c_str(), after, crc, static_cast<CORBA::ULong>(wait.count()));
     ReplicaBatch out{.primary_seq = b->primary_seq, .first_kept = b->first_kept,
                      .epoch = b->epoch, .bytes_behind = b->bytes_behind,
-                     .in_sync = static_cast<bool>(b->in_sync), .records = {}};
+                     .in_sync = static_cast<bool>(b->in_sync),
+                     .diverged = static_cast<bool>(b->diverged), .records = {}};
     out.records.reserve(b->records.length());
     for (CORBA::ULong i = 0; i < b->records.length(); ++i)
       out.records.emplace_back(reinterpret_cast<const char*>(b->records[i].get_buffer()),

@@ -56,7 +56,7 @@ class CorbaPeers final : public Peers {
   void set_on_stale_epoch(std::function<void(std::uint32_t)> f) { on_stale_epoch_ = std::move(f); }
 
   // A standby asks the primary (dispatcher 1 of its copy of the odlist) for what follows `after`.
-  ReplicaBatch replica_fetch(const std::string& standby, std::uint64_t after,
+  ReplicaBatch replica_fetch(const std::string& standby, std::uint64_t after, std::uint32_t crc,
                              std::chrono::milliseconds wait);
 
   // The IOR of object `oid` as its owner `od` makes it.

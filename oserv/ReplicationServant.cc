@@ -36,17 +36,19 @@ void ReplicationServant::primary_only(const char* what) const {
 }
 
 OServ::ReplicaBatch* ReplicationServant::replica_fetch(const char* standby, CORBA::ULongLong after,
+                                                       CORBA::ULong after_crc,
                                                        CORBA::ULong wait_ms) {
   return guarded([&] {
     primary_only("replication");
     const auto wait = std::chrono::milliseconds(std::min(wait_ms, kMaxFetchWaitMs));
-    ReplicaBatch b = local_.replication.fetch(standby, after, wait);
+    ReplicaBatch b = local_.replication.fetch(standby, after, after_crc, wait);
     auto out = std::make_unique<OServ::ReplicaBatch>();
     out->primary_seq = b.primary_seq;
     out->first_kept = b.first_kept;
     out->epoch = b.epoch;
     out->bytes_behind = b.bytes_behind;
     out->in_sync = b.in_sync;
+    out->diverged = b.diverged;
     out->records.length(static_cast<CORBA::ULong>(b.records.size()));
     for (CORBA::ULong i = 0; i < b.records.size(); ++i) {
       const std::string& r = b.records[i];

@@ -12,6 +12,7 @@ class ReplicationServant : public virtual POA_OServ::Replication {
   explicit ReplicationServant(LocalDispatcher& local) : local_(local) {}
 
   OServ::ReplicaBatch* replica_fetch(const char* standby, CORBA::ULongLong after,
+                                     CORBA::ULong after_crc,
                                      CORBA::ULong wait_ms) override;
   OServ::ReplicaCopy* replica_copy_begin() override;
   OServ::Program* replica_copy_read(const char* id, CORBA::ULongLong offset,

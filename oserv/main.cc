@@ -1137,8 +1137,9 @@ Served serve_standby(Process& p, char* argv0) {
       primary ? fmt::format("{} ({}:{})", primary->label(), primary->ip, primary->port) : "unknown";
   const std::string self = fmt::format("{}:{}", info.ip, info.instance.port);
   ReplicaFollower follower(*p.db, p.log, primary_text,
-                           [&peers, self](std::uint64_t after, std::chrono::milliseconds wait) {
-                             return peers.replica_fetch(self, after, wait);
+                           [&peers, self](std::uint64_t after, std::uint32_t crc,
+                                          std::chrono::milliseconds wait) {
+                             return peers.replica_fetch(self, after, crc, wait);
                            });
   if (demoted) follower.set_demoted(*demoted);
   local.follower = &follower;

@@ -5,7 +5,8 @@
 #   first four)
 # (HOP_BENCH_ARGS adds options to hop_bench, e.g. HOP_BENCH_ARGS=--deadlines; ENDPOINTS=N sets
 # the endpoints benchmark's count, default 10000 (methods: 1000), and RATE=N paces its first
-# logins at N per second instead of all at once.)
+# logins at N per second instead of all at once. BENCH_KEEP=1 keeps the instances' directories,
+# logs included, and says where.)
 set -eu
 cd "$(dirname "$0")/.."
 scripts/build.sh >/dev/null
@@ -15,7 +16,7 @@ export OSERV_ETC_ROOT="$WORK/etc"
 unset OSERV WLOCALHOST OSERV_REGISTRY
 cleanup() {
   for rc in "$WORK"/etc/*/oserv.rc; do [ -x "$rc" ] && "$rc" stop >/dev/null 2>&1 || true; done
-  rm -rf "$WORK"
+  if [ -n "${BENCH_KEEP:-}" ]; then echo "kept: $WORK" >&2; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 # Below the kernel's ephemeral range (32768 up by default), which clients' connections use.
@@ -184,14 +185,17 @@ for bench in "$@"; do
       for id in epgw1 eptmr; do "$WORK/etc/$id/oserv.rc" stop >/dev/null; done ;;
     replication)
       # Durable commits (fsync) at a TMR server with a synchronous standby (127.0.0.2, standby
-      # 127.0.0.3) against a TMR server without one (127.0.0.4), then the standby's lag under
+      # 127.0.0.3) against a TMR server without one (127.0.0.4), and against it while another
+      # (127.0.0.5) commits as hard on the same disk, then the standby's lag under
       # load in asynchronous mode, and the catch-up rate of a standby that was stopped.
       RPORT=$(port)
       "$BIN/oinstall" --id rprim --dbdir "$WORK/rprim" --hostname 127.0.0.2 --port "$RPORT" \
         --force-bind --method-user root >/dev/null
-      "$BIN/oinstall" --id rlocal --dbdir "$WORK/rlocal" --hostname 127.0.0.4 --port "$RPORT" \
-        --force-bind --method-user root >/dev/null
-      for id in rprim rlocal; do "$WORK/etc/$id/oserv.rc" start >/dev/null; done
+      for n in 4 5; do
+        "$BIN/oinstall" --id "rlocal$n" --dbdir "$WORK/rlocal$n" --hostname "127.0.0.$n" \
+          --port "$RPORT" --force-bind --method-user root >/dev/null
+      done
+      for id in rprim rlocal4 rlocal5; do "$WORK/etc/$id/oserv.rc" start >/dev/null; done
       OSERV_JOIN_TOKEN=$("$BIN/odadmin" --id rprim join_token 1) "$BIN/oinstall" --id rstandby \
         --standby --tmr "127.0.0.2:$RPORT" --dbdir "$WORK/rstandby" --hostname 127.0.0.3 \
         --port "$RPORT" >/dev/null
@@ -199,7 +203,8 @@ for bench in "$@"; do
       "$BIN/odadmin" --id rprim set_replication sync >/dev/null
       sock() { echo "$WORK/etc/run/$1.sock"; }
       echo "== synchronous replicated commit against the local synced commit (bench/replication_bench.cc)"
-      "$BIN/replication_bench" --local "$(sock rlocal)" --replicated "$(sock rprim)"
+      "$BIN/replication_bench" --local "$(sock rlocal4)" --replicated "$(sock rprim)" \
+        --beside "$(sock rlocal5)"
       "$BIN/odadmin" --id rprim set_replication async >/dev/null
       "$BIN/replication_bench" --replicated "$(sock rprim)" --lag 5 --clients 8
       "$WORK/etc/rstandby/oserv.rc" stop >/dev/null
@@ -210,7 +215,7 @@ for bench in "$@"; do
       i=0; until [ "$(behind)" = 0 ] || [ $i -ge 600 ]; do sleep 0.05; i=$((i + 1)); done
       MS=$(( ($(date +%s%N) - T0) / 1000000 ))
       echo "catch-up of a standby 5000 transactions behind: ${MS} ms from its start (start included), $(( 5000 * 1000 / (MS > 0 ? MS : 1) )) transactions per second"
-      for id in rstandby rprim rlocal; do "$WORK/etc/$id/oserv.rc" stop >/dev/null; done ;;
+      for id in rstandby rprim rlocal4 rlocal5; do "$WORK/etc/$id/oserv.rc" stop >/dev/null; done ;;
     *) echo "bench.sh: unknown benchmark '$bench' (ping, hop, txn, recovery, endpoints, methods, downcall, replication)" >&2; exit 2 ;;
   esac
 done

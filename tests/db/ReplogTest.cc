@@ -1,6 +1,7 @@
 // The replication log: records in commit order with before- and after-images, a standby's copy
 // equal to the primary's, positions that survive a reopen, damaged or out-of-order records
-// refused without a change.
+// refused without a change, a group published before it is durable and taken back when it
+// fails, a standby's last record undone.
 #include <gtest/gtest.h>
 #include <fmt/core.h>
 #include <unistd.h>
@@ -163,7 +164,7 @@ TEST_F(ReplogTest, ConcurrentCommitsGetDistinctConsecutiveNumbers) {
   auto db = open("p", true);
   db->set_replog(true, 1);
   std::atomic<std::uint64_t> notified{0};
-  db->set_on_commit([&](std::uint64_t seq) {
+  db->set_on_published([&](std::uint64_t seq) {
     auto seen = notified.load();
     while (seq > seen && !notified.compare_exchange_weak(seen, seq)) {
     }
@@ -179,6 +180,58 @@ TEST_F(ReplogTest, ConcurrentCommitsGetDistinctConsecutiveNumbers) {
   const auto records = db->replog_after(0, 1 << 30);
   ASSERT_EQ(records.size(), 400u);
   for (std::size_t i = 0; i < records.size(); ++i) EXPECT_EQ(replog_seq(records[i]), i + 1);
+}
+
+TEST_F(ReplogTest, AGroupIsPublishedBeforeItIsDurableAndTakenBackWhenItFails) {
+  // A map of 1 MiB: the record of a 600 KB value fits, the value beside it does not.
+  auto db = Database::open(base_ + "/p", {.create = true, .sync = false, .map_size = 1u << 20,
+                                          .owner_id = "p"});
+  db->set_replog(true, 1);
+  put(*db, Table::kObjects, "small", "1");
+  std::vector<std::uint64_t> calls;
+  std::vector<std::size_t> seen;  // how many records a reader saw at each call
+  db->set_on_published([&](std::uint64_t seq) {
+    calls.push_back(seq);
+    seen.push_back(db->replog_after(1, 1 << 30).size());
+  });
+  EXPECT_THROW(put(*db, Table::kObjects, "big", std::string(600 * 1024, 'x')), DbError);
+  ASSERT_EQ(calls, (std::vector<std::uint64_t>{2, 1})) << "published, then taken back";
+  EXPECT_EQ(seen, (std::vector<std::size_t>{1, 0})) << "readable while pending, gone after";
+  EXPECT_EQ(db->last_seq(), 1u);
+  EXPECT_TRUE(db->replog_after(1, 1 << 30).empty());
+  EXPECT_FALSE(db->read(Table::kObjects, "big"));
+  put(*db, Table::kObjects, "next", "2");  // the number is given again, to another record
+  const auto records = db->replog_after(1, 1 << 30);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(replog_seq(records[0]), 2u);
+  EXPECT_EQ(ReplicatedTxn::decode(records[0]).changes.at(0).key, "next");
+}
+
+TEST_F(ReplogTest, AStandbyUndoesItsLastRecordDurably) {
+  auto primary = open("p", true);
+  primary->set_replog(true, 1);
+  auto standby = open("s", true);
+  put(*primary, Table::kObjects, "a", "1");
+  follow(*primary, *standby);
+  {
+    auto t = primary->begin();
+    t->put(Table::kObjects, "a", "2");
+    t->put(Table::kObjects, "b", "new");
+    t->commit();
+  }
+  follow(*primary, *standby);
+  EXPECT_THROW(standby->retract_replicated(1), DbError) << "not the last";
+  const auto undone = standby->retract_replicated(2);
+  EXPECT_EQ(undone.changes.size(), 2u);
+  EXPECT_EQ(standby->last_seq(), 1u);
+  EXPECT_EQ(standby->read(Table::kObjects, "a"), "1");
+  EXPECT_FALSE(standby->read(Table::kObjects, "b"));
+  EXPECT_EQ(standby->replog_after(0, 1 << 20).size(), 1u);
+  standby.reset();
+  standby = open("s", false);
+  EXPECT_EQ(standby->last_seq(), 1u) << "the position is kept";
+  follow(*primary, *standby);  // and the primary's record 2 applies again
+  EXPECT_EQ(standby->scan(Table::kObjects), primary->scan(Table::kObjects));
 }
 
 }  // namespace

@@ -1,11 +1,14 @@
 // The replication stream's two ends without an ORB: a standby fetching from a primary's source
 // while writers commit (run under TSan in CI), synchronous commits waiting for the standby's
-// acknowledgement, a fetch past the primary's end refused, and the epoch fence.
+// acknowledgement, a fetch past the primary's end refused, a standby holding records its primary
+// does not have undoing them, and the epoch fence.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <thread>
 
 #include <fmt/core.h>
@@ -27,8 +30,8 @@ class ReplicationTest : public ::testing::Test {
     log_.open(base_ + "/oservlog");
   }
   void TearDown() override { std::filesystem::remove_all(base_); }
-  std::unique_ptr<db::Database> open(const std::string& name) {
-    auto db = db::Database::open(base_ + "/" + name, {.create = true, .sync = false, .owner_id = name});
+  std::unique_ptr<db::Database> open(const std::string& name, bool sync = false) {
+    auto db = db::Database::open(base_ + "/" + name, {.create = true, .sync = sync, .owner_id = name});
     db->put_meta(db::kMetaRegion, "1669180253");
     db->put_meta(db::kMetaDispatcher, "1");
     return db;
@@ -38,23 +41,27 @@ class ReplicationTest : public ::testing::Test {
     t->put(db::Table::kObjects, key, "v-" + key);
     t->commit();
   }
+  static std::string read_file(const std::string& path) {
+    std::ifstream in(path);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  }
   std::string base_;
   OservLog log_;
 };
 
 TEST_F(ReplicationTest, AStandbyFollowsWhileWritersCommit) {
-  auto primary = open("p");
-  auto standby = open("s");
+  // Durable commits, as in production: a standby's fetches then fall while groups commit.
+  auto primary = open("p", true);
+  auto standby = open("s", true);
   ReplicationSource source(*primary, log_);
   source.start();
   source.add_standby("s", "127.0.0.3", 94);
-  std::atomic<bool> stop{false};
-  std::thread follower([&] {
-    while (!stop) {
-      auto batch = source.fetch("127.0.0.3:94", standby->last_seq(), std::chrono::milliseconds(20));
-      standby->apply_replicated(batch.records);
-    }
-  });
+  ReplicaFollower follower(*standby, log_, "p",
+                           [&](std::uint64_t after, std::uint32_t crc, std::chrono::milliseconds) {
+                             return source.fetch("127.0.0.3:94", after, crc,
+                                                 std::chrono::milliseconds(20));
+                           });
+  follower.start();
   std::vector<std::thread> writers;
   for (int w = 0; w < 4; ++w)
     writers.emplace_back([&, w] {
@@ -63,15 +70,45 @@ TEST_F(ReplicationTest, AStandbyFollowsWhileWritersCommit) {
   for (auto& t : writers) t.join();
   for (int i = 0; i < 500 && standby->last_seq() < primary->last_seq(); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  stop = true;
-  follower.join();
+  follower.stop();
   EXPECT_EQ(standby->last_seq(), primary->last_seq());
+  EXPECT_EQ(read_file(base_ + "/oservlog").find("undid"), std::string::npos)
+      << "a record read while its group committed was taken for another";
   EXPECT_EQ(standby->scan(db::Table::kObjects), primary->scan(db::Table::kObjects));
   const auto lines = source.status();
   ASSERT_EQ(lines.size(), 3u);
   EXPECT_NE(lines[0].find("Replication: primary, epoch 1, async"), std::string::npos) << lines[0];
   EXPECT_NE(lines[1].find("in sync"), std::string::npos) << lines[1];
   EXPECT_EQ(lines[2], "  automatic promotion: off");
+}
+
+TEST_F(ReplicationTest, ARecordSentBeforeItsGroupIsDurableIsRecognisedWhileTheGroupCommits) {
+  // A standby asks about the newest record (often still pending) again and again while durable
+  // group commits run: the primary must recognise it whether the group is pending, committing
+  // or done, or the standby would undo a record the primary has.
+  auto primary = open("p", true);
+  ReplicationSource source(*primary, log_);
+  source.start();
+  source.add_standby("s", "127.0.0.3", 94);
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> writers;
+  for (int w = 0; w < 4; ++w)
+    writers.emplace_back([&, w] {
+      for (int i = 0; !stop; ++i) put(*primary, fmt::format("{}-{}", w, i));
+    });
+  int asked = 0, diverged = 0;
+  for (const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+       std::chrono::steady_clock::now() < until; ++asked) {
+    const std::uint64_t last = primary->last_seq();
+    const auto newest = primary->replog_after(last - 1, 1);
+    if (newest.empty() || db::replog_seq(newest[0]) != last) continue;
+    diverged += source.fetch("127.0.0.3:94", last, db::replog_crc(newest[0]),
+                             std::chrono::milliseconds(0)).diverged;
+  }
+  stop = true;
+  for (auto& t : writers) t.join();
+  EXPECT_GT(asked, 100);
+  EXPECT_EQ(diverged, 0) << "of " << asked;
 }
 
 TEST_F(ReplicationTest, ASynchronousCommitReturnsOnlyOnceTheStandbyHasIt) {
@@ -82,7 +119,7 @@ TEST_F(ReplicationTest, ASynchronousCommitReturnsOnlyOnceTheStandbyHasIt) {
   source.add_standby("s", "127.0.0.3", 94);
   source.set_mode("sync");
   // In sync once a fetch has returned it everything.
-  standby->apply_replicated(source.fetch("127.0.0.3:94", 0, std::chrono::milliseconds(1)).records);
+  standby->apply_replicated(source.fetch("127.0.0.3:94", 0, 0, std::chrono::milliseconds(1)).records);
   std::atomic<bool> committed{false};
   std::thread writer([&] {
     put(*primary, "waits");
@@ -93,11 +130,11 @@ TEST_F(ReplicationTest, ASynchronousCommitReturnsOnlyOnceTheStandbyHasIt) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   EXPECT_FALSE(committed.load()) << "returned before the standby had it";
-  auto batch = source.fetch("127.0.0.3:94", standby->last_seq(), std::chrono::milliseconds(1000));
+  auto batch = source.fetch("127.0.0.3:94", standby->last_seq(), 0, std::chrono::milliseconds(1000));
   ASSERT_FALSE(batch.records.empty());
   standby->apply_replicated(batch.records);
   EXPECT_FALSE(committed.load()) << "fetched is not yet acknowledged";
-  source.fetch("127.0.0.3:94", standby->last_seq(), std::chrono::milliseconds(1));  // the ack
+  source.fetch("127.0.0.3:94", standby->last_seq(), 0, std::chrono::milliseconds(1));  // the ack
   writer.join();
   EXPECT_TRUE(committed.load());
   EXPECT_EQ(standby->read(db::Table::kObjects, "waits"), "v-waits");
@@ -107,15 +144,95 @@ TEST_F(ReplicationTest, AStandbyAheadOfThePrimaryIsToldToCopyAgain) {
   auto primary = open("p");
   ReplicationSource source(*primary, log_);
   source.start();
-  EXPECT_THROW(source.fetch("x", 0, std::chrono::milliseconds(1)), Failure) << "no standby: off";
+  EXPECT_THROW(source.fetch("x", 0, 0, std::chrono::milliseconds(1)), Failure) << "no standby: off";
   source.add_standby("s", "127.0.0.3", 94);
   put(*primary, "a");
   try {
-    source.fetch("127.0.0.3:94", primary->last_seq() + 5, std::chrono::milliseconds(1));
+    source.fetch("127.0.0.3:94", primary->last_seq() + 5, 0, std::chrono::milliseconds(1));
     FAIL() << "a position past the primary's last was taken";
   } catch (const Failure& e) {
     EXPECT_NE(std::string(e.what()).find("must be copied again"), std::string::npos) << e.what();
   }
+}
+
+TEST_F(ReplicationTest, AStandbyUndoesWhatItsPrimaryDoesNotHaveAndFollowsIt) {
+  // The standby follows `primary` to its transaction 4; `other` is the primary's backup at 2
+  // that then committed other transactions 3 to 5 (as a primary that restarted without what it
+  // had sent, or a promoted standby that never got it).
+  auto primary = open("p");
+  auto standby = open("s");
+  ReplicationSource source(*primary, log_);
+  source.start();
+  source.add_standby("s", "127.0.0.3", 94);
+  put(*primary, "kept");
+  ASSERT_EQ(primary->last_seq(), 2u);
+  primary->backup(base_ + "/o");
+  put(*primary, "lost-1");
+  put(*primary, "lost-2");
+  standby->apply_replicated(source.fetch("127.0.0.3:94", 0, 0, std::chrono::milliseconds(1)).records);
+  ASSERT_EQ(standby->last_seq(), 4u);
+  auto other = db::Database::open(base_ + "/o", {.sync = false, .owner_id = "o"});
+  ReplicationSource other_source(*other, log_);
+  other_source.start();
+  for (const char* key : {"other-1", "other-2", "other-3"}) put(*other, key);
+  const auto record4 = standby->replog_after(3, 1);
+  const auto told = other_source.fetch("127.0.0.3:94", 4, db::replog_crc(record4.at(0)),
+                                       std::chrono::milliseconds(1));
+  EXPECT_TRUE(told.diverged);
+  EXPECT_TRUE(told.records.empty());
+
+  ReplicaFollower follower(*standby, log_, "o",
+                           [&](std::uint64_t after, std::uint32_t crc, std::chrono::milliseconds wait) {
+                             return other_source.fetch("127.0.0.3:94", after, crc, wait);
+                           });
+  follower.start();
+  for (int i = 0; i < 500 && standby->read(db::Table::kObjects, "other-3") == std::nullopt; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  follower.stop();
+  EXPECT_EQ(standby->last_seq(), 5u);
+  EXPECT_EQ(standby->scan(db::Table::kObjects), other->scan(db::Table::kObjects));
+  EXPECT_FALSE(standby->read(db::Table::kObjects, "lost-1"));
+  const auto report = read_file(standby->dir() + "/undone.txt");
+  EXPECT_NE(report.find("transaction 4 "), std::string::npos) << report;
+  EXPECT_NE(report.find("objects/lost-2: (absent) -> v-lost-2"), std::string::npos) << report;
+  EXPECT_NE(report.find("objects/lost-1: (absent) -> v-lost-1"), std::string::npos) << report;
+  const auto log = read_file(base_ + "/oservlog");
+  EXPECT_NE(log.find("standby: undid transaction 4 "), std::string::npos) << log;
+  EXPECT_NE(log.find("standby: undid transaction 3 "), std::string::npos) << log;
+}
+
+TEST_F(ReplicationTest, AGroupSentAndThenNotCommittedIsTakenBackAtTheSource) {
+  // A map of 1 MiB: a 600 KB value's record is made and sent, the value itself does not fit.
+  auto primary = db::Database::open(base_ + "/p", {.create = true, .sync = false,
+                                                   .map_size = 1u << 20, .owner_id = "p"});
+  primary->put_meta(db::kMetaRegion, "1669180253");
+  primary->put_meta(db::kMetaDispatcher, "1");
+  auto standby = open("s");
+  ReplicationSource source(*primary, log_);
+  source.start();
+  source.add_standby("s", "127.0.0.3", 94);
+  put(*primary, "a");
+  standby->apply_replicated(source.fetch("127.0.0.3:94", 0, 0, std::chrono::milliseconds(1)).records);
+  const std::uint64_t at = standby->last_seq();
+  const std::uint32_t crc = db::replog_crc(standby->replog_after(at - 1, 1).at(0));
+  {
+    auto t = primary->begin();
+    t->put(db::Table::kObjects, "big", std::string(600 * 1024, 'x'));
+    EXPECT_THROW(t->commit(), db::DbError);
+  }
+  EXPECT_NE(read_file(base_ + "/oservlog")
+                .find(fmt::format("transactions {} to {} were sent to standbys and then not "
+                                  "committed here",
+                                  at + 1, at + 1)),
+            std::string::npos);
+  auto batch = source.fetch("127.0.0.3:94", at, crc, std::chrono::milliseconds(1));
+  EXPECT_FALSE(batch.diverged);
+  EXPECT_TRUE(batch.records.empty()) << "nothing committed after " << at;
+  EXPECT_EQ(batch.primary_seq, at);
+  put(*primary, "next");
+  batch = source.fetch("127.0.0.3:94", at, crc, std::chrono::milliseconds(1));
+  ASSERT_EQ(batch.records.size(), 1u);
+  EXPECT_EQ(db::ReplicatedTxn::decode(batch.records[0]).changes.at(0).key, "next");
 }
 
 TEST_F(ReplicationTest, TheFenceRefusesAnOlderEpochAndRemembersANewerOne) {
