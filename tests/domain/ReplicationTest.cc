@@ -41,6 +41,13 @@ class ReplicationTest : public ::testing::Test {
     t->put(db::Table::kObjects, key, "v-" + key);
     t->commit();
   }
+  // A started source for `primary` with the standby "127.0.0.3:94" joined.
+  std::unique_ptr<ReplicationSource> source_with_standby(db::Database& primary) {
+    auto source = std::make_unique<ReplicationSource>(primary, log_);
+    source->start();
+    source->add_standby("s", "127.0.0.3", 94);
+    return source;
+  }
   static std::string read_file(const std::string& path) {
     std::ifstream in(path);
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
@@ -53,9 +60,8 @@ TEST_F(ReplicationTest, AStandbyFollowsWhileWritersCommit) {
   // Durable commits, as in production: a standby's fetches then fall while groups commit.
   auto primary = open("p", true);
   auto standby = open("s", true);
-  ReplicationSource source(*primary, log_);
-  source.start();
-  source.add_standby("s", "127.0.0.3", 94);
+  auto source_ptr = source_with_standby(*primary);
+  ReplicationSource& source = *source_ptr;
   ReplicaFollower follower(*standby, log_, "p",
                            [&](std::uint64_t after, std::uint32_t crc, std::chrono::milliseconds) {
                              return source.fetch("127.0.0.3:94", after, crc,
@@ -87,9 +93,8 @@ TEST_F(ReplicationTest, ARecordSentBeforeItsGroupIsDurableIsRecognisedWhileTheGr
   // group commits run: the primary must recognise it whether the group is pending, committing
   // or done, or the standby would undo a record the primary has.
   auto primary = open("p", true);
-  ReplicationSource source(*primary, log_);
-  source.start();
-  source.add_standby("s", "127.0.0.3", 94);
+  auto source_ptr = source_with_standby(*primary);
+  ReplicationSource& source = *source_ptr;
   std::atomic<bool> stop{false};
   std::vector<std::thread> writers;
   for (int w = 0; w < 4; ++w)
@@ -114,9 +119,8 @@ TEST_F(ReplicationTest, ARecordSentBeforeItsGroupIsDurableIsRecognisedWhileTheGr
 TEST_F(ReplicationTest, ASynchronousCommitReturnsOnlyOnceTheStandbyHasIt) {
   auto primary = open("p");
   auto standby = open("s");
-  ReplicationSource source(*primary, log_);
-  source.start();
-  source.add_standby("s", "127.0.0.3", 94);
+  auto source_ptr = source_with_standby(*primary);
+  ReplicationSource& source = *source_ptr;
   source.set_mode("sync");
   // In sync once a fetch has returned it everything.
   standby->apply_replicated(source.fetch("127.0.0.3:94", 0, 0, std::chrono::milliseconds(1)).records);
@@ -161,9 +165,8 @@ TEST_F(ReplicationTest, AStandbyUndoesWhatItsPrimaryDoesNotHaveAndFollowsIt) {
   // had sent, or a promoted standby that never got it).
   auto primary = open("p");
   auto standby = open("s");
-  ReplicationSource source(*primary, log_);
-  source.start();
-  source.add_standby("s", "127.0.0.3", 94);
+  auto source_ptr = source_with_standby(*primary);
+  ReplicationSource& source = *source_ptr;
   put(*primary, "kept");
   ASSERT_EQ(primary->last_seq(), 2u);
   primary->backup(base_ + "/o");
@@ -208,9 +211,8 @@ TEST_F(ReplicationTest, AGroupSentAndThenNotCommittedIsTakenBackAtTheSource) {
   primary->put_meta(db::kMetaRegion, "1669180253");
   primary->put_meta(db::kMetaDispatcher, "1");
   auto standby = open("s");
-  ReplicationSource source(*primary, log_);
-  source.start();
-  source.add_standby("s", "127.0.0.3", 94);
+  auto source_ptr = source_with_standby(*primary);
+  ReplicationSource& source = *source_ptr;
   put(*primary, "a");
   standby->apply_replicated(source.fetch("127.0.0.3:94", 0, 0, std::chrono::milliseconds(1)).records);
   const std::uint64_t at = standby->last_seq();
