@@ -1118,6 +1118,14 @@ Served end_standby_run(Process& p, CORBA::ORB_ptr orb, LocalDispatcher& local,
 // of the odlist; a demoted one does not), and serves its own state, until a stop signal
 // (kStopped), its promotion (kPromoted: serve() starts it again as the primary, in this process,
 // so that its supervisor sees no restart) or a rejoin (kRejoin: it starts again as a standby).
+// The follower's fetch: the primary's replica_fetch, as the standby `self` ("ip:port").
+ReplicaFollower::Fetch fetch_through(CorbaPeers& peers, std::string self) {
+  return [&peers, self = std::move(self)](std::uint64_t after, std::uint32_t crc,
+                                          std::chrono::milliseconds wait) {
+    return peers.replica_fetch(self, after, crc, wait);
+  };
+}
+
 Served serve_standby(Process& p, char* argv0) {
   const Settings& settings = p.settings;
   DispatcherInfo info = identify(p.inst, *p.db, settings, p.log, p.started);
@@ -1136,11 +1144,7 @@ Served serve_standby(Process& p, char* argv0) {
   const std::string primary_text =
       primary ? fmt::format("{} ({}:{})", primary->label(), primary->ip, primary->port) : "unknown";
   const std::string self = fmt::format("{}:{}", info.ip, info.instance.port);
-  ReplicaFollower follower(*p.db, p.log, primary_text,
-                           [&peers, self](std::uint64_t after, std::uint32_t crc,
-                                          std::chrono::milliseconds wait) {
-                             return peers.replica_fetch(self, after, crc, wait);
-                           });
+  ReplicaFollower follower(*p.db, p.log, primary_text, fetch_through(peers, self));
   if (demoted) follower.set_demoted(*demoted);
   local.follower = &follower;
   StandbyOrders orders;
