@@ -350,6 +350,19 @@ std::vector<std::string> ReplicationSource::status() {
   return out;
 }
 
+std::vector<ReplicationSource::StandbyFigures> ReplicationSource::standby_figures() {
+  std::lock_guard guard(mu_);
+  std::vector<StandbyFigures> out;
+  for (const auto& [address, s] : standbys_)
+    out.push_back({address, committed_ > s.acked ? committed_ - s.acked : 0, s.in_sync});
+  return out;
+}
+
+std::uint64_t ReplicationSource::taken_back() {
+  std::lock_guard guard(mu_);
+  return retractions_;
+}
+
 void ReplicationSource::stop() {
   {
     std::lock_guard guard(mu_);
@@ -587,6 +600,10 @@ void ReplicaFollower::undo(std::uint64_t seq) {
                                   seq, e.what()));
   }
   db_.retract_replicated(seq);
+  {
+    std::lock_guard guard(mu_);
+    ++undone_;
+  }
   log_.line(fmt::format("^standby: undid transaction {} ({}, {} record(s)): the primary {} does "
                         "not have it under that number; it is in {}",
                         seq, db_.describe(t.txn), t.changes.size(), primary_, path));
@@ -618,6 +635,12 @@ void ReplicaFollower::step() {
     heard_ = std::chrono::steady_clock::now();
   }
   set_state("", fmt::format("following the primary {}", primary_));
+}
+
+std::pair<std::uint64_t, std::uint64_t> ReplicaFollower::behind_and_undone() {
+  std::lock_guard guard(mu_);
+  const std::uint64_t at = db_.last_seq();
+  return {last_.primary_seq > at ? last_.primary_seq - at : 0, undone_};
 }
 
 std::pair<std::chrono::steady_clock::duration, bool> ReplicaFollower::silence() {

@@ -101,6 +101,15 @@ class ReplicationSource {
   std::string set_mode(const std::string& mode);
   ReplicationMode mode();
   std::vector<std::string> status();
+  // Each standby heard from since this oserv started, for the metrics.
+  struct StandbyFigures {
+    std::string address;  // "ip:port"
+    std::uint64_t behind = 0;  // transactions published here and not acknowledged there
+    bool in_sync = false;
+  };
+  std::vector<StandbyFigures> standby_figures();
+  // Groups sent to standbys and then not committed here, since this oserv started.
+  std::uint64_t taken_back();
   // Wakes every waiting fetch and commit (the oserv stops).
   void stop();
 
@@ -190,6 +199,9 @@ class ReplicaFollower {
   void start();
   void stop();
   std::vector<std::string> status();
+  // For the metrics: transactions behind the primary as of its last answer, and how many this
+  // standby has undone since it started.
+  std::pair<std::uint64_t, std::uint64_t> behind_and_undone();
   // How long since the primary last answered (or since start, if it never did), and whether
   // this standby was in sync then (AutoPromoter).
   std::pair<std::chrono::steady_clock::duration, bool> silence();
@@ -218,6 +230,7 @@ class ReplicaFollower {
   bool following_ = false;
   ReplicaBatch last_;  // the last batch's figures (records dropped)
   std::string demoted_;  // set before start
+  std::uint64_t undone_ = 0;
   std::chrono::system_clock::time_point last_contact_{};
   std::chrono::steady_clock::time_point heard_ = std::chrono::steady_clock::now();
   std::thread thread_;

@@ -31,6 +31,7 @@ OservMetrics::OservMetrics(const std::string& address) {
   for (const auto& rule : operation_rules()) operations_.emplace(rule.operation, make(std::string(rule.operation)));
   other_ = make("other");
   add_gauges();
+  add_replication_gauges();
   server_ = std::make_unique<metrics::Server>(registry_, address);
 }
 
@@ -126,6 +127,53 @@ void OservMetrics::add_gauges() {
                       return out;
                     });
                   });
+}
+
+void OservMetrics::add_replication_gauges() {
+  using Series = std::vector<std::pair<std::string, double>>;
+  // At a primary: each standby heard from since it started.
+  const auto standbys = [this](auto value) {
+    return [this, value] {
+      return read([&](LocalDispatcher& l) {
+        Series out;
+        for (const auto& s : l.replication.standby_figures())
+          out.push_back({metrics::label("standby", s.address), value(s)});
+        return out;
+      });
+    };
+  };
+  registry_.gauge("openoserv_replication_standby_behind_transactions",
+                  "Primary TMR server: transactions each standby has not acknowledged yet.",
+                  standbys([](const ReplicationSource::StandbyFigures& s) { return double(s.behind); }));
+  registry_.gauge("openoserv_replication_standby_in_sync",
+                  "Primary TMR server: whether synchronous commits count on each standby (1) or "
+                  "it is catching up (0).",
+                  standbys([](const ReplicationSource::StandbyFigures& s) { return s.in_sync ? 1.0 : 0.0; }));
+  registry_.gauge("openoserv_replication_taken_back_total",
+                  "Primary TMR server: groups of transactions sent to standbys and then not "
+                  "committed here (a failed commit); standbys undo them.",
+                  [this] {
+                    return read([&](LocalDispatcher& l) {
+                      return l.follower ? Series{} : Series{{"", double(l.replication.taken_back())}};
+                    });
+                  },
+                  "counter");
+  // At a standby.
+  const auto follower = [this](auto value) {
+    return [this, value] {
+      return read([&](LocalDispatcher& l) {
+        return l.follower ? Series{{"", value(l.follower->behind_and_undone())}} : Series{};
+      });
+    };
+  };
+  registry_.gauge("openoserv_replication_behind_transactions",
+                  "Standby TMR server: transactions behind its primary, as of its last answer.",
+                  follower([](std::pair<std::uint64_t, std::uint64_t> f) { return double(f.first); }));
+  registry_.gauge("openoserv_replication_undone_total",
+                  "Standby TMR server: transactions it applied and then undid because its primary "
+                  "does not have them (each is in DBDIR/undone.txt).",
+                  follower([](std::pair<std::uint64_t, std::uint64_t> f) { return double(f.second); }),
+                  "counter");
 }
 
 }  // namespace openoserv

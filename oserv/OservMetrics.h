@@ -42,6 +42,7 @@ class OservMetrics {
   };
   Operation make(const std::string& name);
   void add_gauges();
+  void add_replication_gauges();
   template <typename F>
   std::vector<std::pair<std::string, double>> read(F&& f);
 

@@ -1139,7 +1139,6 @@ Served serve_standby(Process& p, char* argv0) {
   CorbaPeers peers(orb, *p.db);
   LocalDispatcher local(info, *p.db, p.log, peers, std::chrono::seconds(settings.method_timeout),
                         std::chrono::seconds(settings.transaction_lease));
-  const MetricsAttachment metrics(p.metrics.get(), local);
   const auto primary = odlist::find(*p.db, kTmrDispatcher);
   const std::string primary_text =
       primary ? fmt::format("{} ({}:{})", primary->label(), primary->ip, primary->port) : "unknown";
@@ -1147,6 +1146,8 @@ Served serve_standby(Process& p, char* argv0) {
   ReplicaFollower follower(*p.db, p.log, primary_text, fetch_through(peers, self));
   if (demoted) follower.set_demoted(*demoted);
   local.follower = &follower;
+  // After the follower it reads, so that it is detached before the follower goes.
+  const MetricsAttachment metrics(p.metrics.get(), local);
   StandbyOrders orders;
   const auto promote_to = [&](bool planned, std::uint64_t elected) {
     return orders.give(Served::kPromoted, [&] {

@@ -192,6 +192,7 @@ TEST_F(ReplicationTest, AStandbyUndoesWhatItsPrimaryDoesNotHaveAndFollowsIt) {
   for (int i = 0; i < 500 && standby->read(db::Table::kObjects, "other-3") == std::nullopt; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   follower.stop();
+  EXPECT_EQ(follower.behind_and_undone(), std::make_pair(std::uint64_t{0}, std::uint64_t{2}));
   EXPECT_EQ(standby->last_seq(), 5u);
   EXPECT_EQ(standby->scan(db::Table::kObjects), other->scan(db::Table::kObjects));
   EXPECT_FALSE(standby->read(db::Table::kObjects, "lost-1"));
@@ -227,6 +228,9 @@ TEST_F(ReplicationTest, AGroupSentAndThenNotCommittedIsTakenBackAtTheSource) {
                                   "committed here",
                                   at + 1, at + 1)),
             std::string::npos);
+  EXPECT_EQ(source.taken_back(), 1u);
+  ASSERT_EQ(source.standby_figures().size(), 1u);
+  EXPECT_EQ(source.standby_figures()[0].behind, at) << "acknowledged 0; the one taken back is not owed";
   auto batch = source.fetch("127.0.0.3:94", at, crc, std::chrono::milliseconds(1));
   EXPECT_FALSE(batch.diverged);
   EXPECT_TRUE(batch.records.empty()) << "nothing committed after " << at;

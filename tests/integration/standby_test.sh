@@ -143,9 +143,18 @@ dump "$WORK/db/sb" >"$WORK/sb.dump" || fail "mdb_dump sb"
 cmp -s "$WORK/tmr.dump" "$WORK/sb.dump" || fail "the copies differ: $(diff "$WORK/tmr.dump" "$WORK/sb.dump" | head -20)"
 
 step "the primary restored from a backup older than the standby: the standby undoes what it lacks"
-expect_code "restart primary" 0 rc tmr start
-expect_code "restart standby" 0 rc sb start
+MPORT=$(free_port)
+# metric HOST SERIES: the value of one series as its oserv's --metrics shows it (0 if absent).
+metric() {
+  curl -sf "http://$1:$MPORT/metrics" | awk -v s="$2" '$1 == s { print $2; found = 1 } END { if (!found) print 0 }'
+}
+expect_code "restart primary" 0 rc tmr start --metrics "127.0.0.2:$MPORT"
+expect_code "restart standby" 0 rc sb start --metrics "127.0.0.3:$MPORT"
 wait_until 20 caught_up || fail "the standby did not catch up: $(odadmin --id sb replication)"
+expect_eq "metrics: the standby in sync" 1 \
+  "$(metric 127.0.0.2 "openoserv_replication_standby_in_sync{standby=\"127.0.0.3:$PORT\"}")"
+expect_eq "metrics: the standby not behind" 0 \
+  "$(metric 127.0.0.2 "openoserv_replication_standby_behind_transactions{standby=\"127.0.0.3:$PORT\"}")"
 expect_code "backup" 0 wbkupdb --id tmr "$WORK/backup"
 for key in gone1 gone2; do commit_record tmr "$key" >/dev/null || fail "commit $key"; done
 wait_until 10 caught_up || fail "the standby did not follow: $(odadmin --id sb replication)"
@@ -153,7 +162,7 @@ AHEAD=$(standby_seq)
 UNDID=$(grep -c "standby: undid transaction" "$WORK/db/sb/oservlog" || true)
 expect_code "stop primary" 0 rc tmr stop
 cp "$WORK/backup/data.mdb" "$WORK/db/tmr/data.mdb" && rm -f "$WORK/db/tmr/lock.mdb"
-expect_code "start the restored primary" 0 rc tmr start
+expect_code "start the restored primary" 0 rc tmr start --metrics "127.0.0.2:$MPORT"
 # Other transactions under the numbers the standby holds: only the checksums tell them apart.
 for key in new1 new2 new3; do commit_record tmr "$key" >/dev/null || fail "commit $key"; done
 wait_until 20 caught_up || fail "the standby did not follow the restored primary: $(odadmin --id sb replication)"
@@ -162,6 +171,8 @@ expect_eq "undone at the standby" $((UNDID + 2)) "$(grep -c "standby: undid tran
 UNDONE=$(cat "$WORK/db/sb/undone.txt")
 expect_contains "kept: gone1" "objects/gone1: (absent) -> v-gone1" "$UNDONE"
 expect_contains "kept: gone2" "objects/gone2: (absent) -> v-gone2" "$UNDONE"
+expect_eq "metrics: undone at the standby" 2 "$(metric 127.0.0.3 openoserv_replication_undone_total)"
+expect_eq "metrics: the standby not behind" 0 "$(metric 127.0.0.3 openoserv_replication_behind_transactions)"
 expect_code "stop standby" 0 rc sb stop
 expect_code "stop primary" 0 rc tmr stop
 HELD=$(mdb_dump -p -s objects "$WORK/db/sb")
