@@ -169,13 +169,14 @@ start_nap() {
 commit_record() {
   t=$(odb --id "$1" begin) && odb --id "$1" put "$t" objects "$2" "v-$2" && odb --id "$1" commit "$t"
 }
-# start_writers ID FILE: three clients committing records at instance ID until killed, each
-# key appended to FILE once its commit was acknowledged; their pids in $WRITERS (and $BG_PIDS).
+# start_writers ID FILE [PREFIX]: three clients committing records at instance ID until killed,
+# each key (PREFIX w<client>-<n>) appended to FILE once its commit was acknowledged; their pids
+# in $WRITERS (and $BG_PIDS).
 start_writers() {
   : >"$2"
   WRITERS=""
   for w in 1 2 3; do
-    ( i=0; while :; do i=$((i + 1)); commit_record "$1" "w$w-$i" >/dev/null 2>&1 && echo "w$w-$i" >>"$2"; done ) &
+    ( i=0; while :; do i=$((i + 1)); commit_record "$1" "${3:-}w$w-$i" >/dev/null 2>&1 && echo "${3:-}w$w-$i" >>"$2"; done ) &
     WRITERS="$WRITERS $!"
   done
   BG_PIDS="$BG_PIDS $WRITERS"
