@@ -670,6 +670,10 @@ std::vector<std::string> ReplicaFollower::status() {
         last_.in_sync ? "in sync" : "catching up", seconds_text(since)));
   }
   if (!following_ && !state_.empty()) out.push_back("  " + state_);
+  if (undone_ > 0)
+    out.push_back(fmt::format("  undid {} transaction(s) its primary does not have since this oserv "
+                              "started; they are in {}/undone.txt",
+                              undone_, db_.dir()));
   return out;
 }
 

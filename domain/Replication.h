@@ -188,7 +188,8 @@ std::string demote(db::Database& db, OservLog& log, const OdRecord& primary, std
 // The standby's side: one thread that fetches from the primary and applies, for the oserv's life.
 class ReplicaFollower {
  public:
-  // `fetch(after, wait)` calls the primary (throws Unreachable, or Failure when it refuses).
+  // `fetch(after, crc, wait)` calls the primary's replica_fetch (throws Unreachable, or Failure
+  // when it refuses).
   using Fetch = std::function<ReplicaBatch(std::uint64_t after, std::uint32_t crc,
                                            std::chrono::milliseconds wait)>;
   ReplicaFollower(db::Database& db, OservLog& log, std::string primary, Fetch fetch);

@@ -172,6 +172,8 @@ UNDONE=$(cat "$WORK/db/sb/undone.txt")
 expect_contains "kept: gone1" "objects/gone1: (absent) -> v-gone1" "$UNDONE"
 expect_contains "kept: gone2" "objects/gone2: (absent) -> v-gone2" "$UNDONE"
 expect_eq "metrics: undone at the standby" 2 "$(metric 127.0.0.3 openoserv_replication_undone_total)"
+expect_code "standby status" 0 odadmin --id sb replication
+expect_contains "status: undone" "undid 2 transaction(s) its primary does not have since this oserv started; they are in $WORK/db/sb/undone.txt" "$OUT"
 expect_eq "metrics: the standby not behind" 0 "$(metric 127.0.0.3 openoserv_replication_behind_transactions)"
 expect_code "stop standby" 0 rc sb stop
 expect_code "stop primary" 0 rc tmr stop
