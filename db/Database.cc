@@ -670,16 +670,22 @@ void Database::apply_replicated(const std::vector<std::string>& records) {
   t->commit();
 }
 
+std::optional<std::string> Database::replog_record(std::uint64_t seq) {
+  if (seq == 0) return std::nullopt;
+  auto records = replog_after(seq - 1, 1);
+  if (records.empty() || replog_seq(records.front()) != seq) return std::nullopt;
+  return std::move(records.front());
+}
+
 ReplicatedTxn Database::retract_replicated(std::uint64_t seq) {
   const auto cannot = [&](const std::string& why) {
     return DbError(fmt::format("database {}: transaction {} cannot be undone: {}", dir_, seq, why));
   };
   if (seq == 0 || seq != last_seq_.load())
     throw cannot(fmt::format("the last is {}", last_seq_.load()));
-  const auto records = replog_after(seq - 1, 1);
-  if (records.empty() || replog_seq(records.front()) != seq)
-    throw cannot("the replication log no longer holds it");
-  ReplicatedTxn rt = ReplicatedTxn::decode(records.front());
+  const auto record = replog_record(seq);
+  if (!record) throw cannot("the replication log no longer holds it");
+  ReplicatedTxn rt = ReplicatedTxn::decode(*record);
   auto t = begin(nullptr, fmt::format("undo replication {}", seq));
   for (const auto& c : rt.changes) {
     if (!replicated_key(c.table, c.key)) continue;

@@ -259,6 +259,8 @@ class Database {
   // (if given) is set to the oldest number the log still holds (0: it is empty).
   std::vector<std::string> replog_after(std::uint64_t after, std::size_t max_bytes,
                                         std::uint64_t* first = nullptr);
+  // The record numbered `seq` (published or committed), or nullopt when the log has none.
+  std::optional<std::string> replog_record(std::uint64_t seq);
   // A standby applies the primary's records (ReplicatedTxn::encode; each the next: the first
   // numbered last_seq() + 1) as one transaction of its own, with the same crash safety as a
   // local commit (all or none of them after a crash), and logs each under its number. Throws

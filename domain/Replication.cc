@@ -134,8 +134,8 @@ void ReplicationSource::published(std::uint64_t seq) {
 }
 
 bool ReplicationSource::holds(std::uint64_t seq, std::uint32_t crc) {
-  const auto mine = db_.replog_after(seq - 1, 1);
-  return !mine.empty() && db::replog_seq(mine.front()) == seq && db::replog_crc(mine.front()) == crc;
+  const auto mine = db_.replog_record(seq);
+  return mine && db::replog_crc(*mine) == crc;
 }
 
 bool ReplicationSource::acked_by_one_in_sync(std::uint64_t seq) {
@@ -572,20 +572,19 @@ void ReplicaFollower::run() {
 }
 
 std::uint32_t ReplicaFollower::position_crc(std::uint64_t seq) {
-  if (seq == 0) return 0;
-  const auto mine = db_.replog_after(seq - 1, 1);
-  return !mine.empty() && db::replog_seq(mine.front()) == seq ? db::replog_crc(mine.front()) : 0;
+  const auto mine = db_.replog_record(seq);
+  return mine ? db::replog_crc(*mine) : 0;
 }
 
 void ReplicaFollower::undo(std::uint64_t seq) {
   // Kept before it is undone: a crash in between leaves it in the report and still applied.
-  const auto mine = db_.replog_after(seq - 1, 1);
-  if (mine.empty() || db::replog_seq(mine.front()) != seq)
+  const auto mine = db_.replog_record(seq);
+  if (!mine)
     throw db::DbError(fmt::format("the primary does not have transaction {} as this standby "
                                   "does, and the standby's log no longer holds it to undo it: "
                                   "copy the primary again (oinstall --standby)",
                                   seq));
-  const db::ReplicatedTxn t = db::ReplicatedTxn::decode(mine.front());
+  const db::ReplicatedTxn t = db::ReplicatedTxn::decode(*mine);
   const std::string path = db_.dir() + "/undone.txt";
   try {
     std::string text = read_text_file(path).value_or(

@@ -105,9 +105,9 @@ TEST_F(ReplicationTest, ARecordSentBeforeItsGroupIsDurableIsRecognisedWhileTheGr
   for (const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
        std::chrono::steady_clock::now() < until; ++asked) {
     const std::uint64_t last = primary->last_seq();
-    const auto newest = primary->replog_after(last - 1, 1);
-    if (newest.empty() || db::replog_seq(newest[0]) != last) continue;
-    diverged += source.fetch("127.0.0.3:94", last, db::replog_crc(newest[0]),
+    const auto newest = primary->replog_record(last);
+    if (!newest) continue;
+    diverged += source.fetch("127.0.0.3:94", last, db::replog_crc(*newest),
                              std::chrono::milliseconds(0)).diverged;
   }
   stop = true;
@@ -178,9 +178,8 @@ TEST_F(ReplicationTest, AStandbyUndoesWhatItsPrimaryDoesNotHaveAndFollowsIt) {
   ReplicationSource other_source(*other, log_);
   other_source.start();
   for (const char* key : {"other-1", "other-2", "other-3"}) put(*other, key);
-  const auto record4 = standby->replog_after(3, 1);
-  const auto told = other_source.fetch("127.0.0.3:94", 4, db::replog_crc(record4.at(0)),
-                                       std::chrono::milliseconds(1));
+  const std::uint32_t crc4 = db::replog_crc(standby->replog_record(4).value());
+  const auto told = other_source.fetch("127.0.0.3:94", 4, crc4, std::chrono::milliseconds(1));
   EXPECT_TRUE(told.diverged);
   EXPECT_TRUE(told.records.empty());
 
@@ -217,7 +216,7 @@ TEST_F(ReplicationTest, AGroupSentAndThenNotCommittedIsTakenBackAtTheSource) {
   put(*primary, "a");
   standby->apply_replicated(source.fetch("127.0.0.3:94", 0, 0, std::chrono::milliseconds(1)).records);
   const std::uint64_t at = standby->last_seq();
-  const std::uint32_t crc = db::replog_crc(standby->replog_after(at - 1, 1).at(0));
+  const std::uint32_t crc = db::replog_crc(standby->replog_record(at).value());
   {
     auto t = primary->begin();
     t->put(db::Table::kObjects, "big", std::string(600 * 1024, 'x'));
