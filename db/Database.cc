@@ -547,7 +547,6 @@ std::vector<std::string> Database::log_group(LmdbTxn& txn,
         ++seq;
         apply(txn.get(), Table::kReplog, replog_key(seq), r);
         if (seq > keep) apply(txn.get(), Table::kReplog, replog_key(seq - keep), std::nullopt);
-        added.push_back(r);
       }
       t.seq_ = seq;
       continue;

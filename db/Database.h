@@ -313,7 +313,8 @@ class Database {
   void apply(MDB_txn* txn, Table table, const std::string& key,
              const std::optional<std::string>& value);
   // The leader, in the group's LMDB transaction: the group's records in the replication log.
-  // Returns the records it added.
+  // Returns the records it made, to be published (not a standby's, which no one reads before
+  // they are committed).
   std::vector<std::string> log_group(LmdbTxn& txn, const std::vector<CommitRequest*>& group);
   // The leader: the group's changes and records in LMDB, durably (journal first). Returns the
   // tables it changed.
