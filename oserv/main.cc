@@ -656,6 +656,19 @@ void end_before_ready(LocalDispatcher& local, CORBA::ORB_ptr orb) {
   clear_request_hooks();
 }
 
+// Waits for the port (wait_for_port_or_fail), then binds the endpoints; a stop meanwhile ends
+// the run's background work and its ORB first.
+Endpoints open_endpoints(Process& p, const Settings& settings, LocalDispatcher& local,
+                         CORBA::ORB_ptr orb, CorbaPeers& peers) {
+  try {
+    wait_for_port_or_fail(local.info, settings, p.signals, p.log);
+  } catch (const StoppedBeforeReady&) {
+    end_before_ready(local, orb);
+    throw;
+  }
+  return activate(orb, local, peers, settings);
+}
+
 // How one run of the dispatcher ended: serve() decides what runs next in this process.
 enum class Served {
   kStopped,          // a stop signal
@@ -919,17 +932,11 @@ Served serve_once(Process& p, char* argv0) {
   install_access_check(authorization, fence, nullptr);
   hook_up(local, gateway_calls, fence);
   const bool joined = join_region(local, settings, argv0);
-  try {
-    if (listener_changed(local, settings)) {
-      end_before_ready(local, orb);
-      return Served::kListenerChanged;
-    }
-    wait_for_port_or_fail(info, settings, p.signals, p.log);
-  } catch (const StoppedBeforeReady&) {
+  if (listener_changed(local, settings)) {
     end_before_ready(local, orb);
-    throw;
+    return Served::kListenerChanged;
   }
-  Endpoints endpoints = activate(orb, local, peers, settings);
+  Endpoints endpoints = open_endpoints(p, settings, local, orb, peers);
   ConsoleAttachment console(p.console.get(), {peers, authorization, *p.db, info.region});
   announce_ready(p, info);
   // A managed node whose TMR server is down still runs (its supervisor sees it up) and joins
@@ -1183,13 +1190,7 @@ Served serve_standby(Process& p, char* argv0) {
       }};
   install_access_check(authorization, fence, &forward);
   set_outgoing_epoch(0);
-  try {
-    wait_for_port_or_fail(info, settings, p.signals, p.log);
-  } catch (const StoppedBeforeReady&) {
-    end_before_ready(local, orb);
-    throw;
-  }
-  Endpoints endpoints = activate(orb, local, peers, settings);
+  Endpoints endpoints = open_endpoints(p, settings, local, orb, peers);
   ConsoleAttachment console(p.console.get(), {peers, authorization, *p.db, info.region});
   p.log.line(fmt::format("oserv {} ready: {} TMR server of region {} on {}, {} {} from "
                          "transaction {}",
