@@ -169,7 +169,8 @@ for bench in "$@"; do
       for id in epgw1 eptmr; do "$WORK/etc/$id/oserv.rc" stop >/dev/null; done ;;
     downcall)
       # One endpoint (lcf_sim, 127.0.0.1) on gw1 (127.0.0.3); its built-in ping called through
-      # the TMR server (127.0.0.2) in a loop, beside raw TCP relays at the same three addresses.
+      # the TMR server (127.0.0.2) in a loop, beside raw TCP, raw TLS and omniORB-over-TLS relays
+      # at the same three addresses (each --raw PORT, PORT+1 and PORT+2).
       endpoint_region 1
       sleep 2
       "$BIN/lcf_sim" --gateway "127.0.0.3+$GWPORT" --count 1 --dir "$WORK/sim" --duration 0 \
