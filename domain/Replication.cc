@@ -441,6 +441,36 @@ std::pair<std::uint64_t, std::uint64_t> epoch_after(db::Database& db, std::uint6
   return {first, newest};
 }
 
+std::vector<std::uint32_t> replica_checksums(db::Database& db, std::uint64_t from,
+                                             std::uint32_t count) {
+  std::vector<std::uint32_t> out;
+  for (std::uint64_t seq = from; seq < from + std::min(count, kChecksumsAtOnce); ++seq) {
+    const auto record = seq > 0 ? db.replog_record(seq) : std::nullopt;
+    out.push_back(record ? db::replog_crc(*record) : 0);
+  }
+  return out;
+}
+
+std::uint64_t first_difference(db::Database& db, std::uint64_t split, const Checksums& theirs,
+                               std::uint64_t look_back) {
+  const std::uint64_t lowest = split > look_back ? split - look_back : 1;
+  std::uint64_t differs = split;
+  while (differs > lowest) {
+    const std::uint64_t from = std::max(lowest, differs > kChecksumsAtOnce ? differs - kChecksumsAtOnce : 1);
+    const auto count = static_cast<std::uint32_t>(differs - from);
+    const auto crcs = theirs(from, count);
+    if (crcs.size() != count)
+      fail(fmt::format("the primary gave {} checksums of transactions {} to {}, not {}",
+                       crcs.size(), from, differs - 1, count));
+    for (std::uint64_t seq = differs - 1; seq >= from; --seq) {
+      const auto mine = db.replog_record(seq);
+      if (!mine || db::replog_crc(*mine) == crcs[seq - from]) return differs;
+      differs = seq;
+    }
+  }
+  return differs;
+}
+
 namespace {
 
 // Bytes as text: printable ASCII as is, the rest as \xNN; "(absent)" for no record.
@@ -476,12 +506,13 @@ std::string transaction_text(db::Database& db, const db::ReplicatedTxn& t) {
 }  // namespace
 
 std::string demote(db::Database& db, OservLog& log, const OdRecord& primary, std::uint64_t newest,
-                   std::uint64_t split) {
+                   std::uint64_t split, std::uint64_t differs) {
   const std::uint64_t mine = epoch_in(db, 0);
   const std::string where = fmt::format("{} ({}:{})", primary.label(), primary.ip, primary.port);
+  differs = std::min(differs, split);
   std::vector<db::ReplicatedTxn> alone;
-  if (split > 0)
-    for (const auto& record : db.replog_after(split - 1, ~std::size_t{0} >> 1))
+  if (differs > 0)
+    for (const auto& record : db.replog_after(differs - 1, ~std::size_t{0} >> 1))
       alone.push_back(db::ReplicatedTxn::decode(record));
   std::string path;
   if (!alone.empty()) {
@@ -493,6 +524,12 @@ std::string demote(db::Database& db, OservLog& log, const OdRecord& primary, std
         "# the {} transaction(s) below were committed here alone, and the other side does not\n"
         "# have them. Records are table/key: before -> after (bytes as text, others as \\xNN).\n",
         db.region(), mine, utc(now_ms()), newest, where, mine, split, alone.size());
+    if (differs < split)
+      text += fmt::format(
+          "# Transactions {} to {} come before that start, but the other side holds others under\n"
+          "# their numbers: this server sent them to a standby, did not commit them (it stopped),\n"
+          "# and committed these instead once it ran again, before it learned of the new epoch.\n",
+          differs, split - 1);
     for (const auto& t : alone) text += transaction_text(db, t);
     write_file_atomically(path, text, 0600);
     for (const auto& t : alone)

@@ -175,15 +175,35 @@ std::string promote_standby(db::Database& db, const std::string& hostname, const
 // the newest epoch it knows (meta "epoch_start:<epoch>", written by promote_standby).
 std::pair<std::uint64_t, std::uint64_t> epoch_after(db::Database& db, std::uint64_t epoch);
 
+// The checksum (db::replog_crc) of each transaction `from` to `from` + `count` - 1 here, 0 for
+// one this log does not hold; `count` is cut to kChecksumsAtOnce.
+constexpr std::uint32_t kChecksumsAtOnce = 4096;
+std::vector<std::uint32_t> replica_checksums(db::Database& db, std::uint64_t from,
+                                             std::uint32_t count);
+
+// Where this server's history and the winner's really split, for a primary being demoted:
+// `split` (where the winner's epoch began), or lower when transactions below it differ. That
+// happens when this server sent a group to a standby, failed to commit it (it crashed), and
+// after its restart committed others under the same numbers before it learned that the standby
+// had been promoted. `theirs(from, count)` gives the winner's checksums (replica_checksums);
+// the search goes down from `split` in steps of kChecksumsAtOnce, at most `look_back`
+// transactions (the groups in flight at a crash are far fewer), and stops at the first
+// transaction both hold alike, or at one this log no longer holds. Returns the first
+// transaction that differs (`split` when none below it does).
+using Checksums = std::function<std::vector<std::uint32_t>(std::uint64_t from, std::uint32_t count)>;
+std::uint64_t first_difference(db::Database& db, std::uint64_t split, const Checksums& theirs,
+                               std::uint64_t look_back = 16 * kChecksumsAtOnce);
+
 // A TMR server that learned it was replaced: the region is at epoch `newest`, whose primary is
-// `primary`, and the epoch after this server's began there at transaction `split`. What this
-// server committed from `split` on — the other side never had it — is written to a divergence
-// report, DBDIR/divergence-epoch<E>-<time>.txt (each transaction: number, id, time, every
-// record with its before- and after-image), and each such transaction is named in the log.
-// The database is then marked demoted (meta role "demoted", and why), dispatcher 1's odlist
-// entry moved to `primary`. Returns the report's path ("" when nothing diverged).
+// `primary`, and the epoch after this server's began there at transaction `split`; their
+// histories differ from transaction `differs` (first_difference; `split` or lower). What this
+// server committed from `differs` on — the other side does not have it — is written to a
+// divergence report, DBDIR/divergence-epoch<E>-<time>.txt (each transaction: number, id, time,
+// every record with its before- and after-image), and each such transaction is named in the
+// log. The database is then marked demoted (meta role "demoted", and why), dispatcher 1's
+// odlist entry moved to `primary`. Returns the report's path ("" when nothing diverged).
 std::string demote(db::Database& db, OservLog& log, const OdRecord& primary, std::uint64_t newest,
-                   std::uint64_t split);
+                   std::uint64_t split, std::uint64_t differs);
 
 // The standby's side: one thread that fetches from the primary and applies, for the oserv's life.
 class ReplicaFollower {

@@ -126,6 +126,17 @@ CORBA::ULongLong ReplicationServant::epoch_after(CORBA::ULongLong epoch,
   });
 }
 
+OServ::ULongList* ReplicationServant::replica_checksums(CORBA::ULongLong from, CORBA::ULong count) {
+  return guarded([&] {
+    primary_only("replica_checksums");
+    const auto crcs = openoserv::replica_checksums(local_.db, from, count);
+    auto out = std::make_unique<OServ::ULongList>(static_cast<CORBA::ULong>(crcs.size()));
+    out->length(static_cast<CORBA::ULong>(crcs.size()));
+    for (CORBA::ULong i = 0; i < crcs.size(); ++i) (*out)[i] = crcs[i];
+    return out.release();
+  });
+}
+
 void ReplicationServant::rejoin_standby(const char* hostname, const char* ipaddr,
                                         CORBA::UShort port) {
   guarded([&] {

@@ -23,6 +23,7 @@ class ReplicationServant : public virtual POA_OServ::Replication {
   char* promote(CORBA::Boolean planned) override;
   CORBA::ULongLong switchover(const char* hostname, const char* ipaddr, CORBA::UShort port) override;
   CORBA::ULongLong epoch_after(CORBA::ULongLong epoch, CORBA::ULongLong& newest) override;
+  OServ::ULongList* replica_checksums(CORBA::ULongLong from, CORBA::ULong count) override;
   void rejoin_standby(const char* hostname, const char* ipaddr, CORBA::UShort port) override;
   char* rejoin(const char* primary) override;
   char* demote() override;

@@ -724,11 +724,16 @@ OdRecord tmr_named_by(OServ::Dispatcher_ptr d) {
 }
 
 // This server demotes itself under `primary` (reached as `d`): it asks where their histories
-// split, and domain demote reports what it committed alone and moves dispatcher 1 there.
+// split (the epoch's start there, then the checksums below it), and domain demote reports what
+// it committed alone and moves dispatcher 1 there.
 void demote_to(Process& p, OServ::Dispatcher_ptr d, const OdRecord& primary) {
   CORBA::ULongLong newest = 0;
   const CORBA::ULongLong split = d->epoch_after(EpochFence(*p.db, p.log).known(), newest);
-  demote(*p.db, p.log, primary, newest, split);
+  const auto differs = first_difference(*p.db, split, [&](std::uint64_t from, std::uint32_t count) {
+    OServ::ULongList_var crcs = d->replica_checksums(from, count);
+    return std::vector<std::uint32_t>(crcs->get_buffer(), crcs->get_buffer() + crcs->length());
+  });
+  demote(*p.db, p.log, primary, newest, split, differs);
 }
 
 // A demoted TMR server told where the primary is now ("ip:port": promoted by a cluster manager

@@ -204,6 +204,53 @@ TEST_F(ReplicationTest, AStandbyUndoesWhatItsPrimaryDoesNotHaveAndFollowsIt) {
   EXPECT_NE(log.find("standby: undid transaction 3 "), std::string::npos) << log;
 }
 
+TEST_F(ReplicationTest, ADemotedPrimaryReportsWhatItCommittedUnderNumbersTheWinnerHasOtherwise) {
+  // `old` sent transactions 3 and 4 to its standby and stopped before committing them; the
+  // standby (`winner`, here the backup at 2 that then applied 3 and 4 as `old` had made them)
+  // was promoted at 4, its epoch starting at 5. `old` ran again without them and committed 3 to
+  // 5 anew before it learned of the promotion.
+  auto old = open("p");
+  auto source_ptr = source_with_standby(*old);
+  put(*old, "kept");
+  ASSERT_EQ(old->last_seq(), 2u);
+  old->backup(base_ + "/w");
+  auto winner = db::Database::open(base_ + "/w", {.sync = false, .owner_id = "w"});
+  ReplicationSource winner_source(*winner, log_);
+  winner_source.start();
+  put(*winner, "sent-1");
+  put(*winner, "sent-2");
+  for (const char* key : {"anew-1", "anew-2", "anew-3"}) put(*old, key);
+  const Checksums theirs = [&](std::uint64_t from, std::uint32_t count) {
+    return replica_checksums(*winner, from, count);
+  };
+  EXPECT_EQ(replica_checksums(*winner, 2, 4),
+            (std::vector<std::uint32_t>{db::replog_crc(*winner->replog_record(2)),
+                                        db::replog_crc(*winner->replog_record(3)),
+                                        db::replog_crc(*winner->replog_record(4)), 0}));
+  EXPECT_EQ(first_difference(*old, 5, theirs), 3u) << "3 and 4 differ, 2 is the same";
+  EXPECT_EQ(first_difference(*old, 3, theirs), 3u) << "nothing below 3 differs";
+  const Checksums lying = [](std::uint64_t, std::uint32_t count) {
+    return std::vector<std::uint32_t>(count, 7);
+  };
+  EXPECT_EQ(first_difference(*old, 5, lying, 3), 2u) << "a peer matching nothing: only so far";
+  const Checksums short_list = [](std::uint64_t, std::uint32_t) { return std::vector<std::uint32_t>{}; };
+  EXPECT_THROW(first_difference(*old, 5, short_list), Failure);
+
+  OdRecord primary;
+  primary.od = 1;
+  primary.hostnames = {"winner"};
+  primary.ip = "127.0.0.9";
+  primary.port = 94;
+  const std::string path = demote(*old, log_, primary, 2, 5, 3);
+  const auto report = read_file(path);
+  for (const char* key : {"anew-1", "anew-2", "anew-3"})
+    EXPECT_NE(report.find(fmt::format("objects/{}: (absent) -> v-{}", key, key)), std::string::npos)
+        << report;
+  EXPECT_NE(report.find("# Transactions 3 to 4 come before that start"), std::string::npos) << report;
+  EXPECT_NE(read_file(base_ + "/oservlog").find("diverged: transaction 3 "), std::string::npos);
+  EXPECT_EQ(old->read(db::Table::kMeta, db::kMetaRole), "demoted");
+}
+
 TEST_F(ReplicationTest, AGroupSentAndThenNotCommittedIsTakenBackAtTheSource) {
   // A map of 1 MiB: a 600 KB value's record is made and sent, the value itself does not fit.
   auto primary = db::Database::open(base_ + "/p", {.create = true, .sync = false,
