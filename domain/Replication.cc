@@ -464,7 +464,8 @@ std::uint64_t first_difference(db::Database& db, std::uint64_t split, const Chec
                        crcs.size(), from, differs - 1, count));
     for (std::uint64_t seq = differs - 1; seq >= from; --seq) {
       const auto mine = db.replog_record(seq);
-      if (!mine || db::replog_crc(*mine) == crcs[seq - from]) return differs;
+      const std::uint32_t other = crcs[seq - from];
+      if (!mine || other == 0 || db::replog_crc(*mine) == other) return differs;
       differs = seq;
     }
   }

@@ -188,8 +188,9 @@ std::vector<std::uint32_t> replica_checksums(db::Database& db, std::uint64_t fro
 // had been promoted. `theirs(from, count)` gives the winner's checksums (replica_checksums);
 // the search goes down from `split` in steps of kChecksumsAtOnce, at most `look_back`
 // transactions (the groups in flight at a crash are far fewer), and stops at the first
-// transaction both hold alike, or at one this log no longer holds. Returns the first
-// transaction that differs (`split` when none below it does).
+// transaction both hold alike, or at one either log no longer holds (checksum 0: a record whose
+// checksum is 0 stops it too). Returns the first transaction that differs (`split` when none
+// below it does).
 using Checksums = std::function<std::vector<std::uint32_t>(std::uint64_t from, std::uint32_t count)>;
 std::uint64_t first_difference(db::Database& db, std::uint64_t split, const Checksums& theirs,
                                std::uint64_t look_back = 16 * kChecksumsAtOnce);

@@ -233,6 +233,10 @@ TEST_F(ReplicationTest, ADemotedPrimaryReportsWhatItCommittedUnderNumbersTheWinn
     return std::vector<std::uint32_t>(count, 7);
   };
   EXPECT_EQ(first_difference(*old, 5, lying, 3), 2u) << "a peer matching nothing: only so far";
+  const Checksums trimmed = [](std::uint64_t, std::uint32_t count) {
+    return std::vector<std::uint32_t>(count, 0);
+  };
+  EXPECT_EQ(first_difference(*old, 5, trimmed), 5u) << "the winner no longer holds them";
   const Checksums short_list = [](std::uint64_t, std::uint32_t) { return std::vector<std::uint32_t>{}; };
   EXPECT_THROW(first_difference(*old, 5, short_list), Failure);
 
