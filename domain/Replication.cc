@@ -454,7 +454,8 @@ std::vector<std::uint32_t> replica_checksums(db::Database& db, std::uint64_t fro
 std::uint64_t first_difference(db::Database& db, std::uint64_t split, const Checksums& theirs,
                                std::uint64_t look_back) {
   const std::uint64_t lowest = split > look_back ? split - look_back : 1;
-  std::uint64_t differs = split;
+  // Numbers past this log's end hold nothing of this server's to compare or report.
+  std::uint64_t differs = std::min(split, db.last_seq() + 1);
   while (differs > lowest) {
     const std::uint64_t from = std::max(lowest, differs > kChecksumsAtOnce ? differs - kChecksumsAtOnce : 1);
     const auto count = static_cast<std::uint32_t>(differs - from);

@@ -229,6 +229,8 @@ TEST_F(ReplicationTest, ADemotedPrimaryReportsWhatItCommittedUnderNumbersTheWinn
                                         db::replog_crc(*winner->replog_record(4)), 0}));
   EXPECT_EQ(first_difference(*old, 5, theirs), 3u) << "3 and 4 differ, 2 is the same";
   EXPECT_EQ(first_difference(*old, 3, theirs), 3u) << "nothing below 3 differs";
+  for (const char* key : {"later-1", "later-2", "later-3", "later-4"}) put(*winner, key);
+  EXPECT_EQ(first_difference(*old, 9, theirs), 3u) << "from its own end (5), far behind the winner";
   const Checksums lying = [](std::uint64_t, std::uint32_t count) {
     return std::vector<std::uint32_t>(count, 7);
   };

@@ -2,8 +2,9 @@
 # kill -9 under synchronous writers; `odadmin promote` at the standby makes it the TMR server of
 # epoch 2 in the same process; every acknowledged commit is there; the managed node and its
 # gateway follow it, endpoints keep working and take downcalls from it; the old primary, started
-# again, is refused by the node (it is of epoch 1). Prints the time from promote to everyone
-# following.
+# again, is refused by the node (it is of epoch 1), and its divergence report holds what it
+# committed alone, though under numbers below the new epoch's start. Prints the time from
+# promote to everyone following.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 N=20
@@ -29,6 +30,7 @@ EP=$(sed -n 's/^object *//p' <<<"$OUT")
 expect_code "downcall through the primary" 0 idlcall --id tmr "$EP" invoke inventory
 
 step "the primary killed under three synchronous writers"
+expect_code "a backup before them" 0 wbkupdb --id tmr "$WORK/backup"
 ACKED=$WORK/acked
 start_writers tmr "$ACKED"
 sleep 2
@@ -63,6 +65,11 @@ expect_code "wep ls at the new primary" 0 wep --id sb ls
 expect_eq "all endpoints known" $N "$(grep -c ' sim[0-9]' <<<"$OUT")"
 
 step "the old primary, started again, gives no orders: the node knows a newer epoch"
+# Its disk as it was before the writers (the backup, an empty journal): as a primary that sent
+# its standby a group and stopped before committing it, on a larger scale. What it commits now
+# takes numbers the new primary holds other transactions under, before that one's epoch began.
+cp "$WORK/backup/data.mdb" "$WORK/db/tmr/data.mdb" && rm -f "$WORK/db/tmr/lock.mdb" &&
+  : >"$WORK/db/tmr/odb.log" || fail "the backup was not put back"
 expect_code "old primary starts" 0 rc tmr start
 expect_code "a commit the old primary makes alone" 0 commit_record tmr alone1
 expect_code "its order refused" 1 odadmin --id tmr shutdown 2
@@ -76,6 +83,7 @@ wait_until 20 grep -q "demoted at epoch 1: the region is at epoch 2 with the pri
 REPORT=$(find "$WORK/db/tmr" -maxdepth 1 -name "divergence-epoch1-*.txt" | head -n 1)
 [ -n "$REPORT" ] || fail "no divergence report in $WORK/db/tmr"
 expect_contains "the lone commit is reported" "objects/alone1: (absent) -> v-alone1" "$(cat "$REPORT")"
+expect_contains "below the epoch's start, said" "come before that start, but the other side holds others" "$(cat "$REPORT")"
 expect_contains "and named in its log" "was committed here alone; it is in $REPORT" "$(cat "$WORK/db/tmr/oservlog")"
 expect_eq "same process" "$(pid_of tmr)" "$(pgrep -f "oserv --id tmr --etc-root $OSERV_ETC_ROOT" | head -n 1)"
 expect_code "demoted status" 0 odadmin --id tmr replication
