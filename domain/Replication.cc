@@ -453,9 +453,9 @@ std::vector<std::uint32_t> replica_checksums(db::Database& db, std::uint64_t fro
 
 std::uint64_t first_difference(db::Database& db, std::uint64_t split, const Checksums& theirs,
                                std::uint64_t look_back) {
-  const std::uint64_t lowest = split > look_back ? split - look_back : 1;
   // Numbers past this log's end hold nothing of this server's to compare or report.
   std::uint64_t differs = std::min(split, db.last_seq() + 1);
+  const std::uint64_t lowest = differs > look_back ? differs - look_back : 1;
   while (differs > lowest) {
     const std::uint64_t from = std::max(lowest, differs > kChecksumsAtOnce ? differs - kChecksumsAtOnce : 1);
     const auto count = static_cast<std::uint32_t>(differs - from);
@@ -526,12 +526,12 @@ std::string demote(db::Database& db, OservLog& log, const OdRecord& primary, std
         "# the {} transaction(s) below were committed here alone, and the other side does not\n"
         "# have them. Records are table/key: before -> after (bytes as text, others as \\xNN).\n",
         db.region(), mine, utc(now_ms()), newest, where, mine, split, alone.size());
-    if (differs < split)
+    if (alone.front().seq < split)
       text += fmt::format(
           "# Transactions {} to {} come before that start, but the other side holds others under\n"
           "# their numbers: this server sent them to a standby, did not commit them (it stopped),\n"
           "# and committed these instead once it ran again, before it learned of the new epoch.\n",
-          differs, split - 1);
+          alone.front().seq, std::min(split - 1, alone.back().seq));
     for (const auto& t : alone) text += transaction_text(db, t);
     write_file_atomically(path, text, 0600);
     for (const auto& t : alone)

@@ -186,9 +186,9 @@ std::vector<std::uint32_t> replica_checksums(db::Database& db, std::uint64_t fro
 // happens when this server sent a group to a standby, failed to commit it (it crashed), and
 // after its restart committed others under the same numbers before it learned that the standby
 // had been promoted. `theirs(from, count)` gives the winner's checksums (replica_checksums);
-// the search goes down from `split` in steps of kChecksumsAtOnce, at most `look_back`
-// transactions (the groups in flight at a crash are far fewer), from this log's end if that
-// comes first (a server restored from a backup, say), and stops at the first
+// the search goes down from `split`, or from this log's end if that comes first (a server
+// restored from a backup, say), in steps of kChecksumsAtOnce, at most `look_back` transactions
+// (the groups in flight at a crash are far fewer), and stops at the first
 // transaction both hold alike, or at one either log no longer holds (checksum 0: a record whose
 // checksum is 0 stops it too). Returns the first transaction that differs (`split` when none
 // below it does).

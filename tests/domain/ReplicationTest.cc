@@ -231,6 +231,7 @@ TEST_F(ReplicationTest, ADemotedPrimaryReportsWhatItCommittedUnderNumbersTheWinn
   EXPECT_EQ(first_difference(*old, 3, theirs), 3u) << "nothing below 3 differs";
   for (const char* key : {"later-1", "later-2", "later-3", "later-4"}) put(*winner, key);
   EXPECT_EQ(first_difference(*old, 9, theirs), 3u) << "from its own end (5), far behind the winner";
+  EXPECT_EQ(first_difference(*old, 9, theirs, 3), 3u) << "3 looked at back from its own end";
   const Checksums lying = [](std::uint64_t, std::uint32_t count) {
     return std::vector<std::uint32_t>(count, 7);
   };
