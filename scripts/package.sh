@@ -1,6 +1,7 @@
 #!/bin/sh
-# Builds the Debian package (cpack -G DEB, from a Release build in build-release) and checks it,
-# as CI does (.ci/run), so that a broken package cannot land:
+# Builds the Debian package (cpack -G DEB) from ./build, the Release build scripts/build.sh makes
+# and scripts/test.sh tests (built first if it is not up to date), and checks it, as CI does
+# (.ci/run), so that a broken package cannot land:
 #   - lintian finds no error in it;
 #   - it holds what packaging/CMakeLists.txt says: every command with its man page and bash
 #     completion, the OCF agent, the systemd unit naming /usr/bin, the docs;
@@ -10,13 +11,10 @@
 # Prints the package's path last.
 set -eu
 cd "$(dirname "$0")/.."
-scripts/deps.sh
-cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DOPENOSERV_WERROR=ON \
-  -DCMAKE_INSTALL_PREFIX=/usr >/dev/null
-cmake --build build-release -j "$(nproc)"
-rm -f build-release/openoserv_*.deb
-(cd build-release && cpack -G DEB >/dev/null)
-deb=$(ls "$PWD"/build-release/openoserv_*.deb)
+scripts/build.sh
+rm -f build/openoserv_*.deb
+(cd build && cpack -G DEB >/dev/null)
+deb=$(ls "$PWD"/build/openoserv_*.deb)
 
 echo "== lintian"
 lintian --fail-on error --tag-display-limit 0 "$deb"
