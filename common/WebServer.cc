@@ -14,6 +14,7 @@
 #include <fmt/core.h>
 #include <openssl/ssl.h>
 
+#include "AcceptRetry.h"
 #include "HostPort.h"
 
 namespace openoserv::web {
@@ -49,6 +50,7 @@ struct Server::Impl {
   // After what sessions use: destroying the context destroys the sessions still pending.
   asio::io_context io;
   asio::ip::tcp::acceptor acceptor{io};
+  AcceptRetry retry{io.get_executor()};  // after a failed accept (no descriptor left, say)
 
   Impl(Handler h, Options o)
       : handler(std::move(h)), options(std::move(o)), io(static_cast<int>(options.threads)) {}
@@ -168,11 +170,16 @@ void Server::Impl::load_tls(const Tls& files) {
 void Server::Impl::accept() {
   acceptor.async_accept([this](const boost::system::error_code& ec, asio::ip::tcp::socket s) {
     if (ec == asio::error::operation_aborted) return;
-    if (!ec && connections.fetch_add(1, std::memory_order_relaxed) >= options.max_connections) {
+    if (ec) {
+      retry.failed([this] { accept(); });
+      return;
+    }
+    retry.succeeded();
+    if (connections.fetch_add(1, std::memory_order_relaxed) >= options.max_connections) {
       connections.fetch_sub(1, std::memory_order_relaxed);
       boost::system::error_code ignored;
       s.close(ignored);
-    } else if (!ec) {
+    } else {
       boost::system::error_code ignored;
       const auto from = s.remote_endpoint(ignored);
       std::string peer = fmt::format("{}:{}", from.address().to_string(), from.port());

@@ -3,8 +3,8 @@
 //
 // One request per connection, answered by a handler the owner gives. Every connection has one
 // deadline for its TLS handshake, its request and its reply (a client that stalls loses only its
-// own connection), requests are at most 8 KB, and connections beyond `max_connections` are
-// closed as they arrive. Handlers run on the server's own threads, which may block (the console
+// own connection), requests are at most 8 KB, connections beyond `max_connections` are closed
+// as they arrive, and a failed accept (no descriptor left) is tried again a moment later. Handlers run on the server's own threads, which may block (the console
 // calls other dispatchers): `threads` of them serve at once.
 #pragma once
 

@@ -169,6 +169,7 @@ void Lcfd::stop() {
   if (status_) {
     boost::system::error_code ec;
     status_->close(ec);
+    status_retry_->cancel();
   }
   if (link_) link_->close("lcfd stops");
   programs_.stop_all();
@@ -744,31 +745,71 @@ void Lcfd::serve_status() {
     throw std::runtime_error(fmt::format("cannot serve the status page on {}:{}: {}",
                                          config_.status_address, config_.status_port, ec.message()));
   status_->listen();
-  auto again = std::make_shared<std::function<void()>>();
-  *again = [this, again] {
-    status_->async_accept([this, again](const boost::system::error_code& ec, asio::ip::tcp::socket s) {
-      if (ec) return;
-      auto socket = std::make_shared<asio::ip::tcp::socket>(std::move(s));
-      auto buf = std::make_shared<std::array<char, 2048>>();
-      socket->async_read_some(asio::buffer(*buf), [this, socket, buf](const boost::system::error_code&, std::size_t) {
-        std::string body = status_text();
-        if (auto log = read_text_file(config_.dir + "/lcfd.log")) {
-          size_t start = log->size() > 4096 ? log->find('\n', log->size() - 4096) + 1 : 0;
-          body += "\nlcfd.log (last lines):\n" + log->substr(start);
-        }
-        auto out = std::make_shared<std::string>(fmt::format(
-            "HTTP/1.0 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\n"
-            "Connection: close\r\n\r\n{}",
-            body.size(), body));
-        asio::async_write(*socket, asio::buffer(*out), [socket, out](const boost::system::error_code&, std::size_t) {
-          boost::system::error_code ignored;
-          socket->shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-        });
-      });
-      (*again)();
-    });
+  status_retry_ = std::make_unique<AcceptRetry>(io_.get_executor());
+  accept_status();
+}
+
+// Anyone who reaches the port may connect, so none of it may cost the endpoint its session:
+// at most kStatusConnections at once (more are closed as they arrive), each closed
+// kStatusDeadline after it came whatever its client does, and a failed accept (no descriptor
+// left) is tried again a moment later.
+void Lcfd::accept_status() {
+  status_->async_accept([this](const boost::system::error_code& ec, asio::ip::tcp::socket s) {
+    if (ec == asio::error::operation_aborted || stopping_) return;
+    if (ec) {
+      if (status_retry_->failed([this] { accept_status(); }))
+        log_.line(fmt::format("^status page: accept: {} (trying again every {} ms; logged once)",
+                              ec.message(), AcceptRetry::kPause.count()));
+      return;
+    }
+    status_retry_->succeeded();
+    if (*status_open_ < kStatusConnections) answer_status(std::move(s));
+    accept_status();
+  });
+}
+
+void Lcfd::answer_status(asio::ip::tcp::socket s) {
+  struct Connection {
+    asio::ip::tcp::socket socket;
+    asio::steady_timer deadline;
+    std::shared_ptr<unsigned> open;
+    std::array<char, 2048> request{};
+    std::string answer;
+    Connection(asio::ip::tcp::socket&& s, std::shared_ptr<unsigned> count)
+        : socket(std::move(s)), deadline(socket.get_executor()), open(std::move(count)) {
+      ++*open;
+    }
+    ~Connection() { --*open; }
   };
-  (*again)();
+  auto c = std::make_shared<Connection>(std::move(s), status_open_);
+  c->deadline.expires_after(kStatusDeadline);
+  c->deadline.async_wait([c](const boost::system::error_code& ec) {
+    boost::system::error_code ignored;
+    if (!ec) c->socket.close(ignored);
+  });
+  // The answer follows whatever the client sends first (the request line of an HTTP GET).
+  c->socket.async_read_some(asio::buffer(c->request), [this, c](const boost::system::error_code& ec,
+                                                                std::size_t) {
+    if (ec || stopping_) {
+      c->deadline.cancel();
+      return;
+    }
+    std::string body = status_text();
+    if (auto log = read_text_file(config_.dir + "/lcfd.log")) {
+      size_t start = log->size() > 4096 ? log->find('\n', log->size() - 4096) + 1 : 0;
+      body += "\nlcfd.log (last lines):\n" + log->substr(start);
+    }
+    c->answer = fmt::format(
+        "HTTP/1.0 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\n"
+        "Connection: close\r\n\r\n{}",
+        body.size(), body);
+    asio::async_write(c->socket, asio::buffer(c->answer), [c](const boost::system::error_code&,
+                                                              std::size_t) {
+      boost::system::error_code ignored;
+      c->socket.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+      c->deadline.cancel();
+    });
+  });
 }
 
 }  // namespace openoserv::lcf

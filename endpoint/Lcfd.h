@@ -27,6 +27,7 @@
 
 #include <boost/asio.hpp>
 
+#include "AcceptRetry.h"
 #include "LcfDat.h"
 #include "Link.h"
 #include "SessionTls.h"
@@ -116,6 +117,8 @@ class Lcfd {
   void trim_cache();
   void send_upcalls();
   void serve_status();
+  void accept_status();
+  void answer_status(asio::ip::tcp::socket s);
   std::string status_text();
   std::optional<LcfDat> load_dat();
 
@@ -136,6 +139,12 @@ class Lcfd {
   std::array<char, kMaxDatagram + 1> datagram_{};
   bool broadcast_tried_ = false;           // this round
   std::unique_ptr<asio::ip::tcp::acceptor> status_;
+  std::unique_ptr<AcceptRetry> status_retry_;  // made with status_
+  // Status page connections open, shared with each connection (which may outlive this object
+  // in the io_context's queue).
+  std::shared_ptr<unsigned> status_open_ = std::make_shared<unsigned>(0);
+  static constexpr unsigned kStatusConnections = 8;
+  static constexpr std::chrono::seconds kStatusDeadline{5};
   std::vector<Candidate> candidates_;
   std::vector<GatewayAddress> redirect_;   // from a Redirect: where to log in next
   std::shared_ptr<Link> link_;             // the live session

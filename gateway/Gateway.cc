@@ -38,6 +38,7 @@ Gateway::Gateway(asio::io_context& io, GatewayOptions options, ManagerCalls& man
       manager_(manager),
       log_(log),
       acceptor_(io),
+      accept_retry_(io.get_executor()),
       discovery_(io),
       save_timer_(io),
       seen_timer_(io),
@@ -121,12 +122,13 @@ void Gateway::answer_discovery() {
 void Gateway::accept() {
   acceptor_.async_accept([this](const boost::system::error_code& ec, asio::ip::tcp::socket socket) {
     if (ec) {
-      if (ec != asio::error::operation_aborted) {
-        log_.line(fmt::format("^accept: {}", ec.message()));
-        accept();
-      }
+      if (ec != asio::error::operation_aborted && !stopping_ &&
+          accept_retry_.failed([this] { accept(); }))
+        log_.line(fmt::format("^accept on {}: {} (trying again every {} ms; logged once)",
+                              address(), ec.message(), AcceptRetry::kPause.count()));
       return;
     }
+    if (accept_retry_.succeeded()) log_.line(fmt::format("accepting again on {}", address()));
     auto s = std::make_shared<Session>();
     s->link = std::make_shared<lcf::Link>(std::move(socket));
     ++handshaking_;
@@ -660,6 +662,7 @@ void Gateway::register_with_manager(const std::string& ior) {
 void Gateway::stop(std::function<void()> done) {
   stopping_ = true;
   trim_timer_.cancel();
+  accept_retry_.cancel();
   boost::system::error_code ec;
   acceptor_.close(ec);
   discovery_.close(ec);

@@ -29,6 +29,7 @@
 
 #include <boost/asio.hpp>
 
+#include "AcceptRetry.h"
 #include "Link.h"
 #include "Metrics.h"
 #include "SessionTls.h"
@@ -163,6 +164,7 @@ class Gateway {
   ManagerCalls& manager_;
   OservLog& log_;
   asio::ip::tcp::acceptor acceptor_;
+  AcceptRetry accept_retry_;
   std::unique_ptr<lcf::ssl::context> tls_;  // made by listen()
   asio::ip::udp::socket discovery_;
   asio::ip::udp::endpoint discovery_peer_;

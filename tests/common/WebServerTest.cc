@@ -4,11 +4,18 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <boost/asio.hpp>
+#include <cerrno>
+#include <chrono>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "WebServer.h"
 
@@ -122,6 +129,61 @@ TEST(WebServer, ConnectionsOverTheCapAreClosedAsTheyArrive) {
   Client fourth(server.address());
   fourth.send(request("GET", "/again"));
   EXPECT_NE(fourth.read_all().find("GET /again"), std::string::npos);
+}
+
+// CPU time used by this process so far.
+std::chrono::microseconds cpu_used() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  const auto us = [](const timeval& t) { return std::chrono::seconds(t.tv_sec) +
+                                                std::chrono::microseconds(t.tv_usec); };
+  return us(u.ru_utime) + us(u.ru_stime);
+}
+
+// No descriptor left to accept a connection with (EMFILE): the server waits a moment before
+// trying again instead of trying again at once, which kept a CPU busy for as long as it lasted,
+// and serves the connection once a descriptor is free.
+TEST(WebServer, WithNoDescriptorLeftItWaitsToAcceptAgainInsteadOfSpinning) {
+  std::atomic<int> calls{0};
+  Server server("127.0.0.1", echo(calls), Options{});
+  const auto colon = server.address().rfind(':');
+  sockaddr_in to{.sin_family = AF_INET,
+                 .sin_port = htons(static_cast<std::uint16_t>(
+                     std::stoi(server.address().substr(colon + 1)))),
+                 .sin_addr = {.s_addr = htonl(INADDR_LOOPBACK)},
+                 .sin_zero = {}};
+  rlimit limit{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &limit), 0);
+  const rlimit was = limit;
+  limit.rlim_cur = std::min<rlim_t>(limit.rlim_cur, 512);
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &limit), 0);
+  std::vector<int> taken;  // every descriptor but the one the client's socket takes
+  for (int fd; (fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;) taken.push_back(fd);
+  ASSERT_EQ(errno, EMFILE);
+  ::close(taken.back());
+  taken.pop_back();
+  const int client = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(client, 0);
+  ASSERT_EQ(::connect(client, reinterpret_cast<const sockaddr*>(&to), sizeof to), 0);
+  const std::string get = request("GET", "/later");
+  ASSERT_EQ(::send(client, get.data(), get.size(), 0), static_cast<ssize_t>(get.size()));
+
+  const auto before = cpu_used();
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const auto spent = cpu_used() - before;
+  for (int fd : taken) ::close(fd);
+  ::setrlimit(RLIMIT_NOFILE, &was);
+  // Trying again at once took the whole 500 ms of a CPU; every 100 ms, next to nothing.
+  EXPECT_LT(spent, std::chrono::milliseconds(200));
+
+  timeval ten{.tv_sec = 10, .tv_usec = 0};
+  ::setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &ten, sizeof ten);
+  std::string answer;
+  char buf[4096];
+  for (ssize_t n; (n = ::recv(client, buf, sizeof buf, 0)) > 0;) answer.append(buf, static_cast<std::size_t>(n));
+  ::close(client);
+  EXPECT_NE(answer.find("GET /later"), std::string::npos) << answer;
+  EXPECT_EQ(calls.load(), 1);
 }
 
 TEST(WebServer, BadAddressesAndMissingFilesAreNamed) {
