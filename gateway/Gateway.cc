@@ -46,6 +46,11 @@ Gateway::Gateway(asio::io_context& io, GatewayOptions options, ManagerCalls& man
 
 Gateway::~Gateway() { pool_.join(); }
 
+void Gateway::log_refusal(const std::string& line) {
+  refusals_.write([this](const std::string& l) { log_.line(l); }, line,
+                  "sessions refused or closed before a login");
+}
+
 std::string Gateway::address() const {
   return fmt::format("{}+{}", options_.listen_host, options_.listen_port);
 }
@@ -140,8 +145,8 @@ void Gateway::accept() {
                             accept();
                           }
                           if (error.empty()) return start_session(s);
-                          log_.line(fmt::format("^session from {} refused: {}", s->link->peer(),
-                                                error));
+                          log_refusal(fmt::format("^session from {} refused: {}", s->link->peer(),
+                                                  error));
                         });
     if (handshaking_ < kMaxHandshakes) accept();
     else accept_paused_ = true;
@@ -169,7 +174,7 @@ void Gateway::start_session(const std::shared_ptr<Session>& s) {
           log_.line(fmt::format("endpoint {} ({}) from {}: session ended: {}", s->label, s->oid,
                                 s->link->peer(), why));
         } else {
-          log_.line(fmt::format("session from {} ended before a login: {}", s->link->peer(), why));
+          log_refusal(fmt::format("session from {} ended before a login: {}", s->link->peer(), why));
         }
       });
 }
@@ -204,7 +209,7 @@ void Gateway::on_frame(const std::shared_ptr<Session>& s, lcf::Frame&& f) {
                                              lcf::type_name(static_cast<std::uint8_t>(f.type))));
     }
   } catch (const lcf::ProtocolError& e) {
-    log_.line(fmt::format("^session from {}: {}; closing it", s->link->peer(), e.what()));
+    log_refusal(fmt::format("^session from {}: {}; closing it", s->link->peer(), e.what()));
     s->link->close(e.what());
   }
 }
@@ -439,7 +444,7 @@ void Gateway::refuse_login(const std::shared_ptr<Session>& s, const std::string&
   r.login_interfaces = "";
   s->link->send(Type::kLoginReply, 0, r);
   s->link->close_after_sending(why);
-  log_.line(fmt::format("^login from {} refused: {}", s->link->peer(), why));
+  log_refusal(fmt::format("^login from {} refused: {}", s->link->peer(), why));
 }
 
 void Gateway::remember(const std::string& oid, Known known) {

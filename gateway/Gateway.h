@@ -31,6 +31,7 @@
 
 #include "AcceptRetry.h"
 #include "Link.h"
+#include "LogLimit.h"
 #include "Metrics.h"
 #include "SessionTls.h"
 #include "OservLog.h"
@@ -163,6 +164,10 @@ class Gateway {
   GatewayOptions options_;
   ManagerCalls& manager_;
   OservLog& log_;
+  // Sessions refused or ended before a login: whoever reaches the port can make them, so their
+  // lines are limited (log_refusal; LogLimit's default: bursts of 200, then 5 a second).
+  LogLimit refusals_;
+  void log_refusal(const std::string& line);
   asio::ip::tcp::acceptor acceptor_;
   AcceptRetry accept_retry_;
   std::unique_ptr<lcf::ssl::context> tls_;  // made by listen()

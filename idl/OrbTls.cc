@@ -5,15 +5,14 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include <chrono>
-#include <mutex>
-
 #include <fmt/core.h>
 #include <omniORB4/sslContext.h>
 #include <omniORB4/sslConnection.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+
+#include "LogLimit.h"
 
 namespace openoserv {
 
@@ -23,33 +22,7 @@ namespace {
 std::function<void(const std::string&)> refusal_sink;
 
 // Refusals a second, so that a peer hammering the port cannot flood the log.
-class RefusalLimit {
- public:
-  // How many lines were left out before this one (0: none), or -1 when this one is left out.
-  long admit() {
-    const auto now = std::chrono::steady_clock::now();
-    std::lock_guard lock(mutex_);
-    if (now - window_ >= std::chrono::seconds(1)) {
-      window_ = now;
-      in_window_ = 0;
-    }
-    if (++in_window_ > kPerSecond) {
-      ++left_out_;
-      return -1;
-    }
-    const long left_out = left_out_;
-    left_out_ = 0;
-    return left_out;
-  }
-
- private:
-  static constexpr int kPerSecond = 20;
-  std::mutex mutex_;
-  std::chrono::steady_clock::time_point window_{};
-  int in_window_ = 0;
-  long left_out_ = 0;
-};
-RefusalLimit refusal_limit;
+LogLimit refusal_limit;
 
 // The handshake runs on one thread: the certificate check's finding waits here for its end.
 thread_local std::string verify_finding;
@@ -100,12 +73,10 @@ void note_handshake(const SSL* ssl, int where, int ret) {
   if (!verify_finding.empty()) reason += ": " + verify_finding;
   verify_finding.clear();
   if (!refusal_sink) return;
-  const long left_out = refusal_limit.admit();
-  if (left_out < 0) return;
-  if (left_out > 0)
-    refusal_sink(fmt::format("{} more TLS handshake refusals were left out of this log", left_out));
-  refusal_sink(fmt::format("TLS handshake refused from {}: {}", peer_of_socket(SSL_get_fd(ssl)),
-                           reason));
+  refusal_limit.write(refusal_sink,
+                      fmt::format("TLS handshake refused from {}: {}",
+                                  peer_of_socket(SSL_get_fd(ssl)), reason),
+                      "TLS handshake refusals");
 }
 
 }  // namespace

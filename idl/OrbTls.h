@@ -31,8 +31,8 @@ OrbOptions tls_options(const TlsFiles& files);
 
 // Sends a sentence for every TLS handshake this process's server side refuses (the peer and
 // OpenSSL's reason: "giop:ssl:127.0.0.1:40112: wrong version number (not TLS: a plain IIOP
-// client?)"). At most 20 a second, then one line saying how many were left out. Set before
-// ORB_init; `sink` must be callable from any thread.
+// client?)"). Bursts of 200 at most, then 5 a second, the next one saying how many were left
+// out (LogLimit). Set before ORB_init; `sink` must be callable from any thread.
 void on_tls_refusal(std::function<void(const std::string&)> sink);
 
 // The verified certificate the peer of `connection` presented, or null (none, not verified,

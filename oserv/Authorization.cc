@@ -117,8 +117,10 @@ Principal Authorization::certificate_holder(const ::x509_st* cert, const std::st
 }
 
 void Authorization::refused(const RequestContext& request, const std::string& why) {
-  audit_.line(fmt::format("refused {} by {} via {}: {}", request.operation,
-                          request.principal.describe(), request.local_address, why));
+  refusals_.write([this](const std::string& line) { audit_.line(line); },
+                  fmt::format("refused {} by {} via {}: {}", request.operation,
+                              request.principal.describe(), request.local_address, why),
+                  "refused calls");
 }
 
 void Authorization::forwarded(const RequestContext& request, const std::string& to) {

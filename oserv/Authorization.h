@@ -10,6 +10,7 @@
 
 #include "Access.h"
 #include "Administrators.h"
+#include "LogLimit.h"
 #include "OservLog.h"
 #include "RequestContext.h"
 
@@ -31,7 +32,8 @@ class Authorization {
   // login is allowed here), or anonymous. `on_behalf_of`: whom a dispatcher relays for.
   Principal certificate_holder(const ::x509_st* cert, const std::string& address,
                                const std::string& on_behalf_of = "");
-  // A refusal a servant made (a method's role): to the audit log like the check's own.
+  // A refusal a servant made (a method's role): to the audit log like the check's own (within
+  // the refusals' limit).
   void refused(const RequestContext& request, const std::string& why);
   // A standby passed the request on to its primary at `to` (the audit log says so).
   void forwarded(const RequestContext& request, const std::string& to);
@@ -45,6 +47,9 @@ class Authorization {
   Administrators& admins_;
   OservLog& log_;
   OservLog& audit_;
+  // Refused calls: any caller may make them as fast as it can, so their audit lines are
+  // limited (bursts of 200, then 5 a second; the lines left out are counted in the next).
+  LogLimit refusals_;
   const std::string host_;
   const std::uint32_t region_;
 };

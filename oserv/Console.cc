@@ -26,7 +26,6 @@ using console::Section;
 constexpr std::size_t kParallel = 16;      // calls one page makes at once
 constexpr std::size_t kEndpointRows = 1000;  // endpoints one page lists
 constexpr int kLogLines = 40;
-constexpr int kAuditPerSecond = 20;
 
 // f(item) for each item, kParallel at a time; f must not throw.
 template <typename T, typename F>
@@ -289,17 +288,10 @@ void Console::attach(const Run* run) {
 }
 
 void Console::refused(const web::Request& request, const std::string& who, const std::string& why) {
-  {
-    std::lock_guard guard(audit_mu_);
-    const auto now = std::chrono::steady_clock::now();
-    if (now - audit_second_ >= std::chrono::seconds(1)) {
-      audit_second_ = now;
-      audited_ = 0;
-    }
-    if (++audited_ > kAuditPerSecond) return;
-  }
-  audit_.line(fmt::format("refused console {} {} by {} via {}: {}", request.method, request.target,
-                          who, request.peer, why));
+  refusals_.write([this](const std::string& line) { audit_.line(line); },
+                  fmt::format("refused console {} {} by {} via {}: {}", request.method,
+                              request.target, who, request.peer, why),
+                  "console refusals");
 }
 
 web::Response Console::serve(const web::Request& request) {

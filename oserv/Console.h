@@ -6,7 +6,7 @@
 // this dispatcher must allow remote client login; the principal needs `user` to see a page,
 // and each part of a page needs the role of the operation that reads it (log_tail: admin), so
 // the console shows nobody more than odadmin would. Only GET and HEAD; refusals go to the
-// audit log (20 a second at most). The server's certificate is the dispatcher's own, issued
+// audit log (bursts of 200 at most, then 5 a second). The server's certificate is the dispatcher's own, issued
 // by the region's CA: a browser that trusts ca.pem trusts the console.
 //
 // What it shows it asks for as any client would, through the ORB with this dispatcher's
@@ -22,6 +22,7 @@
 #include <shared_mutex>
 #include <string>
 
+#include "LogLimit.h"
 #include "OrbTls.h"
 #include "OservLog.h"
 #include "WebServer.h"
@@ -61,9 +62,7 @@ class Console {
   OservLog& audit_;
   std::shared_mutex mu_;  // guards run_: pages share it, attach() has it alone
   const Run* run_ = nullptr;
-  std::mutex audit_mu_;  // guards the refusal rate below
-  std::chrono::steady_clock::time_point audit_second_{};
-  int audited_ = 0;
+  LogLimit refusals_;  // of the audit log's refusal lines (anyone may ask for pages)
   std::unique_ptr<web::Server> server_;  // last: serves only once the rest is made
 };
 

@@ -2,9 +2,10 @@
 # login maps to, and nothing else. Every operation of the access table is called (one list:
 # domain/Access.cc) as a user with no administrator, then with the user role, and exactly the
 # operations the table denies are refused with NO_PERMISSION; a refused odlist edit, shutdown or
-# script changes nothing, and each refusal is in the audit log. Administrators made at the TMR
-# server reach a managed node, which then applies them to its own local callers. Root only (it
-# runs commands as the user nobody).
+# script changes nothing, and each refusal is in the audit log (up to its limit: a caller
+# hammering refused calls gets bursts of 200 lines, then 5 a second). Administrators made at
+# the TMR server reach a managed node, which then applies them to its own local callers. Root
+# only (it runs commands as the user nobody).
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 if [ "$(id -u)" != 0 ] || ! command -v setpriv >/dev/null; then
@@ -138,6 +139,23 @@ expect_code "wgetadmin --all" 0 wgetadmin --id oserv --all
 expect_contains "listed" "Administrator: Watcher" "$OUT"
 expect_code "wdeladmin" 0 wdeladmin --id oserv Watcher
 expect_code "odlist after wdeladmin" 1 as_nobody "$BIN/odadmin" --id oserv odlist
+
+step "refused calls as fast as a caller can make them: bursts of 200 audit lines, then 5 a second"
+before=$(grep -c "refused" "$AUDIT")
+start=$(date +%s%N)
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+  as_nobody "$BIN/call_operations" "$URL" none >/dev/null || fail "call_operations as nobody"
+done
+seconds=$(( ($(date +%s%N) - start) / 1000000000 + 1 ))
+added=$(( $(grep -c "refused" "$AUDIT") - before ))
+echo "$added refusal lines for 10 rounds of every operation in ${seconds} s or less"
+[ "$added" -le $(( 200 + 5 * seconds + 2 )) ] || fail "$added refusal lines in $seconds s"
+sleep 1
+expect_code "a refusal after the flood" 1 as_nobody "$BIN/odadmin" --id oserv shutdown 1
+expect_contains "the next one, with the count of those left out" "refused shutdown by nobody" \
+  "$(tail -n 1 "$AUDIT")"
+expect_contains "the count" "more refused calls, left out of this log]" \
+  "$(tail -n 1 "$AUDIT")"
 
 expect_code "stop mn1" 0 rc mn1 stop
 expect_code "stop" 0 rc oserv stop

@@ -1,9 +1,10 @@
-# Out of descriptors, and connections that never speak. A gateway whose accept fails for want
-# of a descriptor (EMFILE, its limit lowered with prlimit) tries again every 100 ms instead of at
-# once (no busy CPU), logs it once, and takes sessions again once descriptors are free. lcfd's
-# status page, open to anyone who reaches its port, holds at most 8 connections, each for 5 s at
-# most, does the same on EMFILE, and answers again afterwards. The endpoint stays logged in and
-# answers downcalls throughout.
+# Floods from whoever reaches a port, and running out of descriptors. Connections that close
+# at once, thousands a second: the gateway logs bursts of 200 of its "refused" lines, then 5 a
+# second, and counts those it left out. A gateway whose accept fails for want of a descriptor
+# (EMFILE, its limit lowered with prlimit) tries again every 100 ms instead of at once (no busy
+# CPU), logs it once, and takes sessions again once descriptors are free. lcfd's status page
+# holds at most 8 connections, each for 5 s at most, does the same on EMFILE, and answers again
+# afterwards. The endpoint stays logged in and answers downcalls throughout.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 command -v prlimit >/dev/null || { echo "SKIP: prlimit (util-linux) is not installed"; exit 77; }
@@ -51,6 +52,21 @@ at_most_busy() {
   [ "$used" -lt 50 ] || fail "$1 used $used ticks of CPU in 2 s: it keeps trying to accept"
   echo "$1: $used ticks of CPU in 2 s"
 }
+
+step "connections that close at once, for 3 s: the gateway's log takes 200 lines, then 5 a second"
+before=$(wc -l <"$GWLOG")
+start=$(date +%s%N)
+made=$(bash -c "n=0; end=\$((SECONDS + 3)); while [ \$SECONDS -lt \$end ]; do
+  exec 3<>/dev/tcp/127.0.0.3/$GWPORT && exec 3>&- && n=\$((n + 1)); done; echo \$n")
+sleep 1
+added=$(( $(wc -l <"$GWLOG") - before ))
+seconds=$(( ($(date +%s%N) - start) / 1000000000 + 1 ))
+echo "$made connections, $added lines in the gateway's log in ${seconds} s or less"
+[ "$made" -gt 400 ] || fail "only $made connections in 3 s: too few to test the limit"
+[ "$added" -le $(( 200 + 5 * seconds + 5 )) ] || fail "$added lines for $made refused connections"
+exec 3<>/dev/tcp/127.0.0.3/"$GWPORT" && exec 3>&-
+wait_until 5 grep -q "more sessions refused or closed before a login, left out of this log]" \
+  "$GWLOG" || fail "the gateway does not count the lines it left out: $(tail -n 3 "$GWLOG")"
 
 step "the gateway out of descriptors: it waits to accept again, logs it once, then recovers"
 expect_code "wgateway status" 0 wgateway --id oserv gw1 status
