@@ -140,9 +140,15 @@ void Authorization::check(RequestContext& request) {
     refused(request, *why);
     throw CORBA::NO_PERMISSION(0, CORBA::COMPLETED_NO);
   }
-  if (rule && rule->audit == Audit::kYes)
-    audit_.line(fmt::format("{} by {} via {}", request.operation, request.principal.describe(),
-                            request.local_address));
+  if (rule && rule->audit == Audit::kYes) {
+    const std::string line = fmt::format("{} by {} via {}", request.operation,
+                                         request.principal.describe(), request.local_address);
+    if (rule->need == Need::kAnyone)  // join_region, join_standby: anyone may call them
+      anyones_calls_.write([this](const std::string& l) { audit_.line(l); }, line,
+                           "calls anyone may make");
+    else
+      audit_.line(line);
+  }
 }
 
 void Authorization::invoked(const RequestContext& request, const std::string& oid,

@@ -50,6 +50,7 @@ class Authorization {
   // Refused calls: any caller may make them as fast as it can, so their audit lines are
   // limited (bursts of 200, then 5 a second; the lines left out are counted in the next).
   LogLimit refusals_;
+  LogLimit anyones_calls_;  // the same for the audited calls anyone may make (join_region)
   const std::string host_;
   const std::uint32_t region_;
 };

@@ -4,8 +4,11 @@
 // operations a caller with ROLES ("none", "user", "senior:backup", ...) may not call are refused
 // with NO_PERMISSION. With CA (and IDENTITY, a certificate to show) the calls go over TLS.
 // ROLES "unreachable": no call may get through at all (a peer the TLS handshake refuses).
-// Prints one line per mismatch; exit 0 when there is none, 1 otherwise.
+// Prints one line per mismatch; exit 0 when there is none, 1 otherwise. CALL_OPERATIONS_ROUNDS=N
+// in the environment calls them all N times (a caller hammering the oserv).
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include <fmt/core.h>
@@ -49,26 +52,30 @@ int main(int argc, char** argv) {
   CORBA::Object_var target = orb->string_to_object(argv[1]);
   const Principal caller{.kind = Principal::Kind::kLocal, .name = "caller", .admin = "", .roles = *roles};
   int mismatches = 0, refused = 0;
-  for (const auto& rule : operation_rules()) {
-    const std::string op(rule.operation);
-    const std::string got = call(target, op.c_str());
-    const bool should_refuse = refusal(caller, op).has_value();
-    if (unreachable) {
-      if (got != "TRANSIENT" && got != "COMM_FAILURE") {
-        fmt::print("{}: expected no connection, got {}\n", op, got.empty() ? "a reply" : got);
+  const char* rounds_text = std::getenv("CALL_OPERATIONS_ROUNDS");
+  const int rounds = rounds_text ? std::max(1, std::atoi(rounds_text)) : 1;
+  for (int round = 0; round < rounds; ++round) {
+    for (const auto& rule : operation_rules()) {
+      const std::string op(rule.operation);
+      const std::string got = call(target, op.c_str());
+      const bool should_refuse = refusal(caller, op).has_value();
+      if (unreachable) {
+        if (got != "TRANSIENT" && got != "COMM_FAILURE") {
+          fmt::print("{}: expected no connection, got {}\n", op, got.empty() ? "a reply" : got);
+          ++mismatches;
+        }
+        continue;
+      }
+      if ((got == "NO_PERMISSION") != should_refuse) {
+        fmt::print("{}: expected {}, got {}\n", op, should_refuse ? "NO_PERMISSION" : "no refusal",
+                   got.empty() ? "a reply" : got);
         ++mismatches;
       }
-      continue;
+      refused += got == "NO_PERMISSION";
     }
-    if ((got == "NO_PERMISSION") != should_refuse) {
-      fmt::print("{}: expected {}, got {}\n", op, should_refuse ? "NO_PERMISSION" : "no refusal",
-                 got.empty() ? "a reply" : got);
-      ++mismatches;
-    }
-    refused += got == "NO_PERMISSION";
   }
-  fmt::print("{} operations, {} refused, {} mismatches\n", operation_rules().size(), refused,
-             mismatches);
+  fmt::print("{} operations, {} refused, {} mismatches\n", operation_rules().size() * static_cast<std::size_t>(rounds),
+             refused, mismatches);
   orb->destroy();
   return mismatches ? 1 : 0;
 }
