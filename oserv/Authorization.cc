@@ -130,6 +130,14 @@ void Authorization::forwarded(const RequestContext& request, const std::string& 
 
 void Authorization::check(RequestContext& request) {
   const OperationRule* rule = rule_for(request.operation);
+  // What anyone may call takes small arguments (a join's token and certificate request, _is_a's
+  // repository id): a large one, allocated whole as it is read, is refused before it is read.
+  if (rule && rule->need == Need::kAnyone && request.large_arguments) {
+    request.principal = principal_of(request);
+    refused(request, fmt::format("what anyone may call takes at most {} bytes of arguments",
+                                 RequestContext::kSmallArguments));
+    throw CORBA::NO_PERMISSION(0, CORBA::COMPLETED_NO);
+  }
   // What anyone may call needs no identity (ping is the supervisors' and load balancers' call,
   // and the cheapest path); whoami is about the identity.
   if (rule && rule->need == Need::kAnyone && rule->audit == Audit::kNo &&

@@ -101,6 +101,8 @@ CORBA::Boolean on_request(omni::omniInterceptors::serverReceiveRequest_T::info_T
   current_request.local_address = info.myaddress() ? info.myaddress() : "";
   current_request.peer_address = info.peeraddress() ? info.peeraddress() : "";
   current_request.operation = info.operation() ? info.operation() : "";
+  current_request.large_arguments =
+      info.giop_s.checkInputOverrun(1, RequestContext::kSmallArguments + 1);
   current_request.socket = socket_of(info.giop_s.strand().connection);
   current_request.peer_certificate = peer_certificate(info.giop_s.strand().connection);
   check_addressee(current_request.local_address);

@@ -45,6 +45,11 @@ struct RequestContext {
   std::string on_behalf_of;   // the caller's kOnBehalfOfContext, if it sent one
   std::uint64_t caller_epoch = 0;  // the caller's kEpochContext (a primary TMR server's), or 0
   std::string_view object_key;  // the request's object key as sent (during the access check)
+  // More than kSmallArguments bytes of arguments follow the request's header, or may still
+  // come (a fragmented request): read before the access check, so that what anyone may call
+  // can be refused before a large argument is allocated.
+  bool large_arguments = false;
+  static constexpr std::uint32_t kSmallArguments = 64 * 1024;
 
   // Whether the caller came over the Unix socket (a local client) rather than TLS.
   bool on_unix_socket() const { return peer_address.rfind("giop:unix:", 0) == 0; }

@@ -140,6 +140,16 @@ expect_contains "listed" "Administrator: Watcher" "$OUT"
 expect_code "wdeladmin" 0 wdeladmin --id oserv Watcher
 expect_code "odlist after wdeladmin" 1 as_nobody "$BIN/odadmin" --id oserv odlist
 
+step "what anyone may call takes at most 64 KB of arguments: more is refused before it is read"
+expect_code "1 MB arguments, no role" 0 env CALL_OPERATIONS_ARGUMENT=1000000 \
+  setpriv --reuid=nobody --regid=nogroup --clear-groups -- "$BIN/call_operations" "$URL" none
+# (_is_a is the first such call; the audit lines of the later ones may be past the limit.)
+grep -q "refused _is_a by nobody (uid 65534, local) via .*: what anyone may call takes at most 65536 bytes" \
+  "$AUDIT" || fail "no audit line for the large _is_a: $(tail -n 3 "$AUDIT")"
+expect_code "1 KB arguments are read" 0 env CALL_OPERATIONS_ARGUMENT=1000 \
+  setpriv --reuid=nobody --regid=nogroup --clear-groups -- "$BIN/call_operations" "$URL" none
+expect_code "still serving" 0 odadmin --id oserv ping
+
 step "calls as fast as a caller can make them: bursts of 200 refusals in the audit log, then 5 a second; the same for join_region's lines"
 before=$(grep -c "refused" "$AUDIT")
 joins=$(grep -c "join_region by" "$AUDIT")

@@ -64,6 +64,8 @@ wait_until 5 grep -q "TLS handshake refused .*certificate has expired" "$AUDIT" 
 
 step "every operation over TLS: anonymous, too small a role, another region's dispatcher"
 expect_code "anonymous" 0 "$BIN/call_operations" "$URL" none "$SSL/ca.pem"
+expect_code "anonymous, 1 MB arguments: refused before they are read" 0 \
+  env CALL_OPERATIONS_ARGUMENT=1000000 "$BIN/call_operations" "$URL" none "$SSL/ca.pem"
 expect_code "anonymous ping" 0 odadmin --host "127.0.0.2:$PORT" --ca "$SSL/ca.pem" --id none ping
 expect_code "anonymous status" 1 odadmin --host "127.0.0.2:$PORT" --ca "$SSL/ca.pem" --id none
 expect_contains "refusal names the caller" "you are anonymous TLS client 127.0.0.1:" "$OUT"

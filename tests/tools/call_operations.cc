@@ -4,8 +4,10 @@
 // operations a caller with ROLES ("none", "user", "senior:backup", ...) may not call are refused
 // with NO_PERMISSION. With CA (and IDENTITY, a certificate to show) the calls go over TLS.
 // ROLES "unreachable": no call may get through at all (a peer the TLS handshake refuses).
-// Prints one line per mismatch; exit 0 when there is none, 1 otherwise. CALL_OPERATIONS_ROUNDS=N
-// in the environment calls them all N times (a caller hammering the oserv).
+// Prints one line per mismatch; exit 0 when there is none, 1 otherwise. In the environment,
+// CALL_OPERATIONS_ROUNDS=N calls them all N times (a caller hammering the oserv), and
+// CALL_OPERATIONS_ARGUMENT=N gives the operations anyone may call a string argument of N bytes:
+// over 64 KB they must be refused too (before the argument is read).
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -21,10 +23,12 @@ using namespace openoserv;
 
 namespace {
 
-// What calling `op` with no arguments gave: "" for a reply, else the exception's name.
-std::string call(CORBA::Object_ptr target, const char* op) {
+// What calling `op` (with no arguments, or with `argument`) gave: "" for a reply, else the
+// exception's name.
+std::string call(CORBA::Object_ptr target, const char* op, const std::string* argument) {
   try {
     CORBA::Request_var request = target->_request(op);
+    if (argument) request->add_in_arg() <<= argument->c_str();
     request->invoke();
     if (CORBA::Exception* e = request->env()->exception()) return e->_name();
     return "";
@@ -54,11 +58,16 @@ int main(int argc, char** argv) {
   int mismatches = 0, refused = 0;
   const char* rounds_text = std::getenv("CALL_OPERATIONS_ROUNDS");
   const int rounds = rounds_text ? std::max(1, std::atoi(rounds_text)) : 1;
+  const char* argument_bytes = std::getenv("CALL_OPERATIONS_ARGUMENT");
+  const std::string argument(argument_bytes ? std::strtoul(argument_bytes, nullptr, 10) : 0, 'x');
+  const bool large = argument.size() > 64 * 1024;
   for (int round = 0; round < rounds; ++round) {
     for (const auto& rule : operation_rules()) {
       const std::string op(rule.operation);
-      const std::string got = call(target, op.c_str());
-      const bool should_refuse = refusal(caller, op).has_value();
+      const bool anyones = rule.need == Need::kAnyone;
+      const std::string got =
+          call(target, op.c_str(), argument_bytes && anyones ? &argument : nullptr);
+      const bool should_refuse = refusal(caller, op).has_value() || (large && anyones);
       if (unreachable) {
         if (got != "TRANSIENT" && got != "COMM_FAILURE") {
           fmt::print("{}: expected no connection, got {}\n", op, got.empty() ? "a reply" : got);
