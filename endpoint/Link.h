@@ -82,6 +82,9 @@ class Link : public std::enable_shared_from_this<Link> {
   // time it is. With `beat`, a Heartbeat is also sent every `interval` (a gateway sends none
   // before its LoginReply: the endpoint takes the first frame for that reply). Zero stops both.
   void set_heartbeat(std::chrono::seconds interval, bool beat = true);
+  // The largest payload a frame from the peer may announce from now on (a larger one is a
+  // protocol error that ends the session): kMaxPayload unless lowered.
+  void set_frame_limit(std::uint32_t max_payload) { reader_.limit(max_payload); }
 
   void send(std::string frame);
   template <typename Message>

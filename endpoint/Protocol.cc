@@ -129,9 +129,9 @@ std::optional<Frame> FrameReader::next() {
   const auto type = static_cast<std::uint8_t>(h[3]);
   if (!known_type(type)) throw ProtocolError(fmt::format("unknown frame {}", type_name(type)));
   const std::uint32_t length = be32(h + 4);
-  if (length > kMaxPayload)
+  if (length > limit_)
     throw ProtocolError(fmt::format("a {} frame announces {} bytes, over the limit of {}",
-                                    type_name(type), length, kMaxPayload));
+                                    type_name(type), length, limit_));
   if (buffered() < kHeaderSize + length) return std::nullopt;
   Frame frame{static_cast<Type>(type), be32(h + 8), std::string(h + kHeaderSize, length)};
   consumed_ += kHeaderSize + length;

@@ -17,6 +17,7 @@
 // acted on.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -31,6 +32,9 @@ namespace openoserv::lcf {
 inline constexpr std::uint8_t kVersion = 1;
 inline constexpr std::size_t kHeaderSize = 12;
 inline constexpr std::uint32_t kMaxPayload = 16u << 20;  // a method program's body fits
+// What a gateway takes from a session before its login is accepted: a Login is a few hundred
+// bytes, and anyone who reaches the port gets this far.
+inline constexpr std::uint32_t kMaxPayloadBeforeLogin = 64u << 10;
 
 enum class Type : std::uint8_t {
   kLogin = 1,
@@ -75,10 +79,13 @@ class FrameReader {
   std::optional<Frame> next();
   // Bytes received and not yet returned as frames.
   std::size_t buffered() const { return buffer_.size() - consumed_; }
+  // The largest payload a frame may announce from now on (kMaxPayload at most).
+  void limit(std::uint32_t max_payload) { limit_ = std::min(max_payload, kMaxPayload); }
 
  private:
   std::string buffer_;
   std::size_t consumed_ = 0;
+  std::uint32_t limit_ = kMaxPayload;
 };
 
 // Broadcast discovery (docs/LCF-PROTOCOL.md, "Discovery"): one UDP datagram each way on the

@@ -157,6 +157,7 @@ void Gateway::start_session(const std::shared_ptr<Session>& s) {
   // A login must come soon; our heartbeats start with the LoginReply. Set before start(): the
   // Login may be read (and wait on the Endpoint Manager) within it.
   s->link->set_heartbeat(options_.heartbeat, /*beat=*/false);
+  s->link->set_frame_limit(lcf::kMaxPayloadBeforeLogin);  // anyone may get this far
   std::weak_ptr<Session> weak = s;
   s->link->start(
       [this, weak](lcf::Frame&& f) {
@@ -288,6 +289,7 @@ void Gateway::accept_login(const std::shared_ptr<Session>& s, const std::string&
   s->label = label;
   s->kind = kind;
   s->since = OservLog::timestamp();
+  s->link->set_frame_limit(lcf::kMaxPayload);  // a method's output may be megabytes
   by_oid_[oid] = s;
   note_sessions();
   count_login(kind);

@@ -81,6 +81,30 @@ TEST(Protocol, HeaderFaultsAreNamed) {
   EXPECT_NE(error_of(bad).find("over the limit"), std::string::npos);
 }
 
+// A gateway takes small frames only until a session's login is accepted.
+TEST(Protocol, ALoweredLimitRefusesALargerFrameAtItsHeader) {
+  FrameReader reader;
+  reader.limit(16);
+  reader.feed(encode(Type::kHeartbeat, 0, Lcf::Heartbeat{}));
+  EXPECT_TRUE(reader.next().has_value());  // within 16 bytes
+  std::string header = encode(Type::kLogin, 0, Lcf::Login{}).substr(0, 12);
+  header[4] = 0, header[5] = 1, header[6] = 0, header[7] = 0;  // 65,536 bytes announced
+  reader.limit(kMaxPayloadBeforeLogin - 1);
+  reader.feed(header);
+  try {
+    reader.next();
+    ADD_FAILURE() << "a frame over the limit was waited for";
+  } catch (const ProtocolError& e) {
+    EXPECT_STREQ(e.what(), "a Login frame announces 65536 bytes, over the limit of 65535");
+  }
+  FrameReader raised;
+  raised.limit(8);
+  raised.limit(kMaxPayload + 1);  // never above kMaxPayload
+  header[4] = 1, header[5] = 1;   // 16 MB + 64 KB
+  raised.feed(header);
+  EXPECT_THROW(raised.next(), ProtocolError);
+}
+
 TEST(Protocol, APayloadMustBeExactlyOneMessageOfItsType) {
   FrameReader reader;
   reader.feed(encode(Type::kLogin, 1, sample_login()));

@@ -3,7 +3,7 @@
 # downcalls from the TMR server and from a node, the method cache, upcalls across a gateway
 # kill, isolated logins to an alternate, a duplicate identity refused, an orphan, a planned stop,
 # TLS (the region CA pinned, another CA and plain sessions refused), broadcast discovery,
-# malformed frames.
+# malformed frames, a large frame before a login.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 PORT=$(free_port)
@@ -221,6 +221,12 @@ bash -c "exec 3<>/dev/tcp/127.0.0.4/$GWPORT; printf 'XXgarbage-not-a-frame' >&3;
 wait_until 10 grep -q "protocol error" "$WORK/db/mn2/gateway/gw2/gateway.log" ||
   fail "the gateway did not report the bad frame: $(tail "$WORK/db/mn2/gateway/gw2/gateway.log")"
 wait_until 20 wep --id oserv ep1 status || fail "ep1 does not answer after the bad frame"
+# Before its login a session may send 64 KB frames at most: a 1 MB Login is refused at its header.
+(printf 'LC\001\001\000\020\000\000\000\000\000\000'; sleep 1) |
+  timeout 10 openssl s_client -quiet -connect "127.0.0.4:$GWPORT" >/dev/null 2>&1
+wait_until 10 grep -q "a Login frame announces 1048576 bytes, over the limit of 65536" \
+  "$WORK/db/mn2/gateway/gw2/gateway.log" ||
+  fail "a 1 MB frame before the login: $(tail -n 3 "$WORK/db/mn2/gateway/gw2/gateway.log")"
 
 step "a truncated lcf.dat: lcfd says so and logs in from lcf.dat.bak"
 kill "$LCFD1"; wait "$LCFD1" 2>/dev/null
