@@ -3,9 +3,89 @@
 
 #include "Metrics.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
 #include <fmt/core.h>
 
 namespace openoserv::metrics {
+
+namespace {
+
+// /proc/self/stat's fields after the command name: utime and stime (fields 14, 15), starttime
+// (22, in ticks since boot), vsize (23, bytes) and rss (24, pages).
+struct ProcStat {
+  double cpu_seconds = 0, start_ticks = 0, virtual_bytes = 0, resident_pages = 0;
+};
+
+ProcStat proc_stat() {
+  std::ifstream in("/proc/self/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ProcStat out;
+  const auto close = text.rfind(')');
+  if (close == std::string::npos) return out;
+  std::istringstream fields(text.substr(close + 2));
+  std::string f;
+  const double ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  for (int field = 3; fields >> f && field <= 24; ++field) {
+    const double v = std::strtod(f.c_str(), nullptr);
+    if (field == 14 || field == 15) out.cpu_seconds += v / ticks;
+    if (field == 22) out.start_ticks = v;
+    if (field == 23) out.virtual_bytes = v;
+    if (field == 24) out.resident_pages = v;
+  }
+  return out;
+}
+
+double boot_time() {  // seconds since the epoch, from /proc/stat's btime
+  std::ifstream in("/proc/stat");
+  for (std::string key; in >> key;) {
+    if (key == "btime") {
+      double t = 0;
+      in >> t;
+      return t;
+    }
+    in.ignore(1 << 20, '\n');
+  }
+  return 0;
+}
+
+std::vector<std::pair<std::string, double>> one(double v) { return {{"", v}}; }
+
+}  // namespace
+
+void add_process_metrics(Registry& registry) {
+  registry.gauge("process_cpu_seconds_total", "User and system CPU time spent, in seconds.",
+                 [] { return one(proc_stat().cpu_seconds); }, "counter");
+  registry.gauge("process_open_fds", "Open file descriptors.", [] {
+    std::error_code ec;
+    double n = 0;
+    for (std::filesystem::directory_iterator it("/proc/self/fd", ec), end; !ec && it != end;
+         it.increment(ec))
+      ++n;
+    return one(n - 1);  // not the one reading the directory
+  });
+  registry.gauge("process_max_fds", "The limit of open file descriptors (the soft limit).", [] {
+    rlimit files{};
+    ::getrlimit(RLIMIT_NOFILE, &files);
+    return one(files.rlim_cur == RLIM_INFINITY ? -1 : static_cast<double>(files.rlim_cur));
+  });
+  registry.gauge("process_resident_memory_bytes", "Resident memory size in bytes.", [] {
+    return one(proc_stat().resident_pages * static_cast<double>(::sysconf(_SC_PAGESIZE)));
+  });
+  registry.gauge("process_virtual_memory_bytes", "Virtual memory size in bytes.",
+                 [] { return one(proc_stat().virtual_bytes); });
+  const double started =
+      boot_time() + proc_stat().start_ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
+  registry.gauge("process_start_time_seconds",
+                 "Start time of the process since the Unix epoch, in seconds.",
+                 [started] { return one(started); });
+}
 
 void Histogram::observe(std::chrono::nanoseconds d) {
   const double seconds = std::chrono::duration<double>(d).count();

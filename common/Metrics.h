@@ -87,6 +87,12 @@ class Registry {
 // Serves GET /metrics (the registry rendered) on `address` ("IP:PORT"; an IP alone: the kernel
 // chooses) until destroyed. Throws std::runtime_error naming the address when it is not one or
 // cannot be listened on.
+// The process's own series, under the names Prometheus's client libraries give them:
+// process_cpu_seconds_total, process_open_fds, process_max_fds, process_resident_memory_bytes,
+// process_virtual_memory_bytes and process_start_time_seconds (from /proc/self, read at the
+// scrape).
+void add_process_metrics(Registry& registry);
+
 class Server {
  public:
   Server(const Registry& registry, const std::string& address);

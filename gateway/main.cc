@@ -409,6 +409,7 @@ int main(int argc, char** argv) {
   if (CORBA::is_nil(orb)) return 3;
   CorbaManager manager(orb, tmr);
   metrics::Registry registry;  // outlives the gateway, which counts there
+  metrics::add_process_metrics(registry);
   Gateway gateway(io, o, manager, log);
   std::unique_ptr<metrics::Server> metrics_server;  // stops before the gateway goes
   try {

@@ -32,6 +32,7 @@ OservMetrics::OservMetrics(const std::string& address) {
   other_ = make("other");
   add_gauges();
   add_replication_gauges();
+  metrics::add_process_metrics(registry_);
   server_ = std::make_unique<metrics::Server>(registry_, address);
 }
 

@@ -28,6 +28,23 @@ expect_contains "type" "# TYPE openoserv_call_duration_seconds histogram" "$M"
 expect_contains "a series per operation" 'openoserv_calls_total{operation="lookup",result="ok"}' "$M"
 expect_contains "links" 'openoserv_dispatcher_up{od="2",ip="127.0.0.3"} 1' "$M"
 
+step "the process's own series: its descriptors as /proc counts them, its memory, its start"
+OSERV_PID=$(pid_of oserv)
+fds=$(value 127.0.0.2 process_open_fds)
+# The scrape's own connection is open while it is counted; the oserv's other threads may open one.
+held=$(find "/proc/$OSERV_PID/fd" -mindepth 1 | wc -l)
+[ $((fds - held)) -ge -2 ] && [ $((fds - held)) -le 2 ] || fail "process_open_fds $fds, /proc has $held"
+expect_eq "process_max_fds" "$(prlimit --pid "$OSERV_PID" --nofile --raw --noheadings -o SOFT)" \
+  "$(value 127.0.0.2 process_max_fds)"
+rss=$(value 127.0.0.2 process_resident_memory_bytes)
+vmrss=$(awk '/VmRSS/ {print $2 * 1024}' "/proc/$OSERV_PID/status")
+awk -v a="$rss" -v b="$vmrss" 'BEGIN { exit !(a > 0.8 * b && a < 1.25 * b) }' ||
+  fail "process_resident_memory_bytes $rss, VmRSS $vmrss bytes"
+started=$(printf '%.0f' "$(value 127.0.0.2 process_start_time_seconds)")
+[ $(( $(date +%s) - started )) -ge 0 ] && [ $(( $(date +%s) - started )) -lt 600 ] ||
+  fail "process_start_time_seconds $started is not the last few minutes"
+expect_contains "cpu counter" "# TYPE process_cpu_seconds_total counter" "$M"
+
 step "calls: counted by operation and result, with their latency"
 before=$(value 127.0.0.2 'openoserv_calls_total{operation="lookup",result="ok"}')
 for _ in 1 2 3 4 5; do wlookup --id oserv -r ManagedNode 127.0.0.3 >/dev/null || fail "lookup"; done
@@ -74,6 +91,7 @@ wait_until 20 sh -c "curl -sf http://127.0.0.2:$MPORT/metrics | grep -qx 'openos
   fail "the endpoint is not counted"
 GW=$(curl -sf "http://127.0.0.3:$GWMPORT/metrics") || fail "no metrics at the gateway"
 expect_contains "one session" "openoserv_gateway_sessions 1" "$GW"
+expect_contains "the gateway's own descriptors" "process_open_fds " "$GW"
 expect_contains "an initial login" 'openoserv_gateway_logins_total{kind="initial"} 1' "$GW"
 expect_contains "none refused" 'openoserv_gateway_logins_total{kind="refused"} 0' "$GW"
 gwvalue() { curl -sf "http://127.0.0.3:$GWMPORT/metrics" | awk -v s="$1" '$1 == s { print $2; found = 1 } END { if (!found) print 0 }'; }
