@@ -169,7 +169,7 @@ void Lcfd::stop() {
   if (status_) {
     boost::system::error_code ec;
     status_->close(ec);
-    status_retry_->cancel();
+    if (status_retry_) status_retry_->cancel();  // none if listening failed
   }
   if (link_) link_->close("lcfd stops");
   programs_.stop_all();

@@ -8,12 +8,8 @@
 . "$(dirname "$0")/lib.sh"
 PORT=$(free_port)
 GWPORT=$(free_port)
-install_instance oserv 127.0.0.2 "$PORT" --force-bind >/dev/null
-expect_code "start TMR" 0 rc oserv start
-OSERV_JOIN_TOKEN=$(join_token oserv) && export OSERV_JOIN_TOKEN
-install_instance mn1 127.0.0.3 "$PORT" --managed-node --tmr "127.0.0.2:$PORT" --force-bind >/dev/null
+start_tmr_and_node "$PORT"
 install_instance mn2 127.0.0.4 "$PORT" --managed-node --tmr "127.0.0.2:$PORT" --force-bind >/dev/null
-expect_code "start mn1" 0 rc mn1 start
 expect_code "start mn2" 0 rc mn2 start
 
 step "wcrtgate: a gateway on each node, started by the node's oserv"
@@ -38,13 +34,6 @@ step "an initial login: the endpoint is assigned to the gateway it reached"
 EP1=$WORK/lcf/1
 METHODS=$WORK/methods
 mkdir -p "$METHODS"
-start_lcfd() {  # start_lcfd DIR ARGS...: in the background
-  dir=$1; shift
-  lcfd -C "$dir" -D login_interval=1 -D udp_interval=1 -d 3 "$@" >>"$WORK/lcfd.out" 2>&1 &
-  BG_PIDS="$BG_PIDS $!"
-  LAST_LCFD=$!
-}
-logged_in() { grep -q "login to gateway .* accepted" "$1/lcfd.log" && [ -e "$1/lcf.dat" ]; }
 SPORT1=$(free_port)
 start_lcfd "$EP1" -g "127.0.0.3+$GWPORT" -n ep1 -p "$SPORT1"
 LCFD1=$LAST_LCFD

@@ -11,22 +11,11 @@ command -v prlimit >/dev/null || { echo "SKIP: prlimit (util-linux) is not insta
 PORT=$(free_port)
 GWPORT=$(free_port)
 SPORT=$(free_port)
-install_instance oserv 127.0.0.2 "$PORT" --force-bind >/dev/null
-expect_code "start TMR" 0 rc oserv start
-OSERV_JOIN_TOKEN=$(join_token oserv) && export OSERV_JOIN_TOKEN
-install_instance mn1 127.0.0.3 "$PORT" --managed-node --tmr "127.0.0.2:$PORT" --force-bind >/dev/null
-expect_code "start mn1" 0 rc mn1 start
+start_tmr_and_node "$PORT"
 expect_code "wcrtgate gw1" 0 wcrtgate --id oserv -n gw1 -p "$GWPORT" 127.0.0.3
 GWLOG=$WORK/db/mn1/gateway/gw1/gateway.log
 wait_until 20 grep -q 'registered with the Endpoint Manager' "$GWLOG" ||
   fail "gw1 did not register: $(cat "$GWLOG")"
-start_lcfd() {  # start_lcfd DIR ARGS...: in the background, its pid in LAST_LCFD
-  dir=$1; shift
-  lcfd -C "$dir" -D login_interval=1 -D udp_interval=1 -d 3 "$@" >>"$WORK/lcfd.out" 2>&1 &
-  BG_PIDS="$BG_PIDS $!"
-  LAST_LCFD=$!
-}
-logged_in() { grep -q "login to gateway .* accepted" "$1/lcfd.log" && [ -e "$1/lcf.dat" ]; }
 EP1=$WORK/lcf/1
 start_lcfd "$EP1" -g "127.0.0.3+$GWPORT" -n ep1 -p "$SPORT"
 LCFD=$LAST_LCFD

@@ -6,11 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 PORT=$(free_port)
 GWPORT=$(free_port)
-install_instance oserv 127.0.0.2 "$PORT" --force-bind >/dev/null
-expect_code "start TMR" 0 rc oserv start
-OSERV_JOIN_TOKEN=$(join_token oserv) && export OSERV_JOIN_TOKEN
-install_instance mn1 127.0.0.3 "$PORT" --managed-node --tmr "127.0.0.2:$PORT" --force-bind >/dev/null
-expect_code "start mn1" 0 rc mn1 start
+start_tmr_and_node "$PORT"
 
 # jq_true WHAT FILTER JSON: the filter (jq -e) holds for the document.
 jq_true() { jq -e "$2" >/dev/null <<<"$3" || fail "$1: $2 does not hold for: $3"; }

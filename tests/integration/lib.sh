@@ -89,6 +89,28 @@ install_instance() {
 
 rc() { "$OSERV_ETC_ROOT/$1/oserv.rc" "${@:2}"; }
 
+# start_tmr_and_node PORT: the usual small region, both started: TMR server "oserv" at
+# 127.0.0.2:PORT and managed node "mn1" at 127.0.0.3:PORT, force-bound; exports
+# OSERV_JOIN_TOKEN (10 joins) for more nodes.
+start_tmr_and_node() {
+  install_instance oserv 127.0.0.2 "$1" --force-bind >/dev/null
+  expect_code "start TMR" 0 rc oserv start
+  OSERV_JOIN_TOKEN=$(join_token oserv) && export OSERV_JOIN_TOKEN
+  install_instance mn1 127.0.0.3 "$1" --managed-node --tmr "127.0.0.2:$1" --force-bind >/dev/null
+  expect_code "start mn1" 0 rc mn1 start
+}
+
+# start_lcfd DIR ARGS...: an lcfd in the background (logins and discovery retried every
+# second, log level 3), its pid in LAST_LCFD; logged_in DIR: its login was accepted.
+start_lcfd() {
+  dir=$1; shift
+  lcfd -C "$dir" -D login_interval=1 -D udp_interval=1 -d 3 "$@" >>"$WORK/lcfd.out" 2>&1 &
+  BG_PIDS="$BG_PIDS $!"
+  # shellcheck disable=SC2034 # read by the tests
+  LAST_LCFD=$!
+}
+logged_in() { grep -q "login to gateway .* accepted" "$1/lcfd.log" && [ -e "$1/lcf.dat" ]; }
+
 # wait_until SECONDS COMMAND...: polls every 0.1 s.
 wait_until() {
   ticks=$(($1 * 10)); shift
