@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <memory>
 #include <random>
 
 #include <boost/program_options.hpp>
@@ -179,6 +180,9 @@ Request parse(int argc, char** argv) {
 // Where the new instance goes: its ID, directories and logical host, resolved with the oserv's
 // own precedence (resolve_instance), and checked before anything is written.
 struct Placement {
+  // Held from reading the table to registering the instance: oinstalls at once on one etc root
+  // take their turns (each sees the IDs the others took, and writes its scripts only for its own).
+  std::unique_ptr<InstanceTable::EditLock> lock;
   InstanceTable table;
   ResolvedInstance inst;
   HostAddress address;
@@ -189,7 +193,9 @@ Placement place(const Request& r) {
   const auto env = InstanceEnvironment::from_process();
   InstanceFlags flags = r.flags;
   InstanceSelection where = select_instance(flags, env);
-  Placement p{InstanceTable::load(where.table_path, where.table_format), {}, {}, false};
+  auto lock = std::make_unique<InstanceTable::EditLock>(where.table_path);
+  Placement p{std::move(lock), InstanceTable::load(where.table_path, where.table_format), {}, {},
+              false};
   if (!flags.id && !env.oserv) flags.id = p.table.next_free_id();
   where = select_instance(flags, env);
   if (auto* existing = p.table.find(where.id))

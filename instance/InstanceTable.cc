@@ -1,15 +1,24 @@
 // Parsing and writing of the instances file and of registry exports.
 #include "InstanceTable.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <map>
+#include <mutex>
+#include <thread>
 
 #include <fmt/core.h>
 
 #include "Numbers.h"
 #include "TextEncoding.h"
 #include "TextFile.h"
+#include "UniqueFd.h"
 
 namespace openoserv {
 
@@ -388,7 +397,43 @@ void InstanceTable::save(const std::string& utf8) {
                                        : parse_instances_file(bytes, path_);
 }
 
+namespace {
+std::mutex held_mutex;  // guards held_by
+std::map<std::string, std::thread::id> held_by;  // the edit locks this process holds, by path
+}  // namespace
+
+InstanceTable::EditLock::EditLock(const std::string& path) : path_(path) {
+  {
+    std::lock_guard guard(held_mutex);
+    if (auto it = held_by.find(path); it != held_by.end() && it->second == std::this_thread::get_id())
+      return;  // nested in this thread's own
+  }
+  const std::string lock_path = path + ".lock";
+  if (const size_t slash = path.rfind('/'); slash != std::string::npos && slash > 0)
+    make_directories(path.substr(0, slash));
+  UniqueFd fd(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  if (fd.get() < 0)
+    throw ConfigError(fmt::format("{}: cannot be opened: {}", lock_path, std::strerror(errno)));
+  while (::flock(fd.get(), LOCK_EX) != 0)
+    if (errno != EINTR)
+      throw ConfigError(fmt::format("{}: cannot be locked: {}", lock_path, std::strerror(errno)));
+  std::lock_guard guard(held_mutex);
+  held_by[path] = std::this_thread::get_id();
+  fd_ = fd.release();
+}
+
+InstanceTable::EditLock::~EditLock() {
+  if (fd_ < 0) return;
+  {
+    std::lock_guard guard(held_mutex);
+    held_by.erase(path_);
+  }
+  ::close(fd_);  // releases the flock
+}
+
 void InstanceTable::add_and_save(const InstanceEntry& entry) {
+  const EditLock lock(path_);
+  *this = load(path_, format_);  // as it is now, with what others added meanwhile
   if (find(entry.id))
     throw ConfigError(fmt::format("{}: instance {} already exists", path_, entry.id));
   std::string text = text_.utf8;
@@ -410,6 +455,8 @@ void InstanceTable::add_and_save(const InstanceEntry& entry) {
 }
 
 void InstanceTable::remove_and_save(const std::string& id) {
+  const EditLock lock(path_);
+  *this = load(path_, format_);
   const InstanceEntry* entry = find(id);
   if (!entry) throw ConfigError(fmt::format("{}: instance {} does not exist", path_, id));
   // Lines with their line ends, so that what is kept stays byte for byte.

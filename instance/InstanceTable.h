@@ -58,11 +58,29 @@ class InstanceTable {
   std::string next_free_id() const;
 
   // Adds an entry (its ID must be new) and rewrites the file atomically (temp file + rename),
-  // keeping every existing line, comments included, byte for byte.
+  // keeping every existing line, comments included, byte for byte. Both edits hold an
+  // EditLock and read the file again first, so edits made meanwhile by others are kept.
   void add_and_save(const InstanceEntry& entry);
   // Removes the entry of `id` (its line, or its registry key) and rewrites the file atomically,
   // keeping everything else byte for byte. Throws ConfigError if there is no such entry.
   void remove_and_save(const std::string& id);
+
+  // Held while a program reads the table, decides and writes it back (oinstall, from choosing an
+  // ID to registering it): other programs editing it wait. An flock on PATH.lock beside it (the
+  // table is replaced by a rename, so it cannot carry the lock itself). add_and_save and
+  // remove_and_save take one themselves; a thread holding one already is not stopped by its
+  // own. Throws ConfigError naming the lock file when it cannot be opened or locked.
+  class EditLock {
+   public:
+    explicit EditLock(const std::string& path);
+    ~EditLock();
+    EditLock(const EditLock&) = delete;
+    EditLock& operator=(const EditLock&) = delete;
+
+   private:
+    std::string path_;
+    int fd_ = -1;  // -1: this thread held the lock already
+  };
 
   // Renders one entry in this table's format.
   static std::string format_instances_line(const InstanceEntry& e);

@@ -1,8 +1,12 @@
 // Instances file and registry export parsing: good input, and malformed input naming file:line.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <string>
+#include <thread>
 
 #include "InstanceTable.h"
 
@@ -208,4 +212,32 @@ TEST(Registry, MalformedValuesNameFileAndLine) {
 }
 
 }  // namespace
+// Edits wait for each other (another program holding the lock: here another thread), re-read
+// the file, and keep what was added meanwhile; a thread holding the lock edits under it.
+TEST(InstancesFile, EditsUnderTheLockKeepEachOthersEntries) {
+  const std::string path = ::testing::TempDir() + "/locked_instances";
+  std::remove(path.c_str());
+  InstanceTable stale = InstanceTable::load(path, InstanceTable::Format::kInstancesFile);
+  std::atomic<bool> second_in{false};
+  std::thread other;
+  {
+    const InstanceTable::EditLock held(path);
+    InstanceTable::load(path, InstanceTable::Format::kInstancesFile)
+        .add_and_save({.id = "first", .dbdir = "/db/a"});  // under its own thread's lock
+    other = std::thread([&] {
+      const InstanceTable::EditLock mine(path);
+      second_in = true;
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    EXPECT_FALSE(second_in) << "another holder got in while the lock was held";
+  }
+  other.join();
+  EXPECT_TRUE(second_in);
+  stale.add_and_save({.id = "second", .dbdir = "/db/b"});  // loaded before "first" was added
+  const auto now = InstanceTable::load(path, InstanceTable::Format::kInstancesFile);
+  EXPECT_NE(now.find("first"), nullptr);
+  EXPECT_NE(now.find("second"), nullptr);
+  EXPECT_THROW(stale.add_and_save({.id = "first", .dbdir = "/db/c"}), ConfigError);
+}
+
 }  // namespace openoserv

@@ -1,5 +1,6 @@
 # The etc root's per-ID start/stop scripts (appendix A.5.1), the HACMP-style application server
-# scripts, and copy-cluster.sh copying an instance to another node's etc root, idempotently.
+# scripts, copy-cluster.sh copying an instance to another node's etc root, idempotently, and
+# oinstalls at once on one etc root (each waits for the others' edits of the instances file).
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 HA=$(cd "$(dirname "$0")/../../ha" && pwd)
@@ -66,4 +67,19 @@ expect_code "copy to new directories" 0 env OCOPYINST="$BIN/ocopyinst" "$HA/copy
   "$WORK/new/node-c/etc" --target-registry "$WORK/new/reg/node-c.reg"
 [ -r "$WORK/new/reg/node-c.reg" ] || fail "no registry export written"
 [ -x "$WORK/new/node-c/etc/oserv/oserv.rc" ] || fail "no oserv.rc copied"
+
+step "eight oinstalls at once on one etc root, choosing their IDs: eight entries, each its own"
+MANY=$WORK/many
+for i in 1 2 3 4 5 6 7 8; do
+  (OSERV_ETC_ROOT=$MANY/etc oinstall --dbdir "$MANY/db/d$i" --hostname 127.0.0.2 \
+     --port $((PORT + i)) --nosync >"$MANY.$i.out" 2>&1 || echo "oinstall $i: $(cat "$MANY.$i.out")") &
+done >"$MANY.failed"
+wait
+[ ! -s "$MANY.failed" ] || fail "$(cat "$MANY.failed")"
+expect_eq "entries" 8 "$(grep -c '^oserv' "$MANY/etc/instances")"
+while IFS=: read -r id dbdir _; do
+  case $id in oserv*) ;; *) continue ;; esac
+  grep -q "DBDIR='$dbdir'" "$MANY/etc/$id/setup_env.sh" ||
+    fail "instance $id has $dbdir, its setup_env.sh: $(grep DBDIR= "$MANY/etc/$id/setup_env.sh")"
+done <"$MANY/etc/instances"
 echo PASS
