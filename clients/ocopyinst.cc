@@ -124,9 +124,11 @@ void copy_tree(const fs::path& from, const fs::path& to, const std::string& old_
 // Adds or updates the entry in the target table; returns what happened.
 std::string register_copy(const InstanceEntry& entry, const Options& o) {
   const bool registry = !o.target_registry.empty();
-  auto target = InstanceTable::load(registry ? o.target_registry : o.target_root + "/instances",
-                                    registry ? InstanceTable::Format::kRegistry
-                                             : InstanceTable::Format::kInstancesFile);
+  const std::string path = registry ? o.target_registry : o.target_root + "/instances";
+  // The comparison, the removal and the addition as one edit of the table.
+  const InstanceTable::EditLock lock(path);
+  auto target = InstanceTable::load(path, registry ? InstanceTable::Format::kRegistry
+                                                   : InstanceTable::Format::kInstancesFile);
   if (const InstanceEntry* existing = target.find(entry.id)) {
     if (existing->dbdir == entry.dbdir && existing->etcdir == entry.etcdir &&
         existing->port == entry.port && existing->hostname == entry.hostname)

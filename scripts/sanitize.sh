@@ -29,6 +29,7 @@ case ${1:-} in
     export LSAN_OPTIONS="suppressions=$SUPP/lsan.supp:print_suppressions=0"
     export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
     export OPENOSERV_SCALE_ENDPOINTS=1000  # endpoint_scale_test: 10,000 TLS sessions are slow under ASan
+    export OPENOSERV_SIM_ENDPOINTS=100     # endpoint_sim_test: its 2 s heartbeats, beside another test
     cd build-asan
     ctest --output-on-failure -j "$(nproc)" -LE pacemaker ;;
   tsan)
