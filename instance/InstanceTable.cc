@@ -386,9 +386,7 @@ std::string InstanceTable::format_registry_key(const InstanceEntry& e) {
 void InstanceTable::save(const std::string& utf8) {
   const std::string bytes = encode_text(utf8, text_);
   try {
-    // The first instance of a new etc root or registry export creates its directory.
-    if (const size_t slash = path_.rfind('/'); slash != std::string::npos && slash > 0)
-      make_directories(path_.substr(0, slash));
+    // (The edit lock, held by every caller, made the directory of a new etc root or export.)
     write_file_atomically(path_, bytes);
   } catch (const std::runtime_error& e) {
     throw ConfigError(e.what());
@@ -419,16 +417,13 @@ InstanceTable::EditLock::EditLock(const std::string& path) : path_(path) {
       throw ConfigError(fmt::format("{}: cannot be locked: {}", lock_path, std::strerror(errno)));
   std::lock_guard guard(held_mutex);
   held_by[path] = std::this_thread::get_id();
-  fd_ = fd.release();
+  fd_ = std::move(fd);
 }
 
 InstanceTable::EditLock::~EditLock() {
-  if (fd_ < 0) return;
-  {
-    std::lock_guard guard(held_mutex);
-    held_by.erase(path_);
-  }
-  ::close(fd_);  // releases the flock
+  if (fd_.get() < 0) return;
+  std::lock_guard guard(held_mutex);
+  held_by.erase(path_);
 }
 
 void InstanceTable::add_and_save(const InstanceEntry& entry) {

@@ -16,6 +16,8 @@
 
 #include "TextEncoding.h"
 
+#include "UniqueFd.h"
+
 namespace openoserv {
 
 // A configuration problem the operator must fix; what() names the file and line.
@@ -79,7 +81,7 @@ class InstanceTable {
 
    private:
     std::string path_;
-    int fd_ = -1;  // -1: this thread held the lock already
+    UniqueFd fd_;  // none: this thread held the lock already; closing it releases the flock
   };
 
   // Renders one entry in this table's format.
