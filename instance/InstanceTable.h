@@ -15,7 +15,6 @@
 #include <vector>
 
 #include "TextEncoding.h"
-
 #include "UniqueFd.h"
 
 namespace openoserv {
